@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "sipfast/sip/params.hpp"
+#include "sipfast/sip/parse_error.hpp"
+#include "sipfast/sip/uri.hpp"
+
+namespace sipfast::sip {
+
+/// One value of From, To, Contact, Route, Record-Route and the like: `[display-name] <uri>;params`
+/// or a bare addr-spec `uri;params` (whose ;params belong to the header, RFC 3261 §20.10).
+struct name_addr {
+    std::string_view text;          ///< the whole value
+    std::string_view display_name;  ///< as written, quotes kept; empty when absent
+    uri address;
+    param_list params;              ///< header parameters after the address
+    std::string_view tag;           ///< the tag parameter, empty when absent
+    bool angle_brackets = false;
+};
+
+/// Parses one name-addr or addr-spec value (no top-level comma). Fills tag from the params.
+[[nodiscard]] parse_error parse_name_addr(std::string_view text, name_addr& out) noexcept;
+
+/// One Contact value: a name_addr, or "*" (RFC 3261 §20.10), with expires and q decoded.
+struct contact {
+    name_addr addr;
+    bool star = false;
+    bool has_expires = false;
+    std::uint32_t expires = 0;
+    bool has_q = false;
+    std::uint16_t q_milli = 0;  ///< q in thousandths, 0..1000
+};
+
+[[nodiscard]] parse_error parse_contact(std::string_view text, contact& out) noexcept;
+
+} // namespace sipfast::sip

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/header_id.hpp"
+
+#include <array>
+#include <cstddef>
+
+namespace sipfast::sip {
+namespace {
+
+struct known_name {
+    std::string_view lower;  // lower-case spelling compared against
+    header_id id;
+    std::string_view canonical;
+};
+
+// Full names, then compact forms (RFC 3261 §7.3.3 and the IANA SIP header registry).
+constexpr known_name known_names[] = {
+    {"accept", header_id::accept, "Accept"},
+    {"accept-contact", header_id::accept_contact, "Accept-Contact"},
+    {"accept-encoding", header_id::accept_encoding, "Accept-Encoding"},
+    {"accept-language", header_id::accept_language, "Accept-Language"},
+    {"alert-info", header_id::alert_info, "Alert-Info"},
+    {"allow", header_id::allow, "Allow"},
+    {"allow-events", header_id::allow_events, "Allow-Events"},
+    {"authentication-info", header_id::authentication_info, "Authentication-Info"},
+    {"authorization", header_id::authorization, "Authorization"},
+    {"call-id", header_id::call_id, "Call-ID"},
+    {"call-info", header_id::call_info, "Call-Info"},
+    {"contact", header_id::contact, "Contact"},
+    {"content-disposition", header_id::content_disposition, "Content-Disposition"},
+    {"content-encoding", header_id::content_encoding, "Content-Encoding"},
+    {"content-language", header_id::content_language, "Content-Language"},
+    {"content-length", header_id::content_length, "Content-Length"},
+    {"content-type", header_id::content_type, "Content-Type"},
+    {"cseq", header_id::cseq, "CSeq"},
+    {"date", header_id::date, "Date"},
+    {"error-info", header_id::error_info, "Error-Info"},
+    {"event", header_id::event, "Event"},
+    {"expires", header_id::expires, "Expires"},
+    {"flow-timer", header_id::flow_timer, "Flow-Timer"},
+    {"from", header_id::from, "From"},
+    {"identity", header_id::identity, "Identity"},
+    {"identity-info", header_id::identity_info, "Identity-Info"},
+    {"in-reply-to", header_id::in_reply_to, "In-Reply-To"},
+    {"max-forwards", header_id::max_forwards, "Max-Forwards"},
+    {"mime-version", header_id::mime_version, "MIME-Version"},
+    {"min-expires", header_id::min_expires, "Min-Expires"},
+    {"min-se", header_id::min_se, "Min-SE"},
+    {"organization", header_id::organization, "Organization"},
+    {"p-access-network-info", header_id::p_access_network_info, "P-Access-Network-Info"},
+    {"p-asserted-identity", header_id::p_asserted_identity, "P-Asserted-Identity"},
+    {"p-associated-uri", header_id::p_associated_uri, "P-Associated-URI"},
+    {"p-called-party-id", header_id::p_called_party_id, "P-Called-Party-ID"},
+    {"p-charging-function-addresses", header_id::p_charging_function_addresses,
+     "P-Charging-Function-Addresses"},
+    {"p-charging-vector", header_id::p_charging_vector, "P-Charging-Vector"},
+    {"p-preferred-identity", header_id::p_preferred_identity, "P-Preferred-Identity"},
+    {"p-visited-network-id", header_id::p_visited_network_id, "P-Visited-Network-ID"},
+    {"path", header_id::path, "Path"},
+    {"priority", header_id::priority, "Priority"},
+    {"privacy", header_id::privacy, "Privacy"},
+    {"proxy-authenticate", header_id::proxy_authenticate, "Proxy-Authenticate"},
+    {"proxy-authorization", header_id::proxy_authorization, "Proxy-Authorization"},
+    {"proxy-require", header_id::proxy_require, "Proxy-Require"},
+    {"rack", header_id::rack, "RAck"},
+    {"reason", header_id::reason, "Reason"},
+    {"record-route", header_id::record_route, "Record-Route"},
+    {"refer-to", header_id::refer_to, "Refer-To"},
+    {"referred-by", header_id::referred_by, "Referred-By"},
+    {"reject-contact", header_id::reject_contact, "Reject-Contact"},
+    {"replaces", header_id::replaces, "Replaces"},
+    {"reply-to", header_id::reply_to, "Reply-To"},
+    {"request-disposition", header_id::request_disposition, "Request-Disposition"},
+    {"require", header_id::require, "Require"},
+    {"retry-after", header_id::retry_after, "Retry-After"},
+    {"route", header_id::route, "Route"},
+    {"rseq", header_id::rseq, "RSeq"},
+    {"security-client", header_id::security_client, "Security-Client"},
+    {"security-server", header_id::security_server, "Security-Server"},
+    {"security-verify", header_id::security_verify, "Security-Verify"},
+    {"server", header_id::server, "Server"},
+    {"service-route", header_id::service_route, "Service-Route"},
+    {"session-expires", header_id::session_expires, "Session-Expires"},
+    {"subject", header_id::subject, "Subject"},
+    {"subscription-state", header_id::subscription_state, "Subscription-State"},
+    {"supported", header_id::supported, "Supported"},
+    {"timestamp", header_id::timestamp, "Timestamp"},
+    {"to", header_id::to, "To"},
+    {"unsupported", header_id::unsupported, "Unsupported"},
+    {"user-agent", header_id::user_agent, "User-Agent"},
+    {"via", header_id::via, "Via"},
+    {"warning", header_id::warning, "Warning"},
+    {"www-authenticate", header_id::www_authenticate, "WWW-Authenticate"},
+    // compact forms
+    {"a", header_id::accept_contact, "Accept-Contact"},
+    {"b", header_id::referred_by, "Referred-By"},
+    {"c", header_id::content_type, "Content-Type"},
+    {"d", header_id::request_disposition, "Request-Disposition"},
+    {"e", header_id::content_encoding, "Content-Encoding"},
+    {"f", header_id::from, "From"},
+    {"i", header_id::call_id, "Call-ID"},
+    {"j", header_id::reject_contact, "Reject-Contact"},
+    {"k", header_id::supported, "Supported"},
+    {"l", header_id::content_length, "Content-Length"},
+    {"m", header_id::contact, "Contact"},
+    {"n", header_id::identity_info, "Identity-Info"},
+    {"o", header_id::event, "Event"},
+    {"r", header_id::refer_to, "Refer-To"},
+    {"s", header_id::subject, "Subject"},
+    {"t", header_id::to, "To"},
+    {"u", header_id::allow_events, "Allow-Events"},
+    {"v", header_id::via, "Via"},
+    {"x", header_id::session_expires, "Session-Expires"},
+    {"y", header_id::identity, "Identity"},
+};
+
+constexpr std::size_t table_bits = 9;
+constexpr std::size_t table_size = std::size_t{1} << table_bits;
+
+// OR-ing 0x20 lower-cases letters and leaves digits and '-' alone; other token characters
+// (validated before we are called) map to bytes no known name contains.
+constexpr unsigned fold(char c) noexcept { return static_cast<unsigned char>(c) | 0x20u; }
+
+// Three characters and the length separate every known name; the constants were chosen so that
+// each name lands in its own slot (checked below), which makes a lookup one probe and one compare.
+constexpr std::size_t hash(std::string_view s) noexcept {
+    const std::size_t n = s.size();
+    const unsigned a = fold(s[0]);
+    const unsigned b = fold(s[n - 1]);
+    const unsigned c = fold(s[n / 2]);
+    return (n * 18 + a * 3 + b * 13 + c) & (table_size - 1);
+}
+
+struct slot {
+    std::uint8_t entry = 0xff;  // index into known_names, 0xff when empty
+};
+
+constexpr std::array<slot, table_size> build_table() {
+    std::array<slot, table_size> t{};
+    for (std::size_t i = 0; i < std::size(known_names); ++i) {
+        auto& s = t[hash(known_names[i].lower)];
+        if (s.entry != 0xff) throw "header name hash collision";  // compile-time error
+        s.entry = static_cast<std::uint8_t>(i);
+    }
+    return t;
+}
+
+constexpr auto table = build_table();
+
+constexpr std::string_view canonical_names[header_id_count] = {
+    "", "Accept", "Accept-Contact", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow",
+    "Allow-Events", "Authentication-Info", "Authorization", "Call-ID", "Call-Info", "Contact",
+    "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length", "Content-Type",
+    "CSeq", "Date", "Error-Info", "Event", "Expires", "Flow-Timer", "From", "Identity",
+    "Identity-Info", "In-Reply-To", "Max-Forwards", "MIME-Version", "Min-Expires", "Min-SE",
+    "Organization", "P-Access-Network-Info", "P-Asserted-Identity", "P-Associated-URI",
+    "P-Called-Party-ID", "P-Charging-Function-Addresses", "P-Charging-Vector",
+    "P-Preferred-Identity", "P-Visited-Network-ID", "Path", "Priority", "Privacy",
+    "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "RAck", "Reason", "Record-Route",
+    "Refer-To", "Referred-By", "Reject-Contact", "Replaces", "Reply-To", "Request-Disposition",
+    "Require", "Retry-After", "Route", "RSeq", "Security-Client", "Security-Server",
+    "Security-Verify", "Server", "Service-Route", "Session-Expires", "Subject",
+    "Subscription-State", "Supported", "Timestamp", "To", "Unsupported", "User-Agent", "Via",
+    "Warning", "WWW-Authenticate",
+};
+
+constexpr bool canonical_names_agree() {
+    for (const auto& k : known_names)
+        if (canonical_names[static_cast<std::size_t>(k.id)] != k.canonical) return false;
+    return true;
+}
+static_assert(canonical_names_agree(), "canonical_names out of step with header_id");
+
+} // namespace
+
+header_id classify_header_name(std::string_view name) noexcept {
+    if (name.empty()) return header_id::other;
+    const slot s = table[hash(name)];
+    if (s.entry == 0xff) return header_id::other;
+    const known_name& k = known_names[s.entry];
+    if (k.lower.size() != name.size()) return header_id::other;
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if (fold(name[i]) != static_cast<unsigned char>(k.lower[i])) return header_id::other;
+    return k.id;
+}
+
+std::string_view header_name(header_id id) noexcept {
+    const auto i = static_cast<std::size_t>(id);
+    return i < header_id_count ? canonical_names[i] : std::string_view{};
+}
+
+} // namespace sipfast::sip

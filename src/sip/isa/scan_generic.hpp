@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+// The scanner algorithm, written once and compiled per ISA. Private.
+//
+// Included by each scan_<isa>.cpp after it has opened namespace sipfast::sip::<isa> and enabled its
+// target. It must not define anything outside that namespace, and it calls nothing inline from
+// shared headers but compiler builtins, so no function compiled for a wider ISA can be picked by
+// the linker for a narrower one. The ISA supplies:
+//     block_masks classify(const char* p)   // p[0..63] readable
+//
+// Stage 1 (classify) turns 64 bytes into bit masks of LF, CR, ':' and forbidden bytes. Stage 2 walks
+// the LF bits with count-trailing-zeros: each LF closes a line, the first ':' bit after the line's
+// start splits name from value, and a line that starts with SP/HT continues the previous header.
+// The walk runs block by block right after classification, so the header section is read once and
+// the scan stops at the empty line without touching the body.
+
+struct block_masks {
+    std::uint64_t lf;
+    std::uint64_t cr;
+    std::uint64_t colon;
+    std::uint64_t bad;  // NUL, other controls except HT/CR/LF, DEL
+};
+
+// Defined by the ISA after this file; internal linkage, so it inlines into scan().
+[[gnu::always_inline]] inline block_masks classify(const char* p) noexcept;
+
+inline std::uint64_t bits_from(unsigned i) noexcept {  // bits i..63 set, i <= 64
+    return i >= 64 ? 0 : ~std::uint64_t{0} << i;
+}
+
+inline std::uint64_t bits_below(unsigned i) noexcept {  // bits 0..i-1 set, i <= 64
+    return i >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << i) - 1;
+}
+
+// The error path: the first byte before `end` that may not appear in a header section, as the
+// parse_error naming it, or none.
+inline parse_error first_bad_byte(const char* buf, std::size_t end, std::size_t& at) noexcept {
+    for (std::size_t i = 0; i < end; ++i) {
+        const auto c = static_cast<unsigned char>(buf[i]);
+        if (c == 0) { at = i; return parse_error::nul_byte; }
+        if (c == '\r') {
+            if (i + 1 < end && buf[i + 1] == '\n') continue;
+            if (i + 1 == end) return parse_error::none;  // may be completed by more bytes
+            at = i;
+            return parse_error::bare_cr;
+        }
+        if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
+            at = i;
+            return parse_error::control_character;
+        }
+    }
+    return parse_error::none;
+}
+
+inline void fail(detail::scan_output& out, const char* buf, parse_error e,
+                 std::size_t at) noexcept {
+    // A forbidden byte before the fault explains it better than the fault itself does.
+    std::size_t bad_at = 0;
+    const parse_error bad = first_bad_byte(buf, at, bad_at);
+    out.status = detail::scan_status::error;
+    out.error = bad != parse_error::none ? bad : e;
+    out.error_offset = bad != parse_error::none ? bad_at : at;
+}
+
+inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noexcept {
+    out.count = 0;
+    std::size_t line_start = 0;
+    std::size_t colon = ~std::size_t{0};  // first ':' of the open line, if seen
+    bool first_line = true;
+    std::size_t first_bad = ~std::size_t{0};
+    bool cr_at_block_end = false;
+
+    for (std::size_t b = 0; b < len; b += 64) {
+        block_masks m;
+        const std::size_t left = len - b;
+        if (left >= 64) {
+            m = classify(buf + b);
+        } else {
+            // Copy the tail so no load reaches past the caller's buffer.
+            alignas(64) char tail[64];
+            __builtin_memset(tail, ' ', sizeof tail);
+            __builtin_memcpy(tail, buf + b, left);
+            m = classify(tail);
+            const std::uint64_t valid = bits_below(static_cast<unsigned>(left));
+            m.lf &= valid;
+            m.cr &= valid;
+            m.colon &= valid;
+            m.bad &= valid;
+        }
+        // A CR must be followed by LF. The last bit of a block is settled by the next block.
+        if (cr_at_block_end && !(m.lf & 1) && first_bad == ~std::size_t{0}) first_bad = b - 1;
+        cr_at_block_end = (m.cr >> 63) != 0;
+        std::uint64_t bad = m.bad | (m.cr & ~(m.lf >> 1) & ~(std::uint64_t{1} << 63));
+        if (left < 64) bad &= ~(std::uint64_t{1} << (left - 1));  // a CR last: more may come
+        if (bad && first_bad == ~std::size_t{0}) first_bad = b + static_cast<std::size_t>(__builtin_ctzll(bad));
+
+        std::uint64_t lf = m.lf;
+        while (lf) {
+            const unsigned j = static_cast<unsigned>(__builtin_ctzll(lf));
+            lf &= lf - 1;
+            const std::size_t pos = b + j;
+            if (colon == ~std::size_t{0}) {
+                const unsigned from = line_start > b ? static_cast<unsigned>(line_start - b) : 0;
+                const std::uint64_t c = m.colon & bits_from(from) & bits_below(j);
+                if (c) colon = b + static_cast<std::size_t>(__builtin_ctzll(c));
+            }
+            std::size_t end = pos;
+            if (end > line_start && buf[end - 1] == '\r') --end;
+
+            if (end == line_start) {  // the empty line
+                out.headers_end = pos + 1;
+                if (first_bad < pos) {
+                    std::size_t at = 0;
+                    const parse_error e = first_bad_byte(buf, pos, at);
+                    if (e != parse_error::none) {
+                        out.status = detail::scan_status::error;
+                        out.error = e;
+                        out.error_offset = at;
+                        return;
+                    }
+                }
+                out.status = detail::scan_status::complete;
+                return;
+            }
+            if (first_line) {
+                out.start_line_end = end;
+                first_line = false;
+            } else if (buf[line_start] == ' ' || buf[line_start] == '\t') {
+                if (out.count == 0) {
+                    fail(out, buf, parse_error::continuation_before_header, line_start);
+                    return;
+                }
+                header& h = out.slots[out.count - 1];
+                h.value = std::string_view(h.value.data(),
+                                           static_cast<std::size_t>(buf + end - h.value.data()));
+            } else {
+                if (colon >= end) {
+                    fail(out, buf, parse_error::header_without_colon, line_start);
+                    return;
+                }
+                if (out.count == out.capacity) {
+                    fail(out, buf, parse_error::too_many_headers, line_start);
+                    return;
+                }
+                header& h = out.slots[out.count++];
+                h.name = std::string_view(buf + line_start, colon - line_start);
+                h.value = std::string_view(buf + colon + 1, end - colon - 1);
+                h.id = header_id::other;
+            }
+            line_start = pos + 1;
+            colon = ~std::size_t{0};
+        }
+        if (colon == ~std::size_t{0} && line_start < b + 64) {
+            const unsigned from = line_start > b ? static_cast<unsigned>(line_start - b) : 0;
+            const std::uint64_t c = m.colon & bits_from(from);
+            if (c) colon = b + static_cast<std::size_t>(__builtin_ctzll(c));
+        }
+    }
+    // No empty line in the buffer.
+    std::size_t bad_at = 0;
+    const parse_error bad = first_bad_byte(buf, len, bad_at);
+    if (bad != parse_error::none) {
+        out.status = detail::scan_status::error;
+        out.error = bad;
+        out.error_offset = bad_at;
+        return;
+    }
+    out.status = detail::scan_status::incomplete;
+}

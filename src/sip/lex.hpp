@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+// Character classes of RFC 3261 §25 and small cursor helpers shared by the decoders. Private.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace sipfast::sip::lex {
+
+enum : std::uint16_t {
+    c_token = 1 << 0,       // token
+    c_unreserved = 1 << 1,  // alphanum / mark
+    c_user = 1 << 2,        // unreserved / user-unreserved (escaped handled apart)
+    c_password = 1 << 3,    // unreserved / & = + $ ,
+    c_param = 1 << 4,       // paramchar without escaped: param-unreserved / unreserved
+    c_hnv = 1 << 5,         // hname/hvalue without escaped: hnv-unreserved / unreserved
+    c_host = 1 << 6,        // hostname characters: alphanum - . (and _ seen in the field)
+    c_ws = 1 << 7,          // SP HT CR LF: LWS inside a (possibly folded) value
+    c_word = 1 << 8,        // word (Call-ID)
+    c_digit = 1 << 9,
+    c_hex = 1 << 10,
+    c_tel = 1 << 11,        // telephone-subscriber characters (RFC 3966), lenient
+    c_scheme = 1 << 12,     // scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+};
+
+constexpr std::array<std::uint16_t, 256> make_classes() {
+    std::array<std::uint16_t, 256> t{};
+    auto add = [&t](std::string_view chars, std::uint16_t bits) {
+        for (char c : chars) t[static_cast<unsigned char>(c)] |= bits;
+    };
+    for (int c = 0; c < 256; ++c) {
+        const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        const bool digit = c >= '0' && c <= '9';
+        if (alpha || digit)
+            t[static_cast<std::size_t>(c)] |= c_token | c_unreserved | c_user | c_password |
+                                               c_param | c_hnv | c_host | c_word | c_scheme;
+        if (digit) t[static_cast<std::size_t>(c)] |= c_digit | c_hex | c_tel;
+        if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+            t[static_cast<std::size_t>(c)] |= c_hex | c_tel;
+    }
+    constexpr std::string_view mark = "-_.!~*'()";
+    add(mark, c_unreserved | c_user | c_password | c_param | c_hnv);
+    add("-.!%*_+`'~", c_token);
+    add("-.!%*_+`'~()<>:\\\"/[]?{}", c_word);
+    add("&=+$,;?/", c_user);
+    add("&=+$,", c_password);
+    add("[]/:&+$", c_param);
+    add("[]/?:+$", c_hnv);
+    add("-._", c_host);
+    add(" \t\r\n", c_ws);
+    add("*#-.()+pPwW", c_tel);
+    add("+-.", c_scheme);
+    return t;
+}
+
+inline constexpr auto classes = make_classes();
+
+constexpr bool is(char c, std::uint16_t bits) noexcept {
+    return (classes[static_cast<unsigned char>(c)] & bits) != 0;
+}
+constexpr bool is_ws(char c) noexcept { return is(c, c_ws); }
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_hex(char c) noexcept { return is(c, c_hex); }
+
+/// Trims LWS (SP, HT and the CRLF of folding) from both ends.
+constexpr std::string_view trim(std::string_view s) noexcept {
+    std::size_t b = 0, e = s.size();
+    while (b < e && is_ws(s[b])) ++b;
+    while (e > b && is_ws(s[e - 1])) --e;
+    return s.substr(b, e - b);
+}
+
+constexpr std::string_view trim_left(std::string_view s) noexcept {
+    std::size_t b = 0;
+    while (b < s.size() && is_ws(s[b])) ++b;
+    return s.substr(b);
+}
+
+/// Whether every character of s (non-empty) is in class `bits`, `%HH` escapes allowed when
+/// `escapes` is set.
+constexpr bool all_of(std::string_view s, std::uint16_t bits, bool escapes) noexcept {
+    if (s.empty()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (is(c, bits)) continue;
+        if (escapes && c == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
+            i += 2;
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
+
+/// Index of the closing '"' of a quoted string whose opening quote is at s[open], honouring
+/// quoted-pair escapes (RFC 3261 §25.1); npos when unterminated.
+constexpr std::size_t quoted_end(std::string_view s, std::size_t open) noexcept {
+    for (std::size_t i = open + 1; i < s.size(); ++i) {
+        if (s[i] == '\\') {
+            ++i;
+            continue;
+        }
+        if (s[i] == '"') return i;
+    }
+    return std::string_view::npos;
+}
+
+/// Index of the first ';' outside quotes, or npos. An unterminated quote gives npos too; callers
+/// that must reject it check with quoted_end.
+constexpr std::size_t find_semicolon(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '"') {
+            const std::size_t q = quoted_end(s, i);
+            if (q == std::string_view::npos) return std::string_view::npos;
+            i = q;
+        } else if (s[i] == ';') {
+            return i;
+        }
+    }
+    return std::string_view::npos;
+}
+
+} // namespace sipfast::sip::lex

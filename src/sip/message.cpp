@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/message.hpp"
+
+#include "lex.hpp"
+
+namespace sipfast::sip {
+
+const header* message::find(header_id id) const noexcept {
+    if (!has(id)) return nullptr;
+    for (const header& h : headers)
+        if (h.id == id) return &h;
+    return nullptr;
+}
+
+const header* message::find(std::string_view name) const noexcept {
+    for (const header& h : headers)
+        if (iequals(h.name, name)) return &h;
+    return nullptr;
+}
+
+std::size_t message::count(header_id id) const noexcept {
+    std::size_t n = 0;
+    for (const header& h : headers) n += h.id == id;
+    return n;
+}
+
+std::string_view next_value(std::string_view& rest) noexcept {
+    int angle = 0;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+        const char c = rest[i];
+        if (c == '"') {
+            const std::size_t q = lex::quoted_end(rest, i);
+            if (q == std::string_view::npos) break;
+            i = q;
+        } else if (c == '<') {
+            ++angle;
+        } else if (c == '>') {
+            if (angle > 0) --angle;
+        } else if (c == ',' && angle == 0) {
+            const std::string_view v = lex::trim(rest.substr(0, i));
+            rest = rest.substr(i + 1);
+            return v;
+        }
+    }
+    const std::string_view v = lex::trim(rest);
+    rest = {};
+    return v;
+}
+
+} // namespace sipfast::sip

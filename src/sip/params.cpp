@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/params.hpp"
+
+#include "lex.hpp"
+
+namespace sipfast::sip {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto x = static_cast<unsigned char>(a[i]);
+        const auto y = static_cast<unsigned char>(b[i]);
+        if (x == y) continue;
+        if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+    }
+    return true;
+}
+
+param param_list::next(std::string_view& rest) noexcept {
+    const std::size_t semi = lex::find_semicolon(rest);
+    std::string_view item = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+    param p;
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+        p.name = lex::trim(item);
+    } else {
+        p.name = lex::trim(item.substr(0, eq));
+        p.value = lex::trim(item.substr(eq + 1));
+        p.has_value = true;
+    }
+    return p;
+}
+
+param param_list::find(std::string_view name) const noexcept {
+    std::string_view rest = text_;
+    while (!rest.empty()) {
+        const param p = next(rest);
+        if (iequals(p.name, name)) return p;
+    }
+    return {};
+}
+
+parse_error validate_params(std::string_view text, bool uri_params) noexcept {
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        // find_semicolon stops at an unterminated quote; say so rather than "bad parameter".
+        for (std::size_t i = 0; i < rest.size(); ++i) {
+            if (rest[i] == ';') break;
+            if (rest[i] == '"') {
+                const std::size_t q = lex::quoted_end(rest, i);
+                if (q == std::string_view::npos) return parse_error::unterminated_quote;
+                i = q;
+            }
+        }
+        const param p = param_list::next(rest);
+        if (uri_params) {
+            if (!lex::all_of(p.name, lex::c_param, true)) return parse_error::invalid_param;
+            if (p.has_value && !lex::all_of(p.value, lex::c_param, true))
+                return parse_error::invalid_param;
+            continue;
+        }
+        // generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string
+        if (!lex::all_of(p.name, lex::c_token, false)) return parse_error::invalid_param;
+        if (!p.has_value) continue;
+        if (!p.value.empty() && p.value.front() == '"') {
+            if (lex::quoted_end(p.value, 0) != p.value.size() - 1) return parse_error::invalid_param;
+            continue;
+        }
+        for (char c : p.value)
+            if (!lex::is(c, lex::c_token) && c != ':' && c != '[' && c != ']')
+                return parse_error::invalid_param;
+        if (p.value.empty()) return parse_error::invalid_param;
+    }
+    return parse_error::none;
+}
+
+} // namespace sipfast::sip

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/parser.hpp"
+
+#include <algorithm>
+
+#include "isa/scan.hpp"
+#include "lex.hpp"
+#include "sipfast/sip/isa.hpp"
+
+namespace sipfast::sip {
+
+namespace {
+
+parse_result fail(parse_error e, std::size_t offset, header_id h = header_id::other) noexcept {
+    parse_result r;
+    r.status = parse_status::error;
+    r.error = e;
+    r.header = h;
+    r.offset = offset;
+    return r;
+}
+
+// SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive (RFC 3261 §7.1).
+parse_error check_version(std::string_view v) noexcept {
+    if (v.size() < 7 || !iequals(v.substr(0, 4), "SIP/")) return parse_error::invalid_request_line;
+    const std::string_view num = v.substr(4);
+    const std::size_t dot = num.find('.');
+    if (dot == 0 || dot == std::string_view::npos || dot + 1 == num.size())
+        return parse_error::invalid_request_line;
+    for (std::size_t i = 0; i < num.size(); ++i)
+        if (i != dot && !lex::is_digit(num[i])) return parse_error::invalid_request_line;
+    return num == "2.0" ? parse_error::none : parse_error::unsupported_version;
+}
+
+parse_error parse_status_line(std::string_view line, message& msg) noexcept {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+    const std::size_t sp = line.find(' ');
+    if (sp == std::string_view::npos) return parse_error::invalid_status_line;
+    if (const parse_error e = check_version(line.substr(0, sp)); e != parse_error::none)
+        return e == parse_error::unsupported_version ? e : parse_error::invalid_status_line;
+    const std::string_view rest = line.substr(sp + 1);
+    if (rest.size() < 3 || (rest.size() > 3 && rest[3] != ' ')) return parse_error::invalid_status_code;
+    unsigned code = 0;
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (!lex::is_digit(rest[i])) return parse_error::invalid_status_code;
+        code = code * 10 + static_cast<unsigned>(rest[i] - '0');
+    }
+    if (code < 100 || code > 699) return parse_error::invalid_status_code;
+    msg.kind = message_kind::response;
+    msg.status_code = static_cast<std::uint16_t>(code);
+    msg.reason = rest.size() > 4 ? rest.substr(4) : std::string_view{};
+    return parse_error::none;
+}
+
+parse_error parse_request_line(std::string_view line, message& msg) noexcept {
+    // Request-Line = Method SP Request-URI SP SIP-Version
+    const std::size_t sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos || sp1 == 0) return parse_error::invalid_request_line;
+    msg.method_text = line.substr(0, sp1);
+    if (!lex::all_of(msg.method_text, lex::c_token, false)) return parse_error::invalid_method;
+    const std::size_t sp2 = line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return parse_error::invalid_request_line;
+    if (const parse_error e = check_version(line.substr(sp2 + 1)); e != parse_error::none) return e;
+    msg.request_uri_text = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (parse_uri(msg.request_uri_text, msg.request_uri) != parse_error::none)
+        return parse_error::invalid_request_uri;
+    msg.method = classify_method(msg.method_text);
+    msg.kind = message_kind::request;
+    return parse_error::none;
+}
+
+bool check_once(const message& msg, header_id id) noexcept { return !msg.has(id); }
+
+// Decodes the headers every message needs. Returns none or the fault; `bad` names the header.
+parse_error decode_header(const header& h, message& msg) noexcept {
+    switch (h.id) {
+    case header_id::via:
+        if (msg.has(header_id::via)) return parse_error::none;  // later Vias on demand
+        {
+            std::string_view rest = h.value;
+            return parse_via(next_value(rest), msg.top_via);
+        }
+    case header_id::call_id:
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        {
+            // Call-ID = word [ "@" word ]
+            const std::size_t at = h.value.find('@');
+            const std::string_view a = h.value.substr(0, at);
+            if (!lex::all_of(a, lex::c_word, false)) return parse_error::invalid_call_id;
+            if (at != std::string_view::npos && !lex::all_of(h.value.substr(at + 1), lex::c_word, false))
+                return parse_error::invalid_call_id;
+            msg.call_id = h.value;
+            return parse_error::none;
+        }
+    case header_id::cseq:
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        return parse_cseq(h.value, msg.cseq);
+    case header_id::from:
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        return parse_name_addr(h.value, msg.from);
+    case header_id::to:
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        return parse_name_addr(h.value, msg.to);
+    case header_id::contact:
+        if (msg.has_contact) return parse_error::none;
+        {
+            std::string_view rest = h.value;
+            msg.has_contact = true;
+            return parse_contact(next_value(rest), msg.first_contact);
+        }
+    case header_id::route:
+        if (msg.has_route) return parse_error::none;
+        {
+            std::string_view rest = h.value;
+            msg.has_route = true;
+            return parse_name_addr(next_value(rest), msg.top_route);
+        }
+    case header_id::max_forwards:
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        msg.has_max_forwards = true;
+        return parse_uint(h.value, 255, msg.max_forwards);
+    case header_id::content_length:
+        // Twice is refused outright: two lengths are how requests get smuggled on a stream.
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        msg.has_content_length = true;
+        return parse_uint(h.value, 0xffffffffu, msg.content_length);
+    case header_id::content_type:
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        {
+            // media-type = m-type SLASH m-subtype *(SEMI m-parameter)
+            const std::string_view type = lex::trim(h.value.substr(0, h.value.find(';')));
+            const std::size_t slash = type.find('/');
+            if (slash == std::string_view::npos ||
+                !lex::all_of(lex::trim(type.substr(0, slash)), lex::c_token, false) ||
+                !lex::all_of(lex::trim(type.substr(slash + 1)), lex::c_token, false))
+                return parse_error::invalid_token;
+            msg.content_type = type;
+            return parse_error::none;
+        }
+    case header_id::expires:
+        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        msg.has_expires = true;
+        return parse_uint(h.value, 0xffffffffu, msg.expires);
+    default:
+        return parse_error::none;
+    }
+}
+
+constexpr header_id mandatory[] = {header_id::via, header_id::from, header_id::to,
+                                   header_id::call_id, header_id::cseq};
+
+} // namespace
+
+parse_result parse(std::string_view buffer, message& msg, std::span<header> slots,
+                   const parse_options& options) noexcept {
+    msg.clear();
+    const char* const buf = buffer.data();
+    std::size_t len = buffer.size();
+
+    // Keep-alives (RFC 5626 §4.4.1) and CRLFs before a start line (RFC 3261 §7.5).
+    std::size_t skip = 0;
+    while (len - skip >= 2 && buf[skip] == '\r' && buf[skip + 1] == '\n') {
+        if (options.stream) {
+            parse_result r;
+            if (len >= 4 && buf[2] == '\r' && buf[3] == '\n') {
+                msg.kind = message_kind::keepalive_ping;
+                r.consumed = 4;
+            } else if (len == 2 || (len == 3 && buf[2] == '\r')) {
+                r.status = parse_status::incomplete;  // may be the first half of a ping
+                return r;
+            } else {
+                msg.kind = message_kind::keepalive_pong;
+                r.consumed = 2;
+            }
+            r.status = parse_status::complete;
+            return r;
+        }
+        skip += 2;
+    }
+    if (skip == len && skip > 0) {
+        msg.kind = skip >= 4 ? message_kind::keepalive_ping : message_kind::keepalive_pong;
+        parse_result r;
+        r.status = parse_status::complete;
+        r.consumed = len;
+        return r;
+    }
+    if (len == 0) {
+        parse_result r;
+        if (options.stream) r.status = parse_status::incomplete;
+        else r = fail(parse_error::missing_end_of_headers, 0);
+        return r;
+    }
+
+    const implementation& impl = options.isa ? *options.isa : active_implementation();
+    const std::size_t limit = std::min(len - skip, options.max_message_bytes);
+    detail::scan_output so;
+    so.slots = slots.data();
+    so.capacity = slots.size();
+    impl.scan(buf + skip, limit, so);
+    if (so.status == detail::scan_status::error) return fail(so.error, skip + so.error_offset);
+    if (so.status == detail::scan_status::incomplete) {
+        if (len - skip >= options.max_message_bytes) return fail(parse_error::message_too_large, skip);
+        if (!options.stream) return fail(parse_error::missing_end_of_headers, len);
+        parse_result r;
+        r.status = parse_status::incomplete;
+        return r;
+    }
+
+    const char* const start = buf + skip;
+    msg.headers = slots.first(so.count);
+    msg.header_bytes = skip + so.headers_end;
+    msg.start_line = std::string_view(start, so.start_line_end);
+
+    // Start line.
+    const parse_error sl = (msg.start_line.size() >= 4 && iequals(msg.start_line.substr(0, 4), "SIP/"))
+                               ? parse_status_line(msg.start_line, msg)
+                               : parse_request_line(msg.start_line, msg);
+    if (sl != parse_error::none) {
+        msg.kind = message_kind::none;
+        return fail(sl, skip);
+    }
+
+    // Header names and eager decoding.
+    for (header& h : msg.headers) {
+        std::size_t n = h.name.size();
+        while (n > 0 && (h.name[n - 1] == ' ' || h.name[n - 1] == '\t')) --n;
+        h.name = h.name.substr(0, n);
+        if (!lex::all_of(h.name, lex::c_token, false))
+            return fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
+        h.value = lex::trim(h.value);
+        h.id = classify_header_name(h.name);
+        if (const parse_error e = decode_header(h, msg); e != parse_error::none)
+            return fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
+        const auto i = static_cast<unsigned>(h.id);
+        msg.present_[i >> 6] |= std::uint64_t{1} << (i & 63);
+    }
+    for (header_id id : mandatory)
+        if (!msg.has(id)) return fail(parse_error::missing_header, skip, id);
+    if (msg.is_request() && msg.cseq.method_text != msg.method_text)
+        return fail(parse_error::cseq_method_mismatch, skip, header_id::cseq);
+
+    // Body (RFC 3261 §18.3).
+    parse_result r;
+    r.status = parse_status::complete;
+    if (msg.has_content_length) {
+        const std::size_t need = msg.header_bytes + msg.content_length;
+        if (need > options.max_message_bytes + skip)
+            return fail(parse_error::message_too_large, skip, header_id::content_length);
+        if (need > len) {
+            if (!options.stream) return fail(parse_error::body_truncated, len, header_id::content_length);
+            msg.clear();
+            r.status = parse_status::incomplete;
+            return r;
+        }
+        msg.body = std::string_view(buf + msg.header_bytes, msg.content_length);
+        r.consumed = need;
+    } else {
+        if (options.stream) return fail(parse_error::missing_content_length, skip, header_id::content_length);
+        msg.body = std::string_view(buf + msg.header_bytes, len - msg.header_bytes);
+        r.consumed = len;
+    }
+    return r;
+}
+
+std::string_view format_reason(const parse_result& r, std::span<char> out) noexcept {
+    std::size_t n = 0;
+    auto put = [&](std::string_view s) {
+        for (char c : s) {
+            if (n == out.size()) return;
+            out[n++] = c;
+        }
+    };
+    const std::string_view name = header_name(r.header);
+    switch (r.error) {
+    case parse_error::missing_header:
+        put("Missing ");
+        put(name);
+        put(" header");
+        break;
+    case parse_error::duplicate_header:
+        put("Duplicate ");
+        put(name);
+        put(" header");
+        break;
+    default:
+        if (r.header != header_id::other && r.error != parse_error::message_too_large &&
+            r.error != parse_error::body_truncated && r.error != parse_error::missing_content_length &&
+            r.error != parse_error::cseq_method_mismatch) {
+            put("Invalid ");
+            put(name);
+            put(" header: ");
+        }
+        put(to_reason_phrase(r.error));
+    }
+    return std::string_view(out.data(), n);
+}
+
+} // namespace sipfast::sip

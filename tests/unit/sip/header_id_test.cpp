@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/header_id.hpp"
+
+#include <gtest/gtest.h>
+
+#include "sipfast/sip/method.hpp"
+
+namespace sipfast::sip {
+namespace {
+
+TEST(HeaderId, FullAndCompactFormsInAnyCase) {
+    EXPECT_EQ(classify_header_name("Via"), header_id::via);
+    EXPECT_EQ(classify_header_name("v"), header_id::via);
+    EXPECT_EQ(classify_header_name("V"), header_id::via);
+    EXPECT_EQ(classify_header_name("CALL-ID"), header_id::call_id);
+    EXPECT_EQ(classify_header_name("i"), header_id::call_id);
+    EXPECT_EQ(classify_header_name("l"), header_id::content_length);
+    EXPECT_EQ(classify_header_name("m"), header_id::contact);
+    EXPECT_EQ(classify_header_name("o"), header_id::event);
+    EXPECT_EQ(classify_header_name("x"), header_id::session_expires);
+    EXPECT_EQ(classify_header_name("p-asserted-IDENTITY"), header_id::p_asserted_identity);
+    EXPECT_EQ(classify_header_name("Security-Client"), header_id::security_client);
+}
+
+TEST(HeaderId, EveryIdRoundTripsThroughItsName) {
+    for (std::size_t i = 1; i < header_id_count; ++i) {
+        const auto id = static_cast<header_id>(i);
+        EXPECT_EQ(classify_header_name(header_name(id)), id) << header_name(id);
+    }
+}
+
+TEST(HeaderId, UnknownNamesAreOther) {
+    EXPECT_EQ(classify_header_name("X-Foo"), header_id::other);
+    EXPECT_EQ(classify_header_name("Vias"), header_id::other);
+    EXPECT_EQ(classify_header_name("g"), header_id::other);
+    EXPECT_EQ(classify_header_name(""), header_id::other);
+    EXPECT_EQ(classify_header_name("Call_ID"), header_id::other);
+    EXPECT_EQ(header_name(header_id::other), "");
+}
+
+TEST(Method, CaseSensitiveTokens) {
+    EXPECT_EQ(classify_method("INVITE"), method::invite);
+    EXPECT_EQ(classify_method("REGISTER"), method::register_);
+    EXPECT_EQ(classify_method("REFER"), method::refer);
+    EXPECT_EQ(classify_method("PRACK"), method::prack);
+    EXPECT_EQ(classify_method("PUBLISH"), method::publish);
+    EXPECT_EQ(classify_method("INFO"), method::info);
+    EXPECT_EQ(classify_method("invite"), method::other);
+    EXPECT_EQ(classify_method("INVITES"), method::other);
+    EXPECT_EQ(method_name(method::subscribe), "SUBSCRIBE");
+}
+
+} // namespace
+} // namespace sipfast::sip

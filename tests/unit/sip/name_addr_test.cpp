@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/name_addr.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sipfast::sip {
+namespace {
+
+TEST(NameAddrParse, QuotedDisplayNameWithEscapes) {
+    name_addr a;
+    ASSERT_EQ(parse_name_addr(R"("Bob \"the\" <Builder>" <sip:bob@biloxi.com>;tag=a6c85cf)", a), parse_error::none);
+    EXPECT_EQ(a.display_name, R"("Bob \"the\" <Builder>")");
+    EXPECT_EQ(a.address.text, "sip:bob@biloxi.com");
+    EXPECT_EQ(a.tag, "a6c85cf");
+    EXPECT_TRUE(a.angle_brackets);
+}
+
+TEST(NameAddrParse, TokenDisplayNameAndNoSpaceBeforeAngle) {
+    name_addr a;
+    ASSERT_EQ(parse_name_addr("Bob Smith<sip:bob@biloxi.com>", a), parse_error::none);
+    EXPECT_EQ(a.display_name, "Bob Smith");
+    ASSERT_EQ(parse_name_addr(R"("1012"<tel:1012;phone-context=ims.example>)", a), parse_error::none);
+    EXPECT_EQ(a.display_name, R"("1012")");
+    EXPECT_EQ(a.address.scheme, uri_scheme::tel);
+    EXPECT_EQ(a.address.params.find("phone-context").value, "ims.example");
+    EXPECT_TRUE(a.tag.empty());
+}
+
+TEST(NameAddrParse, AddrSpecParamsBelongToTheHeader) {
+    name_addr a;
+    ASSERT_EQ(parse_name_addr("sip:alice@atlanta.com;tag=1928301774", a), parse_error::none);
+    EXPECT_EQ(a.address.text, "sip:alice@atlanta.com");
+    EXPECT_TRUE(a.address.params.empty());
+    EXPECT_EQ(a.tag, "1928301774");
+    EXPECT_FALSE(a.angle_brackets);
+}
+
+TEST(NameAddrParse, QuotedParamHoldingAngles) {
+    name_addr a;
+    ASSERT_EQ(parse_name_addr(R"(<sip:1012@182.0.3.112:5060>;+sip.instance="<urn:gsma:imei:86130905-267370-0>";audio)", a),
+              parse_error::none);
+    EXPECT_EQ(a.params.find("+sip.instance").value, R"("<urn:gsma:imei:86130905-267370-0>")");
+    EXPECT_TRUE(a.params.has("audio"));
+    ASSERT_EQ(parse_name_addr(R"(sip:a@b;+sip.instance="<urn:x>")", a), parse_error::none);
+    EXPECT_EQ(a.address.text, "sip:a@b");
+}
+
+TEST(NameAddrParse, RejectsBrokenValues) {
+    name_addr a;
+    EXPECT_EQ(parse_name_addr("", a), parse_error::empty_value);
+    EXPECT_EQ(parse_name_addr(R"("Bob <sip:bob@biloxi.com>)", a), parse_error::unterminated_quote);
+    EXPECT_EQ(parse_name_addr("<sip:bob@biloxi.com", a), parse_error::unterminated_angle);
+    EXPECT_EQ(parse_name_addr("<sip:bob@biloxi.com> junk", a), parse_error::trailing_characters);
+    EXPECT_EQ(parse_name_addr("B@b <sip:bob@biloxi.com>", a), parse_error::invalid_display_name);
+    EXPECT_EQ(parse_name_addr(R"("Bob" sip:bob@biloxi.com)", a), parse_error::invalid_display_name);
+    EXPECT_EQ(parse_name_addr("<sip:bob@biloxi.com>;tag", a), parse_error::none);
+    EXPECT_EQ(parse_name_addr("<sip:bob@biloxi.com>;tag=\"x", a), parse_error::unterminated_quote);
+    EXPECT_EQ(parse_name_addr("<sip:bob@biloxi.com>;=x", a), parse_error::invalid_param);
+    EXPECT_EQ(parse_name_addr("<bob>", a), parse_error::invalid_uri);
+}
+
+TEST(ContactParse, StarExpiresAndQ) {
+    contact c;
+    ASSERT_EQ(parse_contact(" * ", c), parse_error::none);
+    EXPECT_TRUE(c.star);
+    ASSERT_EQ(parse_contact("<sip:alice@pc33.atlanta.com>;expires=3600;q=0.7", c), parse_error::none);
+    EXPECT_FALSE(c.star);
+    EXPECT_TRUE(c.has_expires);
+    EXPECT_EQ(c.expires, 3600u);
+    EXPECT_TRUE(c.has_q);
+    EXPECT_EQ(c.q_milli, 700);
+    ASSERT_EQ(parse_contact("<sip:a@b>;q=1.000", c), parse_error::none);
+    EXPECT_EQ(c.q_milli, 1000);
+    EXPECT_EQ(parse_contact("<sip:a@b>;q=1.5", c), parse_error::invalid_param);
+    EXPECT_EQ(parse_contact("<sip:a@b>;q=0.1234", c), parse_error::invalid_param);
+    EXPECT_EQ(parse_contact("<sip:a@b>;expires=soon", c), parse_error::invalid_param);
+}
+
+} // namespace
+} // namespace sipfast::sip

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/uri.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sipfast::sip {
+namespace {
+
+TEST(UriParse, SipUriWithEverything) {
+    uri u;
+    ASSERT_EQ(parse_uri("sip:alice:secret@atlanta.com:5061;transport=tcp;lr?subject=project&priority=urgent", u),
+              parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::sip);
+    EXPECT_EQ(u.user, "alice");
+    EXPECT_EQ(u.password, "secret");
+    EXPECT_EQ(u.host, "atlanta.com");
+    EXPECT_EQ(u.host_type, host_kind::hostname);
+    EXPECT_TRUE(u.has_port);
+    EXPECT_EQ(u.port, 5061);
+    EXPECT_EQ(u.params.find("transport").value, "tcp");
+    EXPECT_TRUE(u.params.has("lr"));
+    EXPECT_FALSE(u.params.find("lr").has_value);
+    EXPECT_EQ(u.headers, "subject=project&priority=urgent");
+}
+
+TEST(UriParse, UserMayHoldSemicolonsAndEscapes) {
+    uri u;
+    ASSERT_EQ(parse_uri("sip:alice;day=tuesday@atlanta.com", u), parse_error::none);
+    EXPECT_EQ(u.user, "alice;day=tuesday");
+    EXPECT_EQ(u.host, "atlanta.com");
+    ASSERT_EQ(parse_uri("sips:%61lice@atlanta.com", u), parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::sips);
+    EXPECT_EQ(u.user, "%61lice");
+    ASSERT_EQ(parse_uri("sip:+1-212-555-1212:1234@gateway.com;user=phone", u), parse_error::none);
+    EXPECT_EQ(u.user, "+1-212-555-1212");
+    EXPECT_EQ(u.password, "1234");
+    EXPECT_EQ(u.params.find("USER").value, "phone");  // names compare case-insensitively
+}
+
+TEST(UriParse, RejectsBadEscapesAndHosts) {
+    uri u;
+    EXPECT_EQ(parse_uri("sip:al%6@atlanta.com", u), parse_error::invalid_uri);
+    EXPECT_EQ(parse_uri("sip:al%zzice@atlanta.com", u), parse_error::invalid_uri);
+    EXPECT_EQ(parse_uri("sip:alice@", u), parse_error::invalid_host);
+    EXPECT_EQ(parse_uri("sip:alice@atl anta.com", u), parse_error::invalid_host);
+    EXPECT_EQ(parse_uri("sip:alice@host:99999", u), parse_error::invalid_port);
+    EXPECT_EQ(parse_uri("sip:alice@host:", u), parse_error::invalid_port);
+    EXPECT_EQ(parse_uri("sip:alice@[2001:db8::1", u), parse_error::invalid_host);
+    EXPECT_EQ(parse_uri("sip:alice@host;lr=", u), parse_error::invalid_param);
+    EXPECT_EQ(parse_uri("sip:alice@host?a=<b>", u), parse_error::invalid_uri);
+    EXPECT_EQ(parse_uri("sip:", u), parse_error::invalid_uri);
+    EXPECT_EQ(parse_uri("alice@host", u), parse_error::invalid_uri);
+    EXPECT_EQ(parse_uri(":x", u), parse_error::invalid_uri);
+}
+
+TEST(UriParse, Ipv4AndIpv6Hosts) {
+    uri u;
+    ASSERT_EQ(parse_uri("sip:10.0.0.1:5060", u), parse_error::none);
+    EXPECT_EQ(u.host_type, host_kind::ipv4);
+    EXPECT_EQ(u.user, "");
+    ASSERT_EQ(parse_uri("sip:bob@[2001:db8::10]:5070;transport=udp", u), parse_error::none);
+    EXPECT_EQ(u.host, "[2001:db8::10]");
+    EXPECT_EQ(u.host_type, host_kind::ipv6);
+    EXPECT_EQ(u.port, 5070);
+    ASSERT_EQ(parse_uri("sip:[::ffff:192.0.2.1]", u), parse_error::none);
+    EXPECT_EQ(u.host_type, host_kind::ipv6);
+    EXPECT_FALSE(u.has_port);
+    // 256 is not an octet, so this is read as a hostname, which it also is not (label "256" is fine,
+    // but the rule is that it parses, as a name).
+    ASSERT_EQ(parse_uri("sip:1.2.3.256", u), parse_error::none);
+    EXPECT_EQ(u.host_type, host_kind::hostname);
+}
+
+TEST(UriParse, TelUriWithPhoneContext) {
+    uri u;
+    ASSERT_EQ(parse_uri("tel:1012;phone-context=ims.mnc001.mcc001.3gppnetwork.org", u), parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::tel);
+    EXPECT_EQ(u.user, "1012");
+    EXPECT_EQ(u.params.find("phone-context").value, "ims.mnc001.mcc001.3gppnetwork.org");
+    ASSERT_EQ(parse_uri("tel:+1-201-555-0123", u), parse_error::none);
+    EXPECT_EQ(u.user, "+1-201-555-0123");
+    EXPECT_EQ(parse_uri("tel:12 34", u), parse_error::invalid_uri);
+}
+
+TEST(UriParse, OtherSchemesAreOpaque) {
+    uri u;
+    ASSERT_EQ(parse_uri("urn:service:sos", u), parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::other);
+    EXPECT_EQ(u.scheme_text, "urn");
+    EXPECT_EQ(u.opaque, "service:sos");
+    ASSERT_EQ(parse_uri("mailto:alice@example.com", u), parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::other);
+    EXPECT_EQ(parse_uri("http://a b", u), parse_error::invalid_uri);
+}
+
+TEST(UriParse, SchemeIsCaseInsensitive) {
+    uri u;
+    ASSERT_EQ(parse_uri("SIP:Alice@Example.COM", u), parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::sip);
+    ASSERT_EQ(parse_uri("TEL:911", u), parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::tel);
+}
+
+} // namespace
+} // namespace sipfast::sip

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/via.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sipfast::sip {
+namespace {
+
+TEST(ViaParse, KeepsRportWithoutValue) {
+    via v;
+    ASSERT_EQ(parse_via("SIP/2.0/TCP 182.0.3.112:5060;branch=z9hG4bKX9dcbT3QIWzL-OaaaW2Y;rport", v),
+              parse_error::none);
+    EXPECT_EQ(v.protocol_name, "SIP");
+    EXPECT_EQ(v.protocol_version, "2.0");
+    EXPECT_EQ(v.transport, transport::tcp);
+    EXPECT_EQ(v.host, "182.0.3.112");
+    EXPECT_EQ(v.host_type, host_kind::ipv4);
+    EXPECT_EQ(v.port, 5060);
+    EXPECT_EQ(v.branch, "z9hG4bKX9dcbT3QIWzL-OaaaW2Y");
+    EXPECT_EQ(v.rport, rport_state::empty);
+}
+
+TEST(ViaParse, ReadsReceivedRportMaddrTtl) {
+    via v;
+    ASSERT_EQ(parse_via("SIP/2.0/UDP pc33.atlanta.com;rport=5066;received=192.0.2.1;maddr=224.2.0.1;ttl=16;branch=z9hG4bK776asdhds", v),
+              parse_error::none);
+    EXPECT_EQ(v.host_type, host_kind::hostname);
+    EXPECT_FALSE(v.has_port);
+    EXPECT_EQ(v.rport, rport_state::value);
+    EXPECT_EQ(v.rport_value, 5066);
+    EXPECT_EQ(v.received, "192.0.2.1");
+    EXPECT_EQ(v.maddr, "224.2.0.1");
+    EXPECT_TRUE(v.has_ttl);
+    EXPECT_EQ(v.ttl, 16);
+    EXPECT_EQ(v.branch, "z9hG4bK776asdhds");
+}
+
+TEST(ViaParse, Ipv6SentByAndReceived) {
+    via v;
+    ASSERT_EQ(parse_via("SIP/2.0/UDP [2001:db8::9:1]:5070;branch=z9hG4bKas3;received=[2001:db8::9:255]", v),
+              parse_error::none);
+    EXPECT_EQ(v.host, "[2001:db8::9:1]");
+    EXPECT_EQ(v.host_type, host_kind::ipv6);
+    EXPECT_EQ(v.port, 5070);
+    EXPECT_EQ(v.received, "[2001:db8::9:255]");
+    ASSERT_EQ(parse_via("SIP/2.0/TCP [::1];branch=z9hG4bK1", v), parse_error::none);
+    EXPECT_EQ(v.host, "[::1]");
+    EXPECT_FALSE(v.has_port);
+}
+
+TEST(ViaParse, AllowsLinearWhitespaceAroundSeparators) {
+    via v;
+    // RFC 4475 §3.1.1.1 style: LWS around '/' and ':' and folded onto a new line.
+    ASSERT_EQ(parse_via("SIP / 2.0 / UDP\r\n  host.example.com : 5060 ;branch=z9hG4bK1", v), parse_error::none);
+    EXPECT_EQ(v.transport, transport::udp);
+    EXPECT_EQ(v.host, "host.example.com");
+    EXPECT_EQ(v.port, 5060);
+    EXPECT_EQ(v.branch, "z9hG4bK1");
+}
+
+TEST(ViaParse, RejectsMalformedParts) {
+    via v;
+    EXPECT_EQ(parse_via("", v), parse_error::empty_value);
+    EXPECT_EQ(parse_via("SIP/2.0 host", v), parse_error::invalid_sent_protocol);
+    EXPECT_EQ(parse_via("SIP/2.0/UDPhost", v), parse_error::invalid_sent_protocol);
+    EXPECT_EQ(parse_via("SIP/2.0/UDP", v), parse_error::invalid_sent_protocol);
+    EXPECT_EQ(parse_via("SIP/2.0/UDP host:abc", v), parse_error::invalid_port);
+    EXPECT_EQ(parse_via("SIP/2.0/UDP host:70000", v), parse_error::invalid_port);
+    EXPECT_EQ(parse_via("SIP/2.0/UDP host;rport=x", v), parse_error::invalid_param);
+    EXPECT_EQ(parse_via("SIP/2.0/UDP host;ttl=300", v), parse_error::invalid_param);
+    EXPECT_EQ(parse_via("SIP/2.0/UDP host;branch=\"abc", v), parse_error::unterminated_quote);
+    EXPECT_EQ(parse_via("SIP/2.0/UDP ho$t", v), parse_error::invalid_host);
+}
+
+TEST(ViaParse, TransportsByName) {
+    EXPECT_EQ(classify_transport("udp"), transport::udp);
+    EXPECT_EQ(classify_transport("TLS"), transport::tls);
+    EXPECT_EQ(classify_transport("SCTP"), transport::sctp);
+    EXPECT_EQ(classify_transport("ws"), transport::ws);
+    EXPECT_EQ(classify_transport("WSS"), transport::wss);
+    EXPECT_EQ(classify_transport("QUIC"), transport::unknown);
+}
+
+} // namespace
+} // namespace sipfast::sip
