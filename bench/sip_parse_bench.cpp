@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+// sipfast-bench-parse: the seed corpus parsed by each sipfast scanner, libosip2 and sofia-sip in one
+// run, each giving its full parse, with items/s = messages/s; the ratios come last.
+//
+//   build/bench/sipfast-bench-parse --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <osipparser2/osip_parser.h>
+#include <sofia-sip/msg.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+
+#include "sipfast/sip/isa.hpp"
+#include "sipfast/sip/parser.hpp"
+
+namespace {
+
+using namespace sipfast;
+
+// One of each kind the proxy carries: IMS REGISTER, INVITE with SDP, 18x and 200 with SDP, ACK,
+// BYE, SUBSCRIBE, NOTIFY with a body, MESSAGE.
+constexpr const char* corpus_files[] = {
+    "seed/000_01_register_tcp.sip",         "seed/003_02_invite_sdp.sip",
+    "seed/002_09_183_session_progress.sip", "seed/002_12_200_ok_a_leg.sip",
+    "seed/000_15_ack_from_ue1.sip",         "seed/000_17_bye_from_ue1.sip",
+    "seed/000_03_subscribe_reg_udp.sip",    "seed/004_07_notify_reginfo_xml.sip",
+    "extra/message_sms.sip",
+};
+constexpr const char* invite_file = "seed/003_02_invite_sdp.sip";  // 976 bytes, SDP body
+
+std::string corpus_dir() {
+    const char* env = std::getenv("SIPFAST_CORPUS");
+    return env ? env : SIPFAST_CORPUS_DIR;
+}
+
+std::string load(const std::string& name) {
+    std::ifstream in(corpus_dir() + "/" + name, std::ios::binary);
+    if (!in) {
+        std::fprintf(stderr, "sipfast-bench-parse: cannot read %s/%s\n", corpus_dir().c_str(), name.c_str());
+        std::exit(2);
+    }
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+struct workload {
+    std::vector<std::string> messages;
+    std::size_t bytes = 0;
+};
+
+const workload& corpus() {
+    static const workload w = [] {
+        workload x;
+        for (const char* f : corpus_files) x.messages.push_back(load(f));
+        for (const auto& m : x.messages) x.bytes += m.size();
+        return x;
+    }();
+    return w;
+}
+
+const workload& invite() {
+    static const workload w = [] {
+        workload x;
+        x.messages.push_back(load(invite_file));
+        x.bytes = x.messages[0].size();
+        return x;
+    }();
+    return w;
+}
+
+void finish(benchmark::State& state, const workload& w) {
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(w.messages.size()));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(w.bytes));
+}
+
+void bm_sipfast(benchmark::State& state, const sip::implementation* isa, const workload& w) {
+    std::vector<sip::header> slots(sip::default_header_slots);
+    sip::message msg;
+    sip::parse_options opt;
+    opt.isa = isa;
+    for (const auto& m : w.messages) {
+        if (!sip::parse(m, msg, slots, opt).ok()) {
+            state.SkipWithError("sipfast rejected a corpus message");
+            return;
+        }
+    }
+    for (auto _ : state) {
+        for (const auto& m : w.messages) {
+            const sip::parse_result r = sip::parse(m, msg, slots, opt);
+            benchmark::DoNotOptimize(r);
+            benchmark::DoNotOptimize(msg);
+        }
+    }
+    finish(state, w);
+}
+
+void bm_osip2(benchmark::State& state, const workload& w) {
+    for (const auto& m : w.messages) {
+        osip_message_t* sip = nullptr;
+        osip_message_init(&sip);
+        const int rc = osip_message_parse(sip, m.data(), m.size());
+        osip_message_free(sip);
+        if (rc != 0) {
+            state.SkipWithError("osip2 rejected a corpus message");
+            return;
+        }
+    }
+    for (auto _ : state) {
+        for (const auto& m : w.messages) {
+            osip_message_t* sip = nullptr;
+            osip_message_init(&sip);
+            benchmark::DoNotOptimize(osip_message_parse(sip, m.data(), m.size()));
+            osip_message_free(sip);
+        }
+    }
+    finish(state, w);
+}
+
+void bm_sofia(benchmark::State& state, const workload& w) {
+    msg_mclass_t const* mc = sip_default_mclass();
+    for (const auto& m : w.messages) {
+        msg_t* msg = msg_make(mc, 0, m.data(), static_cast<isize_t>(m.size()));
+        const bool ok = msg != nullptr && sip_object(msg) != nullptr && sip_object(msg)->sip_call_id != nullptr &&
+                        !(sip_object(msg)->sip_flags & MSG_FLG_ERROR);
+        if (msg) msg_destroy(msg);
+        if (!ok) {
+            state.SkipWithError("sofia-sip rejected a corpus message");
+            return;
+        }
+    }
+    for (auto _ : state) {
+        for (const auto& m : w.messages) {
+            msg_t* msg = msg_make(mc, 0, m.data(), static_cast<isize_t>(m.size()));
+            benchmark::DoNotOptimize(sip_object(msg));
+            msg_destroy(msg);
+        }
+    }
+    finish(state, w);
+}
+
+// Keeps each benchmark's time per message (median when repeated) to print the ratios at the end.
+class ratio_reporter : public benchmark::ConsoleReporter {
+public:
+    void ReportRuns(const std::vector<Run>& runs) override {
+        ConsoleReporter::ReportRuns(runs);
+        for (const Run& r : runs) {
+            if (r.error_occurred) continue;
+            const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+            if (r.run_type == Run::RT_Aggregate && !median) continue;
+            const std::string name = r.run_name.function_name;
+            const auto it = r.counters.find("items_per_second");
+            if (it == r.counters.end()) continue;
+            if (median || !times_.count(name)) times_[name] = 1e9 / it->second.value;
+        }
+    }
+    const std::map<std::string, double>& ns_per_message() const { return times_; }
+
+private:
+    std::map<std::string, double> times_;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    parser_init();
+    benchmark::Initialize(&argc, argv);
+    std::vector<std::string> isas;
+    for (const sip::implementation* isa : sip::implementations()) {
+        if (!isa->supported()) continue;
+        isas.emplace_back(isa->name);
+        benchmark::RegisterBenchmark(("parse/sipfast_" + std::string(isa->name) + "/corpus").c_str(),
+                                     [isa](benchmark::State& s) { bm_sipfast(s, isa, corpus()); });
+        benchmark::RegisterBenchmark(("parse/sipfast_" + std::string(isa->name) + "/invite_sdp").c_str(),
+                                     [isa](benchmark::State& s) { bm_sipfast(s, isa, invite()); });
+    }
+    benchmark::RegisterBenchmark("parse/osip2/corpus", [](benchmark::State& s) { bm_osip2(s, corpus()); });
+    benchmark::RegisterBenchmark("parse/osip2/invite_sdp", [](benchmark::State& s) { bm_osip2(s, invite()); });
+    benchmark::RegisterBenchmark("parse/sofia/corpus", [](benchmark::State& s) { bm_sofia(s, corpus()); });
+    benchmark::RegisterBenchmark("parse/sofia/invite_sdp", [](benchmark::State& s) { bm_sofia(s, invite()); });
+
+    ratio_reporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    benchmark::Shutdown();
+
+    const auto& t = reporter.ns_per_message();
+    const auto at = [&](const std::string& n) { const auto i = t.find(n); return i == t.end() ? 0.0 : i->second; };
+    std::printf("\nns per message (median where repeated); speed ratio = peer time / sipfast time\n");
+    std::printf("%-16s %12s %12s %14s %14s\n", "sipfast", "corpus ns", "INVITE ns", "x libosip2", "x sofia-sip");
+    for (const std::string& isa : isas) {
+        const double c = at("parse/sipfast_" + isa + "/corpus");
+        const double i = at("parse/sipfast_" + isa + "/invite_sdp");
+        if (c <= 0) continue;
+        std::printf("%-16s %12.1f %12.1f %13.1fx %13.1fx\n", isa.c_str(), c, i,
+                    at("parse/osip2/corpus") / c, at("parse/sofia/corpus") / c);
+    }
+    std::printf("%-16s %12.1f %12.1f\n", "libosip2", at("parse/osip2/corpus"), at("parse/osip2/invite_sdp"));
+    std::printf("%-16s %12.1f %12.1f\n", "sofia-sip", at("parse/sofia/corpus"), at("parse/sofia/invite_sdp"));
+    return 0;
+}
