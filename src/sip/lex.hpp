@@ -22,6 +22,9 @@ enum : std::uint16_t {
     c_hex = 1 << 10,
     c_tel = 1 << 11,        // telephone-subscriber characters (RFC 3966), lenient
     c_scheme = 1 << 12,     // scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    c_userinfo = 1 << 13,   // user / ":" password (escapes apart)
+    c_ipv4 = 1 << 14,       // DIGIT / "."
+    c_gen_value = 1 << 15,  // gen-value without quotes: token / host (":" "[" "]")
 };
 
 constexpr std::array<std::uint16_t, 256> make_classes() {
@@ -44,6 +47,9 @@ constexpr std::array<std::uint16_t, 256> make_classes() {
     add("-.!%*_+`'~", c_token);
     add("-.!%*_+`'~()<>:\\\"/[]?{}", c_word);
     add("&=+$,;?/", c_user);
+    for (int c = 0; c < 256; ++c)
+        if (t[static_cast<std::size_t>(c)] & c_user) t[static_cast<std::size_t>(c)] |= c_userinfo;
+    add(":", c_userinfo);
     add("&=+$,", c_password);
     add("[]/:&+$", c_param);
     add("[]/?:+$", c_hnv);
@@ -51,6 +57,10 @@ constexpr std::array<std::uint16_t, 256> make_classes() {
     add(" \t\r\n", c_ws);
     add("*#-.()+pPwW", c_tel);
     add("+-.", c_scheme);
+    add("0123456789.", c_ipv4);
+    for (int c = 0; c < 256; ++c)
+        if (t[static_cast<std::size_t>(c)] & c_token) t[static_cast<std::size_t>(c)] |= c_gen_value;
+    add(":[]", c_gen_value);
     return t;
 }
 

@@ -2,28 +2,14 @@
 #include "sipfast/sip/name_addr.hpp"
 
 #include "lex.hpp"
+#include "param_scan.hpp"
 #include "sipfast/sip/cseq.hpp"
 
 namespace sipfast::sip {
 
 namespace {
 
-parse_error take_params(std::string_view rest, name_addr& out) noexcept {
-    rest = lex::trim(rest);
-    if (rest.empty()) return parse_error::none;
-    if (rest.front() != ';') return parse_error::trailing_characters;
-    const std::string_view params = rest.substr(1);
-    if (const parse_error e = validate_params(params, false); e != parse_error::none) return e;
-    out.params = param_list(params);
-    out.tag = out.params.find("tag").value;
-    return parse_error::none;
-}
-
-bool is_token_display_name(std::string_view s) noexcept {  // *(token LWS)
-    for (char c : s)
-        if (!lex::is(c, lex::c_token) && !lex::is_ws(c)) return false;
-    return true;
-}
+constexpr std::size_t npos = std::string_view::npos;
 
 // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), in thousandths.
 bool parse_qvalue(std::string_view s, std::uint16_t& q) noexcept {
@@ -43,72 +29,109 @@ bool parse_qvalue(std::string_view s, std::uint16_t& q) noexcept {
     return true;
 }
 
-} // namespace
+// The value ends at s[i]: nothing, or (in a list) a comma, may follow.
+parse_error finish(std::string_view s, std::size_t i, std::string_view* rest) noexcept {
+    i = detail::skip_ws(s, i);
+    if (i == s.size()) {
+        if (rest) *rest = {};
+        return parse_error::none;
+    }
+    if (rest && s[i] == ',') {
+        *rest = s.substr(i + 1);
+        return parse_error::none;
+    }
+    return parse_error::trailing_characters;
+}
 
-parse_error parse_name_addr(std::string_view text, name_addr& out) noexcept {
+// Header parameters after the address, starting at s[i]; calls on_param for each.
+template <class F>
+parse_error take_params(std::string_view s, std::size_t& i, name_addr& out, bool list, F&& on_param) noexcept {
+    i = detail::skip_ws(s, i);
+    if (i == s.size() || s[i] != ';') return parse_error::none;
+    const std::size_t begin = i + 1;
+    const parse_error e = detail::scan_params(s, begin, detail::param_syntax::header, list, i, [&](const param& p) {
+        if (p.name.size() == 3 && iequals(p.name, "tag") && out.tag.empty()) out.tag = p.value;
+        on_param(p);
+    });
+    if (e != parse_error::none) return e;
+    std::size_t end = i;
+    while (end > begin && lex::is_ws(s[end - 1])) --end;
+    out.params = param_list(s.substr(begin, end - begin));
+    return parse_error::none;
+}
+
+template <class F>
+parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest, F&& on_param) noexcept {
     out = name_addr{};
-    const std::string_view t = lex::trim(text);
-    out.text = t;
-    if (t.empty()) return parse_error::empty_value;
+    std::size_t i = detail::skip_ws(s, 0);
+    if (i == s.size() || (rest && s[i] == ',')) return parse_error::empty_value;
+    const std::size_t begin = i;
 
-    std::size_t laquot;
-    if (t.front() == '"') {
-        const std::size_t q = lex::quoted_end(t, 0);
-        if (q == std::string_view::npos) return parse_error::unterminated_quote;
-        out.display_name = t.substr(0, q + 1);
-        laquot = q + 1;
-        while (laquot < t.size() && lex::is_ws(t[laquot])) ++laquot;
-        if (laquot == t.size() || t[laquot] != '<') return parse_error::invalid_display_name;
+    std::size_t laquot = npos;
+    if (s[i] == '"') {
+        const std::size_t q = lex::quoted_end(s, i);
+        if (q == npos) return parse_error::unterminated_quote;
+        out.display_name = s.substr(i, q + 1 - i);
+        laquot = detail::skip_ws(s, q + 1);
+        if (laquot == s.size() || s[laquot] != '<') return parse_error::invalid_display_name;
     } else {
-        // A display name has no ';', and an addr-spec's parameters come after its first ';', so a
-        // '<' before that ';' opens a name-addr.
-        laquot = t.find('<');
-        if (laquot != std::string_view::npos && laquot > t.find(';')) laquot = std::string_view::npos;
-        if (laquot != std::string_view::npos) {
-            out.display_name = lex::trim(t.substr(0, laquot));
-            if (!is_token_display_name(out.display_name)) return parse_error::invalid_display_name;
+        // A '<' before the first ';' or ',' opens a name-addr; what precedes it is the display
+        // name, *(token LWS). (A '<' later belongs to a quoted parameter or to the next value.)
+        std::size_t j = i;
+        while (j < s.size() && s[j] != '<' && s[j] != ';' && s[j] != ',') ++j;
+        if (j < s.size() && s[j] == '<') {
+            laquot = j;
+            out.display_name = lex::trim(s.substr(i, j - i));
+            for (char c : out.display_name)
+                if (!lex::is(c, lex::c_token) && !lex::is_ws(c)) return parse_error::invalid_display_name;
         }
     }
 
-    if (laquot != std::string_view::npos) {
-        const std::size_t raquot = t.find('>', laquot + 1);
-        if (raquot == std::string_view::npos) return parse_error::unterminated_angle;
+    if (laquot != npos) {
+        std::size_t raquot = laquot + 1;
+        while (raquot < s.size() && s[raquot] != '>') ++raquot;
+        if (raquot == s.size()) return parse_error::unterminated_angle;
         out.angle_brackets = true;
-        if (const parse_error e = parse_uri(lex::trim(t.substr(laquot + 1, raquot - laquot - 1)),
-                                            out.address);
+        if (const parse_error e = parse_uri(lex::trim(s.substr(laquot + 1, raquot - laquot - 1)), out.address);
             e != parse_error::none)
             return e;
-        return take_params(t.substr(raquot + 1), out);
+        i = raquot + 1;
+    } else {
+        // addr-spec: the URI ends at the first ';' (header params follow), ',' or whitespace.
+        std::size_t j = i;
+        while (j < s.size() && s[j] != ';' && s[j] != ',' && !lex::is_ws(s[j])) ++j;
+        if (const parse_error e = parse_uri(s.substr(i, j - i), out.address); e != parse_error::none) return e;
+        i = j;
     }
-
-    const std::size_t semi = t.find(';');
-    if (const parse_error e = parse_uri(lex::trim(t.substr(0, semi)), out.address);
-        e != parse_error::none)
-        return e;
-    if (out.address.scheme == uri_scheme::other && out.address.opaque.find(',') != std::string_view::npos)
-        return parse_error::invalid_uri;
-    return semi == std::string_view::npos ? parse_error::none : take_params(t.substr(semi), out);
+    if (const parse_error e = take_params(s, i, out, rest != nullptr, on_param); e != parse_error::none) return e;
+    out.text = lex::trim(s.substr(begin, i - begin));
+    return finish(s, i, rest);
 }
 
-parse_error parse_contact(std::string_view text, contact& out) noexcept {
+} // namespace
+
+parse_error parse_name_addr(std::string_view text, name_addr& out, std::string_view* rest) noexcept {
+    return parse_one(text, out, rest, [](const param&) {});
+}
+
+parse_error parse_contact(std::string_view text, contact& out, std::string_view* rest) noexcept {
     out = contact{};
-    if (lex::trim(text) == "*") {
+    const std::size_t i = detail::skip_ws(text, 0);
+    if (i < text.size() && text[i] == '*') {
         out.star = true;
-        return parse_error::none;
+        return finish(text, i + 1, rest);
     }
-    if (const parse_error e = parse_name_addr(text, out.addr); e != parse_error::none) return e;
-    const param exp = out.addr.params.find("expires");
-    if (!exp.name.empty()) {
-        if (parse_uint(exp.value, 0xffffffffu, out.expires) != parse_error::none)
-            return parse_error::invalid_param;
-        out.has_expires = true;
-    }
-    const param q = out.addr.params.find("q");
-    if (!q.name.empty()) {
-        if (!parse_qvalue(q.value, out.q_milli)) return parse_error::invalid_param;
-        out.has_q = true;
-    }
-    return parse_error::none;
+    parse_error bad = parse_error::none;
+    const parse_error e = parse_one(text, out.addr, rest, [&](const param& p) {
+        if (p.name.size() == 7 && iequals(p.name, "expires")) {
+            if (parse_uint(p.value, 0xffffffffu, out.expires) != parse_error::none) bad = parse_error::invalid_param;
+            out.has_expires = true;
+        } else if (p.name.size() == 1 && (p.name[0] == 'q' || p.name[0] == 'Q')) {
+            if (!parse_qvalue(p.value, out.q_milli)) bad = parse_error::invalid_param;
+            out.has_q = true;
+        }
+    });
+    return e != parse_error::none ? e : bad;
 }
 
 } // namespace sipfast::sip

@@ -2,6 +2,7 @@
 #include "sipfast/sip/params.hpp"
 
 #include "lex.hpp"
+#include "param_scan.hpp"
 
 namespace sipfast::sip {
 
@@ -42,37 +43,13 @@ param param_list::find(std::string_view name) const noexcept {
 }
 
 parse_error validate_params(std::string_view text, bool uri_params) noexcept {
-    std::string_view rest = text;
-    while (!rest.empty()) {
-        // find_semicolon stops at an unterminated quote; say so rather than "bad parameter".
-        for (std::size_t i = 0; i < rest.size(); ++i) {
-            if (rest[i] == ';') break;
-            if (rest[i] == '"') {
-                const std::size_t q = lex::quoted_end(rest, i);
-                if (q == std::string_view::npos) return parse_error::unterminated_quote;
-                i = q;
-            }
-        }
-        const param p = param_list::next(rest);
-        if (uri_params) {
-            if (!lex::all_of(p.name, lex::c_param, true)) return parse_error::invalid_param;
-            if (p.has_value && !lex::all_of(p.value, lex::c_param, true))
-                return parse_error::invalid_param;
-            continue;
-        }
-        // generic-param = token [ EQUAL gen-value ]; gen-value = token / host / quoted-string
-        if (!lex::all_of(p.name, lex::c_token, false)) return parse_error::invalid_param;
-        if (!p.has_value) continue;
-        if (!p.value.empty() && p.value.front() == '"') {
-            if (lex::quoted_end(p.value, 0) != p.value.size() - 1) return parse_error::invalid_param;
-            continue;
-        }
-        for (char c : p.value)
-            if (!lex::is(c, lex::c_token) && c != ':' && c != '[' && c != ']')
-                return parse_error::invalid_param;
-        if (p.value.empty()) return parse_error::invalid_param;
-    }
-    return parse_error::none;
+    if (text.empty()) return parse_error::none;
+    std::size_t end = 0;
+    const parse_error e = detail::scan_params(
+        text, 0, uri_params ? detail::param_syntax::uri : detail::param_syntax::header, false, end,
+        [](const param&) {});
+    if (e != parse_error::none) return e;
+    return end == text.size() ? parse_error::none : parse_error::invalid_param;
 }
 
 } // namespace sipfast::sip

@@ -77,8 +77,8 @@ parse_error decode_header(const header& h, message& msg) noexcept {
     case header_id::via:
         if (msg.has(header_id::via)) return parse_error::none;  // later Vias on demand
         {
-            std::string_view rest = h.value;
-            return parse_via(next_value(rest), msg.top_via);
+            std::string_view rest;
+            return parse_via(h.value, msg.top_via, &rest);
         }
     case header_id::call_id:
         if (!check_once(msg, h.id)) return parse_error::duplicate_header;
@@ -104,16 +104,16 @@ parse_error decode_header(const header& h, message& msg) noexcept {
     case header_id::contact:
         if (msg.has_contact) return parse_error::none;
         {
-            std::string_view rest = h.value;
+            std::string_view rest;
             msg.has_contact = true;
-            return parse_contact(next_value(rest), msg.first_contact);
+            return parse_contact(h.value, msg.first_contact, &rest);
         }
     case header_id::route:
         if (msg.has_route) return parse_error::none;
         {
-            std::string_view rest = h.value;
+            std::string_view rest;
             msg.has_route = true;
-            return parse_name_addr(next_value(rest), msg.top_route);
+            return parse_name_addr(h.value, msg.top_route, &rest);
         }
     case header_id::max_forwards:
         if (!check_once(msg, h.id)) return parse_error::duplicate_header;
@@ -225,10 +225,11 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         std::size_t n = h.name.size();
         while (n > 0 && (h.name[n - 1] == ' ' || h.name[n - 1] == '\t')) --n;
         h.name = h.name.substr(0, n);
-        if (!lex::all_of(h.name, lex::c_token, false))
-            return fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
         h.value = lex::trim(h.value);
         h.id = classify_header_name(h.name);
+        // A known name matched letter for letter, so only unknown names need the token check.
+        if (h.id == header_id::other && !lex::all_of(h.name, lex::c_token, false))
+            return fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
         if (const parse_error e = decode_header(h, msg); e != parse_error::none)
             return fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
         const auto i = static_cast<unsigned>(h.id);

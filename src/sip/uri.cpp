@@ -2,178 +2,194 @@
 #include "sipfast/sip/uri.hpp"
 
 #include "lex.hpp"
+#include "host_port.hpp"
+#include "param_scan.hpp"
 
 namespace sipfast::sip {
 
-namespace {
+namespace detail {
 
-bool parse_port(std::string_view s, std::uint16_t& port) noexcept {
-    if (s.empty() || s.size() > 5) return false;
-    std::uint32_t v = 0;
-    for (char c : s) {
-        if (!lex::is_digit(c)) return false;
-        v = v * 10 + static_cast<std::uint32_t>(c - '0');
-    }
-    if (v > 65535) return false;
-    port = static_cast<std::uint16_t>(v);
-    return true;
-}
-
-bool is_ipv4(std::string_view s) noexcept {
-    unsigned parts = 0, digits = 0, value = 0;
-    for (char c : s) {
-        if (c == '.') {
-            if (digits == 0) return false;
-            ++parts;
-            digits = value = 0;
-        } else if (lex::is_digit(c)) {
-            value = value * 10 + static_cast<unsigned>(c - '0');
-            if (++digits > 3 || value > 255) return false;
-        } else {
-            return false;
+parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& host, host_kind& kind,
+                         std::uint16_t& port, bool& has_port, std::size_t& end) noexcept {
+    const std::size_t begin = i;
+    if (i < s.size() && s[i] == '[') {
+        // IPv6reference, checked loosely: hex digits, ':' and '.' (for a v4 tail), 2..7 colons.
+        unsigned colons = 0;
+        ++i;
+        while (i < s.size() && (lex::is_hex(s[i]) || s[i] == ':' || s[i] == '.')) colons += s[i++] == ':';
+        if (i == s.size() || s[i] != ']' || colons < 2 || colons > 7) return parse_error::invalid_host;
+        ++i;
+        kind = host_kind::ipv6;
+    } else {
+        // IPv4address first, as most hosts in the field are: four octets read in one pass.
+        kind = host_kind::hostname;
+        if (lex::is_digit(s[i])) {
+            unsigned parts = 0, digits = 0, value = 0;
+            std::size_t j = i;
+            for (; j < s.size(); ++j) {
+                const char c = s[j];
+                if (lex::is_digit(c)) {
+                    value = value * 10 + static_cast<unsigned>(c - '0');
+                    if (++digits > 3 || value > 255) break;
+                } else if (c == '.' && digits != 0 && parts < 3) {
+                    ++parts;
+                    digits = value = 0;
+                } else {
+                    break;
+                }
+            }
+            if (parts == 3 && digits != 0 && (j == s.size() || !lex::is(s[j], lex::c_host))) {
+                kind = host_kind::ipv4;
+                i = j;
+            }
+        }
+        if (kind == host_kind::hostname) {
+            // hostname = *( domainlabel "." ) toplabel [ "." ]. Checked as Kamailio does: host
+            // characters (with '_', seen in the field), not starting with '.' or '-', not ending in '-'.
+            i = detail::span_of(s, i, lex::c_host, false);
+            if (i == begin || s[begin] == '.' || s[begin] == '-' || s[i - 1] == '-') return parse_error::invalid_host;
         }
     }
-    return parts == 3 && digits > 0;
-}
-
-bool is_ipv6_reference(std::string_view s) noexcept {  // "[" IPv6address "]", checked loosely
-    if (s.size() < 4 || s.front() != '[' || s.back() != ']') return false;
-    unsigned colons = 0;
-    for (char c : s.substr(1, s.size() - 2)) {
-        if (c == ':') ++colons;
-        else if (!lex::is_hex(c) && c != '.') return false;
+    host = s.substr(begin, i - begin);
+    has_port = false;
+    port = 0;
+    if (i < s.size() && s[i] == ':') {
+        ++i;
+        std::uint32_t v = 0;
+        const std::size_t digits_begin = i;
+        while (i < s.size() && lex::is_digit(s[i]) && i - digits_begin < 6)
+            v = v * 10 + static_cast<std::uint32_t>(s[i++] - '0');
+        if (i == digits_begin || i - digits_begin > 5 || v > 65535) return parse_error::invalid_port;
+        port = static_cast<std::uint16_t>(v);
+        has_port = true;
     }
-    return colons >= 2 && colons <= 7;
+    end = i;
+    return parse_error::none;
 }
 
-bool is_hostname(std::string_view s) noexcept {
-    // hostname = *( domainlabel "." ) toplabel [ "." ]; labels start and end alphanumeric. Real
-    // traffic carries '_' in labels, so it is let through like Kamailio does.
-    if (s.empty() || s.front() == '.' || s.front() == '-') return false;
-    char prev = '.';
-    for (char c : s) {
-        if (!lex::is(c, lex::c_host)) return false;
-        if (c == '.' && (prev == '.' || prev == '-')) return false;
-        prev = c;
-    }
-    return prev != '-';
-}
+} // namespace detail
 
-parse_error parse_sip_uri(std::string_view rest, uri& out) noexcept {
-    // userinfo: neither user nor password may hold an unescaped '@', so the first '@' ends it.
-    const std::size_t at = rest.find('@');
-    if (at != std::string_view::npos) {
-        const std::string_view userinfo = rest.substr(0, at);
-        const std::size_t colon = userinfo.find(':');
+namespace {
+
+constexpr std::size_t npos = std::string_view::npos;
+
+parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept {
+    // userinfo: user [":" password] "@". One span over the characters userinfo may hold; if an '@'
+    // ends it, it was userinfo, else the host starts back at i.
+    const std::size_t span = detail::span_of(s, i, lex::c_userinfo, true);
+    if (span < s.size() && s[span] == '@') {
+        const std::string_view userinfo = s.substr(i, span - i);
+        std::size_t colon = npos;
+        for (std::size_t k = 0; k < userinfo.size(); ++k) {
+            if (userinfo[k] == ':') {
+                colon = k;
+                break;
+            }
+        }
         out.user = userinfo.substr(0, colon);
-        if (!lex::all_of(out.user, lex::c_user, true)) return parse_error::invalid_uri;
-        if (colon != std::string_view::npos) {
+        if (out.user.empty()) return parse_error::invalid_uri;
+        if (colon != npos) {
             out.password = userinfo.substr(colon + 1);
             if (!out.password.empty() && !lex::all_of(out.password, lex::c_password, true))
                 return parse_error::invalid_uri;
         }
-        rest.remove_prefix(at + 1);
+        i = span + 1;
     }
-    std::size_t end = 0;
-    while (end < rest.size() && rest[end] != ';' && rest[end] != '?') ++end;
-    if (const parse_error e = parse_host_port(rest.substr(0, end), out.host, out.host_type, out.port,
-                                              out.has_port);
-        e != parse_error::none)
+    // A fault after an '@' that did not end the userinfo span is a fault in the userinfo.
+    const auto fault = [&](parse_error e) {
+        for (std::size_t k = i; k < s.size(); ++k)
+            if (s[k] == '@') return parse_error::invalid_uri;
         return e;
-    rest.remove_prefix(end);
-    if (!rest.empty() && rest.front() == ';') {
-        const std::size_t q = rest.find('?');
-        const std::string_view params = rest.substr(1, q == std::string_view::npos ? q : q - 1);
-        if (validate_params(params, true) != parse_error::none) return parse_error::invalid_param;
-        out.params = param_list(params);
-        rest.remove_prefix(q == std::string_view::npos ? rest.size() : q);
+    };
+    std::size_t end = 0;
+    if (const parse_error e = detail::host_port_at(s, i, out.host, out.host_type, out.port, out.has_port, end);
+        e != parse_error::none)
+        return fault(e);
+    i = end;
+    if (i < s.size() && s[i] == ';') {
+        std::size_t params_end = 0;
+        if (detail::scan_params(s, i + 1, detail::param_syntax::uri, false, params_end, [](const param&) {}) !=
+            parse_error::none)
+            return parse_error::invalid_param;
+        out.params = param_list(s.substr(i + 1, params_end - i - 1));
+        i = params_end;
     }
-    if (!rest.empty()) {  // '?' headers
-        out.headers = rest.substr(1);
-        for (std::size_t i = 0; i < out.headers.size(); ++i) {
-            const char c = out.headers[i];
+    if (i < s.size() && s[i] == '?') {
+        const std::size_t h = i + 1;
+        for (i = h; i < s.size(); ++i) {
+            const char c = s[i];
             if (lex::is(c, lex::c_hnv) || c == '=' || c == '&') continue;
-            if (c == '%' && i + 2 < out.headers.size() && lex::is_hex(out.headers[i + 1]) &&
-                lex::is_hex(out.headers[i + 2])) {
+            if (c == '%' && i + 2 < s.size() && lex::is_hex(s[i + 1]) && lex::is_hex(s[i + 2])) {
                 i += 2;
                 continue;
             }
             return parse_error::invalid_uri;
         }
+        out.headers = s.substr(h);
     }
+    if (i != s.size()) return fault(s[i] == ':' ? parse_error::invalid_port : parse_error::invalid_host);
     return parse_error::none;
 }
 
-parse_error parse_tel_uri(std::string_view rest, uri& out) noexcept {
+parse_error parse_tel_uri(std::string_view s, std::size_t i, uri& out) noexcept {
     // RFC 3966: telephone-subscriber *par; checked loosely, as phones write it.
-    const std::size_t semi = rest.find(';');
-    out.user = rest.substr(0, semi);
-    if (!lex::all_of(out.user, lex::c_tel, true)) return parse_error::invalid_uri;
-    if (semi != std::string_view::npos) {
-        const std::string_view params = rest.substr(semi + 1);
-        if (validate_params(params, true) != parse_error::none) return parse_error::invalid_param;
-        out.params = param_list(params);
-    }
+    const std::size_t end = detail::span_of(s, i, lex::c_tel, true);
+    out.user = s.substr(i, end - i);
+    if (out.user.empty()) return parse_error::invalid_uri;
+    if (end == s.size()) return parse_error::none;
+    if (s[end] != ';') return parse_error::invalid_uri;
+    std::size_t params_end = 0;
+    if (detail::scan_params(s, end + 1, detail::param_syntax::uri, false, params_end, [](const param&) {}) !=
+            parse_error::none ||
+        params_end != s.size())
+        return parse_error::invalid_param;
+    out.params = param_list(s.substr(end + 1));
     return parse_error::none;
+}
+
+bool scheme_is(std::string_view scheme, char a, char b, char c, char d = 0) noexcept {
+    const auto low = [](char x) { return static_cast<char>(x | 0x20); };
+    if (scheme.size() != (d ? 4u : 3u)) return false;
+    return low(scheme[0]) == a && low(scheme[1]) == b && low(scheme[2]) == c && (!d || low(scheme[3]) == d);
 }
 
 } // namespace
 
 parse_error parse_host_port(std::string_view text, std::string_view& host, host_kind& kind,
                             std::uint16_t& port, bool& has_port) noexcept {
-    std::size_t host_end;
-    if (!text.empty() && text.front() == '[') {
-        host_end = text.find(']');
-        if (host_end == std::string_view::npos) return parse_error::invalid_host;
-        ++host_end;
-        host = text.substr(0, host_end);
-        if (!is_ipv6_reference(host)) return parse_error::invalid_host;
-        kind = host_kind::ipv6;
-    } else {
-        host_end = text.find(':');
-        host = text.substr(0, host_end);
-        if (is_ipv4(host)) kind = host_kind::ipv4;
-        else if (is_hostname(host)) kind = host_kind::hostname;
-        else return parse_error::invalid_host;
-    }
-    if (host_end == std::string_view::npos || host_end == text.size()) {
-        has_port = false;
-        port = 0;
-        return parse_error::none;
-    }
-    if (text[host_end] != ':' || !parse_port(text.substr(host_end + 1), port))
-        return parse_error::invalid_port;
-    has_port = true;
-    return parse_error::none;
+    std::size_t end = 0;
+    if (const parse_error e = detail::host_port_at(text, 0, host, kind, port, has_port, end); e != parse_error::none)
+        return e;
+    if (end == text.size()) return parse_error::none;
+    return text[end] == ':' ? parse_error::invalid_port : parse_error::invalid_host;
 }
 
 parse_error parse_uri(std::string_view text, uri& out) noexcept {
     out = uri{};
     out.text = text;
-    const std::size_t colon = text.find(':');
-    if (colon == 0 || colon == std::string_view::npos) return parse_error::invalid_uri;
-    out.scheme_text = text.substr(0, colon);
-    if (!(out.scheme_text[0] >= 'a' && out.scheme_text[0] <= 'z') &&
-        !(out.scheme_text[0] >= 'A' && out.scheme_text[0] <= 'Z'))
+    // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    const std::size_t colon = detail::span_of(text, 0, lex::c_scheme, false);
+    if (colon == 0 || colon == text.size() || text[colon] != ':' || lex::is_digit(text[0]) ||
+        text[0] == '+' || text[0] == '-' || text[0] == '.')
         return parse_error::invalid_uri;
-    if (!lex::all_of(out.scheme_text, lex::c_scheme, false)) return parse_error::invalid_uri;
-    const std::string_view rest = text.substr(colon + 1);
-    if (rest.empty()) return parse_error::invalid_uri;
-    if (iequals(out.scheme_text, "sip")) {
+    out.scheme_text = text.substr(0, colon);
+    const std::size_t i = colon + 1;
+    if (i == text.size()) return parse_error::invalid_uri;
+    if (scheme_is(out.scheme_text, 's', 'i', 'p')) {
         out.scheme = uri_scheme::sip;
-        return parse_sip_uri(rest, out);
+        return parse_sip_uri(text, i, out);
     }
-    if (iequals(out.scheme_text, "sips")) {
+    if (scheme_is(out.scheme_text, 's', 'i', 'p', 's')) {
         out.scheme = uri_scheme::sips;
-        return parse_sip_uri(rest, out);
+        return parse_sip_uri(text, i, out);
     }
-    if (iequals(out.scheme_text, "tel")) {
+    if (scheme_is(out.scheme_text, 't', 'e', 'l')) {
         out.scheme = uri_scheme::tel;
-        return parse_tel_uri(rest, out);
+        return parse_tel_uri(text, i, out);
     }
     out.scheme = uri_scheme::other;
-    out.opaque = rest;
-    for (char c : rest)
+    out.opaque = text.substr(i);
+    for (char c : out.opaque)
         if (lex::is_ws(c) || c == '<' || c == '>' || c == '"' || static_cast<unsigned char>(c) < 0x20)
             return parse_error::invalid_uri;
     return parse_error::none;

@@ -1,26 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/sip/via.hpp"
 
+#include "host_port.hpp"
 #include "lex.hpp"
+#include "param_scan.hpp"
 #include "sipfast/sip/cseq.hpp"
 
 namespace sipfast::sip {
 
 namespace {
 
-// token SWS, with the text advanced past it.
-std::string_view take_token(std::string_view& s) noexcept {
-    std::size_t i = 0;
-    while (i < s.size() && lex::is(s[i], lex::c_token)) ++i;
-    const std::string_view tok = s.substr(0, i);
-    s = lex::trim_left(s.substr(i));
+// token SWS, with i advanced past both.
+std::string_view take_token(std::string_view s, std::size_t& i) noexcept {
+    const std::size_t begin = i;
+    i = detail::span_of(s, i, lex::c_token, false);
+    const std::string_view tok = s.substr(begin, i - begin);
+    i = detail::skip_ws(s, i);
     return tok;
 }
 
-bool take_slash(std::string_view& s) noexcept {  // SLASH = SWS "/" SWS
-    if (s.empty() || s.front() != '/') return false;
-    s = lex::trim_left(s.substr(1));
+bool take_slash(std::string_view s, std::size_t& i) noexcept {  // SLASH = SWS "/" SWS
+    if (i == s.size() || s[i] != '/') return false;
+    i = detail::skip_ws(s, i + 1);
     return true;
+}
+
+bool name_is(std::string_view name, std::string_view lower) noexcept {
+    return name.size() == lower.size() && iequals(name, lower);
 }
 
 } // namespace
@@ -44,76 +50,94 @@ transport classify_transport(std::string_view token) noexcept {
     return transport::unknown;
 }
 
-parse_error parse_via(std::string_view text, via& out) noexcept {
+parse_error parse_via(std::string_view text, via& out, std::string_view* rest) noexcept {
     out = via{};
-    std::string_view s = lex::trim(text);
-    out.text = s;
-    if (s.empty()) return parse_error::empty_value;
+    const std::string_view s = text;
+    std::size_t i = detail::skip_ws(s, 0);
+    if (i == s.size()) return parse_error::empty_value;
 
     // sent-protocol = protocol-name SLASH protocol-version SLASH transport
-    out.protocol_name = take_token(s);
-    if (out.protocol_name.empty() || !take_slash(s)) return parse_error::invalid_sent_protocol;
-    out.protocol_version = take_token(s);
-    if (out.protocol_version.empty() || !take_slash(s)) return parse_error::invalid_sent_protocol;
-    const std::string_view before = s;
-    out.transport_text = take_token(s);
-    if (out.transport_text.empty() || s.size() == before.size() - out.transport_text.size())
-        return parse_error::invalid_sent_protocol;  // needs LWS before sent-by
+    out.protocol_name = take_token(s, i);
+    if (out.protocol_name.empty() || !take_slash(s, i)) return parse_error::invalid_sent_protocol;
+    out.protocol_version = take_token(s, i);
+    if (out.protocol_version.empty() || !take_slash(s, i)) return parse_error::invalid_sent_protocol;
+    const std::size_t transport_begin = i;
+    out.transport_text = take_token(s, i);
+    if (out.transport_text.empty() || i == transport_begin + out.transport_text.size())
+        return parse_error::invalid_sent_protocol;  // LWS must separate it from sent-by
     out.transport = classify_transport(out.transport_text);
 
     // sent-by = host [ COLON port ], COLON = SWS ":" SWS
-    const std::size_t semi = s.find(';');
-    std::string_view sent_by = lex::trim(s.substr(0, semi));
-    std::size_t colon = sent_by.rfind(':');
-    if (!sent_by.empty() && sent_by.front() == '[' && colon < sent_by.find(']')) colon = std::string_view::npos;
-    std::string_view host = sent_by;
-    std::string_view port;
-    if (colon != std::string_view::npos) {
-        host = lex::trim(sent_by.substr(0, colon));
-        port = lex::trim(sent_by.substr(colon + 1));
-        if (port.empty()) return parse_error::invalid_port;
-    }
-    if (host.empty()) return parse_error::invalid_host;
-    if (const parse_error e = parse_host_port(host, out.host, out.host_type, out.port, out.has_port);
-        e != parse_error::none || out.has_port)
-        return e != parse_error::none ? e : parse_error::invalid_host;
-    if (!port.empty()) {
-        std::uint32_t p = 0;
-        if (parse_uint(port, 65535, p) != parse_error::none) return parse_error::invalid_port;
-        out.port = static_cast<std::uint16_t>(p);
+    std::size_t end = 0;
+    if (const parse_error e = detail::host_port_at(s, i, out.host, out.host_type, out.port, out.has_port, end);
+        e != parse_error::none)
+        return e;
+    i = detail::skip_ws(s, end);
+    if (!out.has_port && i < s.size() && s[i] == ':') {
+        i = detail::skip_ws(s, i + 1);
+        std::uint32_t v = 0;
+        const std::size_t digits = i;
+        while (i < s.size() && lex::is_digit(s[i]) && i - digits < 6) v = v * 10 + static_cast<std::uint32_t>(s[i++] - '0');
+        if (i == digits || i - digits > 5 || v > 65535) return parse_error::invalid_port;
+        out.port = static_cast<std::uint16_t>(v);
         out.has_port = true;
+        i = detail::skip_ws(s, i);
     }
-    if (semi == std::string_view::npos) return parse_error::none;
 
-    const std::string_view params = s.substr(semi + 1);
-    if (const parse_error e = validate_params(params, false); e != parse_error::none) return e;
-    out.params = param_list(params);
-    parse_error bad = parse_error::none;
-    out.params.for_each([&](const param& p) {
-        if (iequals(p.name, "branch")) {
-            if (out.branch.empty()) out.branch = p.value;
-        } else if (iequals(p.name, "received")) {
-            if (out.received.empty()) out.received = p.value;
-        } else if (iequals(p.name, "rport")) {
-            if (!p.has_value) {
-                out.rport = rport_state::empty;
-            } else {
-                std::uint32_t v = 0;
-                if (parse_uint(p.value, 65535, v) != parse_error::none) bad = parse_error::invalid_param;
-                out.rport = rport_state::value;
-                out.rport_value = static_cast<std::uint16_t>(v);
-            }
-        } else if (iequals(p.name, "maddr")) {
-            out.maddr = p.value;
-        } else if (iequals(p.name, "ttl")) {
-            std::uint32_t v = 0;
-            if (parse_uint(p.value, 255, v) != parse_error::none) bad = parse_error::invalid_param;
-            out.has_ttl = true;
-            out.ttl = static_cast<std::uint8_t>(v);
-        }
-        return bad == parse_error::none;
-    });
-    return bad;
+    if (i < s.size() && s[i] == ';') {
+        const std::size_t params_begin = i + 1;
+        parse_error bad = parse_error::none;
+        const parse_error e = detail::scan_params(
+            s, params_begin, detail::param_syntax::header, rest != nullptr, i, [&](const param& p) {
+                switch (p.name.size()) {
+                case 3:
+                    if (name_is(p.name, "ttl")) {
+                        std::uint32_t v = 0;
+                        if (parse_uint(p.value, 255, v) != parse_error::none) bad = parse_error::invalid_param;
+                        out.has_ttl = true;
+                        out.ttl = static_cast<std::uint8_t>(v);
+                    }
+                    break;
+                case 5:
+                    if (name_is(p.name, "rport")) {
+                        if (!p.has_value) {
+                            out.rport = rport_state::empty;
+                        } else {
+                            std::uint32_t v = 0;
+                            if (parse_uint(p.value, 65535, v) != parse_error::none) bad = parse_error::invalid_param;
+                            out.rport = rport_state::value;
+                            out.rport_value = static_cast<std::uint16_t>(v);
+                        }
+                    } else if (name_is(p.name, "maddr")) {
+                        out.maddr = p.value;
+                    }
+                    break;
+                case 6:
+                    if (out.branch.empty() && name_is(p.name, "branch")) out.branch = p.value;
+                    break;
+                case 8:
+                    if (out.received.empty() && name_is(p.name, "received")) out.received = p.value;
+                    break;
+                default: break;
+                }
+            });
+        if (e != parse_error::none) return e;
+        if (bad != parse_error::none) return bad;
+        std::size_t params_end = i;
+        while (params_end > params_begin && lex::is_ws(s[params_end - 1])) --params_end;
+        out.params = param_list(s.substr(params_begin, params_end - params_begin));
+    }
+    out.text = lex::trim(s.substr(0, i));
+    if (i == s.size()) {
+        if (rest) *rest = {};
+        return parse_error::none;
+    }
+    if (rest && s[i] == ',') {
+        *rest = s.substr(i + 1);
+        return parse_error::none;
+    }
+    return s[i] == ':' ? parse_error::invalid_port
+                       : (s[i] == '"' ? parse_error::unterminated_quote : parse_error::invalid_host);
 }
 
 } // namespace sipfast::sip

@@ -28,7 +28,7 @@ enum class header_id : std::uint8_t {
 inline constexpr std::size_t header_id_count = static_cast<std::size_t>(header_id::count_);
 
 /// The id of a header name, compared case-insensitively; compact forms ("v", "i", ...) included.
-/// A name that is not a known header gives header_id::other. The name must already be a token.
+/// A name that is not a known header gives header_id::other.
 [[nodiscard]] header_id classify_header_name(std::string_view name) noexcept;
 
 /// The canonical full name of a known header ("Call-ID"); "" for other.

@@ -21,8 +21,11 @@ struct name_addr {
     bool angle_brackets = false;
 };
 
-/// Parses one name-addr or addr-spec value (no top-level comma). Fills tag from the params.
-[[nodiscard]] parse_error parse_name_addr(std::string_view text, name_addr& out) noexcept;
+/// Parses one name-addr or addr-spec value and fills tag from its params. With `rest` null the text
+/// must hold exactly one value; with `rest` it may be a whole list (Contact, Route, Record-Route,
+/// Path): the first value is decoded and `rest` set to what follows its comma (empty after the last).
+[[nodiscard]] parse_error parse_name_addr(std::string_view text, name_addr& out,
+                                          std::string_view* rest = nullptr) noexcept;
 
 /// One Contact value: a name_addr, or "*" (RFC 3261 §20.10), with expires and q decoded.
 struct contact {
@@ -34,6 +37,8 @@ struct contact {
     std::uint16_t q_milli = 0;  ///< q in thousandths, 0..1000
 };
 
-[[nodiscard]] parse_error parse_contact(std::string_view text, contact& out) noexcept;
+/// Parses one Contact value; `rest` as for parse_name_addr.
+[[nodiscard]] parse_error parse_contact(std::string_view text, contact& out,
+                                        std::string_view* rest = nullptr) noexcept;
 
 } // namespace sipfast::sip

@@ -40,7 +40,10 @@ struct via {
     param_list params;
 };
 
-/// Parses one via-parm (no top-level comma).
-[[nodiscard]] parse_error parse_via(std::string_view text, via& out) noexcept;
+/// Parses one via-parm. With `rest` null the text must hold exactly one; with `rest`, the text may
+/// be a whole Via header value: the first via-parm is decoded and `rest` is set to what follows its
+/// comma (empty after the last), so a caller walks the list without splitting it first.
+[[nodiscard]] parse_error parse_via(std::string_view text, via& out,
+                                    std::string_view* rest = nullptr) noexcept;
 
 } // namespace sipfast::sip

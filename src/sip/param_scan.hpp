@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+// One pass over a parameter list that checks its grammar and hands each parameter to the caller,
+// so decoders read their parameters (branch, tag, expires, ...) without a second walk. Private.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "lex.hpp"
+#include "sipfast/sip/params.hpp"
+#include "sipfast/sip/parse_error.hpp"
+
+namespace sipfast::sip::detail {
+
+enum class param_syntax : unsigned char {
+    uri,     // uri-parameter: paramchar and escapes, no whitespace; ends at '?' or '>'
+    header,  // generic-param: token [EQUAL (token / host / quoted-string)], LWS around ; and =
+};
+
+constexpr std::size_t skip_ws(std::string_view s, std::size_t i) noexcept {
+    while (i < s.size() && lex::is_ws(s[i])) ++i;
+    return i;
+}
+
+// Index past a run of `cls` characters (and %HH escapes when escapes is set) starting at i.
+constexpr std::size_t span_of(std::string_view s, std::size_t i, std::uint16_t cls, bool escapes) noexcept {
+    while (i < s.size()) {
+        const char c = s[i];
+        if (lex::is(c, cls)) {
+            ++i;
+        } else if (escapes && c == '%' && i + 2 < s.size() && lex::is_hex(s[i + 1]) && lex::is_hex(s[i + 2])) {
+            i += 3;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+/// Scans parameters starting at s[i], just past a ';'. Calls on_param(const param&) for each.
+/// Stops at the end of s, at a top-level ',' when stop_at_comma (header syntax), or at '?' / '>'
+/// (uri syntax); `end` is where it stopped. Returns none or the fault.
+template <class F>
+parse_error scan_params(std::string_view s, std::size_t i, param_syntax syntax, bool stop_at_comma,
+                        std::size_t& end, F&& on_param) noexcept {
+    const bool hdr = syntax == param_syntax::header;
+    const std::uint16_t name_cls = hdr ? lex::c_token : lex::c_param;
+    for (;;) {
+        if (hdr) i = skip_ws(s, i);
+        param p;
+        const std::size_t name_begin = i;
+        i = span_of(s, i, name_cls, !hdr);
+        p.name = s.substr(name_begin, i - name_begin);
+        if (p.name.empty()) return parse_error::invalid_param;
+        if (hdr) i = skip_ws(s, i);
+        if (i < s.size() && s[i] == '=') {
+            ++i;
+            if (hdr) i = skip_ws(s, i);
+            const std::size_t value_begin = i;
+            if (hdr && i < s.size() && s[i] == '"') {
+                const std::size_t q = lex::quoted_end(s, i);
+                if (q == std::string_view::npos) return parse_error::unterminated_quote;
+                i = q + 1;
+            } else if (hdr) {
+                i = span_of(s, i, lex::c_gen_value, false);
+            } else {
+                i = span_of(s, i, lex::c_param, true);
+            }
+            p.value = s.substr(value_begin, i - value_begin);
+            if (p.value.empty()) return parse_error::invalid_param;
+            p.has_value = true;
+            if (hdr) i = skip_ws(s, i);
+        }
+        on_param(p);
+        if (i == s.size()) break;
+        const char c = s[i];
+        if (c == ';') {
+            ++i;
+            continue;
+        }
+        if ((hdr && stop_at_comma && c == ',') || (!hdr && (c == '?' || c == '>'))) break;
+        if (hdr && c == '"') return parse_error::unterminated_quote;
+        return parse_error::invalid_param;
+    }
+    end = i;
+    return parse_error::none;
+}
+
+} // namespace sipfast::sip::detail
