@@ -69,7 +69,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
 
     std::size_t laquot = npos;
     if (s[i] == '"') {
-        const std::size_t q = lex::quoted_end(s, i);
+        const std::size_t q = lex::quoted_end_fast(s, i);
         if (q == npos) return parse_error::unterminated_quote;
         out.display_name = s.substr(i, q + 1 - i);
         laquot = detail::skip_ws(s, q + 1);
@@ -89,7 +89,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
 
     if (laquot != npos) {
         std::size_t raquot = laquot + 1;
-        while (raquot < s.size() && s[raquot] != '>') ++raquot;
+        raquot = lex::find_either(s, raquot, '>', '>');
         if (raquot == s.size()) return parse_error::unterminated_angle;
         out.angle_brackets = true;
         if (const parse_error e = parse_uri(lex::trim(s.substr(laquot + 1, raquot - laquot - 1)), out.address);

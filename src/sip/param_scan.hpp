@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "lex.hpp"
+#include "span.hpp"
 #include "sipfast/sip/params.hpp"
 #include "sipfast/sip/parse_error.hpp"
 
@@ -17,23 +18,8 @@ enum class param_syntax : unsigned char {
     header,  // generic-param: token [EQUAL (token / host / quoted-string)], LWS around ; and =
 };
 
-constexpr std::size_t skip_ws(std::string_view s, std::size_t i) noexcept {
+inline constexpr std::size_t skip_ws(std::string_view s, std::size_t i) noexcept {
     while (i < s.size() && lex::is_ws(s[i])) ++i;
-    return i;
-}
-
-// Index past a run of `cls` characters (and %HH escapes when escapes is set) starting at i.
-constexpr std::size_t span_of(std::string_view s, std::size_t i, std::uint16_t cls, bool escapes) noexcept {
-    while (i < s.size()) {
-        const char c = s[i];
-        if (lex::is(c, cls)) {
-            ++i;
-        } else if (escapes && c == '%' && i + 2 < s.size() && lex::is_hex(s[i + 1]) && lex::is_hex(s[i + 2])) {
-            i += 3;
-        } else {
-            break;
-        }
-    }
     return i;
 }
 
@@ -44,12 +30,11 @@ template <class F>
 parse_error scan_params(std::string_view s, std::size_t i, param_syntax syntax, bool stop_at_comma,
                         std::size_t& end, F&& on_param) noexcept {
     const bool hdr = syntax == param_syntax::header;
-    const std::uint16_t name_cls = hdr ? lex::c_token : lex::c_param;
     for (;;) {
         if (hdr) i = skip_ws(s, i);
         param p;
         const std::size_t name_begin = i;
-        i = span_of(s, i, name_cls, !hdr);
+        i = hdr ? lex::span<lex::c_token>(s, i) : lex::span_escaped<lex::c_param>(s, i);
         p.name = s.substr(name_begin, i - name_begin);
         if (p.name.empty()) return parse_error::invalid_param;
         if (hdr) i = skip_ws(s, i);
@@ -58,13 +43,13 @@ parse_error scan_params(std::string_view s, std::size_t i, param_syntax syntax, 
             if (hdr) i = skip_ws(s, i);
             const std::size_t value_begin = i;
             if (hdr && i < s.size() && s[i] == '"') {
-                const std::size_t q = lex::quoted_end(s, i);
+                const std::size_t q = lex::quoted_end_fast(s, i);
                 if (q == std::string_view::npos) return parse_error::unterminated_quote;
                 i = q + 1;
             } else if (hdr) {
-                i = span_of(s, i, lex::c_gen_value, false);
+                i = lex::span<lex::c_gen_value>(s, i);
             } else {
-                i = span_of(s, i, lex::c_param, true);
+                i = lex::span_escaped<lex::c_param>(s, i);
             }
             p.value = s.substr(value_begin, i - value_begin);
             if (p.value.empty()) return parse_error::invalid_param;

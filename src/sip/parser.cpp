@@ -5,6 +5,7 @@
 
 #include "isa/scan.hpp"
 #include "lex.hpp"
+#include "span.hpp"
 #include "sipfast/sip/isa.hpp"
 
 namespace sipfast::sip {
@@ -22,6 +23,7 @@ parse_result fail(parse_error e, std::size_t offset, header_id h = header_id::ot
 
 // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive (RFC 3261 §7.1).
 parse_error check_version(std::string_view v) noexcept {
+    if (v == "SIP/2.0") return parse_error::none;  // what every message says
     if (v.size() < 7 || !iequals(v.substr(0, 4), "SIP/")) return parse_error::invalid_request_line;
     const std::string_view num = v.substr(4);
     const std::size_t dot = num.find('.');
@@ -84,11 +86,15 @@ parse_error decode_header(const header& h, message& msg) noexcept {
         if (!check_once(msg, h.id)) return parse_error::duplicate_header;
         {
             // Call-ID = word [ "@" word ]
-            const std::size_t at = h.value.find('@');
-            const std::string_view a = h.value.substr(0, at);
-            if (!lex::all_of(a, lex::c_word, false)) return parse_error::invalid_call_id;
-            if (at != std::string_view::npos && !lex::all_of(h.value.substr(at + 1), lex::c_word, false))
-                return parse_error::invalid_call_id;
+            const std::string_view v = h.value;
+            std::size_t i = lex::span<lex::c_word>(v, 0);
+            if (i == 0) return parse_error::invalid_call_id;
+            if (i < v.size() && v[i] == '@') {
+                const std::size_t host = i + 1;
+                i = lex::span<lex::c_word>(v, host);
+                if (i == host) return parse_error::invalid_call_id;
+            }
+            if (i != v.size()) return parse_error::invalid_call_id;
             msg.call_id = h.value;
             return parse_error::none;
         }

@@ -46,7 +46,7 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
         if (kind == host_kind::hostname) {
             // hostname = *( domainlabel "." ) toplabel [ "." ]. Checked as Kamailio does: host
             // characters (with '_', seen in the field), not starting with '.' or '-', not ending in '-'.
-            i = detail::span_of(s, i, lex::c_host, false);
+            i = lex::span<lex::c_host>(s, i);
             if (i == begin || s[begin] == '.' || s[begin] == '-' || s[i - 1] == '-') return parse_error::invalid_host;
         }
     }
@@ -76,7 +76,7 @@ constexpr std::size_t npos = std::string_view::npos;
 parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept {
     // userinfo: user [":" password] "@". One span over the characters userinfo may hold; if an '@'
     // ends it, it was userinfo, else the host starts back at i.
-    const std::size_t span = detail::span_of(s, i, lex::c_userinfo, true);
+    const std::size_t span = lex::span_escaped<lex::c_userinfo>(s, i);
     if (span < s.size() && s[span] == '@') {
         const std::string_view userinfo = s.substr(i, span - i);
         std::size_t colon = npos;
@@ -133,7 +133,7 @@ parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept 
 
 parse_error parse_tel_uri(std::string_view s, std::size_t i, uri& out) noexcept {
     // RFC 3966: telephone-subscriber *par; checked loosely, as phones write it.
-    const std::size_t end = detail::span_of(s, i, lex::c_tel, true);
+    const std::size_t end = lex::span_escaped<lex::c_tel>(s, i);
     out.user = s.substr(i, end - i);
     if (out.user.empty()) return parse_error::invalid_uri;
     if (end == s.size()) return parse_error::none;
@@ -168,7 +168,7 @@ parse_error parse_uri(std::string_view text, uri& out) noexcept {
     out = uri{};
     out.text = text;
     // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-    const std::size_t colon = detail::span_of(text, 0, lex::c_scheme, false);
+    const std::size_t colon = lex::span<lex::c_scheme>(text, 0);
     if (colon == 0 || colon == text.size() || text[colon] != ':' || lex::is_digit(text[0]) ||
         text[0] == '+' || text[0] == '-' || text[0] == '.')
         return parse_error::invalid_uri;

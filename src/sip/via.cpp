@@ -13,7 +13,7 @@ namespace {
 // token SWS, with i advanced past both.
 std::string_view take_token(std::string_view s, std::size_t& i) noexcept {
     const std::size_t begin = i;
-    i = detail::span_of(s, i, lex::c_token, false);
+    i = lex::span<lex::c_token>(s, i);
     const std::string_view tok = s.substr(begin, i - begin);
     i = detail::skip_ws(s, i);
     return tok;
