@@ -19,6 +19,7 @@
 #include <sofia-sip/sip.h>
 #include <sofia-sip/sip_header.h>
 
+#include "isa/scan.hpp"  // private: the structural index alone, as the floor of a parse
 #include "sipfast/sip/isa.hpp"
 #include "sipfast/sip/parser.hpp"
 
@@ -104,6 +105,22 @@ void bm_sipfast(benchmark::State& state, const sip::implementation* isa, const w
     finish(state, w);
 }
 
+// The structural index alone (lines, names, values; no start line, no header decoding): what a
+// parse cannot go below with this design, measured beside the full parse.
+void bm_index(benchmark::State& state, const sip::implementation* isa, const workload& w) {
+    std::vector<sip::header> slots(sip::default_header_slots);
+    sip::detail::scan_output out;
+    out.slots = slots.data();
+    out.capacity = slots.size();
+    for (auto _ : state) {
+        for (const auto& m : w.messages) {
+            isa->scan(m.data(), m.size(), out);
+            benchmark::DoNotOptimize(out);
+        }
+    }
+    finish(state, w);
+}
+
 void bm_osip2(benchmark::State& state, const workload& w) {
     for (const auto& m : w.messages) {
         osip_message_t* sip = nullptr;
@@ -182,6 +199,8 @@ int main(int argc, char** argv) {
                                      [isa](benchmark::State& s) { bm_sipfast(s, isa, corpus()); });
         benchmark::RegisterBenchmark(("parse/sipfast_" + std::string(isa->name) + "/invite_sdp").c_str(),
                                      [isa](benchmark::State& s) { bm_sipfast(s, isa, invite()); });
+        benchmark::RegisterBenchmark(("index/sipfast_" + std::string(isa->name) + "/corpus").c_str(),
+                                     [isa](benchmark::State& s) { bm_index(s, isa, corpus()); });
     }
     benchmark::RegisterBenchmark("parse/osip2/corpus", [](benchmark::State& s) { bm_osip2(s, corpus()); });
     benchmark::RegisterBenchmark("parse/osip2/invite_sdp", [](benchmark::State& s) { bm_osip2(s, invite()); });
@@ -195,13 +214,15 @@ int main(int argc, char** argv) {
     const auto& t = reporter.ns_per_message();
     const auto at = [&](const std::string& n) { const auto i = t.find(n); return i == t.end() ? 0.0 : i->second; };
     std::printf("\nns per message (median where repeated); speed ratio = peer time / sipfast time\n");
-    std::printf("%-16s %12s %12s %14s %14s\n", "sipfast", "corpus ns", "INVITE ns", "x libosip2", "x sofia-sip");
+    std::printf("%-16s %12s %12s %14s %14s %16s\n", "sipfast", "corpus ns", "INVITE ns", "x libosip2",
+                "x sofia-sip", "index-only ns");
     for (const std::string& isa : isas) {
         const double c = at("parse/sipfast_" + isa + "/corpus");
         const double i = at("parse/sipfast_" + isa + "/invite_sdp");
         if (c <= 0) continue;
-        std::printf("%-16s %12.1f %12.1f %13.1fx %13.1fx\n", isa.c_str(), c, i,
-                    at("parse/osip2/corpus") / c, at("parse/sofia/corpus") / c);
+        std::printf("%-16s %12.1f %12.1f %13.1fx %13.1fx %16.1f\n", isa.c_str(), c, i,
+                    at("parse/osip2/corpus") / c, at("parse/sofia/corpus") / c,
+                    at("index/sipfast_" + isa + "/corpus"));
     }
     std::printf("%-16s %12.1f %12.1f\n", "libosip2", at("parse/osip2/corpus"), at("parse/osip2/invite_sdp"));
     std::printf("%-16s %12.1f %12.1f\n", "sofia-sip", at("parse/sofia/corpus"), at("parse/sofia/invite_sdp"));

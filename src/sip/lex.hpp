@@ -73,6 +73,15 @@ constexpr bool is_ws(char c) noexcept { return is(c, c_ws); }
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 constexpr bool is_hex(char c) noexcept { return is(c, c_hex); }
 
+/// Whether s equals `lower`, a lower-case literal of letters only, ignoring case. For letters,
+/// OR-ing 0x20 folds case and matches nothing else; callers pass letter-only literals.
+inline bool iequal_letters(std::string_view s, std::string_view lower) noexcept {
+    if (s.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if ((static_cast<unsigned char>(s[i]) | 0x20u) != static_cast<unsigned char>(lower[i])) return false;
+    return true;
+}
+
 /// Trims LWS (SP, HT and the CRLF of folding) from both ends.
 constexpr std::string_view trim(std::string_view s) noexcept {
     std::size_t b = 0, e = s.size();

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/sip/name_addr.hpp"
 
+#include "decode.hpp"
 #include "lex.hpp"
+#include "span.hpp"
 #include "param_scan.hpp"
 #include "sipfast/sip/cseq.hpp"
 
@@ -50,7 +52,7 @@ parse_error take_params(std::string_view s, std::size_t& i, name_addr& out, bool
     if (i == s.size() || s[i] != ';') return parse_error::none;
     const std::size_t begin = i + 1;
     const parse_error e = detail::scan_params(s, begin, detail::param_syntax::header, list, i, [&](const param& p) {
-        if (p.name.size() == 3 && iequals(p.name, "tag") && out.tag.empty()) out.tag = p.value;
+        if (out.tag.empty() && lex::iequal_letters(p.name, "tag")) out.tag = p.value;
         on_param(p);
     });
     if (e != parse_error::none) return e;
@@ -62,7 +64,6 @@ parse_error take_params(std::string_view s, std::size_t& i, name_addr& out, bool
 
 template <class F>
 parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest, F&& on_param) noexcept {
-    out = name_addr{};
     std::size_t i = detail::skip_ws(s, 0);
     if (i == s.size() || (rest && s[i] == ',')) return parse_error::empty_value;
     const std::size_t begin = i;
@@ -77,8 +78,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
     } else {
         // A '<' before the first ';' or ',' opens a name-addr; what precedes it is the display
         // name, *(token LWS). (A '<' later belongs to a quoted parameter or to the next value.)
-        std::size_t j = i;
-        while (j < s.size() && s[j] != '<' && s[j] != ';' && s[j] != ',') ++j;
+        const std::size_t j = lex::find_any(s, i, '<', ';', ',');
         if (j < s.size() && s[j] == '<') {
             laquot = j;
             out.display_name = lex::trim(s.substr(i, j - i));
@@ -92,7 +92,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
         raquot = lex::find_either(s, raquot, '>', '>');
         if (raquot == s.size()) return parse_error::unterminated_angle;
         out.angle_brackets = true;
-        if (const parse_error e = parse_uri(lex::trim(s.substr(laquot + 1, raquot - laquot - 1)), out.address);
+        if (const parse_error e = detail::decode_uri(lex::trim(s.substr(laquot + 1, raquot - laquot - 1)), out.address);
             e != parse_error::none)
             return e;
         i = raquot + 1;
@@ -100,7 +100,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
         // addr-spec: the URI ends at the first ';' (header params follow), ',' or whitespace.
         std::size_t j = i;
         while (j < s.size() && s[j] != ';' && s[j] != ',' && !lex::is_ws(s[j])) ++j;
-        if (const parse_error e = parse_uri(s.substr(i, j - i), out.address); e != parse_error::none) return e;
+        if (const parse_error e = detail::decode_uri(s.substr(i, j - i), out.address); e != parse_error::none) return e;
         i = j;
     }
     if (const parse_error e = take_params(s, i, out, rest != nullptr, on_param); e != parse_error::none) return e;
@@ -111,11 +111,20 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
 } // namespace
 
 parse_error parse_name_addr(std::string_view text, name_addr& out, std::string_view* rest) noexcept {
+    out = name_addr{};
+    return detail::decode_name_addr(text, out, rest);
+}
+
+parse_error detail::decode_name_addr(std::string_view text, name_addr& out, std::string_view* rest) noexcept {
     return parse_one(text, out, rest, [](const param&) {});
 }
 
 parse_error parse_contact(std::string_view text, contact& out, std::string_view* rest) noexcept {
     out = contact{};
+    return detail::decode_contact(text, out, rest);
+}
+
+parse_error detail::decode_contact(std::string_view text, contact& out, std::string_view* rest) noexcept {
     const std::size_t i = detail::skip_ws(text, 0);
     if (i < text.size() && text[i] == '*') {
         out.star = true;
@@ -123,7 +132,7 @@ parse_error parse_contact(std::string_view text, contact& out, std::string_view*
     }
     parse_error bad = parse_error::none;
     const parse_error e = parse_one(text, out.addr, rest, [&](const param& p) {
-        if (p.name.size() == 7 && iequals(p.name, "expires")) {
+        if (lex::iequal_letters(p.name, "expires")) {
             if (parse_uint(p.value, 0xffffffffu, out.expires) != parse_error::none) bad = parse_error::invalid_param;
             out.has_expires = true;
         } else if (p.name.size() == 1 && (p.name[0] == 'q' || p.name[0] == 'Q')) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "decode.hpp"
 #include "isa/scan.hpp"
 #include "lex.hpp"
 #include "span.hpp"
@@ -64,7 +65,7 @@ parse_error parse_request_line(std::string_view line, message& msg) noexcept {
     if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return parse_error::invalid_request_line;
     if (const parse_error e = check_version(line.substr(sp2 + 1)); e != parse_error::none) return e;
     msg.request_uri_text = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    if (parse_uri(msg.request_uri_text, msg.request_uri) != parse_error::none)
+    if (detail::decode_uri(msg.request_uri_text, msg.request_uri) != parse_error::none)
         return parse_error::invalid_request_uri;
     msg.method = classify_method(msg.method_text);
     msg.kind = message_kind::request;
@@ -80,7 +81,7 @@ parse_error decode_header(const header& h, message& msg) noexcept {
         if (msg.has(header_id::via)) return parse_error::none;  // later Vias on demand
         {
             std::string_view rest;
-            return parse_via(h.value, msg.top_via, &rest);
+            return detail::decode_via(h.value, msg.top_via, &rest);
         }
     case header_id::call_id:
         if (!check_once(msg, h.id)) return parse_error::duplicate_header;
@@ -103,23 +104,23 @@ parse_error decode_header(const header& h, message& msg) noexcept {
         return parse_cseq(h.value, msg.cseq);
     case header_id::from:
         if (!check_once(msg, h.id)) return parse_error::duplicate_header;
-        return parse_name_addr(h.value, msg.from);
+        return detail::decode_name_addr(h.value, msg.from, nullptr);
     case header_id::to:
         if (!check_once(msg, h.id)) return parse_error::duplicate_header;
-        return parse_name_addr(h.value, msg.to);
+        return detail::decode_name_addr(h.value, msg.to, nullptr);
     case header_id::contact:
         if (msg.has_contact) return parse_error::none;
         {
             std::string_view rest;
             msg.has_contact = true;
-            return parse_contact(h.value, msg.first_contact, &rest);
+            return detail::decode_contact(h.value, msg.first_contact, &rest);
         }
     case header_id::route:
         if (msg.has_route) return parse_error::none;
         {
             std::string_view rest;
             msg.has_route = true;
-            return parse_name_addr(h.value, msg.top_route, &rest);
+            return detail::decode_name_addr(h.value, msg.top_route, &rest);
         }
     case header_id::max_forwards:
         if (!check_once(msg, h.id)) return parse_error::duplicate_header;

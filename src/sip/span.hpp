@@ -78,21 +78,28 @@ inline std::size_t span_escaped(std::string_view s, std::size_t i) noexcept {
     }
 }
 
-/// Index of the first byte equal to a or b at or after s[i], or s.size().
-inline std::size_t find_either(std::string_view s, std::size_t i, char a, char b) noexcept {
+/// Index of the first byte equal to a, b or c at or after s[i], or s.size().
+inline std::size_t find_any(std::string_view s, std::size_t i, char a, char b, char c) noexcept {
 #if defined(__SSSE3__)
     const __m128i va = _mm_set1_epi8(a);
     const __m128i vb = _mm_set1_epi8(b);
+    const __m128i vc = _mm_set1_epi8(c);
     while (i + 16 <= s.size()) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-        const unsigned m = static_cast<unsigned>(
-            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb))));
+        const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
+                                         _mm_cmpeq_epi8(v, vc));
+        const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hit));
         if (m) return i + static_cast<std::size_t>(__builtin_ctz(m));
         i += 16;
     }
 #endif
-    while (i < s.size() && s[i] != a && s[i] != b) ++i;
+    while (i < s.size() && s[i] != a && s[i] != b && s[i] != c) ++i;
     return i;
+}
+
+/// Index of the first byte equal to a or b at or after s[i], or s.size().
+inline std::size_t find_either(std::string_view s, std::size_t i, char a, char b) noexcept {
+    return find_any(s, i, a, b, b);
 }
 
 /// Index of the closing '"' of a quoted string opening at s[open], honouring quoted-pair

@@ -2,7 +2,9 @@
 #include "sipfast/sip/uri.hpp"
 
 #include "lex.hpp"
+#include "decode.hpp"
 #include "host_port.hpp"
+#include "span.hpp"
 #include "param_scan.hpp"
 
 namespace sipfast::sip {
@@ -24,21 +26,19 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
         // IPv4address first, as most hosts in the field are: four octets read in one pass.
         kind = host_kind::hostname;
         if (lex::is_digit(s[i])) {
-            unsigned parts = 0, digits = 0, value = 0;
+            // dec-octet "." dec-octet "." dec-octet "." dec-octet, one to three digits each.
             std::size_t j = i;
-            for (; j < s.size(); ++j) {
-                const char c = s[j];
-                if (lex::is_digit(c)) {
-                    value = value * 10 + static_cast<unsigned>(c - '0');
-                    if (++digits > 3 || value > 255) break;
-                } else if (c == '.' && digits != 0 && parts < 3) {
-                    ++parts;
-                    digits = value = 0;
-                } else {
-                    break;
+            bool ok = true;
+            for (unsigned octet = 0; ok && octet < 4; ++octet) {
+                unsigned v = 0, digits = 0;
+                while (digits < 3 && j < s.size() && lex::is_digit(s[j])) {
+                    v = v * 10 + static_cast<unsigned>(s[j++] - '0');
+                    ++digits;
                 }
+                ok = digits != 0 && v <= 255;
+                if (octet < 3) ok = ok && j < s.size() && s[j++] == '.';
             }
-            if (parts == 3 && digits != 0 && (j == s.size() || !lex::is(s[j], lex::c_host))) {
+            if (ok && (j == s.size() || !lex::is(s[j], lex::c_host))) {
                 kind = host_kind::ipv4;
                 i = j;
             }
@@ -71,24 +71,16 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
 
 namespace {
 
-constexpr std::size_t npos = std::string_view::npos;
-
 parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept {
     // userinfo: user [":" password] "@". One span over the characters userinfo may hold; if an '@'
     // ends it, it was userinfo, else the host starts back at i.
     const std::size_t span = lex::span_escaped<lex::c_userinfo>(s, i);
     if (span < s.size() && s[span] == '@') {
         const std::string_view userinfo = s.substr(i, span - i);
-        std::size_t colon = npos;
-        for (std::size_t k = 0; k < userinfo.size(); ++k) {
-            if (userinfo[k] == ':') {
-                colon = k;
-                break;
-            }
-        }
+        const std::size_t colon = lex::find_either(userinfo, 0, ':', ':');
         out.user = userinfo.substr(0, colon);
         if (out.user.empty()) return parse_error::invalid_uri;
-        if (colon != npos) {
+        if (colon != userinfo.size()) {
             out.password = userinfo.substr(colon + 1);
             if (!out.password.empty() && !lex::all_of(out.password, lex::c_password, true))
                 return parse_error::invalid_uri;
@@ -166,6 +158,10 @@ parse_error parse_host_port(std::string_view text, std::string_view& host, host_
 
 parse_error parse_uri(std::string_view text, uri& out) noexcept {
     out = uri{};
+    return detail::decode_uri(text, out);
+}
+
+parse_error detail::decode_uri(std::string_view text, uri& out) noexcept {
     out.text = text;
     // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
     const std::size_t colon = lex::span<lex::c_scheme>(text, 0);

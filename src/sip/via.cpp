@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/sip/via.hpp"
 
+#include "decode.hpp"
 #include "host_port.hpp"
+#include "span.hpp"
 #include "lex.hpp"
 #include "param_scan.hpp"
 #include "sipfast/sip/cseq.hpp"
@@ -25,25 +27,23 @@ bool take_slash(std::string_view s, std::size_t& i) noexcept {  // SLASH = SWS "
     return true;
 }
 
-bool name_is(std::string_view name, std::string_view lower) noexcept {
-    return name.size() == lower.size() && iequals(name, lower);
-}
+bool name_is(std::string_view name, std::string_view lower) noexcept { return lex::iequal_letters(name, lower); }
 
 } // namespace
 
 transport classify_transport(std::string_view token) noexcept {
     switch (token.size()) {
     case 2:
-        if (iequals(token, "WS")) return transport::ws;
+        if (lex::iequal_letters(token, "ws")) return transport::ws;
         break;
     case 3:
-        if (iequals(token, "UDP")) return transport::udp;
-        if (iequals(token, "TCP")) return transport::tcp;
-        if (iequals(token, "TLS")) return transport::tls;
-        if (iequals(token, "WSS")) return transport::wss;
+        if (lex::iequal_letters(token, "udp")) return transport::udp;
+        if (lex::iequal_letters(token, "tcp")) return transport::tcp;
+        if (lex::iequal_letters(token, "tls")) return transport::tls;
+        if (lex::iequal_letters(token, "wss")) return transport::wss;
         break;
     case 4:
-        if (iequals(token, "SCTP")) return transport::sctp;
+        if (lex::iequal_letters(token, "sctp")) return transport::sctp;
         break;
     default: break;
     }
@@ -52,6 +52,10 @@ transport classify_transport(std::string_view token) noexcept {
 
 parse_error parse_via(std::string_view text, via& out, std::string_view* rest) noexcept {
     out = via{};
+    return detail::decode_via(text, out, rest);
+}
+
+parse_error detail::decode_via(std::string_view text, via& out, std::string_view* rest) noexcept {
     const std::string_view s = text;
     std::size_t i = detail::skip_ws(s, 0);
     if (i == s.size()) return parse_error::empty_value;

@@ -20,8 +20,10 @@ struct block_masks {
     std::uint64_t bad;  // NUL, other controls except HT/CR/LF, DEL
 };
 
-// Defined by the ISA after this file; internal linkage, so it inlines into scan().
-[[gnu::always_inline]] inline block_masks classify(const char* p) noexcept;
+// Defined by the ISA after this file (internal linkage, so it inlines into scan()): holds the
+// vector constants, built once per scan rather than once per block, and
+//     block_masks operator()(const char* p) const   // p[0..63] readable
+struct classifier;
 
 inline std::uint64_t bits_from(unsigned i) noexcept {  // bits i..63 set, i <= 64
     return i >= 64 ? 0 : ~std::uint64_t{0} << i;
@@ -61,7 +63,9 @@ inline void fail(detail::scan_output& out, const char* buf, parse_error e,
     out.error_offset = bad != parse_error::none ? bad_at : at;
 }
 
+template <class Classifier>
 inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noexcept {
+    const Classifier classify;
     out.count = 0;
     std::size_t line_start = 0;
     std::size_t colon = ~std::size_t{0};  // first ':' of the open line, if seen
@@ -93,16 +97,19 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
         if (left < 64) bad &= ~(std::uint64_t{1} << (left - 1));  // a CR last: more may come
         if (bad && first_bad == ~std::size_t{0}) first_bad = b + static_cast<std::size_t>(__builtin_ctzll(bad));
 
+        // Colons of this block not yet passed by a line end; each LF clears the bits up to it, so
+        // the lowest bit left is the first colon of the line that follows.
+        std::uint64_t colons = m.colon & bits_from(line_start > b ? static_cast<unsigned>(line_start - b) : 0);
         std::uint64_t lf = m.lf;
         while (lf) {
             const unsigned j = static_cast<unsigned>(__builtin_ctzll(lf));
             lf &= lf - 1;
             const std::size_t pos = b + j;
             if (colon == ~std::size_t{0}) {
-                const unsigned from = line_start > b ? static_cast<unsigned>(line_start - b) : 0;
-                const std::uint64_t c = m.colon & bits_from(from) & bits_below(j);
+                const std::uint64_t c = colons & bits_below(j);
                 if (c) colon = b + static_cast<std::size_t>(__builtin_ctzll(c));
             }
+            colons &= bits_from(j + 1);
             std::size_t end = pos;
             if (end > line_start && buf[end - 1] == '\r') --end;
 
@@ -149,11 +156,7 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
             line_start = pos + 1;
             colon = ~std::size_t{0};
         }
-        if (colon == ~std::size_t{0} && line_start < b + 64) {
-            const unsigned from = line_start > b ? static_cast<unsigned>(line_start - b) : 0;
-            const std::uint64_t c = m.colon & bits_from(from);
-            if (c) colon = b + static_cast<std::size_t>(__builtin_ctzll(c));
-        }
+        if (colon == ~std::size_t{0} && colons) colon = b + static_cast<std::size_t>(__builtin_ctzll(colons));
     }
     // No empty line in the buffer.
     std::size_t bad_at = 0;

@@ -34,7 +34,11 @@ constexpr class_table table = make_table();
 
 #include "isa/scan_generic.hpp"
 
-[[gnu::always_inline]] inline block_masks classify(const char* p) noexcept {
+struct classifier {
+    block_masks operator()(const char* p) const noexcept;
+};
+
+block_masks classifier::operator()(const char* p) const noexcept {
     block_masks m{0, 0, 0, 0};
     for (unsigned i = 0; i < 64; ++i) {
         const unsigned k = table.v[static_cast<unsigned char>(p[i])];
@@ -50,7 +54,7 @@ constexpr class_table table = make_table();
 } // namespace
 
 void scan_entry(const char* buf, std::size_t len, detail::scan_output& out) noexcept {
-    scan(buf, len, out);
+    scan<classifier>(buf, len, out);
 }
 
 } // namespace sipfast::sip::scalar
