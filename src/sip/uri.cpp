@@ -27,16 +27,25 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
         kind = host_kind::hostname;
         if (lex::is_digit(s[i])) {
             // dec-octet "." dec-octet "." dec-octet "." dec-octet, one to three digits each.
+            const auto digit = [&](std::size_t k) {
+                return k < s.size() ? static_cast<unsigned>(static_cast<unsigned char>(s[k])) - '0' : 10u;
+            };
             std::size_t j = i;
             bool ok = true;
             for (unsigned octet = 0; ok && octet < 4; ++octet) {
-                unsigned v = 0, digits = 0;
-                while (digits < 3 && j < s.size() && lex::is_digit(s[j])) {
-                    v = v * 10 + static_cast<unsigned>(s[j++] - '0');
-                    ++digits;
+                unsigned v = digit(j);
+                ok = v <= 9;
+                if (!ok) break;
+                ++j;
+                if (const unsigned d1 = digit(j); d1 <= 9) {
+                    v = v * 10 + d1;
+                    ++j;
+                    if (const unsigned d2 = digit(j); d2 <= 9) {
+                        v = v * 10 + d2;
+                        ++j;
+                    }
                 }
-                ok = digits != 0 && v <= 255;
-                if (octet < 3) ok = ok && j < s.size() && s[j++] == '.';
+                ok = v <= 255 && (octet == 3 || (j < s.size() && s[j++] == '.'));
             }
             if (ok && (j == s.size() || !lex::is(s[j], lex::c_host))) {
                 kind = host_kind::ipv4;

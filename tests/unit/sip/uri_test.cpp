@@ -71,6 +71,36 @@ TEST(UriParse, Ipv4AndIpv6Hosts) {
     EXPECT_EQ(u.host_type, host_kind::hostname);
 }
 
+TEST(UriParse, Ipv4NeedsFourOctetsUpTo255) {
+    struct row {
+        const char* text;
+        host_kind kind;
+        std::string_view host;
+    };
+    const row rows[] = {
+        {"sip:1.2.3.4:5060", host_kind::ipv4, "1.2.3.4"},
+        {"sip:255.255.255.255", host_kind::ipv4, "255.255.255.255"},
+        {"sip:001.002.003.004;lr", host_kind::ipv4, "001.002.003.004"},
+        {"sip:1.2.3.4.5", host_kind::hostname, "1.2.3.4.5"},
+        {"sip:256.1.1.1", host_kind::hostname, "256.1.1.1"},
+        {"sip:1.2.3", host_kind::hostname, "1.2.3"},
+        {"sip:1.2.3.4a", host_kind::hostname, "1.2.3.4a"},
+        {"sip:1234.1.1.1", host_kind::hostname, "1234.1.1.1"},
+        {"sip:1.2.3.4-x.example.com", host_kind::hostname, "1.2.3.4-x.example.com"},
+    };
+    for (const row& r : rows) {
+        uri u;
+        ASSERT_EQ(parse_uri(r.text, u), parse_error::none) << r.text;
+        EXPECT_EQ(u.host_type, r.kind) << r.text;
+        EXPECT_EQ(u.host, r.host) << r.text;
+    }
+    uri u;
+    EXPECT_EQ(parse_uri("sip:1.2.3.", u), parse_error::none);  // a hostname may end in '.'
+    EXPECT_EQ(parse_uri("sip:-1.2.3.4", u), parse_error::invalid_host);
+    EXPECT_EQ(parse_uri("sip:.example.com", u), parse_error::invalid_host);
+    EXPECT_EQ(parse_uri("sip:example-.com-", u), parse_error::invalid_host);
+}
+
 TEST(UriParse, TelUriWithPhoneContext) {
     uri u;
     ASSERT_EQ(parse_uri("tel:1012;phone-context=ims.mnc001.mcc001.3gppnetwork.org", u), parse_error::none);
