@@ -55,10 +55,17 @@ inline unsigned outside16(const char* p) noexcept {
 template <std::uint16_t Bits>
 inline std::size_t span(std::string_view s, std::size_t i) noexcept {
 #if defined(__SSSE3__)
-    while (i + 16 <= s.size()) {
-        const unsigned m = outside16<Bits>(s.data() + i);
-        if (m) return i + static_cast<std::size_t>(__builtin_ctz(m));
-        i += 16;
+    const std::size_t n = s.size();
+    if (n >= 16) {
+        while (i + 16 <= n) {
+            const unsigned m = outside16<Bits>(s.data() + i);
+            if (m) return i + static_cast<std::size_t>(__builtin_ctz(m));
+            i += 16;
+        }
+        if (i == n) return n;
+        // The tail: the view's last sixteen bytes, shifted so bit 0 is byte i. Still inside the view.
+        const unsigned m = outside16<Bits>(s.data() + n - 16) >> (16 - (n - i));
+        return m ? i + static_cast<std::size_t>(__builtin_ctz(m)) : n;
     }
 #endif
     while (i < s.size() && is(s[i], Bits)) ++i;
@@ -84,13 +91,22 @@ inline std::size_t find_any(std::string_view s, std::size_t i, char a, char b, c
     const __m128i va = _mm_set1_epi8(a);
     const __m128i vb = _mm_set1_epi8(b);
     const __m128i vc = _mm_set1_epi8(c);
-    while (i + 16 <= s.size()) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    const auto hits = [&](const char* p) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
                                          _mm_cmpeq_epi8(v, vc));
-        const unsigned m = static_cast<unsigned>(_mm_movemask_epi8(hit));
-        if (m) return i + static_cast<std::size_t>(__builtin_ctz(m));
-        i += 16;
+        return static_cast<unsigned>(_mm_movemask_epi8(hit));
+    };
+    const std::size_t n = s.size();
+    if (n >= 16) {
+        while (i + 16 <= n) {
+            const unsigned m = hits(s.data() + i);
+            if (m) return i + static_cast<std::size_t>(__builtin_ctz(m));
+            i += 16;
+        }
+        if (i >= n) return n;
+        const unsigned m = hits(s.data() + n - 16) >> (16 - (n - i));  // the tail, as in span()
+        return m ? i + static_cast<std::size_t>(__builtin_ctz(m)) : n;
     }
 #endif
     while (i < s.size() && s[i] != a && s[i] != b && s[i] != c) ++i;
