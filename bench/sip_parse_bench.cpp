@@ -186,10 +186,48 @@ private:
     std::map<std::string, double> times_;
 };
 
+// --loop PARSER ROUNDS: parse the corpus ROUNDS times with one parser (sipfast_<isa>, osip2, sofia or
+// none) and exit, for instruction counts under callgrind, which do not move with machine noise.
+int loop(std::string_view parser, long rounds) {
+    const workload& w = corpus();
+    long ok = 0;
+    std::vector<sip::header> slots(sip::default_header_slots);
+    sip::message msg;
+    msg_mclass_t const* mc = sip_default_mclass();
+    const sip::implementation* isa =
+        parser.rfind("sipfast_", 0) == 0 ? sip::find_implementation(parser.substr(8)) : nullptr;
+    if (parser.rfind("sipfast_", 0) == 0 && (isa == nullptr || !isa->supported())) {
+        std::fprintf(stderr, "sipfast-bench-parse: --loop %.*s: no such scanner on this CPU\n",
+                     static_cast<int>(parser.size()), parser.data());
+        return 2;
+    }
+    sip::parse_options opt;
+    opt.isa = isa;
+    for (long r = 0; r < rounds; ++r) {
+        for (const auto& m : w.messages) {
+            if (isa) {
+                ok += sip::parse(m, msg, slots, opt).ok();
+            } else if (parser == "osip2") {
+                osip_message_t* o = nullptr;
+                osip_message_init(&o);
+                ok += osip_message_parse(o, m.data(), m.size()) == 0;
+                osip_message_free(o);
+            } else if (parser == "sofia") {
+                msg_t* x = msg_make(mc, 0, m.data(), static_cast<isize_t>(m.size()));
+                ok += sip_object(x) != nullptr;
+                msg_destroy(x);
+            }
+        }
+    }
+    std::printf("%ld messages parsed by %.*s\n", ok, static_cast<int>(parser.size()), parser.data());
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     parser_init();
+    if (argc == 4 && std::string_view(argv[1]) == "--loop") return loop(argv[2], std::atol(argv[3]));
     benchmark::Initialize(&argc, argv);
     std::vector<std::string> isas;
     for (const sip::implementation* isa : sip::implementations()) {
