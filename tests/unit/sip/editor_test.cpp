@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/sip/editor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "sipfast/sip/parser.hpp"
+#include "test_util.hpp"
+
+namespace sipfast::sip {
+namespace {
+
+using test::crlf;
+using test::parsed;
+
+const std::string invite = crlf(
+    "INVITE sip:bob@proxy.example.com SIP/2.0\n"
+    "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bK776asdhds;rport\n"
+    "Max-Forwards: 70\n"
+    "Route: <sip:proxy.example.com;lr>, <sip:p2.example.com;lr>\n"
+    "To: Bob <sip:bob@example.com>\n"
+    "From: Alice <sip:alice@example.com>;tag=1928301774\n"
+    "Call-ID: a84b4c76e66710@198.18.0.9\n"
+    "CSeq: 314159 INVITE\n"
+    "Contact: <sip:alice@198.18.0.9:5070>\n"
+    "Content-Type: application/sdp\n"
+    "Content-Length: 5\n"
+    "\n"
+    "v=0\n");
+
+// What a stateful proxy does to a request before forwarding it (RFC 3261 §16.6, RFC 3581).
+TEST(MessageEditor, ForwardingEditsSerializeToAValidMessage) {
+    parsed in(invite);
+    ASSERT_TRUE(in.result.ok());
+    const message& m = in.msg;
+    message_editor ed(std::string_view(in.text).substr(0, in.result.consumed));
+    edit_error err = edit_error::none;
+
+    // Step 2: Request-URI to the target; step 3: Max-Forwards decremented.
+    ASSERT_EQ(ed.replace(m.request_uri_text, "sip:bob@198.18.0.20:5060"), edit_error::none);
+    const std::string_view mf = ed.keep_number(m.max_forwards - 1, err);
+    ASSERT_EQ(ed.replace(m.find(header_id::max_forwards)->value, mf), edit_error::none);
+    // Step 4: Record-Route on top; step 8: our Via above the others.
+    const header* top_via = m.find(header_id::via);
+    ASSERT_EQ(ed.insert(top_via->name.data(), "Record-Route: <sip:198.18.0.1;lr>\r\n"), edit_error::none);
+    ASSERT_EQ(ed.insert(top_via->name.data(), "Via: SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKsf1-0-abc\r\n"),
+              edit_error::none);
+    // §16.4: our own Route value popped; RFC 3581: received and rport filled in on the top Via.
+    ASSERT_EQ(ed.remove(first_value_span(ed.original(), *m.find(header_id::route))), edit_error::none);
+    const std::string_view rport = m.top_via.params.find("rport").name;
+    ASSERT_EQ(ed.replace(rport, ed.keep({"received=198.18.0.99;rport=5071"}, err)), edit_error::none);
+    ASSERT_EQ(err, edit_error::none);
+
+    std::vector<char> out(ed.size());
+    ASSERT_EQ(ed.serialize(out), out.size());
+    const std::string wire(out.begin(), out.end());
+    parsed fwd(wire);
+    ASSERT_TRUE(fwd.result.ok()) << to_string(fwd.result.error) << "\n" << wire;
+    const message& f = fwd.msg;
+    EXPECT_EQ(f.request_uri_text, "sip:bob@198.18.0.20:5060");
+    EXPECT_EQ(f.max_forwards, 69u);
+    EXPECT_EQ(f.headers[0].name, "Record-Route");
+    EXPECT_EQ(f.top_via.host, "198.18.0.1");
+    EXPECT_EQ(f.top_via.branch, "z9hG4bKsf1-0-abc");
+    EXPECT_EQ(f.top_route.address.text, "sip:p2.example.com;lr");
+    EXPECT_EQ(f.count(header_id::via), 2u);
+    std::vector<std::string> vias;
+    f.for_each_value(header_id::via, [&](std::string_view v) {
+        vias.emplace_back(v);
+        return true;
+    });
+    ASSERT_EQ(vias.size(), 2u);
+    EXPECT_EQ(vias[1], "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bK776asdhds;received=198.18.0.99;rport=5071");
+    EXPECT_EQ(f.body, "v=0\r\n");
+    EXPECT_EQ(f.call_id, m.call_id);
+    EXPECT_EQ(f.headers.size(), m.headers.size() + 2);
+    // The received bytes are untouched.
+    EXPECT_EQ(in.text, invite);
+}
+
+TEST(MessageEditor, RemovingTheOnlyValueRemovesTheLine) {
+    const std::string one = crlf(
+        "BYE sip:bob@198.18.0.20 SIP/2.0\n"
+        "Via: SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKsf1\n"
+        "Via: SIP/2.0/UDP 198.18.0.9;branch=z9hG4bKua\n"
+        "Route: <sip:198.18.0.1;lr>\n"
+        "From: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>;tag=2\nCall-ID: x\nCSeq: 2 BYE\n"
+        "Content-Length: 0\n\n");
+    parsed in(one);
+    ASSERT_TRUE(in.result.ok());
+    message_editor ed(in.text);
+    ASSERT_EQ(ed.remove(first_value_span(in.text, *in.msg.find(header_id::route))), edit_error::none);
+    ASSERT_EQ(ed.remove(header_line(in.text, *in.msg.find(header_id::via))), edit_error::none);  // a response's own Via
+    std::vector<char> out(ed.size());
+    ASSERT_EQ(ed.serialize(out), out.size());
+    parsed fwd(std::string(out.begin(), out.end()));
+    ASSERT_TRUE(fwd.result.ok());
+    EXPECT_FALSE(fwd.msg.has(header_id::route));
+    EXPECT_EQ(fwd.msg.top_via.branch, "z9hG4bKua");
+    EXPECT_EQ(fwd.msg.headers.size(), in.msg.headers.size() - 2);
+}
+
+TEST(MessageEditor, RefusesWhatItCannotDo) {
+    const std::string text = "0123456789";
+    message_editor ed(text);
+    const std::string_view s(text);
+    EXPECT_EQ(ed.replace(s.substr(2, 3), "abc"), edit_error::none);
+    EXPECT_EQ(ed.replace(s.substr(4, 2), "x"), edit_error::overlapping);
+    EXPECT_EQ(ed.insert(s.data() + 3, "x"), edit_error::overlapping);
+    EXPECT_EQ(ed.insert(s.data() + 2, "<"), edit_error::none);  // at the edge: before the replaced bytes
+    EXPECT_EQ(ed.insert(s.data() + 5, ">"), edit_error::none);  // and after them
+    const std::string elsewhere = "zz";
+    EXPECT_EQ(ed.replace(elsewhere, "y"), edit_error::outside_message);
+    std::array<char, 4> tiny{};
+    EXPECT_EQ(ed.serialize(tiny), 0u);
+    std::array<char, 32> buf{};
+    const std::size_t n = ed.serialize(buf);
+    EXPECT_EQ(std::string_view(buf.data(), n), "01<abc>56789");
+
+    message_editor many(text);
+    for (std::size_t i = 0; i < message_editor::max_edits; ++i) ASSERT_EQ(many.insert(s.data(), "."), edit_error::none);
+    EXPECT_EQ(many.insert(s.data(), "."), edit_error::too_many_edits);
+
+    edit_error err = edit_error::none;
+    const std::string big(message_editor::scratch_bytes + 1, 'x');
+    EXPECT_TRUE(ed.keep({big}, err).empty());
+    EXPECT_EQ(err, edit_error::scratch_full);
+    err = edit_error::none;
+    EXPECT_EQ(ed.keep_number(4294967296u, err), "4294967296");
+    EXPECT_EQ(ed.keep_number(0, err), "0");
+    EXPECT_EQ(err, edit_error::none);
+}
+
+} // namespace
+} // namespace sipfast::sip
