@@ -72,19 +72,31 @@ parse_error parse_request_line(std::string_view line, message& msg) noexcept {
     return parse_error::none;
 }
 
-bool check_once(const message& msg, header_id id) noexcept { return !msg.has(id); }
+// Which header ids the decode pass has met, apart from the message's presence bits (set for all
+// headers first, so that a request failing in one header still shows every other one).
+struct seen_set {
+    std::uint64_t bits[2] = {0, 0};
+    bool first(header_id id) noexcept {
+        const auto i = static_cast<unsigned>(id);
+        const std::uint64_t bit = std::uint64_t{1} << (i & 63);
+        const bool was = (bits[i >> 6] & bit) != 0;
+        bits[i >> 6] |= bit;
+        return !was;
+    }
+};
 
 // Decodes the headers every message needs. Returns none or the fault; `bad` names the header.
-parse_error decode_header(const header& h, message& msg) noexcept {
+parse_error decode_header(const header& h, message& msg, seen_set& seen) noexcept {
+    const bool once = seen.first(h.id);
     switch (h.id) {
     case header_id::via:
-        if (msg.has(header_id::via)) return parse_error::none;  // later Vias on demand
+        if (!once) return parse_error::none;  // later Vias on demand
         {
             std::string_view rest;
             return detail::decode_via(h.value, msg.top_via, &rest);
         }
     case header_id::call_id:
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         {
             // Call-ID = word [ "@" word ]
             const std::string_view v = h.value;
@@ -100,13 +112,13 @@ parse_error decode_header(const header& h, message& msg) noexcept {
             return parse_error::none;
         }
     case header_id::cseq:
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         return parse_cseq(h.value, msg.cseq);
     case header_id::from:
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         return detail::decode_name_addr(h.value, msg.from, nullptr);
     case header_id::to:
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         return detail::decode_name_addr(h.value, msg.to, nullptr);
     case header_id::contact:
         if (msg.has_contact) return parse_error::none;
@@ -123,16 +135,16 @@ parse_error decode_header(const header& h, message& msg) noexcept {
             return detail::decode_name_addr(h.value, msg.top_route, &rest);
         }
     case header_id::max_forwards:
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         msg.has_max_forwards = true;
         return parse_uint(h.value, 255, msg.max_forwards);
     case header_id::content_length:
         // Twice is refused outright: two lengths are how requests get smuggled on a stream.
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         msg.has_content_length = true;
         return parse_uint(h.value, 0xffffffffu, msg.content_length);
     case header_id::content_type:
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         {
             // media-type = m-type SLASH m-subtype *(SEMI m-parameter)
             const std::string_view type = lex::trim(h.value.substr(0, h.value.find(';')));
@@ -145,7 +157,7 @@ parse_error decode_header(const header& h, message& msg) noexcept {
             return parse_error::none;
         }
     case header_id::expires:
-        if (!check_once(msg, h.id)) return parse_error::duplicate_header;
+        if (!once) return parse_error::duplicate_header;
         msg.has_expires = true;
         return parse_uint(h.value, 0xffffffffu, msg.expires);
     default:
@@ -227,7 +239,9 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         return fail(sl, skip);
     }
 
-    // Header names and eager decoding.
+    // Header names first, all of them, so that a fault in one header leaves the others findable
+    // (a 400 echoes Via, From, To, Call-ID and CSeq); then the eager decoding.
+    const header* bad_name = nullptr;
     for (header& h : msg.headers) {
         std::size_t n = h.name.size();
         while (n > 0 && (h.name[n - 1] == ' ' || h.name[n - 1] == '\t')) --n;
@@ -235,12 +249,17 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         h.value = lex::trim(h.value);
         h.id = classify_header_name(h.name);
         // A known name matched letter for letter, so only unknown names need the token check.
-        if (h.id == header_id::other && !lex::all_of(h.name, lex::c_token, false))
-            return fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
-        if (const parse_error e = decode_header(h, msg); e != parse_error::none)
-            return fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
+        if (h.id == header_id::other && bad_name == nullptr && !lex::all_of(h.name, lex::c_token, false))
+            bad_name = &h;
         const auto i = static_cast<unsigned>(h.id);
         msg.present_[i >> 6] |= std::uint64_t{1} << (i & 63);
+    }
+    seen_set seen;
+    for (const header& h : msg.headers) {
+        if (&h == bad_name)
+            return fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
+        if (const parse_error e = decode_header(h, msg, seen); e != parse_error::none)
+            return fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
     }
     for (header_id id : mandatory)
         if (!msg.has(id)) return fail(parse_error::missing_header, skip, id);

@@ -341,6 +341,13 @@ TEST(ParseMalformed, HeadersStayAvailableToAnswerWith400) {
     // A server answering 400 copies Via, From, To, Call-ID and CSeq from the failed request.
     EXPECT_NE(p.msg.find(header_id::via), nullptr);
     EXPECT_NE(p.msg.find(header_id::call_id), nullptr);
+    // Also when the faulty header comes before them.
+    parsed q(request("INVITE sip:b@h SIP/2.0", "Max-Forwards: many\n" + ok_headers));
+    ASSERT_EQ(q.result.error, parse_error::invalid_number);
+    EXPECT_EQ(q.result.header, header_id::max_forwards);
+    EXPECT_NE(q.msg.find(header_id::via), nullptr);
+    EXPECT_NE(q.msg.find(header_id::cseq), nullptr);
+    EXPECT_EQ(q.msg.find(header_id::call_id)->value, "x");
 }
 
 // ---------------------------------------------------------------------------------------------

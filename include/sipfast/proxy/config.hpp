@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/sip/via.hpp"
+
+namespace sipfast::proxy {
+
+enum class proxy_mode : std::uint8_t { stateless, stateful };
+
+/// An address and transport sipfast listens on; its host is what goes into our Via and
+/// Record-Route.
+struct listen_point {
+    sip::transport transport = sip::transport::udp;
+    net_address address;
+};
+
+/// A static route (DESIGN §4): requests whose Request-URI matches go to next_hop.
+struct route_rule {
+    std::string domain;       ///< Request-URI host to match, empty for any
+    std::string user_prefix;  ///< Request-URI user prefix to match, empty for any
+    net_address next_hop;
+    sip::transport transport = sip::transport::udp;
+};
+
+/// A static binding of the location service: user@domain reaches contact.
+struct location_entry {
+    std::string user;
+    std::string domain;
+    std::string contact_uri;   ///< the URI the request is retargeted to
+    net_address contact_address;
+};
+
+/// The configuration the pipeline runs on: immutable while workers read it (a reload swaps in a
+/// new one).
+struct proxy_config {
+    std::vector<listen_point> listen;
+    proxy_mode mode = proxy_mode::stateful;
+    std::vector<std::string> domains;  ///< domains we serve: their Request-URIs go through location
+    bool record_route = true;
+    std::vector<route_rule> routes;
+    std::vector<location_entry> locations;
+    std::uint32_t default_max_forwards = 70;
+};
+
+} // namespace sipfast::proxy

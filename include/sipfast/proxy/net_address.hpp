@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace sipfast::proxy {
+
+/// An IPv4 or IPv6 address and port, as plain bytes: what a backend fills in from a datagram and
+/// what the pipeline sends to. Comparable, hashable, no sockaddr in the library.
+struct net_address {
+    std::uint8_t family = 0;  ///< 4, 6, or 0 for none
+    std::uint16_t port = 0;
+    std::array<std::uint8_t, 16> ip{};  ///< IPv4 in the first four bytes
+
+    [[nodiscard]] bool valid() const noexcept { return family == 4 || family == 6; }
+    friend bool operator==(const net_address&, const net_address&) = default;
+};
+
+/// Parses a numeric IP ("198.18.0.1", "2001:db8::1" or "[2001:db8::1]"); the port is left alone.
+/// False for names and malformed text.
+[[nodiscard]] bool parse_ip(std::string_view text, net_address& out) noexcept;
+
+/// Parses "ip:port", "[ipv6]:port" or a bare ip (port `default_port`).
+[[nodiscard]] bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out) noexcept;
+
+/// Writes the address as a SIP host ("198.18.0.1", "[2001:db8::1]") into out; returns the used part
+/// (empty when out is too small: 48 bytes always suffice).
+std::string_view format_host(const net_address& a, std::span<char> out) noexcept;
+
+} // namespace sipfast::proxy

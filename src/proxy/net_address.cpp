@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/net_address.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace sipfast::proxy {
+
+bool parse_ip(std::string_view text, net_address& out) noexcept {
+    if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+    char buf[64];
+    if (text.empty() || text.size() >= sizeof buf) return false;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    net_address a = out;
+    a.ip = {};
+    if (inet_pton(AF_INET, buf, a.ip.data()) == 1) {
+        a.family = 4;
+    } else if (inet_pton(AF_INET6, buf, a.ip.data()) == 1) {
+        a.family = 6;
+    } else {
+        return false;
+    }
+    out = a;
+    return true;
+}
+
+bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out) noexcept {
+    std::string_view host = text;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos) return false;
+        host = text.substr(0, close + 1);
+        if (close + 1 < text.size()) {
+            if (text[close + 1] != ':') return false;
+            port = text.substr(close + 2);
+        }
+    } else if (const std::size_t colon = text.find(':'); colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    net_address a;
+    if (!parse_ip(host, a)) return false;
+    a.port = default_port;
+    if (!port.empty() || text.back() == ':') {
+        if (port.empty() || port.size() > 5) return false;
+        unsigned v = 0;
+        for (char c : port) {
+            if (c < '0' || c > '9') return false;
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (v == 0 || v > 65535) return false;
+        a.port = static_cast<std::uint16_t>(v);
+    }
+    out = a;
+    return true;
+}
+
+std::string_view format_host(const net_address& a, std::span<char> out) noexcept {
+    char buf[INET6_ADDRSTRLEN + 2];
+    std::size_t n = 0;
+    if (a.family == 4) {
+        if (!inet_ntop(AF_INET, a.ip.data(), buf, sizeof buf)) return {};
+        n = std::strlen(buf);
+    } else if (a.family == 6) {
+        buf[0] = '[';
+        if (!inet_ntop(AF_INET6, a.ip.data(), buf + 1, sizeof buf - 2)) return {};
+        n = std::strlen(buf);
+        buf[n++] = ']';
+    } else {
+        return {};
+    }
+    if (n > out.size()) return {};
+    std::memcpy(out.data(), buf, n);
+    return {out.data(), n};
+}
+
+} // namespace sipfast::proxy

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/pipeline.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "sipfast/core/shard_hash.hpp"
+#include "sipfast/proxy/response.hpp"
+#include "sipfast/sip/parser.hpp"
+
+namespace sipfast::proxy {
+
+namespace {
+
+constexpr std::string_view allow_lines =
+    "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, MESSAGE, INFO, PRACK, UPDATE, REFER\r\n"
+    "Accept: application/sdp\r\n";
+constexpr std::string_view magic_cookie = "z9hG4bK";
+constexpr std::string_view our_branch_prefix = "z9hG4bKsf";  // then shard, '.', request hash, '.', loop hash
+
+std::string_view hex64(std::uint64_t v, std::array<char, 16>& buf) noexcept {
+    constexpr char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i) {
+        buf[static_cast<std::size_t>(i)] = digits[v & 15];
+        v >>= 4;
+    }
+    return {buf.data(), buf.size()};
+}
+
+struct hasher {
+    // XXH3 over the concatenation, streamed through a small buffer so nothing is allocated.
+    std::array<char, 512> buf{};
+    std::size_t n = 0;
+    std::uint64_t acc = 0;
+    void add(std::string_view s) noexcept {
+        while (!s.empty()) {
+            const std::size_t k = std::min(s.size(), buf.size() - n);
+            std::memcpy(buf.data() + n, s.data(), k);
+            n += k;
+            s.remove_prefix(k);
+            if (n == buf.size()) flush();
+        }
+        add_sep();
+    }
+    void add_sep() noexcept {
+        if (n == buf.size()) flush();
+        buf[n++] = '\x1f';
+    }
+    void flush() noexcept {
+        acc = core::call_id_hash(std::string_view(buf.data(), n)) ^ (acc * 0x9E3779B97F4A7C15ull);
+        n = 0;
+    }
+    std::uint64_t done() noexcept {
+        flush();
+        return acc;
+    }
+};
+
+bool ip_equals(std::string_view host, const net_address& a) noexcept {
+    net_address h;
+    return parse_ip(host, h) && h.family == a.family && h.ip == a.ip;
+}
+
+// Destination of a URI, when its host is a literal address.
+bool uri_destination(const sip::uri& u, net_address& out) noexcept {
+    if (u.host_type != sip::host_kind::ipv4 && u.host_type != sip::host_kind::ipv6) return false;
+    if (!parse_ip(u.host, out)) return false;
+    out.port = u.has_port ? u.port : std::uint16_t{5060};
+    return true;
+}
+
+bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
+
+} // namespace
+
+pipeline::pipeline(const proxy_config& config, std::uint32_t shard)
+    : config_(config), shard_(shard), slots_(sip::default_header_slots) {}
+
+bool pipeline::is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept {
+    const std::uint16_t p = has_port ? port : std::uint16_t{5060};
+    for (const listen_point& l : config_.listen)
+        if (l.address.port == p && ip_equals(host, l.address)) return true;
+    return false;
+}
+
+bool pipeline::is_our_domain(std::string_view host) const noexcept {
+    for (const std::string& d : config_.domains)
+        if (sip::iequals(host, d)) return true;
+    return false;
+}
+
+void pipeline::on_packet(const inbound& in, std::uint64_t, outbox& out) noexcept {
+    const sip::parse_result r = sip::parse(in.data, msg_, slots_);
+    if (!r.ok()) {
+        ++counters_.parse_errors;
+        // A request that failed past its framing still has its headers indexed: answer it with the
+        // fault as reason phrase (never an ACK, never without a Via to answer along).
+        const std::string_view line = msg_.start_line;
+        const bool request = !line.empty() && !sip::iequals(line.substr(0, std::min<std::size_t>(4, line.size())), "SIP/");
+        if (request && !starts_with(line, "ACK ") && msg_.find(sip::header_id::via) != nullptr) {
+            std::array<char, 128> reason{};
+            editor_.reset(in.data);
+            reply(in, sip::to_status_code(r.error), sip::format_reason(r, reason), {}, out);
+        }
+        return;
+    }
+    if (!msg_.is_request() && !msg_.is_response()) return;  // keep-alive
+    editor_.reset(in.data.substr(0, r.consumed));
+    if (msg_.is_request()) on_request(in, out);
+    else on_response(in, out);
+}
+
+void pipeline::reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
+                     outbox& out) noexcept {
+    // RFC 3581 §4 and RFC 3261 §18.2.2: the answer goes back to where the request came from.
+    std::array<char, 16> tag_buf{};
+    const std::string_view tag = hex64(core::call_id_hash(msg_.call_id) ^ shard_, tag_buf).substr(0, 10);
+    const std::span<char> room = out.reserve(2048);
+    const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag, extra_lines, room);
+    if (n == 0) {
+        ++counters_.dropped_outbox_full;
+        return;
+    }
+    out.commit(in.source, in.local ? in.local->transport : sip::transport::udp, n);
+    ++counters_.replied[status / 100 % 7];
+}
+
+void pipeline::send_edited(const net_address& to, sip::transport t, outbox& out) noexcept {
+    const std::span<char> room = out.reserve(editor_.size());
+    if (room.empty() || editor_.serialize(room) == 0) {
+        ++counters_.dropped_outbox_full;
+        return;
+    }
+    out.commit(to, t, room.size());
+}
+
+void pipeline::on_request(const inbound& in, outbox& out) noexcept {
+    ++counters_.requests;
+    const sip::message& m = msg_;
+    const bool ack = m.method == sip::method::ack;
+    const auto refuse = [&](int status, std::string_view reason, std::string_view extra = {}) {
+        if (!ack) reply(in, status, reason, extra, out);  // an ACK is never answered (§17.2.3)
+    };
+
+    // §16.3 step 2: a scheme we can route.
+    const sip::uri_scheme scheme = m.request_uri.scheme;
+    if (scheme != sip::uri_scheme::sip && scheme != sip::uri_scheme::sips && scheme != sip::uri_scheme::tel)
+        return refuse(416, "Unsupported URI Scheme");
+
+    const bool ruri_is_us = m.request_uri.scheme != sip::uri_scheme::tel &&
+                            is_us(m.request_uri.host, m.request_uri.port, m.request_uri.has_port);
+    const bool options_for_us = m.method == sip::method::options && ruri_is_us && m.request_uri.user.empty();
+
+    // §16.3 step 3: Max-Forwards.
+    if (m.has_max_forwards && m.max_forwards == 0) {
+        if (options_for_us) return refuse(200, "OK", allow_lines);
+        return refuse(483, "Too Many Hops");
+    }
+
+    // §16.3 step 6: Proxy-Require names extensions the proxy must support; it supports none yet.
+    if (const sip::header* pr = m.find(sip::header_id::proxy_require)) {
+        sip::edit_error err = sip::edit_error::none;
+        const std::string_view unsupported = editor_.keep({"Unsupported: ", pr->value, "\r\n"}, err);
+        return refuse(420, "Bad Extension", unsupported);
+    }
+
+    // §16.11: the branch of our Via. The first part hashes the received branch (RFC 3261 §16.11's
+    // recommendation, so a retransmission, its CANCEL and a non-2xx ACK map to the same branch);
+    // the second hashes what decides where the request goes, so a request that comes back unchanged
+    // is a loop and one whose Request-URI changed is a spiral (§16.3 step 4).
+    hasher first;
+    if (starts_with(m.top_via.branch, magic_cookie)) {
+        first.add(m.top_via.branch);
+        first.add(m.top_via.host);
+    } else {
+        first.add(m.top_via.text);
+        first.add(m.to.tag);
+        first.add(m.from.tag);
+        first.add(m.call_id);
+        first.add(m.find(sip::header_id::cseq)->value);
+        first.add(m.request_uri_text);
+    }
+    if (ack) first.add("ACK");  // a 2xx ACK has its own branch already; a non-2xx ACK shares the INVITE's
+    hasher loop;
+    loop.add(m.request_uri_text);
+    loop.add(m.call_id);
+    loop.add(m.from.tag);
+    loop.add(m.to.tag);
+    m.for_each_value(sip::header_id::route, [&](std::string_view v) {
+        loop.add(v);
+        return true;
+    });
+    std::array<char, 16> first_hex{}, loop_hex{};
+    const std::string_view first_part = hex64(first.done(), first_hex);
+    const std::string_view loop_part = hex64(loop.done(), loop_hex);
+
+    bool looped = false;
+    m.for_each_value(sip::header_id::via, [&](std::string_view v) {
+        if (v.find(our_branch_prefix) == std::string_view::npos) return true;
+        sip::via via;
+        if (sip::parse_via(v, via) != sip::parse_error::none) return true;
+        const std::string_view b = via.branch;
+        looped = is_us(via.host, via.port, via.has_port) && b.size() > loop_part.size() &&
+                 b.substr(b.size() - loop_part.size()) == loop_part;
+        return !looped;
+    });
+    if (looped) return refuse(482, "Loop Detected");
+
+    // §16.4: a Request-URI that is ours came from a strict router: the last Route value is the real
+    // one. A top Route that is ours is removed.
+    sip::uri target = m.request_uri;
+    std::string_view new_ruri;
+    sip::name_addr next_route;
+    bool have_next_route = false;
+    if (m.has_route) {
+        const sip::header* route = m.find(sip::header_id::route);
+        std::string_view rest;
+        sip::name_addr top;
+        if (sip::parse_name_addr(route->value, top, &rest) == sip::parse_error::none &&
+            is_us(top.address.host, top.address.port, top.address.has_port)) {
+            (void)editor_.remove(sip::first_value_span(editor_.original(), *route));
+            // The next route, if any: the rest of this header or the next Route header.
+            if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+                have_next_route = sip::parse_name_addr(rest, next_route, &rest) == sip::parse_error::none;
+            } else {
+                for (const sip::header& h : m.headers) {
+                    if (h.id == sip::header_id::route && &h != route) {
+                        have_next_route = sip::parse_name_addr(h.value, next_route, &rest) == sip::parse_error::none;
+                        break;
+                    }
+                }
+            }
+        } else {
+            next_route = top;
+            have_next_route = true;
+        }
+    }
+
+    if (options_for_us && !have_next_route) return refuse(200, "OK", allow_lines);
+
+    // §16.5: where it goes.
+    net_address destination;
+    sip::transport transport = sip::transport::udp;
+    if (have_next_route) {
+        if (!uri_destination(next_route.address, destination)) {
+            ++counters_.dropped_no_route;
+            return refuse(503, "Route Not Resolvable");
+        }
+    } else if (target.scheme != sip::uri_scheme::tel && (ruri_is_us || is_our_domain(target.host))) {
+        const location_entry* found = nullptr;
+        for (const location_entry& e : config_.locations)
+            if (e.user == target.user && (sip::iequals(e.domain, target.host) || ruri_is_us)) {
+                found = &e;
+                break;
+            }
+        if (found == nullptr) return refuse(404, "Not Found");
+        new_ruri = found->contact_uri;
+        destination = found->contact_address;
+    } else {
+        const route_rule* rule = nullptr;
+        for (const route_rule& r : config_.routes) {
+            if (!r.domain.empty() && !sip::iequals(r.domain, target.host)) continue;
+            if (!r.user_prefix.empty() && target.user.substr(0, r.user_prefix.size()) != r.user_prefix) continue;
+            rule = &r;
+            break;
+        }
+        if (rule != nullptr) {
+            destination = rule->next_hop;
+            transport = rule->transport;
+        } else if (!uri_destination(target, destination)) {
+            ++counters_.dropped_no_route;
+            return refuse(503, "Destination Not Resolvable");
+        }
+    }
+
+    // §16.6: the copy we forward, as edits of the received bytes.
+    sip::edit_error err = sip::edit_error::none;
+    if (!new_ruri.empty()) (void)editor_.replace(m.request_uri_text, new_ruri);
+    const sip::header* top_via = m.find(sip::header_id::via);
+    const char* top = top_via->name.data();
+    if (m.has_max_forwards) {
+        (void)editor_.replace(m.find(sip::header_id::max_forwards)->value,
+                              editor_.keep_number(m.max_forwards - 1, err));
+    } else {
+        (void)editor_.insert(top, "Max-Forwards: 70\r\n");
+    }
+    const listen_point& local = in.local ? *in.local : config_.listen.front();
+    std::array<char, 48> host_buf{};
+    const std::string_view host = format_host(local.address, host_buf);
+    const std::string_view port = editor_.keep_number(local.address.port, err);
+    const bool initial = m.to.tag.empty();
+    const bool dialog_forming = m.method == sip::method::invite || m.method == sip::method::subscribe ||
+                                m.method == sip::method::refer || m.method == sip::method::notify;
+    if (config_.record_route && initial && dialog_forming)
+        (void)editor_.insert(top, editor_.keep({"Record-Route: <sip:", host, ":", port, ";lr>\r\n"}, err));
+    std::array<char, 16> shard_hex{};
+    const std::string_view shard = hex64(shard_, shard_hex).substr(12);  // four hex digits
+    (void)editor_.insert(top, editor_.keep({"Via: SIP/2.0/UDP ", host, ":", port, ";branch=", our_branch_prefix,
+                                            shard, ".", first_part, ".", loop_part, "\r\n"},
+                                           err));
+
+    // RFC 3581 §4 and RFC 3261 §18.2.1 on the Via we received: received when the sent-by is not the
+    // source address, rport filled in when the client asked for it.
+    std::array<char, 48> src_buf{};
+    const std::string_view src = format_host(in.source, src_buf);
+    const std::string_view src_ip = src;
+    const sip::via& v = m.top_via;
+    const bool differs = !ip_equals(v.host, in.source);
+    if (v.rport == sip::rport_state::empty) {
+        const std::string_view rport = v.params.find("rport").name;
+        (void)editor_.replace(rport, editor_.keep({"received=", src_ip, ";rport=",
+                                                   editor_.keep_number(in.source.port, err)},
+                                                  err));
+    } else if (differs && v.received.empty()) {
+        (void)editor_.insert(v.text.data() + v.text.size(), editor_.keep({";received=", src_ip}, err));
+    }
+    if (err != sip::edit_error::none) {
+        ++counters_.dropped_outbox_full;
+        return;
+    }
+    ++counters_.forwarded_requests;
+    send_edited(destination, transport, out);
+}
+
+void pipeline::on_response(const inbound& in, outbox& out) noexcept {
+    (void)in;
+    ++counters_.responses;
+    const sip::message& m = msg_;
+    // §16.7 step 3 / §16.11: the top Via must be ours; it is removed and the response goes where the
+    // next Via says (its received and rport first, RFC 3581 §4).
+    const sip::via& ours = m.top_via;
+    if (!is_us(ours.host, ours.port, ours.has_port)) {
+        ++counters_.dropped_not_ours;
+        return;
+    }
+    const sip::header* first = m.find(sip::header_id::via);
+    std::string_view rest;
+    sip::via tmp;
+    (void)sip::parse_via(first->value, tmp, &rest);
+    sip::via next;
+    bool have_next = false;
+    if (!rest.empty()) {
+        have_next = sip::parse_via(rest, next, &rest) == sip::parse_error::none;
+    } else {
+        for (const sip::header& h : m.headers)
+            if (h.id == sip::header_id::via && &h != first) {
+                have_next = sip::parse_via(h.value, next, &rest) == sip::parse_error::none;
+                break;
+            }
+    }
+    if (!have_next) {  // a response to a request we originated; nothing to forward
+        ++counters_.dropped_not_ours;
+        return;
+    }
+    net_address destination;
+    if (!parse_ip(next.received.empty() ? next.host : next.received, destination)) {
+        ++counters_.dropped_no_route;
+        return;
+    }
+    destination.port = next.rport == sip::rport_state::value ? next.rport_value
+                       : next.has_port                       ? next.port
+                                                             : std::uint16_t{5060};
+    (void)editor_.remove(sip::first_value_span(editor_.original(), *first));
+    ++counters_.forwarded_responses;
+    send_edited(destination, next.transport == sip::transport::unknown ? sip::transport::udp : next.transport, out);
+}
+
+} // namespace sipfast::proxy

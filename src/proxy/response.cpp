@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/response.hpp"
+
+#include <cstring>
+
+#include "sipfast/sip/params.hpp"
+
+namespace sipfast::proxy {
+
+namespace {
+
+struct writer {
+    std::span<char> out;
+    std::size_t n = 0;
+    bool overflow = false;
+
+    void put(std::string_view s) noexcept {
+        if (s.empty()) return;
+        if (overflow || s.size() > out.size() - n) {
+            overflow = true;
+            return;
+        }
+        std::memcpy(out.data() + n, s.data(), s.size());
+        n += s.size();
+    }
+    void put_status(int status) noexcept {
+        const char digits[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
+                                static_cast<char>('0' + status % 10)};
+        put({digits, 3});
+    }
+};
+
+bool has_tag(std::string_view to_value) noexcept {
+    // The To header may not have decoded (that is why we may be answering); look for the parameter.
+    for (std::size_t i = 0; i + 4 <= to_value.size(); ++i)
+        if (to_value[i] == ';') {
+            std::size_t j = i + 1;
+            while (j < to_value.size() && (to_value[j] == ' ' || to_value[j] == '\t')) ++j;
+            if (to_value.size() - j >= 3 && sip::iequals(to_value.substr(j, 3), "tag")) return true;
+        }
+    return false;
+}
+
+} // namespace
+
+std::size_t write_response(const sip::message& req, int status, std::string_view reason,
+                           std::string_view to_tag, std::string_view extra_lines, std::span<char> out) noexcept {
+    writer w{out};
+    w.put("SIP/2.0 ");
+    w.put_status(status);
+    w.put(" ");
+    // A reason phrase is text on one line: anything else from a fault description is dropped.
+    for (char c : reason)
+        if (c >= 0x20 && c != 0x7f) w.put({&c, 1});
+    w.put("\r\n");
+    for (const sip::header& h : req.headers) {
+        if (h.id != sip::header_id::via) continue;
+        w.put("Via: ");
+        w.put(h.value);
+        w.put("\r\n");
+    }
+    const auto copy = [&](sip::header_id id, std::string_view name) {
+        if (const sip::header* h = req.find(id)) {
+            w.put(name);
+            w.put(h->value);
+            if (id == sip::header_id::to && status > 100 && !to_tag.empty() && !has_tag(h->value)) {
+                w.put(";tag=");
+                w.put(to_tag);
+            }
+            w.put("\r\n");
+        }
+    };
+    copy(sip::header_id::from, "From: ");
+    copy(sip::header_id::to, "To: ");
+    copy(sip::header_id::call_id, "Call-ID: ");
+    copy(sip::header_id::cseq, "CSeq: ");
+    w.put(extra_lines);
+    w.put("Content-Length: 0\r\n\r\n");
+    return w.overflow ? 0 : w.n;
+}
+
+} // namespace sipfast::proxy

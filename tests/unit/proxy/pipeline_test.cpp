@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sipfast/sip/parser.hpp"
+#include "test_util.hpp"
+
+namespace sipfast::proxy {
+namespace {
+
+using test::crlf;
+using test::parsed;
+
+net_address addr(std::string_view text) {
+    net_address a;
+    EXPECT_TRUE(parse_ip_port(text, 5060, a)) << text;
+    return a;
+}
+
+struct fixture {
+    proxy_config config;
+    outbox out{1 << 16, 64};
+    std::unique_ptr<pipeline> p;
+    net_address uac = addr("198.18.0.9:5070");
+
+    fixture() {
+        config.listen.push_back({sip::transport::udp, addr("198.18.0.1:5060")});
+        config.domains = {"example.com"};
+        config.mode = proxy_mode::stateless;
+        config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
+        config.routes.push_back({"carrier.example.net", "", addr("198.18.0.30:5060"), sip::transport::udp});
+        p = std::make_unique<pipeline>(config, 3);
+    }
+
+    // Feeds one datagram; returns the number of messages it produced.
+    std::size_t feed(const std::string& datagram, net_address from) {
+        out.clear();
+        p->on_packet(inbound{datagram, from, &config.listen[0]}, 0, out);
+        return out.size();
+    }
+    std::string sent(std::size_t i = 0) const {
+        const auto b = out.bytes(out[i]);
+        return std::string(b.data(), b.size());
+    }
+};
+
+std::string invite(std::string_view ruri, std::string_view extra = "", std::string_view branch = "z9hG4bKuac1") {
+    return crlf("INVITE " + std::string(ruri) + " SIP/2.0\n"
+                "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=" + std::string(branch) + ";rport\n"
+                "Max-Forwards: 70\n" + std::string(extra) +
+                "From: Alice <sip:alice@example.com>;tag=a1\n"
+                "To: Bob <sip:bob@example.com>\n"
+                "Call-ID: call-1@198.18.0.9\n"
+                "CSeq: 1 INVITE\n"
+                "Contact: <sip:alice@198.18.0.9:5070>\n"
+                "Content-Length: 0\n\n");
+}
+
+TEST(Pipeline, ForwardsToTheLocationOfOurDomain) {
+    fixture f;
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));
+    parsed fwd(f.sent());
+    ASSERT_TRUE(fwd.result.ok()) << f.sent();
+    const sip::message& m = fwd.msg;
+    EXPECT_EQ(m.request_uri_text, "sip:bob@198.18.0.20:5062");
+    EXPECT_EQ(m.max_forwards, 69u);
+    ASSERT_NE(m.find(sip::header_id::record_route), nullptr);
+    EXPECT_EQ(m.find(sip::header_id::record_route)->value, "<sip:198.18.0.1:5060;lr>");
+    EXPECT_EQ(m.top_via.host, "198.18.0.1");
+    EXPECT_EQ(m.top_via.port, 5060);
+    EXPECT_EQ(m.top_via.branch.substr(0, 13), "z9hG4bKsf0003");
+    std::vector<std::string> vias;
+    m.for_each_value(sip::header_id::via, [&](std::string_view v) {
+        vias.emplace_back(v);
+        return true;
+    });
+    ASSERT_EQ(vias.size(), 2u);
+    EXPECT_EQ(vias[1], "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1;received=198.18.0.9;rport=5070");
+    EXPECT_EQ(f.p->counters().forwarded_requests, 1u);
+}
+
+TEST(Pipeline, RetransmissionsAndCancelTakeTheSameBranch) {
+    fixture f;
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com"), f.uac), 1u);
+    const std::string first = std::string(parsed(f.sent()).msg.top_via.branch);
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com"), f.uac), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.top_via.branch, first);
+    std::string cancel = invite("sip:bob@example.com");
+    cancel.replace(0, 6, "CANCEL");
+    cancel.replace(cancel.find("CSeq: 1 INVITE"), 14, "CSeq: 1 CANCEL");
+    ASSERT_EQ(f.feed(cancel, f.uac), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.top_via.branch, first);
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com", "", "z9hG4bKother"), f.uac), 1u);
+    EXPECT_NE(parsed(f.sent()).msg.top_via.branch, first);
+}
+
+TEST(Pipeline, ResponsesFollowTheNextVia) {
+    fixture f;
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com"), f.uac), 1u);
+    parsed fwd(f.sent());
+    // The callee answers 180 with the Vias it received.
+    std::string ringing = "SIP/2.0 180 Ringing\r\n";
+    for (const sip::header& h : fwd.msg.headers)
+        if (h.id == sip::header_id::via || h.id == sip::header_id::from || h.id == sip::header_id::call_id ||
+            h.id == sip::header_id::cseq || h.id == sip::header_id::record_route)
+            ringing += std::string(h.name) + ": " + std::string(h.value) + "\r\n";
+    ringing += "To: Bob <sip:bob@example.com>;tag=b1\r\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(f.feed(ringing, addr("198.18.0.20:5062")), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.9:5070"));  // received + rport
+    parsed back(f.sent());
+    ASSERT_TRUE(back.result.ok());
+    EXPECT_EQ(back.msg.status_code, 180);
+    EXPECT_EQ(back.msg.count(sip::header_id::via), 1u);
+    EXPECT_EQ(back.msg.top_via.branch, "z9hG4bKuac1");
+    EXPECT_EQ(f.p->counters().forwarded_responses, 1u);
+
+    // A response whose top Via is somebody else's is dropped.
+    std::string stray = ringing;
+    stray.replace(stray.find("198.18.0.1:5060;branch"), 15, "198.18.0.77:506");
+    EXPECT_EQ(f.feed(stray, addr("198.18.0.20:5062")), 0u);
+    EXPECT_EQ(f.p->counters().dropped_not_ours, 1u);
+}
+
+TEST(Pipeline, StaticRoutesAndTheRequestUriItself) {
+    fixture f;
+    ASSERT_EQ(f.feed(invite("sip:+15551234@carrier.example.net"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.30:5060"));
+    ASSERT_EQ(f.feed(invite("sip:carol@198.18.0.40:5080"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.40:5080"));
+    EXPECT_EQ(parsed(f.sent()).msg.request_uri_text, "sip:carol@198.18.0.40:5080");
+}
+
+TEST(Pipeline, OurRouteIsPoppedAndTheNextOneFollowed) {
+    fixture f;
+    ASSERT_EQ(f.feed(invite("sip:bob@198.18.0.20:5062", "Route: <sip:198.18.0.1:5060;lr>, <sip:198.18.0.50;lr>\n"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.50:5060"));
+    parsed fwd(f.sent());
+    ASSERT_TRUE(fwd.result.ok());
+    EXPECT_EQ(fwd.msg.top_route.address.text, "sip:198.18.0.50;lr");
+    EXPECT_EQ(fwd.msg.count(sip::header_id::route), 1u);
+    // In-dialog request with only our Route: popped, sent to the Request-URI.
+    ASSERT_EQ(f.feed(invite("sip:bob@198.18.0.20:5062", "Route: <sip:198.18.0.1:5060;lr>\n"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));
+    EXPECT_FALSE(parsed(f.sent()).msg.has(sip::header_id::route));
+}
+
+struct refusal {
+    const char* note;
+    std::string request;
+    int status;
+};
+
+TEST(Pipeline, RefusesWithTheRightStatus) {
+    std::string mf0 = invite("sip:bob@example.com");
+    mf0.replace(mf0.find("Max-Forwards: 70"), 16, "Max-Forwards: 0");
+    std::string bad_cseq = invite("sip:bob@example.com");
+    bad_cseq.replace(bad_cseq.find("CSeq: 1 INVITE"), 14, "CSeq: x INVITE");
+    const refusal rows[] = {
+        {"unknown user in our domain", invite("sip:nobody@example.com"), 404},
+        {"Max-Forwards 0", mf0, 483},
+        {"scheme we cannot route", invite("mailto:bob@example.com"), 416},
+        {"Proxy-Require", invite("sip:bob@example.com", "Proxy-Require: foo\n"), 420},
+        {"undecodable CSeq", bad_cseq, 400},
+        {"name we cannot resolve", invite("sip:bob@unresolved.example.org"), 503},
+    };
+    for (const refusal& r : rows) {
+        fixture f;
+        ASSERT_EQ(f.feed(r.request, f.uac), 1u) << r.note;
+        EXPECT_EQ(f.out[0].destination, f.uac) << r.note;
+        parsed answer(f.sent());
+        if (r.status == 400) {
+            // The answer echoes the request's CSeq as received, so it is as undecodable as the request.
+            EXPECT_EQ(answer.msg.start_line, "SIP/2.0 400 Invalid CSeq header: not a number");
+            EXPECT_NE(f.sent().find("\r\nCSeq: x INVITE\r\n"), std::string::npos);
+            continue;
+        }
+        ASSERT_TRUE(answer.result.ok()) << r.note << "\n" << f.sent();
+        EXPECT_EQ(answer.msg.status_code, r.status) << r.note;
+        EXPECT_EQ(answer.msg.call_id, "call-1@198.18.0.9") << r.note;
+        EXPECT_FALSE(answer.msg.to.tag.empty()) << r.note;
+        EXPECT_EQ(answer.msg.top_via.branch, "z9hG4bKuac1") << r.note;
+    }
+    fixture f;
+    ASSERT_EQ(f.feed(rows[3].request, f.uac), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.find(sip::header_id::unsupported)->value, "foo");
+}
+
+TEST(Pipeline, AckIsNeverAnswered) {
+    fixture f;
+    std::string ack = invite("sip:nobody@example.com");
+    ack.replace(0, 6, "ACK");
+    ack.replace(ack.find("CSeq: 1 INVITE"), 14, "CSeq: 1 ACK");
+    EXPECT_EQ(f.feed(ack, f.uac), 0u);
+}
+
+TEST(Pipeline, OptionsToTheProxyItself) {
+    fixture f;
+    std::string options = crlf("OPTIONS sip:198.18.0.1:5060 SIP/2.0\n"
+                               "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKo1\n"
+                               "From: <sip:alice@example.com>;tag=a1\nTo: <sip:198.18.0.1>\n"
+                               "Call-ID: o1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n");
+    ASSERT_EQ(f.feed(options, f.uac), 1u);
+    parsed answer(f.sent());
+    EXPECT_EQ(answer.msg.status_code, 200);
+    EXPECT_NE(answer.msg.find(sip::header_id::allow), nullptr);
+}
+
+TEST(Pipeline, MissingMaxForwardsIsAddedAndALoopIsCaught) {
+    fixture f;
+    std::string no_mf = invite("sip:carol@198.18.0.1:5060");  // sent to ourselves by IP: a loop
+    no_mf.erase(no_mf.find("Max-Forwards: 70\r\n"), 18);
+    f.config.locations.push_back({"carol", "198.18.0.1", "sip:carol@198.18.0.1:5060", addr("198.18.0.1:5060")});
+    ASSERT_EQ(f.feed(no_mf, f.uac), 1u);
+    const std::string forwarded = f.sent();
+    EXPECT_EQ(parsed(forwarded).msg.max_forwards, 70u);
+    // It comes back to us unchanged but for the Via we added: 482.
+    ASSERT_EQ(f.feed(forwarded, addr("198.18.0.1:5060")), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.status_code, 482);
+}
+
+} // namespace
+} // namespace sipfast::proxy
