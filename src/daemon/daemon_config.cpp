@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon_config.hpp"
+
+#include <toml++/toml.h>
+
+#include "sipfast/sip/uri.hpp"
+
+namespace sipfast::daemon {
+
+namespace {
+
+#include "embedded_config.inc"  // constexpr std::string_view embedded_toml
+
+struct context {
+    std::string_view source;
+    config_error error;
+
+    bool fail(const toml::node& at, std::string message) {
+        if (!error) error = config_error{std::string(source), static_cast<std::uint32_t>(at.source().begin.line), std::move(message)};
+        return false;
+    }
+};
+
+bool read_string(context& c, const toml::node& n, std::string_view key, std::string& out) {
+    const auto* s = n.as_string();
+    if (s == nullptr) return c.fail(n, std::string(key) + ": expected a string");
+    out = s->get();
+    return true;
+}
+
+bool read_strings(context& c, const toml::node& n, std::string_view key, std::vector<std::string>& out) {
+    const auto* a = n.as_array();
+    if (a == nullptr) return c.fail(n, std::string(key) + ": expected an array of strings");
+    out.clear();
+    for (const toml::node& item : *a) {
+        std::string s;
+        if (!read_string(c, item, key, s)) return false;
+        out.push_back(std::move(s));
+    }
+    return true;
+}
+
+bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "route: expected a table ([[route]])");
+    bool have_hop = false;
+    for (auto&& [k, v] : *t) {
+        const std::string_view key = k.str();
+        if (key == "domain") {
+            if (!read_string(c, v, "route.domain", r.domain)) return false;
+        } else if (key == "user_prefix") {
+            if (!read_string(c, v, "route.user_prefix", r.user_prefix)) return false;
+        } else if (key == "next_hop") {
+            std::string hop;
+            proxy::listen_point lp;
+            if (!read_string(c, v, "route.next_hop", hop)) return false;
+            if (!parse_listen(hop, lp))
+                return c.fail(v, "route.next_hop: '" + hop + "' is not transport:ip:port (a numeric address)");
+            r.next_hop = lp.address;
+            r.transport = lp.transport;
+            have_hop = true;
+        } else {
+            return c.fail(v, "route: unknown key '" + std::string(key) + "'");
+        }
+    }
+    if (!have_hop) return c.fail(n, "route: next_hop is required");
+    return true;
+}
+
+bool read_location(context& c, const toml::node& n, proxy::location_entry& e) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "location: expected a table ([[location]])");
+    for (auto&& [k, v] : *t) {
+        const std::string_view key = k.str();
+        if (key == "user") {
+            if (!read_string(c, v, "location.user", e.user)) return false;
+        } else if (key == "domain") {
+            if (!read_string(c, v, "location.domain", e.domain)) return false;
+        } else if (key == "contact") {
+            if (!read_string(c, v, "location.contact", e.contact_uri)) return false;
+            sip::uri u;
+            if (sip::parse_uri(e.contact_uri, u) != sip::parse_error::none || u.scheme != sip::uri_scheme::sip ||
+                !proxy::parse_ip(u.host, e.contact_address))
+                return c.fail(v, "location.contact: '" + e.contact_uri + "' is not a sip: URI with a numeric host");
+            e.contact_address.port = u.has_port ? u.port : std::uint16_t{5060};
+        } else {
+            return c.fail(v, "location: unknown key '" + std::string(key) + "'");
+        }
+    }
+    if (e.user.empty() || e.contact_uri.empty()) return c.fail(n, "location: user and contact are required");
+    return true;
+}
+
+} // namespace
+
+std::string config_error::to_string() const {
+    return line ? source + ":" + std::to_string(line) + ": " + message : source + ": " + message;
+}
+
+std::string_view embedded_default_config() noexcept { return embedded_toml; }
+
+bool parse_listen(std::string_view text, proxy::listen_point& out) {
+    proxy::listen_point lp;
+    const std::size_t colon = text.find(':');
+    if (colon != std::string_view::npos && text.substr(0, colon).find_first_of(".[") == std::string_view::npos &&
+        text.substr(0, colon).size() <= 4 && text.front() != '[') {
+        const std::string_view t = text.substr(0, colon);
+        lp.transport = sip::classify_transport(t);
+        if (lp.transport != sip::transport::udp && lp.transport != sip::transport::tcp) return false;
+        text.remove_prefix(colon + 1);
+    }
+    if (!proxy::parse_ip_port(text, 5060, lp.address)) return false;
+    out = lp;
+    return true;
+}
+
+config_error load_config(std::string_view toml_text, std::string_view source, daemon_config& out) {
+    context c{source, {}};
+    toml::table root;
+    try {
+        root = toml::parse(toml_text, source);
+    } catch (const toml::parse_error& e) {
+        return config_error{std::string(source), static_cast<std::uint32_t>(e.source().begin.line),
+                            std::string(e.description())};
+    }
+    daemon_config cfg;
+    for (auto&& [k, v] : root) {
+        const std::string_view key = k.str();
+        if (key == "listen") {
+            std::vector<std::string> items;
+            if (!read_strings(c, v, "listen", items)) break;
+            if (items.empty()) {
+                c.fail(v, "listen: at least one address is needed");
+                break;
+            }
+            for (const std::string& item : items) {
+                proxy::listen_point lp;
+                if (!parse_listen(item, lp)) {
+                    c.fail(v, "listen: '" + item + "' is not transport:ip:port (udp or tcp, a numeric address)");
+                    break;
+                }
+                cfg.proxy.listen.push_back(lp);
+            }
+        } else if (key == "workers") {
+            const auto* i = v.as_integer();
+            if (i == nullptr || i->get() < 0 || i->get() > 256) c.fail(v, "workers: expected an integer from 0 to 256");
+            else cfg.workers = static_cast<unsigned>(i->get());
+        } else if (key == "mode") {
+            std::string m;
+            if (read_string(c, v, "mode", m)) {
+                if (m == "stateful") cfg.proxy.mode = proxy::proxy_mode::stateful;
+                else if (m == "stateless") cfg.proxy.mode = proxy::proxy_mode::stateless;
+                else c.fail(v, "mode: '" + m + "' is neither stateful nor stateless");
+            }
+        } else if (key == "domains") {
+            (void)read_strings(c, v, "domains", cfg.proxy.domains);
+        } else if (key == "record_route") {
+            const auto* b = v.as_boolean();
+            if (b == nullptr) c.fail(v, "record_route: expected true or false");
+            else cfg.proxy.record_route = b->get();
+        } else if (key == "log_level") {
+            if (read_string(c, v, "log_level", cfg.log_level) && cfg.log_level != "error" && cfg.log_level != "warn" &&
+                cfg.log_level != "info" && cfg.log_level != "debug")
+                c.fail(v, "log_level: '" + cfg.log_level + "' is not error, warn, info or debug");
+        } else if (key == "route" || key == "location") {
+            const auto* a = v.as_array();
+            if (a == nullptr) {
+                c.fail(v, std::string(key) + ": expected [[" + std::string(key) + "]] tables");
+                break;
+            }
+            for (const toml::node& item : *a) {
+                if (key == "route") {
+                    proxy::route_rule r;
+                    if (!read_route(c, item, r)) break;
+                    cfg.proxy.routes.push_back(std::move(r));
+                } else {
+                    proxy::location_entry e;
+                    if (!read_location(c, item, e)) break;
+                    cfg.proxy.locations.push_back(std::move(e));
+                }
+            }
+        } else {
+            c.fail(v, "unknown key '" + std::string(key) + "'");
+        }
+        if (c.error) break;
+    }
+    if (!c.error && cfg.proxy.listen.empty()) c.error = config_error{std::string(source), 0, "listen: at least one address is needed"};
+    if (!c.error) out = std::move(cfg);
+    return c.error;
+}
+
+} // namespace sipfast::daemon

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// sipfastd's configuration: the TOML file (DESIGN §8) and the command-line overrides, turned into
+// the proxy's config model. Refusals name the file, the line and the fault.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "sipfast/proxy/config.hpp"
+
+namespace sipfast::daemon {
+
+struct daemon_config {
+    proxy::proxy_config proxy;
+    unsigned workers = 0;  ///< 0: one per core
+    std::string log_level = "info";
+};
+
+/// Why a configuration was refused: "<source>:<line>: <what>".
+struct config_error {
+    std::string source;
+    std::uint32_t line = 0;  ///< 0 when the fault has no line (a command-line value)
+    std::string message;
+
+    [[nodiscard]] std::string to_string() const;
+    [[nodiscard]] explicit operator bool() const noexcept { return !message.empty(); }
+};
+
+/// The configuration sipfastd runs with no --config: etc/sipfast.toml, compiled in.
+[[nodiscard]] std::string_view embedded_default_config() noexcept;
+
+/// Parses TOML text (`source` names it in errors) into `out`, starting from defaults. Every key is
+/// checked: unknown keys, wrong types and bad values are refused.
+[[nodiscard]] config_error load_config(std::string_view toml_text, std::string_view source, daemon_config& out);
+
+/// Parses a listen URI as operators write it: "udp:127.0.0.1:5060", "tcp:[::1]:5060"
+/// (transport optional, udp by default; port optional, 5060 by default).
+[[nodiscard]] bool parse_listen(std::string_view text, proxy::listen_point& out);
+
+} // namespace sipfast::daemon

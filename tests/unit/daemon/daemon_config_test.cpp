@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "daemon_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace sipfast::daemon {
+namespace {
+
+TEST(DaemonConfig, EmbeddedDefaultIsEtcSipfastToml) {
+    std::ifstream in(SIPFAST_SOURCE_DIR "/etc/sipfast.toml", std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    EXPECT_EQ(embedded_default_config(), s.str());
+    daemon_config c;
+    const config_error e = load_config(embedded_default_config(), "<embedded>", c);
+    ASSERT_FALSE(e) << e.to_string();
+    ASSERT_EQ(c.proxy.listen.size(), 2u);
+    EXPECT_EQ(c.proxy.listen[0].transport, sip::transport::udp);
+    EXPECT_EQ(c.proxy.listen[1].transport, sip::transport::tcp);
+    EXPECT_EQ(c.proxy.listen[0].address.port, 5060);
+    EXPECT_EQ(c.proxy.mode, proxy::proxy_mode::stateful);
+    EXPECT_TRUE(c.proxy.record_route);
+    EXPECT_EQ(c.workers, 0u);
+}
+
+TEST(DaemonConfig, ReadsRoutesAndLocations) {
+    daemon_config c;
+    const config_error e = load_config(R"(
+listen = ["udp:[::1]:5070", "198.18.0.1"]
+mode = "stateless"
+workers = 2
+domains = ["example.com"]
+record_route = false
+[[route]]
+domain = "carrier.example.net"
+user_prefix = "+1"
+next_hop = "udp:198.18.0.30:5080"
+[[location]]
+user = "bob"
+domain = "example.com"
+contact = "sip:bob@198.18.0.20:5062"
+)", "test.toml", c);
+    ASSERT_FALSE(e) << e.to_string();
+    EXPECT_EQ(c.proxy.listen[0].address.family, 6);
+    EXPECT_EQ(c.proxy.listen[0].address.port, 5070);
+    EXPECT_EQ(c.proxy.listen[1].address.port, 5060);
+    EXPECT_EQ(c.proxy.mode, proxy::proxy_mode::stateless);
+    EXPECT_EQ(c.workers, 2u);
+    EXPECT_FALSE(c.proxy.record_route);
+    ASSERT_EQ(c.proxy.routes.size(), 1u);
+    EXPECT_EQ(c.proxy.routes[0].user_prefix, "+1");
+    EXPECT_EQ(c.proxy.routes[0].next_hop.port, 5080);
+    ASSERT_EQ(c.proxy.locations.size(), 1u);
+    EXPECT_EQ(c.proxy.locations[0].contact_address.port, 5062);
+}
+
+TEST(DaemonConfig, RefusesWithFileLineAndReason) {
+    struct row {
+        const char* text;
+        std::uint32_t line;
+        const char* message;
+    };
+    const row rows[] = {
+        {"listen = [\"udp:127.0.0.1:5060\"]\nmode = \"fast\"\n", 2, "mode: 'fast' is neither stateful nor stateless"},
+        {"listen = [\"udp:127.0.0.1:5060\"]\n\nbogus = 1\n", 3, "unknown key 'bogus'"},
+        {"listen = [\"sctp:127.0.0.1:5060\"]\n", 1, "listen: 'sctp:127.0.0.1:5060' is not transport:ip:port (udp or tcp, a numeric address)"},
+        {"listen = \"udp:127.0.0.1\"\n", 1, "listen: expected an array of strings"},
+        {"listen = [\"udp:127.0.0.1\"]\nworkers = -1\n", 2, "workers: expected an integer from 0 to 256"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[route]]\ndomain = \"x\"\n", 2, "route: next_hop is required"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[location]]\nuser = \"a\"\ncontact = \"sip:a@host.example\"\n", 4,
+         "location.contact: 'sip:a@host.example' is not a sip: URI with a numeric host"},
+        {"listen = [\"udp:127.0.0.1\"\n", 1, ""},  // a TOML syntax error: toml++'s own description
+        {"mode = \"stateless\"\n", 0, "listen: at least one address is needed"},
+    };
+    for (const row& r : rows) {
+        daemon_config c;
+        c.workers = 77;
+        const config_error e = load_config(r.text, "bad.toml", c);
+        ASSERT_TRUE(e) << r.text;
+        EXPECT_EQ(e.source, "bad.toml");
+        EXPECT_EQ(e.line, r.line) << r.text << " -> " << e.to_string();
+        if (*r.message) {
+            EXPECT_EQ(e.message, r.message) << r.text;
+        }
+        EXPECT_EQ(c.workers, 77u) << "a refused file leaves the running config alone";
+    }
+    EXPECT_EQ((config_error{"a.toml", 3, "boom"}).to_string(), "a.toml:3: boom");
+}
+
+} // namespace
+} // namespace sipfast::daemon
