@@ -83,7 +83,12 @@ bool pipeline::is_us(std::string_view host, std::uint16_t port, bool has_port) c
     return false;
 }
 
-bool pipeline::is_our_domain(std::string_view host) const noexcept {
+bool pipeline::is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept {
+    // A domain written as an address is us only on our ports: 127.0.0.1:5070 is another endpoint
+    // on the same host, the Contact of an in-dialog request. A name matches on any port we listen on.
+    bool port_ok = !has_port;
+    for (const listen_point& l : config_.listen) port_ok = port_ok || l.address.port == port;
+    if (!port_ok) return false;
     for (const std::string& d : config_.domains)
         if (sip::iequals(host, d)) return true;
     return false;
@@ -246,7 +251,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             ++counters_.dropped_no_route;
             return refuse(503, "Route Not Resolvable");
         }
-    } else if (target.scheme != sip::uri_scheme::tel && (ruri_is_us || is_our_domain(target.host))) {
+    } else if (target.scheme != sip::uri_scheme::tel && (ruri_is_us || is_our_domain(target.host, target.port, target.has_port))) {
         const location_entry* found = nullptr;
         for (const location_entry& e : config_.locations)
             if (e.user == target.user && (sip::iequals(e.domain, target.host) || ruri_is_us)) {

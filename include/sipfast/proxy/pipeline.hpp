@@ -57,7 +57,7 @@ private:
                outbox& out) noexcept;
     void send_edited(const net_address& to, sip::transport t, outbox& out) noexcept;
     [[nodiscard]] bool is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
-    [[nodiscard]] bool is_our_domain(std::string_view host) const noexcept;
+    [[nodiscard]] bool is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
 
     const proxy_config& config_;
     std::uint32_t shard_;

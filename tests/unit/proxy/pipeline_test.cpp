@@ -134,6 +134,16 @@ TEST(Pipeline, StaticRoutesAndTheRequestUriItself) {
     EXPECT_EQ(parsed(f.sent()).msg.request_uri_text, "sip:carol@198.18.0.40:5080");
 }
 
+TEST(Pipeline, AnAddressDomainIsOursOnlyOnOurPorts) {
+    fixture f;
+    f.config.domains.push_back("198.18.0.20");
+    // An in-dialog request to the callee's Contact on the proxy's own host but another port is not
+    // for our location service: it goes to the Contact.
+    ASSERT_EQ(f.feed(invite("sip:198.18.0.20:5062", "Route: <sip:198.18.0.1:5060;lr>\n"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));
+    EXPECT_EQ(parsed(f.sent()).msg.method, sip::method::invite);
+}
+
 TEST(Pipeline, OurRouteIsPoppedAndTheNextOneFollowed) {
     fixture f;
     ASSERT_EQ(f.feed(invite("sip:bob@198.18.0.20:5062", "Route: <sip:198.18.0.1:5060;lr>, <sip:198.18.0.50;lr>\n"), f.uac), 1u);

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sipfast/proxy/config.hpp"
+#include "sipfast/proxy/outbox.hpp"
+#include "sipfast/proxy/pipeline.hpp"
+
+namespace sipfast::io {
+
+/// One worker of the kernel backend (DESIGN §1): its own SO_REUSEPORT UDP socket per listen
+/// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own pipeline (its shard).
+/// Sockets are opened by open() before the thread starts, so a bind failure is reported at start.
+class udp_worker {
+public:
+    static constexpr unsigned burst = 32;
+
+    udp_worker(const proxy::proxy_config& config, std::uint32_t index);
+    ~udp_worker();
+    udp_worker(const udp_worker&) = delete;
+    udp_worker& operator=(const udp_worker&) = delete;
+
+    /// Opens and binds the sockets; "" on success, else what failed (address and errno text).
+    [[nodiscard]] std::string open();
+
+    /// The loop: receive a burst, run it through the pipeline, send what it produced; returns when
+    /// `stop` becomes true (checked at least every 50 ms). Pins itself to core `cpu` when >= 0.
+    void run(const std::atomic<bool>& stop, int cpu);
+
+    [[nodiscard]] const proxy::pipeline_counters& counters() const noexcept { return pipeline_.counters(); }
+
+private:
+    struct socket_point {
+        int fd = -1;
+        const proxy::listen_point* point = nullptr;
+    };
+
+    void flush(int fallback_fd) noexcept;
+    [[nodiscard]] int socket_for(const proxy::net_address& to) const noexcept;
+
+    const proxy::proxy_config& config_;
+    std::uint32_t index_;
+    std::vector<socket_point> sockets_;
+    proxy::pipeline pipeline_;
+    proxy::outbox outbox_;
+};
+
+} // namespace sipfast::io

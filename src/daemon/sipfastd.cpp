@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+// sipfastd: the proxy over kernel sockets. Loads the configuration (embedded default or --config),
+// applies the command-line overrides, starts one pinned worker per core and stops on SIGINT or
+// SIGTERM.
+#include <signal.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "daemon_config.hpp"
+#include "sipfast/io/udp_worker.hpp"
+#include "sipfast/sip/isa.hpp"
+
+namespace {
+
+using namespace sipfast;
+
+struct overrides {
+    std::string config_file;
+    std::vector<std::string> listen;
+    unsigned workers = 0;
+    std::string mode;
+    std::vector<std::string> domains;
+    std::string record_route;
+    std::string log_level;
+};
+
+void log(std::string_view level, const std::string& line) { std::cerr << "sipfastd: " << level << ": " << line << '\n'; }
+
+int run(const overrides& o) {
+    daemon::daemon_config cfg;
+    std::string source = "<embedded default>";
+    std::string text(daemon::embedded_default_config());
+    if (!o.config_file.empty()) {
+        std::ifstream in(o.config_file, std::ios::binary);
+        if (!in) {
+            log("error", o.config_file + ": cannot open: " + std::strerror(errno));
+            return 2;
+        }
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        source = o.config_file;
+    }
+    if (const daemon::config_error e = daemon::load_config(text, source, cfg)) {
+        log("error", e.to_string());
+        return 2;
+    }
+    // Command-line overrides, checked like the file's keys.
+    if (!o.listen.empty()) {
+        cfg.proxy.listen.clear();
+        for (const std::string& l : o.listen) {
+            proxy::listen_point lp;
+            if (!daemon::parse_listen(l, lp)) {
+                log("error", "--listen " + l + ": not transport:ip:port (udp or tcp, a numeric address)");
+                return 2;
+            }
+            cfg.proxy.listen.push_back(lp);
+        }
+    }
+    if (o.workers) cfg.workers = o.workers;
+    if (!o.mode.empty()) cfg.proxy.mode = o.mode == "stateless" ? proxy::proxy_mode::stateless : proxy::proxy_mode::stateful;
+    if (!o.domains.empty()) cfg.proxy.domains = o.domains;
+    if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
+    if (!o.log_level.empty()) cfg.log_level = o.log_level;
+
+    if (cfg.proxy.mode == proxy::proxy_mode::stateful) {
+        log("error", "stateful mode (the transaction layer) is not built yet; run with --mode stateless");
+        return 2;
+    }
+    bool have_udp = false;
+    for (const proxy::listen_point& lp : cfg.proxy.listen) {
+        if (lp.transport == sip::transport::udp) have_udp = true;
+        else log("warn", "TCP listening is not built yet; skipping a tcp listen address");
+    }
+    if (!have_udp) {
+        log("error", "no UDP listen address");
+        return 2;
+    }
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned n = cfg.workers ? cfg.workers : cores;
+
+    // Signals are taken by this thread alone, with sigwait, so workers never see them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    std::vector<std::unique_ptr<io::udp_worker>> workers;
+    for (unsigned i = 0; i < n; ++i) {
+        workers.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i));
+        if (const std::string err = workers.back()->open(); !err.empty()) {
+            log("error", "worker " + std::to_string(i) + ": " + err);
+            return 1;
+        }
+    }
+    std::ostringstream where;
+    for (const proxy::listen_point& lp : cfg.proxy.listen) {
+        if (lp.transport != sip::transport::udp) continue;
+        std::array<char, 48> host{};
+        where << " udp:" << proxy::format_host(lp.address, host) << ":" << lp.address.port;
+    }
+    log("info", "config " + source + "; listening on" + where.str() + "; " + std::to_string(n) + " workers; mode " +
+                    (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; scanner " +
+                    std::string(sip::active_implementation().name));
+
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < n; ++i)
+        threads.emplace_back([&, i] { workers[i]->run(stop, static_cast<int>(i % cores)); });
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log("info", std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    stop.store(true);
+    for (std::thread& t : threads) t.join();
+    proxy::pipeline_counters total;
+    for (const auto& w : workers) {
+        const proxy::pipeline_counters& c = w->counters();
+        total.requests += c.requests;
+        total.responses += c.responses;
+        total.forwarded_requests += c.forwarded_requests;
+        total.forwarded_responses += c.forwarded_responses;
+        total.parse_errors += c.parse_errors;
+        for (int k = 0; k < 7; ++k) total.replied[k] += c.replied[k];
+    }
+    std::uint64_t replied = 0;
+    for (std::uint64_t r : total.replied) replied += r;
+    log("info", "requests " + std::to_string(total.requests) + " (forwarded " + std::to_string(total.forwarded_requests) +
+                    ", answered " + std::to_string(replied) + "), responses " + std::to_string(total.responses) +
+                    " (forwarded " + std::to_string(total.forwarded_responses) + "), parse errors " +
+                    std::to_string(total.parse_errors));
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"sipfastd: the sipfast SIP proxy over kernel sockets"};
+    app.name("sipfastd");
+    overrides o;
+    app.add_option("--config", o.config_file, "TOML configuration file (default: the embedded etc/sipfast.toml)");
+    app.add_option("--listen", o.listen, "listen URI, repeatable: udp:127.0.0.1:5060, tcp:[::1]:5060");
+    app.add_option("--workers", o.workers, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
+    app.add_option("--mode", o.mode, "stateless or stateful")->check(CLI::IsMember({"stateless", "stateful"}));
+    app.add_option("--domain", o.domains, "domain served through the location service, repeatable");
+    app.add_option("--record-route", o.record_route, "on or off")->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--log-level", o.log_level, "error, warn, info or debug")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::cout << app.help();
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "sipfastd: " << e.what() << "\nRun with --help for usage.\n";
+        return 2;
+    }
+    return run(o);
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/io/udp_worker.hpp"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace sipfast::io {
+
+namespace {
+
+constexpr std::size_t max_datagram = 65535;
+
+socklen_t to_sockaddr(const proxy::net_address& a, sockaddr_storage& ss) noexcept {
+    std::memset(&ss, 0, sizeof ss);
+    if (a.family == 4) {
+        auto* s = reinterpret_cast<sockaddr_in*>(&ss);
+        s->sin_family = AF_INET;
+        s->sin_port = htons(a.port);
+        std::memcpy(&s->sin_addr, a.ip.data(), 4);
+        return sizeof(sockaddr_in);
+    }
+    auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(a.port);
+    std::memcpy(&s->sin6_addr, a.ip.data(), 16);
+    return sizeof(sockaddr_in6);
+}
+
+proxy::net_address from_sockaddr(const sockaddr_storage& ss) noexcept {
+    proxy::net_address a;
+    if (ss.ss_family == AF_INET) {
+        const auto* s = reinterpret_cast<const sockaddr_in*>(&ss);
+        a.family = 4;
+        a.port = ntohs(s->sin_port);
+        std::memcpy(a.ip.data(), &s->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const auto* s = reinterpret_cast<const sockaddr_in6*>(&ss);
+        a.family = 6;
+        a.port = ntohs(s->sin6_port);
+        std::memcpy(a.ip.data(), &s->sin6_addr, 16);
+    }
+    return a;
+}
+
+// Receive buffers for one burst, allocated once per worker.
+struct rx_batch {
+    std::array<std::array<char, max_datagram + 64>, udp_worker::burst>* buffers;
+    std::array<mmsghdr, udp_worker::burst> msgs{};
+    std::array<iovec, udp_worker::burst> iov{};
+    std::array<sockaddr_storage, udp_worker::burst> from{};
+};
+
+} // namespace
+
+udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index)
+    : config_(config), index_(index), pipeline_(config, index), outbox_(burst * 4 * 4096, burst * 4) {}
+
+udp_worker::~udp_worker() {
+    for (const socket_point& s : sockets_)
+        if (s.fd >= 0) ::close(s.fd);
+}
+
+std::string udp_worker::open() {
+    for (const proxy::listen_point& lp : config_.listen) {
+        if (lp.transport != sip::transport::udp) continue;
+        const int fd = ::socket(lp.address.family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+        sockets_.push_back({fd, &lp});
+        const int on = 1;
+        // Every worker binds the same address; the kernel spreads datagrams over them by 4-tuple.
+        (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+            return std::string("SO_REUSEPORT: ") + std::strerror(errno);
+        if (lp.address.family == 6) (void)::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        const int buf = 4 << 20;
+        (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+        (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+        sockaddr_storage ss;
+        const socklen_t len = to_sockaddr(lp.address, ss);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+            std::array<char, 48> host{};
+            return "bind " + std::string(proxy::format_host(lp.address, host)) + ":" + std::to_string(lp.address.port) +
+                   ": " + std::strerror(errno);
+        }
+    }
+    if (sockets_.empty()) return "no UDP listen address";
+    return {};
+}
+
+int udp_worker::socket_for(const proxy::net_address& to) const noexcept {
+    for (const socket_point& s : sockets_)
+        if (s.point->address.family == to.family) return s.fd;
+    return -1;
+}
+
+void udp_worker::flush(int fallback_fd) noexcept {
+    std::array<mmsghdr, burst * 4> msgs{};
+    std::array<iovec, burst * 4> iov{};
+    std::array<sockaddr_storage, burst * 4> to{};
+    std::size_t i = 0;
+    while (i < outbox_.size()) {
+        // One sendmmsg per run of messages leaving through the same socket.
+        const int fd = socket_for(outbox_[i].destination);
+        std::size_t n = 0;
+        while (i + n < outbox_.size() && n < msgs.size() && socket_for(outbox_[i + n].destination) == fd) {
+            const proxy::outgoing& o = outbox_[i + n];
+            const auto bytes = outbox_.bytes(o);
+            iov[n] = iovec{const_cast<char*>(bytes.data()), bytes.size()};
+            msgs[n].msg_hdr = msghdr{};
+            msgs[n].msg_hdr.msg_iov = &iov[n];
+            msgs[n].msg_hdr.msg_iovlen = 1;
+            msgs[n].msg_hdr.msg_name = &to[n];
+            msgs[n].msg_hdr.msg_namelen = to_sockaddr(o.destination, to[n]);
+            ++n;
+        }
+        const int use = fd >= 0 ? fd : fallback_fd;
+        std::size_t sent = 0;
+        while (use >= 0 && sent < n) {
+            const int r = ::sendmmsg(use, msgs.data() + sent, static_cast<unsigned>(n - sent), 0);
+            if (r <= 0) break;  // what the kernel refuses is dropped, not retried in a spin (l3fwd)
+            sent += static_cast<std::size_t>(r);
+        }
+        i += n;
+    }
+    outbox_.clear();
+}
+
+void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
+    if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(static_cast<unsigned>(cpu), &set);
+        (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+    auto buffers = std::make_unique<std::array<std::array<char, max_datagram + 64>, burst>>();
+    rx_batch rx;
+    rx.buffers = buffers.get();
+    std::vector<pollfd> fds;
+    for (const socket_point& s : sockets_) fds.push_back(pollfd{s.fd, POLLIN, 0});
+    while (!stop.load(std::memory_order_relaxed)) {
+        if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+        for (std::size_t k = 0; k < sockets_.size(); ++k) {
+            if (!(fds[k].revents & POLLIN)) continue;
+            for (unsigned i = 0; i < burst; ++i) {
+                rx.iov[i] = iovec{(*rx.buffers)[i].data(), max_datagram};
+                rx.msgs[i].msg_hdr = msghdr{};
+                rx.msgs[i].msg_hdr.msg_iov = &rx.iov[i];
+                rx.msgs[i].msg_hdr.msg_iovlen = 1;
+                rx.msgs[i].msg_hdr.msg_name = &rx.from[i];
+                rx.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            }
+            const int n = ::recvmmsg(sockets_[k].fd, rx.msgs.data(), burst, MSG_DONTWAIT, nullptr);
+            if (n <= 0) continue;
+            for (int i = 0; i < n; ++i) {
+                const proxy::inbound in{std::string_view((*rx.buffers)[static_cast<std::size_t>(i)].data(),
+                                                         rx.msgs[static_cast<std::size_t>(i)].msg_len),
+                                        from_sockaddr(rx.from[static_cast<std::size_t>(i)]), sockets_[k].point};
+                pipeline_.on_packet(in, 0, outbox_);
+            }
+            flush(sockets_[k].fd);
+        }
+    }
+}
+
+} // namespace sipfast::io

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""sipfastd in stateless mode as a user runs it: real processes on loopback, SIPp agents that keep
+the route set, and raw datagrams for the answers the proxy gives itself. Every process started is
+stopped, even on failure. Usage: sipfastd_stateless_test.py SIPFASTD SIPP_SCENARIO_DIR"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SIPFASTD = sys.argv.pop(1)
+SCENARIOS = sys.argv.pop(1)
+SIPP = shutil.which("sipp")
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StatelessProxy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if SIPP is None:
+            raise unittest.SkipTest("sipp (Debian sip-tester) is not installed")
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-it-")
+        cls.proxy_port = free_udp_port()
+        cls.uas_port = free_udp_port()
+        cls.config = os.path.join(cls.tmp, "sipfast.toml")
+        with open(cls.config, "w") as f:
+            f.write(f"""
+listen = ["udp:127.0.0.1:{cls.proxy_port}"]
+mode = "stateless"
+workers = 2
+domains = ["127.0.0.1", "example.test"]
+[[location]]
+user = "bob"
+domain = "127.0.0.1"
+contact = "sip:bob@127.0.0.1:{cls.uas_port}"
+""")
+        cls.log = open(os.path.join(cls.tmp, "sipfastd.log"), "w+")  # closed in tearDownClass
+        cls.proxy = subprocess.Popen([SIPFASTD, "--config", cls.config], stderr=cls.log, stdout=cls.log)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            cls.log.seek(0)
+            if "listening on" in cls.log.read():
+                break
+            if cls.proxy.poll() is not None:
+                break
+            time.sleep(0.05)
+        cls.log.seek(0)
+        startup = cls.log.read()
+        if "listening on" not in startup:
+            cls.tearDownClass()
+            raise AssertionError("sipfastd did not start: " + startup)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "proxy", None) and cls.proxy.poll() is None:
+            cls.proxy.send_signal(signal.SIGTERM)
+            try:
+                cls.proxy.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                cls.proxy.kill()
+        if getattr(cls, "log", None):
+            cls.log.close()
+        shutil.rmtree(getattr(cls, "tmp", "/nonexistent"), ignore_errors=True)
+
+    def exchange(self, request, timeout=2.0):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(timeout)
+            port = s.getsockname()[1]
+            s.sendto(request.replace("PORT", str(port)).replace("\n", "\r\n").encode(), ("127.0.0.1", self.proxy_port))
+            data, _ = s.recvfrom(65535)
+            return data.decode()
+
+    def request(self, method, ruri, extra=""):
+        return (f"{method} {ruri} SIP/2.0\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK{method}{time.time_ns()};rport\n"
+                f"Max-Forwards: 70\n{extra}"
+                f"From: <sip:alice@example.test>;tag=a1\nTo: <sip:x@example.test>\n"
+                f"Call-ID: {time.time_ns()}@127.0.0.1\nCSeq: 1 {method}\nContent-Length: 0\n\n")
+
+    def test_calls_through_the_proxy_keep_the_route_set(self):
+        uas_log = os.path.join(self.tmp, "uas.log")
+        uac_port = free_udp_port()
+        calls = 5
+        uas = subprocess.Popen([SIPP, "-sf", os.path.join(SCENARIOS, "uas_rr.xml"), "-i", "127.0.0.1",
+                                "-p", str(self.uas_port), "-m", str(calls), "-nostdin", "-timeout", "30s",
+                                "-trace_msg", "-message_file", uas_log],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
+        try:
+            time.sleep(0.3)
+            uac = subprocess.run([SIPP, "-sf", os.path.join(SCENARIOS, "uac_rr.xml"), "-s", "bob",
+                                  f"127.0.0.1:{self.proxy_port}", "-i", "127.0.0.1", "-p", str(uac_port),
+                                  "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
+            self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-3000:])
+            self.assertEqual(uas.wait(timeout=30), 0)
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+        with open(uas_log) as f:  # read with newline translation: CRLF becomes \n
+            trace = f.read()
+        invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", trace, re.S)
+        byes = re.findall(r"message received[^\n]*\n\n(BYE .*?)\n\n", trace, re.S)
+        self.assertEqual(len(invites), calls)
+        self.assertEqual(len(byes), calls)
+        first = invites[0]
+        self.assertIn(f"Record-Route: <sip:127.0.0.1:{self.proxy_port};lr>", first)
+        self.assertIn(f"INVITE sip:bob@127.0.0.1:{self.uas_port} SIP/2.0", first)  # retargeted by location
+        self.assertIn("Max-Forwards: 69", first)
+        vias = re.findall(r"^Via: (.*)$", first, re.M)
+        self.assertEqual(len(vias), 2)
+        self.assertTrue(vias[0].startswith(f"SIP/2.0/UDP 127.0.0.1:{self.proxy_port};branch=z9hG4bKsf"))
+        self.assertRegex(vias[1], r";received=127\.0\.0\.1;rport=\d+")
+        # BYE came back through the proxy (its Via on top) with our Route removed.
+        self.assertRegex(byes[0], rf"Via: SIP/2.0/UDP 127.0.0.1:{self.proxy_port};branch=z9hG4bKsf")
+        self.assertNotIn("Route:", byes[0])
+
+    def test_unknown_user_in_our_domain_gets_404(self):
+        answer = self.exchange(self.request("INVITE", "sip:nobody@example.test"))
+        self.assertTrue(answer.startswith("SIP/2.0 404 Not Found\r\n"), answer)
+        self.assertRegex(answer, r"To: <sip:x@example.test>;tag=\w+")
+
+    def test_options_to_the_proxy_and_max_forwards(self):
+        answer = self.exchange(self.request("OPTIONS", f"sip:127.0.0.1:{self.proxy_port}"))
+        self.assertTrue(answer.startswith("SIP/2.0 200 OK\r\n"), answer)
+        self.assertIn("\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS", answer)
+        hop = self.request("INVITE", "sip:bob@127.0.0.1").replace("Max-Forwards: 70", "Max-Forwards: 0")
+        self.assertTrue(self.exchange(hop).startswith("SIP/2.0 483 Too Many Hops\r\n"))
+
+    def test_malformed_requests_are_answered_with_the_fault(self):
+        bad = self.request("INVITE", "sip:bob@127.0.0.1").replace("CSeq: 1 INVITE", "CSeq: 1 BYE")
+        self.assertTrue(self.exchange(bad).startswith(
+            "SIP/2.0 400 CSeq method does not match the request method\r\n"))
+        scheme = self.request("INVITE", "mailto:bob@example.test")
+        self.assertTrue(self.exchange(scheme).startswith("SIP/2.0 416 Unsupported URI Scheme\r\n"))
+
+
+class Startup(unittest.TestCase):
+    def run_daemon(self, *args):
+        return subprocess.run([SIPFASTD, *args], capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+
+    def test_bad_config_is_refused_with_file_line_and_reason(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+            f.write('listen = ["udp:127.0.0.1:5999"]\nmode = "fast"\n')
+            f.flush()
+            r = self.run_daemon("--config", f.name)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f"{f.name}:2: mode: 'fast' is neither stateful nor stateless", r.stderr.decode())
+
+    def test_bad_command_line_values_are_refused(self):
+        r = self.run_daemon("--listen", "udp:nowhere:5060", "--mode", "stateless")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--listen udp:nowhere:5060: not transport:ip:port", r.stderr.decode())
+        self.assertEqual(self.run_daemon("--workers", "0").returncode, 2)
+        self.assertEqual(self.run_daemon("--config", "/nonexistent.toml").returncode, 2)
+
+    def test_a_busy_port_is_reported(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))  # without SO_REUSEPORT: sipfastd cannot share it
+            port = s.getsockname()[1]
+            r = self.run_daemon("--listen", f"udp:127.0.0.1:{port}", "--mode", "stateless", "--workers", "1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"bind 127.0.0.1:{port}: Address already in use", r.stderr.decode())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
