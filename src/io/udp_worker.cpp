@@ -61,7 +61,7 @@ struct rx_batch {
 } // namespace
 
 udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index)
-    : config_(config), index_(index), pipeline_(config, index), outbox_(burst * 4 * 4096, burst * 4) {}
+    : config_(config), pipeline_(config, index), outbox_(burst * 4 * 4096, burst * 4) {}
 
 udp_worker::~udp_worker() {
     for (const socket_point& s : sockets_)

@@ -43,7 +43,6 @@ private:
     [[nodiscard]] int socket_for(const proxy::net_address& to) const noexcept;
 
     const proxy::proxy_config& config_;
-    std::uint32_t index_;
     std::vector<socket_point> sockets_;
     proxy::pipeline pipeline_;
     proxy::outbox outbox_;
