@@ -6,6 +6,7 @@
 
 #include "sipfast/core/shard_hash.hpp"
 #include "sipfast/proxy/response.hpp"
+#include "sipfast/sip/cseq.hpp"
 #include "sipfast/sip/parser.hpp"
 
 namespace sipfast::proxy {
@@ -73,8 +74,61 @@ bool starts_with(std::string_view s, std::string_view p) noexcept { return s.sub
 
 } // namespace
 
-pipeline::pipeline(const proxy_config& config, std::uint32_t shard)
-    : config_(config), shard_(shard), slots_(sip::default_header_slots) {}
+struct pipeline::transaction {
+    transaction() noexcept {}  // user-provided: the two message buffers are not zeroed per insert
+
+    txn::server_transaction server;
+    txn::client_transaction client;
+    bool invite = false;
+    bool client_started = false;
+    bool server_done = false;
+    bool client_done = false;
+    bool provisional_seen = false;
+    bool cancel_pending = false;
+    bool cancel_sent = false;
+    std::uint32_t slot = 0;
+    core::timer_handle timers[4];  // server retransmit, server lifetime, client retransmit, client lifetime
+    net_address upstream;
+    net_address downstream;
+    sip::transport upstream_transport = sip::transport::udp;
+    sip::transport downstream_transport = sip::transport::udp;
+    std::uint32_t request_len = 0;
+    std::uint32_t response_len = 0;
+    char request[4096];   // the request as forwarded: retransmitted, and read to build CANCEL and ACK
+    char response[4096];  // the last response sent upstream: resent to a retransmitted request
+};
+
+namespace {
+
+// Timer cookies: generation in the high half, then the slot, then the timer letter.
+std::uint64_t cookie(std::uint32_t generation, std::uint32_t slot, txn::timer t) noexcept {
+    return (std::uint64_t{generation} << 32) | (std::uint64_t{slot} << 4) | static_cast<std::uint64_t>(t);
+}
+
+int side_of(txn::timer t) noexcept {  // index into transaction::timers
+    switch (t) {
+    case txn::timer::G: return 0;
+    case txn::timer::H:
+    case txn::timer::I:
+    case txn::timer::J: return 1;
+    case txn::timer::A:
+    case txn::timer::E: return 2;
+    default: return 3;
+    }
+}
+
+} // namespace
+
+pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns)
+    : config_(config), shard_(shard), slots_(sip::default_header_slots), now_ns_(now_ns),
+      transactions_(config.mode == proxy_mode::stateful
+                        ? std::make_unique<core::shard_table<transaction, 192>>(config.transactions_per_shard)
+                        : nullptr),
+      generations_(config.mode == proxy_mode::stateful ? config.transactions_per_shard : 0),
+      wheel_(config.mode == proxy_mode::stateful ? config.transactions_per_shard * 4 : 1, 1'000'000, now_ns),
+      aux_slots_(sip::default_header_slots) {}
+
+pipeline::~pipeline() = default;
 
 bool pipeline::is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept {
     const std::uint16_t p = has_port ? port : std::uint16_t{5060};
@@ -94,7 +148,8 @@ bool pipeline::is_our_domain(std::string_view host, std::uint16_t port, bool has
     return false;
 }
 
-void pipeline::on_packet(const inbound& in, std::uint64_t, outbox& out) noexcept {
+void pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept {
+    if (now_ns > now_ns_) now_ns_ = now_ns;
     const sip::parse_result r = sip::parse(in.data, msg_, slots_);
     if (!r.ok()) {
         ++counters_.parse_errors;
@@ -143,8 +198,15 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     ++counters_.requests;
     const sip::message& m = msg_;
     const bool ack = m.method == sip::method::ack;
+    transaction* t = nullptr;
+    if (transactions_) {
+        bool done = false;
+        t = open_transaction(in, out, done);
+        if (done) return;
+    }
     const auto refuse = [&](int status, std::string_view reason, std::string_view extra = {}) {
-        if (!ack) reply(in, status, reason, extra, out);  // an ACK is never answered (§17.2.3)
+        if (t != nullptr) respond(*t, m, false, status, reason, extra, out);
+        else if (!ack) reply(in, status, reason, extra, out);  // an ACK is never answered (§17.2.3)
     };
 
     // §16.3 step 2: a scheme we can route.
@@ -185,7 +247,6 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         first.add(m.find(sip::header_id::cseq)->value);
         first.add(m.request_uri_text);
     }
-    if (ack) first.add("ACK");  // a 2xx ACK has its own branch already; a non-2xx ACK shares the INVITE's
     hasher loop;
     loop.add(m.request_uri_text);
     loop.add(m.call_id);
@@ -300,8 +361,13 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         (void)editor_.insert(top, editor_.keep({"Record-Route: <sip:", host, ":", port, ";lr>\r\n"}, err));
     std::array<char, 16> shard_hex{};
     const std::string_view shard = hex64(shard_, shard_hex).substr(12);  // four hex digits
+    // Stateful: the middle part names the transaction ("t" slot generation) so a response finds it.
+    std::array<char, 16> slot_hex{}, gen_hex{};
+    const std::string_view middle =
+        t != nullptr ? editor_.keep({"t", hex64(t->slot, slot_hex).substr(8), hex64(generations_[t->slot], gen_hex).substr(8)}, err)
+                     : first_part;
     (void)editor_.insert(top, editor_.keep({"Via: SIP/2.0/UDP ", host, ":", port, ";branch=", our_branch_prefix,
-                                            shard, ".", first_part, ".", loop_part, "\r\n"},
+                                            shard, ".", middle, ".", loop_part, "\r\n"},
                                            err));
 
     // RFC 3581 §4 and RFC 3261 §18.2.1 on the Via we received: received when the sent-by is not the
@@ -324,11 +390,23 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         return;
     }
     ++counters_.forwarded_requests;
-    send_edited(destination, transport, out);
+    if (t == nullptr) {
+        send_edited(destination, transport, out);
+        return;
+    }
+    // Stateful: the forwarded request is kept for retransmission, CANCEL and ACK.
+    if (editor_.size() > sizeof t->request) return refuse(513, "Message Too Large");
+    t->request_len = static_cast<std::uint32_t>(editor_.serialize({t->request, sizeof t->request}));
+    t->downstream = destination;
+    t->downstream_transport = transport;
+    t->client = txn::client_transaction(t->invite, transport != sip::transport::udp,
+                                        txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
+    t->client_started = true;
+    apply_client(*t, t->client.start(), out);
 }
 
 void pipeline::on_response(const inbound& in, outbox& out) noexcept {
-    (void)in;
+    (void)in;  // responses go by their Via, not back to where they came from
     ++counters_.responses;
     const sip::message& m = msg_;
     // §16.7 step 3 / §16.11: the top Via must be ours; it is removed and the response goes where the
@@ -339,6 +417,43 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
         return;
     }
     const sip::header* first = m.find(sip::header_id::via);
+    if (transactions_) {
+        if (transaction* t = from_branch(ours.branch)) {
+            if (m.cseq.method == sip::method::cancel) {  // the answer to our CANCEL stays here
+                ++counters_.retransmissions_absorbed;
+                return;
+            }
+            const int status = m.status_code;
+            const txn::actions a = t->client.on_response(status);
+            if (a.send_ack) send_ack(*t, out);
+            if (!a.pass_up) {
+                ++counters_.retransmissions_absorbed;
+                apply_client(*t, a, out);
+                return;
+            }
+            if (status < 200) t->provisional_seen = true;
+            const bool cancel_now = t->cancel_pending && status < 200 && !t->cancel_sent;
+            const txn::state s = t->server.current();
+            bool forward = false;
+            if (status != 100 && (s == txn::state::trying || s == txn::state::proceeding)) {
+                (void)editor_.remove(sip::first_value_span(editor_.original(), *first));
+                if (editor_.size() <= sizeof t->response) {
+                    t->response_len = static_cast<std::uint32_t>(editor_.serialize({t->response, sizeof t->response}));
+                    forward = true;
+                }
+            }
+            apply_client(*t, a, out);  // frees nothing: the server side is still open
+            if (cancel_now) {
+                t->cancel_pending = false;
+                send_cancel(*t, out);
+            }
+            if (forward) {
+                ++counters_.forwarded_responses;
+                apply_server(*t, t->server.on_send(status), out);  // may free t
+            }
+            return;
+        }
+    }
     std::string_view rest;
     sip::via tmp;
     (void)sip::parse_via(first->value, tmp, &rest);
@@ -368,6 +483,273 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
     (void)editor_.remove(sip::first_value_span(editor_.original(), *first));
     ++counters_.forwarded_responses;
     send_edited(destination, next.transport == sip::transport::unknown ? sip::transport::udp : next.transport, out);
+}
+
+// ---- stateful mode ---------------------------------------------------------------------------
+
+pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out, bool& done) noexcept {
+    const sip::message& m = msg_;
+    const bool ack = m.method == sip::method::ack;
+    std::array<char, 192> buf{};
+    // §17.2.3: a request matches a server transaction by branch, sent-by and method, ACK counting
+    // as INVITE.
+    const auto key_for = [&](std::string_view method) -> std::string_view {
+        std::array<char, 8> port_buf{};
+        std::size_t n = 0;
+        const std::uint16_t port = m.top_via.has_port ? m.top_via.port : std::uint16_t{5060};
+        std::size_t p = port_buf.size();
+        std::uint32_t v = port;
+        do {
+            port_buf[--p] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        for (std::string_view part : {m.top_via.branch, std::string_view("|"), m.top_via.host, std::string_view(":"),
+                                      std::string_view(port_buf.data() + p, port_buf.size() - p), std::string_view("|"),
+                                      method}) {
+            if (part.size() > buf.size() - n) return {};
+            std::memcpy(buf.data() + n, part.data(), part.size());
+            n += part.size();
+        }
+        return {buf.data(), n};
+    };
+    const std::string_view own = key_for(ack ? std::string_view("INVITE") : m.method_text);
+    if (own.empty()) return nullptr;  // too long to keep a transaction for: handled without state
+    const core::table_key k{core::call_id_hash(own), own};
+    if (transaction* found = transactions_->find(k)) {
+        ++counters_.retransmissions_absorbed;
+        apply_server(*found, ack ? found->server.on_ack() : found->server.on_retransmission(), out);
+        done = true;
+        return nullptr;
+    }
+    if (ack) return nullptr;  // the ACK for a 2xx is end to end: forwarded without state
+    if (m.method == sip::method::cancel) {
+        const std::string_view invite_key = key_for("INVITE");
+        transaction* inv = invite_key.empty() ? nullptr
+                                              : transactions_->find(core::table_key{core::call_id_hash(invite_key), invite_key});
+        if (inv == nullptr) return nullptr;  // §16.10: no matching INVITE here, forward it statelessly
+        reply(in, 200, "OK", {}, out);  // §16.10: the CANCEL is answered at once
+        if (!inv->server_done && inv->client_started && !inv->client_done && !inv->cancel_sent) {
+            // §9.1: a CANCEL may be sent only once a provisional response has come back.
+            if (inv->provisional_seen) send_cancel(*inv, out);
+            else inv->cancel_pending = true;
+        }
+        done = true;
+        return nullptr;
+    }
+    transaction* t = transactions_->insert(k);
+    if (t == nullptr) {
+        ++counters_.dropped_table_full;
+        reply(in, 503, "Service Unavailable", "Retry-After: 5\r\n", out);
+        done = true;
+        return nullptr;
+    }
+    t->slot = transactions_->index_of(t);
+    t->invite = m.method == sip::method::invite;
+    t->server = txn::server_transaction(t->invite, false, txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
+    // RFC 3581 §4 / RFC 3261 §18.2.2: answers go to the source address, to its port when the client
+    // asked with rport, else to the port in its Via.
+    t->upstream = in.source;
+    if (m.top_via.rport == sip::rport_state::absent) t->upstream.port = m.top_via.has_port ? m.top_via.port : std::uint16_t{5060};
+    t->upstream_transport = in.local ? in.local->transport : sip::transport::udp;
+    ++counters_.transactions_created;
+    ++counters_.transactions_active;
+    if (t->invite) respond(*t, m, false, 100, "Trying", {}, out);  // §16.2: 100 at once for INVITE
+    return t;
+}
+
+void pipeline::send_stored(const char* data, std::uint32_t len, const net_address& to, sip::transport tp,
+                           outbox& out) noexcept {
+    const std::span<char> room = out.reserve(len);
+    if (room.empty()) {
+        ++counters_.dropped_outbox_full;
+        return;
+    }
+    std::memcpy(room.data(), data, len);
+    out.commit(to, tp, len);
+}
+
+void pipeline::respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
+                       std::string_view reason, std::string_view extra, outbox& out) noexcept {
+    std::array<char, 16> tag_buf{};
+    const std::string_view tag = hex64(core::call_id_hash(request.call_id) ^ shard_, tag_buf).substr(0, 10);
+    const std::size_t n = write_response(request, status, reason, tag, extra, {t.response, sizeof t.response}, our_via_on_top);
+    if (n == 0) return;
+    t.response_len = static_cast<std::uint32_t>(n);
+    ++counters_.replied[status / 100 % 7];
+    apply_server(t, t.server.on_send(status), out);
+}
+
+void pipeline::arm(transaction& t, const txn::actions& a, int retransmit_index, int lifetime_index) noexcept {
+    const std::uint32_t gen = generations_[t.slot];
+    if (a.stop_retransmit) wheel_.cancel(t.timers[retransmit_index]);
+    if (a.retransmit != txn::timer::none) {
+        wheel_.cancel(t.timers[retransmit_index]);
+        t.timers[retransmit_index] = wheel_.schedule(now_ns_ + a.retransmit_in_ns, cookie(gen, t.slot, a.retransmit));
+    }
+    if (a.lifetime != txn::timer::none) {
+        wheel_.cancel(t.timers[lifetime_index]);
+        t.timers[lifetime_index] = wheel_.schedule(now_ns_ + a.lifetime_in_ns, cookie(gen, t.slot, a.lifetime));
+    }
+}
+
+void pipeline::apply_server(transaction& t, const txn::actions& a, outbox& out) noexcept {
+    if (a.send_response && t.response_len != 0) send_stored(t.response, t.response_len, t.upstream, t.upstream_transport, out);
+    arm(t, a, 0, 1);
+    if (a.timed_out) ++counters_.transactions_timed_out;
+    if (a.terminated) {
+        t.server_done = true;
+        maybe_free(t);
+    }
+}
+
+void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) noexcept {
+    if (a.send_request) send_stored(t.request, t.request_len, t.downstream, t.downstream_transport, out);
+    arm(t, a, 2, 3);
+    if (a.terminated) t.client_done = true;
+    if (a.timed_out) {
+        ++counters_.transactions_timed_out;
+        // §16.7 step 2 / §16.8: a branch that times out is a 408 for the client, if nothing final
+        // went back yet. The request is read back from what we forwarded.
+        const txn::state s = t.server.current();
+        if (!t.server_done && (s == txn::state::trying || s == txn::state::proceeding) &&
+            sip::parse({t.request, t.request_len}, aux_, aux_slots_).ok()) {
+            respond(t, aux_, true, 408, "Request Timeout", {}, out);
+            return;  // respond() may have freed t
+        }
+    }
+    if (a.terminated) maybe_free(t);
+}
+
+void pipeline::maybe_free(transaction& t) noexcept {
+    if (!t.server_done || (t.client_started && !t.client_done)) return;
+    for (core::timer_handle& h : t.timers) wheel_.cancel(h);
+    ++generations_[t.slot];  // stale branches and timers now find nothing
+    --counters_.transactions_active;
+    (void)transactions_->erase_at(t.slot);
+}
+
+pipeline::transaction* pipeline::from_branch(std::string_view branch) noexcept {
+    // z9hG4bKsf SSSS . t IIIIIIII GGGGGGGG . loop
+    const std::size_t at = our_branch_prefix.size() + 4;
+    if (branch.size() < at + 18 || branch.substr(0, our_branch_prefix.size()) != our_branch_prefix ||
+        branch[at] != '.' || branch[at + 1] != 't')
+        return nullptr;
+    const auto hex = [](std::string_view s, std::uint32_t& v) {
+        v = 0;
+        for (char c : s) {
+            const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0) return false;
+            v = v * 16 + static_cast<std::uint32_t>(d);
+        }
+        return true;
+    };
+    std::uint32_t slot = 0, gen = 0;
+    if (!hex(branch.substr(at + 2, 8), slot) || !hex(branch.substr(at + 10, 8), gen)) return nullptr;
+    if (slot >= generations_.size() || generations_[slot] != gen) return nullptr;
+    return transactions_->at(slot);
+}
+
+void pipeline::send_cancel(transaction& t, outbox& out) noexcept {
+    // §9.1: CANCEL with the INVITE's Request-URI, Call-ID, To, From, CSeq number, Route and our Via.
+    if (!sip::parse({t.request, t.request_len}, aux_, aux_slots_).ok()) return;
+    sip::edit_error err = sip::edit_error::none;
+    std::array<char, 16> num{};
+    std::size_t k = num.size();
+    std::uint32_t v = aux_.cseq.number;
+    do {
+        num[--k] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    std::array<char, 2048> msg{};
+    std::size_t n = 0;
+    const auto put = [&](std::string_view s) {
+        if (s.size() <= msg.size() - n) {
+            std::memcpy(msg.data() + n, s.data(), s.size());
+            n += s.size();
+        } else {
+            err = sip::edit_error::scratch_full;
+        }
+    };
+    put("CANCEL ");
+    put(aux_.request_uri_text);
+    put(" SIP/2.0\r\nVia: ");
+    put(aux_.find(sip::header_id::via)->value);
+    put("\r\nMax-Forwards: 70\r\n");
+    for (const sip::header& h : aux_.headers) {
+        if (h.id == sip::header_id::from || h.id == sip::header_id::to || h.id == sip::header_id::call_id ||
+            h.id == sip::header_id::route) {
+            put(sip::header_name(h.id));
+            put(": ");
+            put(h.value);
+            put("\r\n");
+        }
+    }
+    put("CSeq: ");
+    put({num.data() + k, num.size() - k});
+    put(" CANCEL\r\nContent-Length: 0\r\n\r\n");
+    if (err != sip::edit_error::none) return;
+    t.cancel_sent = true;
+    send_stored(msg.data(), static_cast<std::uint32_t>(n), t.downstream, t.downstream_transport, out);
+}
+
+void pipeline::send_ack(transaction& t, outbox& out) noexcept {
+    // §17.1.1.3: the ACK for a non-2xx final response: the request's Request-URI, Call-ID, From,
+    // Route and our Via, the response's To, CSeq number with method ACK.
+    const sip::header* to = msg_.find(sip::header_id::to);
+    if (to == nullptr) return;
+    const std::string_view to_value = to->value;
+    if (!sip::parse({t.request, t.request_len}, aux_, aux_slots_).ok()) return;
+    std::array<char, 16> num{};
+    std::size_t k = num.size();
+    std::uint32_t v = aux_.cseq.number;
+    do {
+        num[--k] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    std::array<char, 2048> msg{};
+    std::size_t n = 0;
+    bool ok = true;
+    const auto put = [&](std::string_view s) {
+        if (s.size() <= msg.size() - n) {
+            std::memcpy(msg.data() + n, s.data(), s.size());
+            n += s.size();
+        } else {
+            ok = false;
+        }
+    };
+    put("ACK ");
+    put(aux_.request_uri_text);
+    put(" SIP/2.0\r\nVia: ");
+    put(aux_.find(sip::header_id::via)->value);
+    put("\r\nMax-Forwards: 70\r\n");
+    for (const sip::header& h : aux_.headers) {
+        if (h.id == sip::header_id::from || h.id == sip::header_id::call_id || h.id == sip::header_id::route) {
+            put(sip::header_name(h.id));
+            put(": ");
+            put(h.value);
+            put("\r\n");
+        }
+    }
+    put("To: ");
+    put(to_value);
+    put("\r\nCSeq: ");
+    put({num.data() + k, num.size() - k});
+    put(" ACK\r\nContent-Length: 0\r\n\r\n");
+    if (ok) send_stored(msg.data(), static_cast<std::uint32_t>(n), t.downstream, t.downstream_transport, out);
+}
+
+void pipeline::on_tick(std::uint64_t now_ns, outbox& out) noexcept {
+    if (!transactions_) return;
+    if (now_ns > now_ns_) now_ns_ = now_ns;
+    wheel_.advance(now_ns, [&](std::uint64_t c) {
+        const auto gen = static_cast<std::uint32_t>(c >> 32);
+        const auto slot = static_cast<std::uint32_t>((c >> 4) & 0x0fff'ffff);
+        const auto which = static_cast<txn::timer>(c & 15);
+        transaction* t = transactions_->at(slot);
+        if (t == nullptr || generations_[slot] != gen) return;
+        if (side_of(which) < 2) apply_server(*t, t->server.on_timer(which), out);
+        else apply_client(*t, t->client.on_timer(which), out);
+    });
 }
 
 } // namespace sipfast::proxy

@@ -44,7 +44,8 @@ bool has_tag(std::string_view to_value) noexcept {
 } // namespace
 
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
-                           std::string_view to_tag, std::string_view extra_lines, std::span<char> out) noexcept {
+                           std::string_view to_tag, std::string_view extra_lines, std::span<char> out,
+                           bool skip_first_via) noexcept {
     writer w{out};
     w.put("SIP/2.0 ");
     w.put_status(status);
@@ -53,8 +54,13 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
     for (char c : reason)
         if (c >= 0x20 && c != 0x7f) w.put({&c, 1});
     w.put("\r\n");
+    bool skip = skip_first_via;
     for (const sip::header& h : req.headers) {
         if (h.id != sip::header_id::via) continue;
+        if (skip) {
+            skip = false;
+            continue;
+        }
         w.put("Via: ");
         w.put(h.value);
         w.put("\r\n");

@@ -45,6 +45,10 @@ struct proxy_config {
     std::vector<route_rule> routes;
     std::vector<location_entry> locations;
     std::uint32_t default_max_forwards = 70;
+    std::uint32_t transactions_per_shard = 4096;  ///< stateful mode: a full table answers 503
+    std::uint64_t t1_ns = 500'000'000;            ///< RFC 3261 timers, stateful mode
+    std::uint64_t t2_ns = 4'000'000'000;
+    std::uint64_t t4_ns = 5'000'000'000;
 };
 
 } // namespace sipfast::proxy

@@ -6,11 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "sipfast/core/shard_table.hpp"
+#include "sipfast/core/timer_wheel.hpp"
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/proxy/net_address.hpp"
 #include "sipfast/proxy/outbox.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/message.hpp"
+#include "sipfast/txn/transaction.hpp"
 
 namespace sipfast::proxy {
 
@@ -32,6 +35,11 @@ struct pipeline_counters {
     std::uint64_t dropped_not_ours = 0;   ///< responses whose top Via is not ours
     std::uint64_t dropped_no_route = 0;   ///< a destination that is not an address we can send to
     std::uint64_t dropped_outbox_full = 0;
+    std::uint64_t dropped_table_full = 0;       ///< stateful: new requests answered 503
+    std::uint64_t retransmissions_absorbed = 0; ///< stateful: requests and responses not forwarded again
+    std::uint64_t transactions_created = 0;
+    std::uint64_t transactions_timed_out = 0;
+    std::uint64_t transactions_active = 0;
 };
 
 /// The proxy's request and response path (RFC 3261 §16) for one shard, with no I/O: the backend
@@ -40,18 +48,41 @@ struct pipeline_counters {
 /// service, static routes or the Request-URI, forwarding (§16.6) with Max-Forwards, Record-Route,
 /// a Via whose branch is derived from the request so retransmissions, CANCEL and non-2xx ACK take
 /// the same one, RFC 3581 received/rport, and responses forwarded by their next Via.
+///
+/// In stateful mode (the default) every request but ACK opens a server and a client transaction
+/// (RFC 3261 §17) in the shard's table: INVITEs are answered 100 Trying at once, retransmissions
+/// are answered from the transaction and not forwarded again, the forwarded request is
+/// retransmitted on Timers A/E, a non-2xx final response is ACKed hop by hop, a timeout answers
+/// 408, CANCEL is answered 200 and sent on (§16.10), and a full table answers 503. Our branch then
+/// names the transaction's slot so a response finds it directly.
 class pipeline {
 public:
-    pipeline(const proxy_config& config, std::uint32_t shard);
+    pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns = 0);
+    ~pipeline();
     pipeline(const pipeline&) = delete;
     pipeline& operator=(const pipeline&) = delete;
 
     void on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept;
+    /// Runs the timers due by now_ns (retransmissions, timeouts, cleanup).
+    void on_tick(std::uint64_t now_ns, outbox& out) noexcept;
 
     [[nodiscard]] const pipeline_counters& counters() const noexcept { return counters_; }
 
+    struct transaction;  // private: the server and client halves of one proxied request
+
 private:
     void on_request(const inbound& in, outbox& out) noexcept;
+    transaction* open_transaction(const inbound& in, outbox& out, bool& refused) noexcept;
+    void respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
+                 std::string_view reason, std::string_view extra, outbox& out) noexcept;
+    void apply_server(transaction& t, const txn::actions& a, outbox& out) noexcept;
+    void apply_client(transaction& t, const txn::actions& a, outbox& out) noexcept;
+    void arm(transaction& t, const txn::actions& a, int retransmit_index, int lifetime_index) noexcept;
+    void send_stored(const char* data, std::uint32_t len, const net_address& to, sip::transport tp, outbox& out) noexcept;
+    void send_cancel(transaction& t, outbox& out) noexcept;
+    void send_ack(transaction& t, outbox& out) noexcept;
+    void maybe_free(transaction& t) noexcept;
+    transaction* from_branch(std::string_view branch) noexcept;
     void on_response(const inbound& in, outbox& out) noexcept;
     void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
                outbox& out) noexcept;
@@ -65,6 +96,12 @@ private:
     sip::message msg_;
     sip::message_editor editor_;
     pipeline_counters counters_;
+    std::uint64_t now_ns_ = 0;
+    std::unique_ptr<core::shard_table<transaction, 192>> transactions_;
+    std::vector<std::uint32_t> generations_;  // per slot, so a stale branch or timer finds nothing
+    core::timer_wheel wheel_;
+    std::vector<sip::header> aux_slots_;      // for re-reading a stored request (CANCEL, ACK)
+    sip::message aux_;
 };
 
 } // namespace sipfast::proxy

@@ -39,6 +39,7 @@ struct actions {
 /// transport nothing is retransmitted and D and K are zero.
 class client_transaction {
 public:
+    client_transaction() noexcept : client_transaction(false, false, timer_values{}) {}
     client_transaction(bool invite, bool reliable, const timer_values& t) noexcept
         : invite_(invite), reliable_(reliable), t_(t), state_(invite ? state::calling : state::trying) {}
 
@@ -62,6 +63,7 @@ private:
 /// A server transaction (§17.2): INVITE (Timers G, H, I) or non-INVITE (J).
 class server_transaction {
 public:
+    server_transaction() noexcept : server_transaction(false, false, timer_values{}) {}
     server_transaction(bool invite, bool reliable, const timer_values& t) noexcept
         : invite_(invite), reliable_(reliable), t_(t), state_(invite ? state::proceeding : state::trying) {}
 

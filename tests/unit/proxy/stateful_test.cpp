@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+// The pipeline in stateful mode (RFC 3261 §16 with §17 transactions), driven with a fake clock.
+#include "sipfast/proxy/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "sipfast/sip/parser.hpp"
+#include "test_util.hpp"
+
+namespace sipfast::proxy {
+namespace {
+
+using test::crlf;
+using test::parsed;
+
+constexpr std::uint64_t ms = 1'000'000;
+
+net_address addr(std::string_view text) {
+    net_address a;
+    EXPECT_TRUE(parse_ip_port(text, 5060, a)) << text;
+    return a;
+}
+
+struct fixture {
+    proxy_config config;
+    outbox out{1 << 16, 64};
+    std::unique_ptr<pipeline> p;
+    net_address uac = addr("198.18.0.9:5070");
+    net_address uas = addr("198.18.0.20:5062");
+    std::uint64_t now = 0;
+
+    explicit fixture(std::uint32_t capacity = 64) {
+        config.listen.push_back({sip::transport::udp, addr("198.18.0.1:5060")});
+        config.domains = {"example.com"};
+        config.mode = proxy_mode::stateful;
+        config.transactions_per_shard = capacity;
+        config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", uas});
+        p = std::make_unique<pipeline>(config, 3);
+    }
+    std::size_t feed(const std::string& datagram, net_address from) {
+        out.clear();
+        p->on_packet(inbound{datagram, from, &config.listen[0]}, now, out);
+        return out.size();
+    }
+    std::size_t tick(std::uint64_t to) {
+        out.clear();
+        for (; now < to; now += 10 * ms) p->on_tick(now, out);
+        now = to;
+        p->on_tick(now, out);
+        return out.size();
+    }
+    std::string sent(std::size_t i = 0) const {
+        const auto b = out.bytes(out[i]);
+        return std::string(b.data(), b.size());
+    }
+    // The message sent to `to`, or "" when none was.
+    std::string sent_to(const net_address& to) const {
+        for (std::size_t i = 0; i < out.size(); ++i)
+            if (out[i].destination == to) return sent(i);
+        return {};
+    }
+};
+
+std::string invite(std::string_view method = "INVITE", std::string_view branch = "z9hG4bKuac1") {
+    return crlf(std::string(method) + " sip:bob@example.com SIP/2.0\n"
+                "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=" + std::string(branch) + ";rport\n"
+                "Max-Forwards: 70\n"
+                "From: Alice <sip:alice@example.com>;tag=a1\n"
+                "To: Bob <sip:bob@example.com>\n"
+                "Call-ID: call-1@198.18.0.9\n"
+                "CSeq: 1 " + std::string(method) + "\n"
+                "Contact: <sip:alice@198.18.0.9:5070>\n"
+                "Content-Length: 0\n\n");
+}
+
+// The callee's answer to what the proxy forwarded: every Via, From, To (+tag), Call-ID, CSeq.
+std::string answer(const std::string& forwarded, int status, std::string_view reason) {
+    parsed f(forwarded);
+    std::string r = "SIP/2.0 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+    for (const sip::header& h : f.msg.headers)
+        if (h.id == sip::header_id::via || h.id == sip::header_id::from || h.id == sip::header_id::call_id ||
+            h.id == sip::header_id::cseq)
+            r += std::string(h.name) + ": " + std::string(h.value) + "\r\n";
+    r += "To: Bob <sip:bob@example.com>" + std::string(status > 100 ? ";tag=b1" : "") + "\r\nContent-Length: 0\r\n\r\n";
+    return r;
+}
+
+int status_of(const std::string& m) { return parsed(m).msg.status_code; }
+
+TEST(Stateful, InviteIsAnswered100AndForwardedOnce) {
+    fixture f;
+    ASSERT_EQ(f.feed(invite(), f.uac), 2u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 100);
+    const std::string fwd = f.sent_to(f.uas);
+    ASSERT_FALSE(fwd.empty());
+    EXPECT_EQ(parsed(fwd).msg.top_via.branch.substr(0, 15), "z9hG4bKsf0003.t");
+    // The retransmitted INVITE gets the 100 again and is not forwarded twice.
+    ASSERT_EQ(f.feed(invite(), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, f.uac);
+    EXPECT_EQ(status_of(f.sent()), 100);
+    EXPECT_EQ(f.p->counters().forwarded_requests, 1u);
+    EXPECT_EQ(f.p->counters().retransmissions_absorbed, 1u);
+}
+
+TEST(Stateful, TimerARetransmitsUntilAProvisionalArrives) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    ASSERT_EQ(f.tick(500 * ms), 1u);
+    EXPECT_EQ(f.sent_to(f.uas), fwd);  // the same bytes again
+    ASSERT_EQ(f.feed(answer(fwd, 180, "Ringing"), f.uas), 1u);
+    EXPECT_EQ(f.out[0].destination, f.uac);
+    parsed ringing(f.sent());
+    EXPECT_EQ(ringing.msg.status_code, 180);
+    EXPECT_EQ(ringing.msg.count(sip::header_id::via), 1u);  // ours removed
+    EXPECT_EQ(f.tick(5000 * ms), 0u);  // no more retransmissions
+}
+
+TEST(Stateful, NonTwoHundredFinalIsAckedHopByHopAndItsAckAbsorbed) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    ASSERT_EQ(f.feed(answer(fwd, 486, "Busy Here"), f.uas), 2u);
+    const std::string ack = f.sent_to(f.uas);
+    parsed a(ack);
+    ASSERT_TRUE(a.result.ok()) << ack;
+    EXPECT_EQ(a.msg.method, sip::method::ack);
+    EXPECT_EQ(a.msg.top_via.branch, parsed(fwd).msg.top_via.branch);  // same branch as the INVITE
+    EXPECT_EQ(a.msg.to.tag, "b1");
+    EXPECT_EQ(a.msg.cseq.method, sip::method::ack);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 486);
+    // The callee retransmits its 486: ACKed again, not forwarded again.
+    ASSERT_EQ(f.feed(answer(fwd, 486, "Busy Here"), f.uas), 1u);
+    EXPECT_EQ(parsed(f.sent_to(f.uas)).msg.method, sip::method::ack);
+    // The caller's ACK for the 486 ends at the proxy.
+    std::string caller_ack = invite("ACK");
+    caller_ack.replace(caller_ack.find("To: Bob <sip:bob@example.com>"), 29, "To: Bob <sip:bob@example.com>;tag=b1");
+    EXPECT_EQ(f.feed(caller_ack, f.uac), 0u);
+    // Timer G stops after the ACK; everything is gone after Timers I and D.
+    EXPECT_EQ(f.tick(40000 * ms), 0u);
+    EXPECT_EQ(f.p->counters().transactions_active, 0u);
+}
+
+TEST(Stateful, TwoHundredPassesAndEndsTheTransaction) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    ASSERT_EQ(f.feed(answer(fwd, 200, "OK"), f.uas), 1u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
+    EXPECT_EQ(f.p->counters().transactions_active, 0u);
+    // A retransmitted 200 matches nothing now: forwarded statelessly by its Via (§16.7).
+    ASSERT_EQ(f.feed(answer(fwd, 200, "OK"), f.uas), 1u);
+    EXPECT_EQ(f.out[0].destination, f.uac);
+}
+
+TEST(Stateful, CancelIsAnswered200AndSentOnAfterAProvisional) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    std::string cancel = invite("CANCEL");
+    // Before any provisional the CANCEL is answered but held (§9.1).
+    ASSERT_EQ(f.feed(cancel, f.uac), 1u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
+    ASSERT_EQ(f.feed(answer(fwd, 180, "Ringing"), f.uas), 2u);
+    const std::string down = f.sent_to(f.uas);
+    parsed c(down);
+    ASSERT_TRUE(c.result.ok()) << down;
+    EXPECT_EQ(c.msg.method, sip::method::cancel);
+    EXPECT_EQ(c.msg.top_via.branch, parsed(fwd).msg.top_via.branch);
+    EXPECT_EQ(c.msg.request_uri_text, "sip:bob@198.18.0.20:5062");
+    EXPECT_EQ(c.msg.cseq.number, 1u);
+    // The callee answers the CANCEL (kept here) and the INVITE with 487 (forwarded, ACKed).
+    std::string ok_cancel = answer(down, 200, "OK");
+    EXPECT_EQ(f.feed(ok_cancel, f.uas), 0u);
+    ASSERT_EQ(f.feed(answer(fwd, 487, "Request Terminated"), f.uas), 2u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 487);
+    EXPECT_EQ(parsed(f.sent_to(f.uas)).msg.method, sip::method::ack);
+}
+
+TEST(Stateful, SilenceIsAnswered408AfterTimerB) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    f.tick(31000 * ms);
+    ASSERT_GE(f.tick(32100 * ms), 1u);
+    const std::string timeout = f.sent_to(f.uac);
+    parsed t(timeout);
+    ASSERT_TRUE(t.result.ok()) << timeout;
+    EXPECT_EQ(t.msg.status_code, 408);
+    EXPECT_EQ(t.msg.count(sip::header_id::via), 1u);  // the caller's Via only
+    EXPECT_EQ(t.msg.top_via.branch, "z9hG4bKuac1");
+    EXPECT_EQ(f.p->counters().transactions_timed_out, 1u);
+}
+
+TEST(Stateful, AFullTableAnswers503) {
+    fixture f(2);
+    EXPECT_EQ(f.feed(invite("INVITE", "z9hG4bKa"), f.uac), 2u);
+    EXPECT_EQ(f.feed(invite("INVITE", "z9hG4bKb"), f.uac), 2u);
+    ASSERT_EQ(f.feed(invite("INVITE", "z9hG4bKc"), f.uac), 1u);
+    parsed r(f.sent());
+    EXPECT_EQ(r.msg.status_code, 503);
+    EXPECT_EQ(r.msg.find(sip::header_id::retry_after)->value, "5");
+    EXPECT_EQ(f.p->counters().dropped_table_full, 1u);
+}
+
+TEST(Stateful, NonInviteGetsNoTrying) {
+    fixture f;
+    ASSERT_EQ(f.feed(invite("MESSAGE"), f.uac), 1u);
+    const std::string fwd = f.sent_to(f.uas);
+    ASSERT_FALSE(fwd.empty());
+    ASSERT_EQ(f.feed(answer(fwd, 200, "OK"), f.uas), 1u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
+    // A retransmitted MESSAGE gets the 200 again from the transaction.
+    ASSERT_EQ(f.feed(invite("MESSAGE"), f.uac), 1u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
+    EXPECT_EQ(f.tick(40000 * ms), 0u);
+    EXPECT_EQ(f.p->counters().transactions_active, 0u);
+}
+
+TEST(Stateful, RefusalsGoThroughTheTransaction) {
+    fixture f;
+    std::string unknown = invite();
+    unknown.replace(unknown.find("sip:bob@example.com SIP"), 19, "sip:eve@example.com");
+    ASSERT_EQ(f.feed(unknown, f.uac), 2u);  // 100 and 404
+    EXPECT_EQ(status_of(f.sent(0)), 100);
+    EXPECT_EQ(status_of(f.sent(1)), 404);
+    ASSERT_EQ(f.feed(unknown, f.uac), 1u);  // the retransmission gets the 404 again
+    EXPECT_EQ(status_of(f.sent()), 404);
+}
+
+} // namespace
+} // namespace sipfast::proxy
