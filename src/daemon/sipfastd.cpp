@@ -76,10 +76,6 @@ int run(const overrides& o) {
     if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
     if (!o.log_level.empty()) cfg.log_level = o.log_level;
 
-    if (cfg.proxy.mode == proxy::proxy_mode::stateful) {
-        log("error", "stateful mode (the transaction layer) is not built yet; run with --mode stateless");
-        return 2;
-    }
     bool have_udp = false;
     for (const proxy::listen_point& lp : cfg.proxy.listen) {
         if (lp.transport == sip::transport::udp) have_udp = true;
@@ -99,9 +95,10 @@ int run(const overrides& o) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+    io::mail_hub hub(n, 256);
     std::vector<std::unique_ptr<io::udp_worker>> workers;
     for (unsigned i = 0; i < n; ++i) {
-        workers.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i));
+        workers.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i, &hub));
         if (const std::string err = workers.back()->open(); !err.empty()) {
             log("error", "worker " + std::to_string(i) + ": " + err);
             return 1;
@@ -134,6 +131,10 @@ int run(const overrides& o) {
         total.forwarded_requests += c.forwarded_requests;
         total.forwarded_responses += c.forwarded_responses;
         total.parse_errors += c.parse_errors;
+        total.mailbox_hops += c.mailbox_hops;
+        total.retransmissions_absorbed += c.retransmissions_absorbed;
+        total.transactions_created += c.transactions_created;
+        total.transactions_timed_out += c.transactions_timed_out;
         for (int k = 0; k < 7; ++k) total.replied[k] += c.replied[k];
     }
     std::uint64_t replied = 0;
@@ -141,7 +142,9 @@ int run(const overrides& o) {
     log("info", "requests " + std::to_string(total.requests) + " (forwarded " + std::to_string(total.forwarded_requests) +
                     ", answered " + std::to_string(replied) + "), responses " + std::to_string(total.responses) +
                     " (forwarded " + std::to_string(total.forwarded_responses) + "), parse errors " +
-                    std::to_string(total.parse_errors));
+                    std::to_string(total.parse_errors) + ", transactions " + std::to_string(total.transactions_created) +
+                    " (timed out " + std::to_string(total.transactions_timed_out) + "), retransmissions absorbed " +
+                    std::to_string(total.retransmissions_absorbed) + ", mailbox hops " + std::to_string(total.mailbox_hops));
     return 0;
 }
 

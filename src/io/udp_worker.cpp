@@ -5,11 +5,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace sipfast::io {
@@ -60,8 +62,57 @@ struct rx_batch {
 
 } // namespace
 
-udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index)
-    : config_(config), pipeline_(config, index), outbox_(burst * 4 * 4096, burst * 4) {}
+mail_hub::mail_hub(unsigned workers, std::size_t ring_capacity) : n_(workers) {
+    for (unsigned i = 0; i < n_ * n_; ++i) rings_.push_back(std::make_unique<core::spsc_ring<mail>>(ring_capacity));
+    for (unsigned i = 0; i < n_; ++i) wake_.push_back(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+}
+
+mail_hub::~mail_hub() {
+    for (int fd : wake_)
+        if (fd >= 0) ::close(fd);
+}
+
+namespace {
+std::uint64_t monotonic_ns() noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+} // namespace
+
+udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub)
+    : config_(config), index_(index), hub_(hub), dirty_(hub ? hub->workers() : 0, false),
+      pipeline_(config, index, monotonic_ns(), hub ? hub->workers() : 1), outbox_(burst * 4 * 4096, burst * 4) {}
+
+void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns, bool& handed) noexcept {
+    const std::uint32_t owner = pipeline_.on_packet(in, now_ns, outbox_);
+    if (owner == index_ || hub_ == nullptr) return;
+    // Not ours: handed to its owner once (DESIGN §1). A full mailbox drops it and counts; the sender
+    // retransmits.
+    mail* m = in.data.size() <= mail::max_bytes ? hub_->ring(index_, owner).claim() : nullptr;
+    if (m == nullptr) {
+        pipeline_.count_mailbox_full();
+        return;
+    }
+    m->len = static_cast<std::uint32_t>(in.data.size());
+    m->listen_index = static_cast<std::uint32_t>(in.local - config_.listen.data());
+    m->source = in.source;
+    std::memcpy(m->data, in.data.data(), in.data.size());
+    hub_->ring(index_, owner).push_claimed();
+    pipeline_.count_hop();
+    dirty_[owner] = true;
+    handed = true;
+}
+
+void udp_worker::drain_mail(std::uint64_t now_ns) noexcept {
+    if (hub_ == nullptr) return;
+    for (unsigned from = 0; from < hub_->workers(); ++from) {
+        if (from == index_) continue;
+        hub_->ring(from, index_).consume([&](const mail& m) {
+            const proxy::inbound in{std::string_view(m.data, m.len), m.source, &config_.listen[m.listen_index], true};
+            (void)pipeline_.on_packet(in, now_ns, outbox_);
+        });
+    }
+}
 
 udp_worker::~udp_worker() {
     for (const socket_point& s : sockets_)
@@ -145,8 +196,21 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
     rx.buffers = buffers.get();
     std::vector<pollfd> fds;
     for (const socket_point& s : sockets_) fds.push_back(pollfd{s.fd, POLLIN, 0});
+    const int wake = hub_ ? hub_->wake_fd(index_) : -1;
+    if (wake >= 0) fds.push_back(pollfd{wake, POLLIN, 0});
     while (!stop.load(std::memory_order_relaxed)) {
-        if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+        // 10 ms bounds how late a timer fires (the wheel ticks in 1 ms) when no traffic wakes us.
+        const int ready = ::poll(fds.data(), fds.size(), 10);
+        const std::uint64_t now = monotonic_ns();
+        bool handed = false;
+        if (wake >= 0 && ready > 0 && (fds.back().revents & POLLIN)) {
+            std::uint64_t v = 0;
+            (void)!::read(wake, &v, sizeof v);
+        }
+        drain_mail(now);
+        pipeline_.on_tick(now, outbox_);
+        if (!outbox_.empty()) flush(sockets_.front().fd);
+        if (ready <= 0) continue;
         for (std::size_t k = 0; k < sockets_.size(); ++k) {
             if (!(fds[k].revents & POLLIN)) continue;
             for (unsigned i = 0; i < burst; ++i) {
@@ -163,9 +227,19 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
                 const proxy::inbound in{std::string_view((*rx.buffers)[static_cast<std::size_t>(i)].data(),
                                                          rx.msgs[static_cast<std::size_t>(i)].msg_len),
                                         from_sockaddr(rx.from[static_cast<std::size_t>(i)]), sockets_[k].point};
-                pipeline_.on_packet(in, 0, outbox_);
+                handle(in, now, handed);
             }
             flush(sockets_[k].fd);
+        }
+        if (handed) {
+            // Publish once per turn and wake each owner that got mail.
+            for (unsigned to = 0; to < dirty_.size(); ++to) {
+                if (!dirty_[to]) continue;
+                dirty_[to] = false;
+                hub_->ring(index_, to).publish();
+                const std::uint64_t one = 1;
+                (void)!::write(hub_->wake_fd(to), &one, sizeof one);
+            }
         }
     }
 }

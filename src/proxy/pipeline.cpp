@@ -119,8 +119,8 @@ int side_of(txn::timer t) noexcept {  // index into transaction::timers
 
 } // namespace
 
-pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns)
-    : config_(config), shard_(shard), slots_(sip::default_header_slots), now_ns_(now_ns),
+pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns, std::uint32_t shards)
+    : config_(config), shard_(shard), shards_(shards == 0 ? 1 : shards), slots_(sip::default_header_slots), now_ns_(now_ns),
       transactions_(config.mode == proxy_mode::stateful
                         ? std::make_unique<core::shard_table<transaction, 192>>(config.transactions_per_shard)
                         : nullptr),
@@ -148,9 +148,28 @@ bool pipeline::is_our_domain(std::string_view host, std::uint16_t port, bool has
     return false;
 }
 
-void pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept {
+std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept {
     if (now_ns > now_ns_) now_ns_ = now_ns;
     const sip::parse_result r = sip::parse(in.data, msg_, slots_);
+    if (r.ok() && transactions_ && shards_ > 1 && !in.handed_over) {
+        // Ownership (DESIGN §1): a request by its Call-ID, a response by the shard in our branch.
+        std::uint32_t owner = shard_;
+        if (msg_.is_request()) {
+            owner = core::owner_shard(msg_.call_id, shards_);
+        } else if (msg_.is_response()) {
+            const std::string_view b = msg_.top_via.branch;
+            std::uint32_t s = 0;
+            bool ok = b.size() >= our_branch_prefix.size() + 4 && b.substr(0, our_branch_prefix.size()) == our_branch_prefix;
+            for (std::size_t i = our_branch_prefix.size(); ok && i < our_branch_prefix.size() + 4; ++i) {
+                const char c = b[i];
+                const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+                ok = d >= 0;
+                s = s * 16 + static_cast<std::uint32_t>(d < 0 ? 0 : d);
+            }
+            if (ok && s < shards_) owner = s;
+        }
+        if (owner != shard_) return owner;
+    }
     if (!r.ok()) {
         ++counters_.parse_errors;
         // A request that failed past its framing still has its headers indexed: answer it with the
@@ -162,12 +181,13 @@ void pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) n
             editor_.reset(in.data);
             reply(in, sip::to_status_code(r.error), sip::format_reason(r, reason), {}, out);
         }
-        return;
+        return shard_;
     }
-    if (!msg_.is_request() && !msg_.is_response()) return;  // keep-alive
+    if (!msg_.is_request() && !msg_.is_response()) return shard_;  // keep-alive
     editor_.reset(in.data.substr(0, r.consumed));
     if (msg_.is_request()) on_request(in, out);
     else on_response(in, out);
+    return shard_;
 }
 
 void pipeline::reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
@@ -396,6 +416,9 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     }
     // Stateful: the forwarded request is kept for retransmission, CANCEL and ACK.
     if (editor_.size() > sizeof t->request) return refuse(513, "Message Too Large");
+    // §16.2: an INVITE that goes on is answered 100 Trying at once (one refused here already has
+    // its final answer).
+    if (t->invite) respond(*t, m, false, 100, "Trying", {}, out);
     t->request_len = static_cast<std::uint32_t>(editor_.serialize({t->request, sizeof t->request}));
     t->downstream = destination;
     t->downstream_transport = transport;
@@ -553,7 +576,6 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
     t->upstream_transport = in.local ? in.local->transport : sip::transport::udp;
     ++counters_.transactions_created;
     ++counters_.transactions_active;
-    if (t->invite) respond(*t, m, false, 100, "Trying", {}, out);  // §16.2: 100 at once for INVITE
     return t;
 }
 

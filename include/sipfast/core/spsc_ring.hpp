@@ -39,6 +39,18 @@ public:
         return true;
     }
 
+    /// The next free slot, to be filled in place and then staged with push_claimed(); nullptr when the
+    /// ring is full. For items too large to copy twice (a datagram handed to another shard).
+    [[nodiscard]] T* claim() noexcept {
+        if (staged_ - cached_head_ > mask_) {
+            cached_head_ = head_.load(std::memory_order_acquire);
+            if (staged_ - cached_head_ > mask_) return nullptr;
+        }
+        return &slots_[staged_ & mask_];
+    }
+    /// Stages the slot returned by the last claim().
+    void push_claimed() noexcept { ++staged_; }
+
     /// Makes every staged item visible to the consumer.
     void publish() noexcept {
         if (staged_ != published_) {

@@ -22,6 +22,7 @@ struct inbound {
     std::string_view data;
     net_address source;
     const listen_point* local = nullptr;  ///< where it arrived; our Via and Record-Route use it
+    bool handed_over = false;             ///< came through a mailbox from another shard: it is ours
 };
 
 /// What one shard's pipeline has done, written only by its worker.
@@ -40,6 +41,8 @@ struct pipeline_counters {
     std::uint64_t transactions_created = 0;
     std::uint64_t transactions_timed_out = 0;
     std::uint64_t transactions_active = 0;
+    std::uint64_t mailbox_hops = 0;          ///< messages handed to their owner shard
+    std::uint64_t dropped_mailbox_full = 0;
 };
 
 /// The proxy's request and response path (RFC 3261 §16) for one shard, with no I/O: the backend
@@ -57,12 +60,19 @@ struct pipeline_counters {
 /// names the transaction's slot so a response finds it directly.
 class pipeline {
 public:
-    pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns = 0);
+    /// Shard `shard` of `shards`: in stateful mode a call belongs to the shard its Call-ID hashes to
+    /// (DESIGN §1), and a response to the shard named in our branch.
+    pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns = 0, std::uint32_t shards = 1);
     ~pipeline();
     pipeline(const pipeline&) = delete;
     pipeline& operator=(const pipeline&) = delete;
 
-    void on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept;
+    /// Handles one message and returns this shard's number; or, in stateful mode, returns the number
+    /// of the shard that owns it, without handling it, for the backend to hand it over once.
+    std::uint32_t on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept;
+    /// Counts a message the backend could not hand over (the owner's mailbox was full).
+    void count_mailbox_full() noexcept { ++counters_.dropped_mailbox_full; }
+    void count_hop() noexcept { ++counters_.mailbox_hops; }
     /// Runs the timers due by now_ns (retransmissions, timeouts, cleanup).
     void on_tick(std::uint64_t now_ns, outbox& out) noexcept;
 
@@ -92,6 +102,7 @@ private:
 
     const proxy_config& config_;
     std::uint32_t shard_;
+    std::uint32_t shards_;
     std::vector<sip::header> slots_;
     sip::message msg_;
     sip::message_editor editor_;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""sipfastd in stateless mode as a user runs it: real processes on loopback, SIPp agents that keep
-the route set, and raw datagrams for the answers the proxy gives itself. Every process started is
-stopped, even on failure. Usage: sipfastd_stateless_test.py SIPFASTD SIPP_SCENARIO_DIR"""
+"""sipfastd as a user runs it, stateless and stateful, with two workers: real processes on loopback,
+SIPp agents that keep the route set, and raw datagrams for the answers the proxy gives itself. Every
+process started is stopped, even on failure. Usage: sipfastd_test.py SIPFASTD SIPP_SCENARIO_DIR"""
 import os
 import re
 import shutil
@@ -25,7 +25,9 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-class StatelessProxy(unittest.TestCase):
+class ProxyBase:
+    mode = "stateless"
+
     @classmethod
     def setUpClass(cls):
         if SIPP is None:
@@ -33,17 +35,22 @@ class StatelessProxy(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="sipfast-it-")
         cls.proxy_port = free_udp_port()
         cls.uas_port = free_udp_port()
+        cls.carol_port = free_udp_port()
         cls.config = os.path.join(cls.tmp, "sipfast.toml")
         with open(cls.config, "w") as f:
             f.write(f"""
 listen = ["udp:127.0.0.1:{cls.proxy_port}"]
-mode = "stateless"
+mode = "{cls.mode}"
 workers = 2
 domains = ["127.0.0.1", "example.test"]
 [[location]]
 user = "bob"
 domain = "127.0.0.1"
 contact = "sip:bob@127.0.0.1:{cls.uas_port}"
+[[location]]
+user = "carol"
+domain = "127.0.0.1"
+contact = "sip:carol@127.0.0.1:{cls.carol_port}"
 """)
         cls.log = open(os.path.join(cls.tmp, "sipfastd.log"), "w+")  # closed in tearDownClass
         cls.proxy = subprocess.Popen([SIPFASTD, "--config", cls.config], stderr=cls.log, stdout=cls.log)
@@ -91,6 +98,7 @@ contact = "sip:bob@127.0.0.1:{cls.uas_port}"
 
     def test_calls_through_the_proxy_keep_the_route_set(self):
         uas_log = os.path.join(self.tmp, "uas.log")
+        uac_log = os.path.join(self.tmp, "uac.log")
         uac_port = free_udp_port()
         calls = 5
         uas = subprocess.Popen([SIPP, "-sf", os.path.join(SCENARIOS, "uas_rr.xml"), "-i", "127.0.0.1",
@@ -101,7 +109,8 @@ contact = "sip:bob@127.0.0.1:{cls.uas_port}"
             time.sleep(0.3)
             uac = subprocess.run([SIPP, "-sf", os.path.join(SCENARIOS, "uac_rr.xml"), "-s", "bob",
                                   f"127.0.0.1:{self.proxy_port}", "-i", "127.0.0.1", "-p", str(uac_port),
-                                  "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error"],
+                                  "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error",
+                                  "-trace_msg", "-message_file", uac_log],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
             self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-3000:])
             self.assertEqual(uas.wait(timeout=30), 0)
@@ -125,6 +134,10 @@ contact = "sip:bob@127.0.0.1:{cls.uas_port}"
         # BYE came back through the proxy (its Via on top) with our Route removed.
         self.assertRegex(byes[0], rf"Via: SIP/2.0/UDP 127.0.0.1:{self.proxy_port};branch=z9hG4bKsf")
         self.assertNotIn("Route:", byes[0])
+        with open(uac_log) as f:
+            trying = len(re.findall(r"^SIP/2.0 100 Trying$", f.read(), re.M))
+        # A stateful proxy answers every INVITE with its own 100 Trying; a stateless one sends none.
+        self.assertEqual(trying, calls if self.mode == "stateful" else 0)
 
     def test_unknown_user_in_our_domain_gets_404(self):
         answer = self.exchange(self.request("INVITE", "sip:nobody@example.test"))
@@ -144,6 +157,40 @@ contact = "sip:bob@127.0.0.1:{cls.uas_port}"
             "SIP/2.0 400 CSeq method does not match the request method\r\n"))
         scheme = self.request("INVITE", "mailto:bob@example.test")
         self.assertTrue(self.exchange(scheme).startswith("SIP/2.0 416 Unsupported URI Scheme\r\n"))
+
+
+class StatelessProxy(ProxyBase, unittest.TestCase):
+    mode = "stateless"
+
+
+class StatefulProxy(ProxyBase, unittest.TestCase):
+    mode = "stateful"
+
+    def test_a_retransmitted_invite_is_not_forwarded_twice(self):
+        # Carol's contact is a plain socket that never answers: the proxy's own 100 is all that
+        # comes back, and the INVITE reaches carol once however often the caller sends it.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as bob:
+            bob.bind(("127.0.0.1", self.carol_port))
+            bob.settimeout(0.3)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as alice:
+                alice.bind(("127.0.0.1", 0))
+                alice.settimeout(2)
+                port = alice.getsockname()[1]
+                invite = self.request("INVITE", f"sip:carol@127.0.0.1:{self.proxy_port}")
+                invite = invite.replace("PORT", str(port)).replace("\n", "\r\n").encode()
+                for _ in range(3):
+                    alice.sendto(invite, ("127.0.0.1", self.proxy_port))
+                    answer, _ = alice.recvfrom(65535)
+                    self.assertTrue(answer.startswith(b"SIP/2.0 100 Trying\r\n"), answer)
+            received = []
+            try:
+                while True:
+                    data, _ = bob.recvfrom(65535)
+                    received.append(data)
+            except socket.timeout:
+                pass
+        invites = [d for d in received if d.startswith(b"INVITE ")]
+        self.assertEqual(len(invites), 1, received)
 
 
 class Startup(unittest.TestCase):
