@@ -162,6 +162,35 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             if (read_string(c, v, "log_level", cfg.log_level) && cfg.log_level != "error" && cfg.log_level != "warn" &&
                 cfg.log_level != "info" && cfg.log_level != "debug")
                 c.fail(v, "log_level: '" + cfg.log_level + "' is not error, warn, info or debug");
+        } else if (key == "transactions_per_worker") {
+            const auto* i = v.as_integer();
+            if (i == nullptr || i->get() < 16 || i->get() > (1 << 24))
+                c.fail(v, "transactions_per_worker: expected an integer from 16 to 16777216");
+            else cfg.proxy.transactions_per_shard = static_cast<std::uint32_t>(i->get());
+        } else if (key == "timers") {
+            const auto* t = v.as_table();
+            if (t == nullptr) {
+                c.fail(v, "timers: expected a table ([timers] with t1_ms, t2_ms, t4_ms)");
+                break;
+            }
+            for (auto&& [tk, tv] : *t) {
+                const std::string_view name = tk.str();
+                const auto* i = tv.as_integer();
+                std::uint64_t* target = name == "t1_ms"   ? &cfg.proxy.t1_ns
+                                        : name == "t2_ms" ? &cfg.proxy.t2_ns
+                                        : name == "t4_ms" ? &cfg.proxy.t4_ns
+                                                          : nullptr;
+                if (target == nullptr) {
+                    c.fail(tv, "timers: unknown key '" + std::string(name) + "' (t1_ms, t2_ms, t4_ms)");
+                    break;
+                }
+                if (i == nullptr || i->get() < 1 || i->get() > 600000) {
+                    c.fail(tv, "timers." + std::string(name) + ": expected milliseconds from 1 to 600000");
+                    break;
+                }
+                *target = static_cast<std::uint64_t>(i->get()) * 1'000'000;
+            }
+            if (!c.error && cfg.proxy.t2_ns < cfg.proxy.t1_ns) c.fail(v, "timers: t2_ms must not be below t1_ms");
         } else if (key == "route" || key == "location") {
             const auto* a = v.as_array();
             if (a == nullptr) {

@@ -234,7 +234,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (scheme != sip::uri_scheme::sip && scheme != sip::uri_scheme::sips && scheme != sip::uri_scheme::tel)
         return refuse(416, "Unsupported URI Scheme");
 
-    const bool ruri_is_us = m.request_uri.scheme != sip::uri_scheme::tel &&
+    bool ruri_is_us = m.request_uri.scheme != sip::uri_scheme::tel &&
                             is_us(m.request_uri.host, m.request_uri.port, m.request_uri.has_port);
     const bool options_for_us = m.method == sip::method::options && ruri_is_us && m.request_uri.user.empty();
 
@@ -298,7 +298,42 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     std::string_view new_ruri;
     sip::name_addr next_route;
     bool have_next_route = false;
-    if (m.has_route) {
+    bool strict_popped = false;
+    if (ruri_is_us && m.request_uri.user.empty() && m.has_route) {
+        // A strict router (RFC 2543) put our Record-Route URI in the Request-URI and the real
+        // target last in Route: that value becomes the Request-URI and leaves the Route set.
+        const sip::header* last = nullptr;
+        for (const sip::header& h : m.headers)
+            if (h.id == sip::header_id::route) last = &h;
+        std::string_view rest = last->value, value, before;
+        while (!rest.empty()) {
+            const std::string_view v = sip::next_value(rest);
+            if (!v.empty()) {
+                before = value;
+                value = v;
+            }
+        }
+        sip::name_addr na;
+        if (!value.empty() && sip::parse_name_addr(value, na) == sip::parse_error::none) {
+            target = na.address;
+            new_ruri = na.address.text;
+            if (before.empty()) {
+                (void)editor_.remove(sip::header_line(editor_.original(), *last));
+            } else {  // ", <last>" after the previous value
+                const char* from = before.data() + before.size();
+                (void)editor_.remove({from, static_cast<std::size_t>(value.data() + value.size() - from)});
+            }
+            strict_popped = true;
+            ruri_is_us = target.scheme != sip::uri_scheme::tel && is_us(target.host, target.port, target.has_port);
+            // What is left of the Route set still leads: its first value is the next hop.
+            std::string_view lead_rest = m.find(sip::header_id::route)->value;
+            const std::string_view lead = sip::next_value(lead_rest);
+            if (lead.data() != value.data() && sip::parse_name_addr(lead, next_route) == sip::parse_error::none &&
+                !is_us(next_route.address.host, next_route.address.port, next_route.address.has_port))
+                have_next_route = true;
+        }
+    }
+    if (m.has_route && !strict_popped) {
         const sip::header* route = m.find(sip::header_id::route);
         std::string_view rest;
         sip::name_addr top;

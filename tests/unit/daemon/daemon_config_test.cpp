@@ -34,6 +34,11 @@ mode = "stateless"
 workers = 2
 domains = ["example.com"]
 record_route = false
+transactions_per_worker = 1000
+[timers]
+t1_ms = 250
+t2_ms = 2000
+t4_ms = 2500
 [[route]]
 domain = "carrier.example.net"
 user_prefix = "+1"
@@ -50,6 +55,10 @@ contact = "sip:bob@198.18.0.20:5062"
     EXPECT_EQ(c.proxy.mode, proxy::proxy_mode::stateless);
     EXPECT_EQ(c.workers, 2u);
     EXPECT_FALSE(c.proxy.record_route);
+    EXPECT_EQ(c.proxy.transactions_per_shard, 1000u);
+    EXPECT_EQ(c.proxy.t1_ns, 250'000'000u);
+    EXPECT_EQ(c.proxy.t2_ns, 2'000'000'000u);
+    EXPECT_EQ(c.proxy.t4_ns, 2'500'000'000u);
     ASSERT_EQ(c.proxy.routes.size(), 1u);
     EXPECT_EQ(c.proxy.routes[0].user_prefix, "+1");
     EXPECT_EQ(c.proxy.routes[0].next_hop.port, 5080);
@@ -74,6 +83,9 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "location.contact: 'sip:a@host.example' is not a sip: URI with a numeric host"},
         {"listen = [\"udp:127.0.0.1\"\n", 1, ""},  // a TOML syntax error: toml++'s own description
         {"mode = \"stateless\"\n", 0, "listen: at least one address is needed"},
+        {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt3_ms = 5\n", 3, "timers: unknown key 't3_ms' (t1_ms, t2_ms, t4_ms)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt1_ms = 900\nt2_ms = 800\n", 2, "timers: t2_ms must not be below t1_ms"},
+        {"listen = [\"udp:127.0.0.1\"]\ntransactions_per_worker = 3\n", 2, "transactions_per_worker: expected an integer from 16 to 16777216"},
     };
     for (const row& r : rows) {
         daemon_config c;

@@ -158,6 +158,27 @@ TEST(Pipeline, OurRouteIsPoppedAndTheNextOneFollowed) {
     EXPECT_FALSE(parsed(f.sent()).msg.has(sip::header_id::route));
 }
 
+TEST(Pipeline, StrictRouterRequestUriIsReplacedByTheLastRoute) {
+    // RFC 3261 §16.4: an RFC 2543 strict router sends our Record-Route URI as the Request-URI and
+    // the remote target as the last Route value.
+    fixture f;
+    std::string strict = invite("sip:198.18.0.1:5060;lr", "Route: <sip:bob@198.18.0.20:5062>\n");
+    ASSERT_EQ(f.feed(strict, f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));
+    parsed fwd(f.sent());
+    ASSERT_TRUE(fwd.result.ok()) << f.sent();
+    EXPECT_EQ(fwd.msg.request_uri_text, "sip:bob@198.18.0.20:5062");
+    EXPECT_FALSE(fwd.msg.has(sip::header_id::route));
+    // With two values in the header, only the last one leaves.
+    std::string two = invite("sip:198.18.0.1:5060;lr", "Route: <sip:198.18.0.50;lr>, <sip:bob@198.18.0.20:5062>\n");
+    ASSERT_EQ(f.feed(two, f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.50:5060"));  // the rest of the route set leads
+    parsed fwd2(f.sent());
+    ASSERT_TRUE(fwd2.result.ok()) << f.sent();
+    EXPECT_EQ(fwd2.msg.request_uri_text, "sip:bob@198.18.0.20:5062");
+    EXPECT_EQ(fwd2.msg.find(sip::header_id::route)->value, "<sip:198.18.0.50;lr>");
+}
+
 struct refusal {
     const char* note;
     std::string request;

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
+#include "sipfast/core/shard_hash.hpp"
 #include "sipfast/sip/parser.hpp"
 #include "test_util.hpp"
 
@@ -226,6 +228,53 @@ TEST(Stateful, RefusalsGoThroughTheTransaction) {
     EXPECT_EQ(status_of(f.sent(0)), 404);
     ASSERT_EQ(f.feed(unknown, f.uac), 1u);  // the retransmission gets the 404 again
     EXPECT_EQ(status_of(f.sent()), 404);
+}
+
+TEST(Stateful, EveryMessageOfACallIsHandledByItsOwnerShard) {
+    // Two shards; each message lands on a shard at random (as SO_REUSEPORT or RSS spread them by
+    // 4-tuple) and is handed over once when that shard does not own it.
+    proxy_config config;
+    config.listen.push_back({sip::transport::udp, addr("198.18.0.1:5060")});
+    config.domains = {"example.com"};
+    config.mode = proxy_mode::stateful;
+    config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
+    pipeline shard0(config, 0, 0, 2), shard1(config, 1, 0, 2);
+    pipeline* shards[2] = {&shard0, &shard1};
+    outbox out(1 << 16, 64);
+    std::mt19937 rng(9);
+    int hops = 0;
+    // Delivers to a random shard; returns the shard that handled it and the messages it sent.
+    const auto deliver = [&](const std::string& datagram, net_address from) {
+        out.clear();
+        const std::uint32_t first = rng() % 2;
+        std::uint32_t owner = shards[first]->on_packet(inbound{datagram, from, &config.listen[0]}, 0, out);
+        if (owner != first) {
+            ++hops;
+            EXPECT_EQ(shards[owner]->on_packet(inbound{datagram, from, &config.listen[0], true}, 0, out), owner);
+        }
+        return owner;
+    };
+    for (int call = 0; call < 40; ++call) {
+        const std::string call_id = "call-" + std::to_string(call) + "@198.18.0.9";
+        std::string inv = invite();
+        inv.replace(inv.find("call-1@198.18.0.9"), 17, call_id);
+        inv.replace(inv.find("z9hG4bKuac1"), 11, "z9hG4bKc" + std::to_string(call) + "x");
+        const std::uint32_t owner = core::owner_shard(call_id, 2);
+        ASSERT_EQ(deliver(inv, addr("198.18.0.9:5070")), owner);
+        std::string fwd;
+        for (std::size_t i = 0; i < out.size(); ++i)
+            if (out[i].destination == addr("198.18.0.20:5062")) fwd = std::string(out.bytes(out[i]).data(), out[i].size);
+        ASSERT_FALSE(fwd.empty());
+        ASSERT_EQ(deliver(answer(fwd, 180, "Ringing"), addr("198.18.0.20:5062")), owner);
+        ASSERT_EQ(deliver(answer(fwd, 200, "OK"), addr("198.18.0.20:5062")), owner);
+        std::string ack = inv;
+        ack.replace(0, 6, "ACK");
+        ack.replace(ack.find("CSeq: 1 INVITE"), 14, "CSeq: 1 ACK");
+        ASSERT_EQ(deliver(ack, addr("198.18.0.9:5070")), owner);
+    }
+    EXPECT_GT(hops, 20);  // about half the deliveries land on the wrong shard first
+    EXPECT_EQ(shard0.counters().transactions_active + shard1.counters().transactions_active, 0u);
+    EXPECT_EQ(shard0.counters().forwarded_responses + shard1.counters().forwarded_responses, 80u);
 }
 
 } // namespace
