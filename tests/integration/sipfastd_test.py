@@ -36,6 +36,7 @@ class ProxyBase:
         cls.proxy_port = free_udp_port()
         cls.uas_port = free_udp_port()
         cls.carol_port = free_udp_port()
+        cls.dave_port = free_udp_port()
         cls.config = os.path.join(cls.tmp, "sipfast.toml")
         with open(cls.config, "w") as f:
             f.write(f"""
@@ -51,6 +52,10 @@ contact = "sip:bob@127.0.0.1:{cls.uas_port}"
 user = "carol"
 domain = "127.0.0.1"
 contact = "sip:carol@127.0.0.1:{cls.carol_port}"
+[[location]]
+user = "dave"
+domain = "127.0.0.1"
+contact = "sip:dave@127.0.0.1:{cls.dave_port}"
 """)
         cls.log = open(os.path.join(cls.tmp, "sipfastd.log"), "w+")  # closed in tearDownClass
         cls.proxy = subprocess.Popen([SIPFASTD, "--config", cls.config], stderr=cls.log, stdout=cls.log)
@@ -191,6 +196,73 @@ class StatefulProxy(ProxyBase, unittest.TestCase):
                 pass
         invites = [d for d in received if d.startswith(b"INVITE ")]
         self.assertEqual(len(invites), 1, received)
+
+
+    def test_busy_callee_is_acked_hop_by_hop(self):
+        uac_port = free_udp_port()
+        uas = subprocess.Popen([SIPP, "-sf", os.path.join(SCENARIOS, "uas_busy.xml"), "-i", "127.0.0.1",
+                                "-p", str(self.uas_port), "-m", "3", "-nostdin", "-timeout", "30s"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
+        try:
+            time.sleep(0.3)
+            uac = subprocess.run([SIPP, "-sf", os.path.join(SCENARIOS, "uac_busy.xml"), "-s", "bob",
+                                  f"127.0.0.1:{self.proxy_port}", "-i", "127.0.0.1", "-p", str(uac_port),
+                                  "-m", "3", "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
+            self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-2000:])
+            # The callee ends only once it has the proxy's ACK for each 486.
+            self.assertEqual(uas.wait(timeout=30), 0)
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+
+    def test_cancel_before_answer(self):
+        def answer_to(request, status, reason, cseq=None, tag=";tag=d1"):
+            lines = request.split("\r\n")
+            keep = [l for l in lines if l.split(":")[0] in ("Via", "From", "Call-ID", "CSeq")]
+            if cseq:
+                keep = [l if not l.startswith("CSeq:") else cseq for l in keep]
+            to = [l for l in lines if l.startswith("To:")][0]
+            return (f"SIP/2.0 {status} {reason}\r\n" + "\r\n".join(keep) + f"\r\n{to}{tag}\r\n"
+                    "Content-Length: 0\r\n\r\n").encode()
+
+        def wait_for(sock, predicate):
+            while True:
+                data = sock.recvfrom(65535)[0].decode()
+                if predicate(data):
+                    return data
+
+        proxy = ("127.0.0.1", self.proxy_port)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dave, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as alice:
+            dave.bind(("127.0.0.1", self.dave_port))
+            alice.bind(("127.0.0.1", 0))
+            for s in (dave, alice):
+                s.settimeout(3)
+            port = alice.getsockname()[1]
+            call = f"cancel-{time.time_ns()}@127.0.0.1"
+            head = (f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKc{time.time_ns()};rport\r\n"
+                    f"Max-Forwards: 70\r\nFrom: <sip:alice@example.test>;tag=a1\r\n"
+                    f"To: <sip:dave@127.0.0.1>\r\nCall-ID: {call}\r\n")
+            ruri = f"sip:dave@127.0.0.1:{self.proxy_port}"
+            alice.sendto(f"INVITE {ruri} SIP/2.0\r\n{head}CSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n".encode(), proxy)
+            invite = wait_for(dave, lambda d: d.startswith("INVITE "))
+            dave.sendto(answer_to(invite, 180, "Ringing"), proxy)
+            wait_for(alice, lambda d: d.startswith("SIP/2.0 180"))
+            alice.sendto(f"CANCEL {ruri} SIP/2.0\r\n{head}CSeq: 7 CANCEL\r\nContent-Length: 0\r\n\r\n".encode(), proxy)
+            ok = wait_for(alice, lambda d: d.startswith("SIP/2.0 200"))
+            self.assertIn("CSeq: 7 CANCEL", ok)
+            cancel = wait_for(dave, lambda d: d.startswith("CANCEL "))
+            self.assertIn("CSeq: 7 CANCEL", cancel)
+            # Same branch as the INVITE the proxy forwarded.
+            self.assertEqual(re.search(r"branch=([^;\r]+)", cancel).group(1), re.search(r"branch=([^;\r]+)", invite).group(1))
+            dave.sendto(answer_to(cancel, 200, "OK"), proxy)
+            dave.sendto(answer_to(invite, 487, "Request Terminated"), proxy)
+            terminated = wait_for(alice, lambda d: d.startswith("SIP/2.0 487"))
+            self.assertIn("CSeq: 7 INVITE", terminated)
+            ack = wait_for(dave, lambda d: d.startswith("ACK "))  # the proxy's, hop by hop
+            self.assertIn("CSeq: 7 ACK", ack)
+            self.assertIn(";tag=d1", ack)
 
 
 class Startup(unittest.TestCase):
