@@ -72,6 +72,16 @@ bool uri_destination(const sip::uri& u, net_address& out) noexcept {
 
 bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
+bool parse_hex(std::string_view s, std::uint32_t& v) noexcept {  // lower-case hex digits, as we write them
+    v = 0;
+    for (char c : s) {
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return false;
+        v = v * 16 + static_cast<std::uint32_t>(d);
+    }
+    return !s.empty();
+}
+
 } // namespace
 
 struct pipeline::transaction {
@@ -159,14 +169,8 @@ std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbo
         } else if (msg_.is_response()) {
             const std::string_view b = msg_.top_via.branch;
             std::uint32_t s = 0;
-            bool ok = b.size() >= our_branch_prefix.size() + 4 && b.substr(0, our_branch_prefix.size()) == our_branch_prefix;
-            for (std::size_t i = our_branch_prefix.size(); ok && i < our_branch_prefix.size() + 4; ++i) {
-                const char c = b[i];
-                const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-                ok = d >= 0;
-                s = s * 16 + static_cast<std::uint32_t>(d < 0 ? 0 : d);
-            }
-            if (ok && s < shards_) owner = s;
+            if (starts_with(b, our_branch_prefix) && parse_hex(b.substr(our_branch_prefix.size(), 4), s) && s < shards_)
+                owner = s;
         }
         if (owner != shard_) return owner;
     }
@@ -691,108 +695,84 @@ pipeline::transaction* pipeline::from_branch(std::string_view branch) noexcept {
     if (branch.size() < at + 18 || branch.substr(0, our_branch_prefix.size()) != our_branch_prefix ||
         branch[at] != '.' || branch[at + 1] != 't')
         return nullptr;
-    const auto hex = [](std::string_view s, std::uint32_t& v) {
-        v = 0;
-        for (char c : s) {
-            const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-            if (d < 0) return false;
-            v = v * 16 + static_cast<std::uint32_t>(d);
-        }
-        return true;
-    };
     std::uint32_t slot = 0, gen = 0;
-    if (!hex(branch.substr(at + 2, 8), slot) || !hex(branch.substr(at + 10, 8), gen)) return nullptr;
+    if (!parse_hex(branch.substr(at + 2, 8), slot) || !parse_hex(branch.substr(at + 10, 8), gen)) return nullptr;
     if (slot >= generations_.size() || generations_[slot] != gen) return nullptr;
     return transactions_->at(slot);
 }
 
-void pipeline::send_cancel(transaction& t, outbox& out) noexcept {
-    // §9.1: CANCEL with the INVITE's Request-URI, Call-ID, To, From, CSeq number, Route and our Via.
-    if (!sip::parse({t.request, t.request_len}, aux_, aux_slots_).ok()) return;
-    sip::edit_error err = sip::edit_error::none;
+namespace {
+
+// A request the proxy sends on its own along a forwarded INVITE's path (§9.1 CANCEL, §17.1.1.3 ACK):
+// the INVITE's Request-URI, our Via, From, Call-ID and Route; To as given (the response's, for an
+// ACK) or the INVITE's; CSeq with the INVITE's number and this method. 0 when it does not fit.
+std::size_t write_hop_request(const sip::message& invite, std::string_view method, std::string_view to_value,
+                              std::span<char> out) noexcept {
+    std::size_t n = 0;
+    bool ok = true;
+    const auto put = [&](std::string_view s) {
+        if (s.size() > out.size() - n) {
+            ok = false;
+            return;
+        }
+        std::memcpy(out.data() + n, s.data(), s.size());
+        n += s.size();
+    };
     std::array<char, 16> num{};
     std::size_t k = num.size();
-    std::uint32_t v = aux_.cseq.number;
+    std::uint32_t v = invite.cseq.number;
     do {
         num[--k] = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    std::array<char, 2048> msg{};
-    std::size_t n = 0;
-    const auto put = [&](std::string_view s) {
-        if (s.size() <= msg.size() - n) {
-            std::memcpy(msg.data() + n, s.data(), s.size());
-            n += s.size();
-        } else {
-            err = sip::edit_error::scratch_full;
-        }
-    };
-    put("CANCEL ");
-    put(aux_.request_uri_text);
+    put(method);
+    put(" ");
+    put(invite.request_uri_text);
     put(" SIP/2.0\r\nVia: ");
-    put(aux_.find(sip::header_id::via)->value);
+    put(invite.find(sip::header_id::via)->value);
     put("\r\nMax-Forwards: 70\r\n");
-    for (const sip::header& h : aux_.headers) {
-        if (h.id == sip::header_id::from || h.id == sip::header_id::to || h.id == sip::header_id::call_id ||
-            h.id == sip::header_id::route) {
+    for (const sip::header& h : invite.headers) {
+        if (h.id == sip::header_id::from || h.id == sip::header_id::call_id || h.id == sip::header_id::route ||
+            (h.id == sip::header_id::to && to_value.empty())) {
             put(sip::header_name(h.id));
             put(": ");
             put(h.value);
             put("\r\n");
         }
     }
+    if (!to_value.empty()) {
+        put("To: ");
+        put(to_value);
+        put("\r\n");
+    }
     put("CSeq: ");
     put({num.data() + k, num.size() - k});
-    put(" CANCEL\r\nContent-Length: 0\r\n\r\n");
-    if (err != sip::edit_error::none) return;
+    put(" ");
+    put(method);
+    put("\r\nContent-Length: 0\r\n\r\n");
+    return ok ? n : 0;
+}
+
+} // namespace
+
+void pipeline::send_cancel(transaction& t, outbox& out) noexcept {
+    if (!sip::parse({t.request, t.request_len}, aux_, aux_slots_).ok()) return;
+    std::array<char, 2048> msg{};
+    const std::size_t n = write_hop_request(aux_, "CANCEL", {}, msg);
+    if (n == 0) return;
     t.cancel_sent = true;
     send_stored(msg.data(), static_cast<std::uint32_t>(n), t.downstream, t.downstream_transport, out);
 }
 
 void pipeline::send_ack(transaction& t, outbox& out) noexcept {
-    // §17.1.1.3: the ACK for a non-2xx final response: the request's Request-URI, Call-ID, From,
-    // Route and our Via, the response's To, CSeq number with method ACK.
+    // msg_ holds the 300-699 response: its To carries the callee's tag.
     const sip::header* to = msg_.find(sip::header_id::to);
     if (to == nullptr) return;
     const std::string_view to_value = to->value;
     if (!sip::parse({t.request, t.request_len}, aux_, aux_slots_).ok()) return;
-    std::array<char, 16> num{};
-    std::size_t k = num.size();
-    std::uint32_t v = aux_.cseq.number;
-    do {
-        num[--k] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
     std::array<char, 2048> msg{};
-    std::size_t n = 0;
-    bool ok = true;
-    const auto put = [&](std::string_view s) {
-        if (s.size() <= msg.size() - n) {
-            std::memcpy(msg.data() + n, s.data(), s.size());
-            n += s.size();
-        } else {
-            ok = false;
-        }
-    };
-    put("ACK ");
-    put(aux_.request_uri_text);
-    put(" SIP/2.0\r\nVia: ");
-    put(aux_.find(sip::header_id::via)->value);
-    put("\r\nMax-Forwards: 70\r\n");
-    for (const sip::header& h : aux_.headers) {
-        if (h.id == sip::header_id::from || h.id == sip::header_id::call_id || h.id == sip::header_id::route) {
-            put(sip::header_name(h.id));
-            put(": ");
-            put(h.value);
-            put("\r\n");
-        }
-    }
-    put("To: ");
-    put(to_value);
-    put("\r\nCSeq: ");
-    put({num.data() + k, num.size() - k});
-    put(" ACK\r\nContent-Length: 0\r\n\r\n");
-    if (ok) send_stored(msg.data(), static_cast<std::uint32_t>(n), t.downstream, t.downstream_transport, out);
+    const std::size_t n = write_hop_request(aux_, "ACK", to_value, msg);
+    if (n != 0) send_stored(msg.data(), static_cast<std::uint32_t>(n), t.downstream, t.downstream_transport, out);
 }
 
 void pipeline::on_tick(std::uint64_t now_ns, outbox& out) noexcept {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sipfast/sip/parser.hpp"
+#include "proxy_test_util.hpp"
 #include "test_util.hpp"
 
 namespace sipfast::proxy {
@@ -14,11 +15,7 @@ namespace {
 using test::crlf;
 using test::parsed;
 
-net_address addr(std::string_view text) {
-    net_address a;
-    EXPECT_TRUE(parse_ip_port(text, 5060, a)) << text;
-    return a;
-}
+using test::addr;
 
 struct fixture {
     proxy_config config;

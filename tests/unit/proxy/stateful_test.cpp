@@ -9,6 +9,7 @@
 
 #include "sipfast/core/shard_hash.hpp"
 #include "sipfast/sip/parser.hpp"
+#include "proxy_test_util.hpp"
 #include "test_util.hpp"
 
 namespace sipfast::proxy {
@@ -19,11 +20,7 @@ using test::parsed;
 
 constexpr std::uint64_t ms = 1'000'000;
 
-net_address addr(std::string_view text) {
-    net_address a;
-    EXPECT_TRUE(parse_ip_port(text, 5060, a)) << text;
-    return a;
-}
+using test::addr;
 
 struct fixture {
     proxy_config config;
