@@ -129,8 +129,10 @@ int side_of(txn::timer t) noexcept {  // index into transaction::timers
 
 } // namespace
 
-pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns, std::uint32_t shards)
-    : config_(config), shard_(shard), shards_(shards == 0 ? 1 : shards), slots_(sip::default_header_slots), now_ns_(now_ns),
+pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns, std::uint32_t shards,
+                   const location_service* locations)
+    : config_(config), configured_locations_(config.locations),
+      locations_(locations ? locations : &configured_locations_), shard_(shard), shards_(shards == 0 ? 1 : shards), slots_(sip::default_header_slots), now_ns_(now_ns),
       transactions_(config.mode == proxy_mode::stateful
                         ? std::make_unique<core::shard_table<transaction, 192>>(config.transactions_per_shard)
                         : nullptr),
@@ -372,12 +374,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             return refuse(503, "Route Not Resolvable");
         }
     } else if (target.scheme != sip::uri_scheme::tel && (ruri_is_us || is_our_domain(target.host, target.port, target.has_port))) {
-        const location_entry* found = nullptr;
-        for (const location_entry& e : config_.locations)
-            if (e.user == target.user && (sip::iequals(e.domain, target.host) || ruri_is_us)) {
-                found = &e;
-                break;
-            }
+        const location_entry* found = locations_->lookup(target.user, target.host, ruri_is_us);
         if (found == nullptr) return refuse(404, "Not Found");
         new_ruri = found->contact_uri;
         destination = found->contact_address;

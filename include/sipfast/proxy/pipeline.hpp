@@ -9,6 +9,7 @@
 #include "sipfast/core/shard_table.hpp"
 #include "sipfast/core/timer_wheel.hpp"
 #include "sipfast/proxy/config.hpp"
+#include "sipfast/proxy/location.hpp"
 #include "sipfast/proxy/net_address.hpp"
 #include "sipfast/proxy/outbox.hpp"
 #include "sipfast/sip/editor.hpp"
@@ -62,7 +63,10 @@ class pipeline {
 public:
     /// Shard `shard` of `shards`: in stateful mode a call belongs to the shard its Call-ID hashes to
     /// (DESIGN §1), and a response to the shard named in our branch.
-    pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns = 0, std::uint32_t shards = 1);
+    /// `locations` answers for the domains we serve; null means the configuration's [[location]]
+    /// entries. It must outlive the pipeline.
+    pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns = 0, std::uint32_t shards = 1,
+             const location_service* locations = nullptr);
     ~pipeline();
     pipeline(const pipeline&) = delete;
     pipeline& operator=(const pipeline&) = delete;
@@ -101,6 +105,8 @@ private:
     [[nodiscard]] bool is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
 
     const proxy_config& config_;
+    static_locations configured_locations_;
+    const location_service* locations_;
     std::uint32_t shard_;
     std::uint32_t shards_;
     std::vector<sip::header> slots_;

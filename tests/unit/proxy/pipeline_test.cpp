@@ -122,6 +122,29 @@ TEST(Pipeline, ResponsesFollowTheNextVia) {
     EXPECT_EQ(f.p->counters().dropped_not_ours, 1u);
 }
 
+TEST(Pipeline, AnotherLocationServiceCanAnswer) {
+    // What the registrar will plug in: the pipeline asks the service it is given.
+    struct one_binding final : location_service {
+        location_entry e{"dave", "example.com", "sip:dave@198.18.0.44:5090", {}};
+        one_binding() { EXPECT_TRUE(parse_ip_port("198.18.0.44:5090", 0, e.contact_address)); }
+        const location_entry* lookup(std::string_view user, std::string_view, bool) const noexcept override {
+            return user == "dave" ? &e : nullptr;
+        }
+    } service;
+    fixture f;
+    pipeline p(f.config, 0, 0, 1, &service);
+    f.out.clear();
+    const std::string req = invite("sip:dave@example.com");
+    p.on_packet(inbound{req, f.uac, &f.config.listen[0]}, 0, f.out);
+    ASSERT_EQ(f.out.size(), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.44:5090"));
+    f.out.clear();
+    const std::string bob = invite("sip:bob@example.com");  // the config's entry is not consulted
+    p.on_packet(inbound{bob, f.uac, &f.config.listen[0]}, 0, f.out);
+    ASSERT_EQ(f.out.size(), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.status_code, 404);
+}
+
 TEST(Pipeline, StaticRoutesAndTheRequestUriItself) {
     fixture f;
     ASSERT_EQ(f.feed(invite("sip:+15551234@carrier.example.net"), f.uac), 1u);
