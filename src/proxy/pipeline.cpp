@@ -96,8 +96,11 @@ struct pipeline::transaction {
     bool provisional_seen = false;
     bool cancel_pending = false;
     bool cancel_sent = false;
+    bool cancel_done = false;
+    txn::client_transaction cancel;  // our CANCEL downstream: a non-INVITE client transaction (§9.1)
     std::uint32_t slot = 0;
-    core::timer_handle timers[4];  // server retransmit, server lifetime, client retransmit, client lifetime
+    // server retransmit and lifetime, client retransmit and lifetime, CANCEL retransmit and lifetime
+    core::timer_handle timers[6];
     net_address upstream;
     net_address downstream;
     sip::transport upstream_transport = sip::transport::udp;
@@ -478,8 +481,13 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
     const sip::header* first = m.find(sip::header_id::via);
     if (transactions_) {
         if (transaction* t = from_branch(ours.branch)) {
-            if (m.cseq.method == sip::method::cancel) {  // the answer to our CANCEL stays here
-                ++counters_.retransmissions_absorbed;
+            if (m.cseq.method == sip::method::cancel) {  // the answer to our CANCEL ends here
+                const txn::actions a = t->cancel.on_response(m.status_code);
+                arm(*t, a, 4, 5);
+                if (a.terminated) {
+                    t->cancel_done = true;
+                    maybe_free(*t);
+                }
                 return;
             }
             const int status = m.status_code;
@@ -679,7 +687,7 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
 }
 
 void pipeline::maybe_free(transaction& t) noexcept {
-    if (!t.server_done || (t.client_started && !t.client_done)) return;
+    if (!t.server_done || (t.client_started && !t.client_done) || (t.cancel_sent && !t.cancel_done)) return;
     for (core::timer_handle& h : t.timers) wheel_.cancel(h);
     ++generations_[t.slot];  // stale branches and timers now find nothing
     --counters_.transactions_active;
@@ -757,8 +765,13 @@ void pipeline::send_cancel(transaction& t, outbox& out) noexcept {
     std::array<char, 2048> msg{};
     const std::size_t n = write_hop_request(aux_, "CANCEL", {}, msg);
     if (n == 0) return;
-    t.cancel_sent = true;
     send_stored(msg.data(), static_cast<std::uint32_t>(n), t.downstream, t.downstream_transport, out);
+    if (!t.cancel_sent) {  // the first time: its own transaction retransmits it on Timer E until F
+        t.cancel_sent = true;
+        t.cancel = txn::client_transaction(false, t.downstream_transport != sip::transport::udp,
+                                           txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
+        arm(t, t.cancel.start(), 4, 5);
+    }
 }
 
 void pipeline::send_ack(transaction& t, outbox& out) noexcept {
@@ -781,8 +794,20 @@ void pipeline::on_tick(std::uint64_t now_ns, outbox& out) noexcept {
         const auto which = static_cast<txn::timer>(c & 15);
         transaction* t = transactions_->at(slot);
         if (t == nullptr || generations_[slot] != gen) return;
-        if (side_of(which) < 2) apply_server(*t, t->server.on_timer(which), out);
-        else apply_client(*t, t->client.on_timer(which), out);
+        const bool cancel_timer = t->invite && (which == txn::timer::E || which == txn::timer::F || which == txn::timer::K);
+        if (cancel_timer) {  // an INVITE's client runs A/B/D: E/F/K belong to its CANCEL
+            const txn::actions a = t->cancel.on_timer(which);
+            if (a.send_request) send_cancel(*t, out);
+            arm(*t, a, 4, 5);
+            if (a.terminated) {
+                t->cancel_done = true;
+                maybe_free(*t);
+            }
+        } else if (side_of(which) < 2) {
+            apply_server(*t, t->server.on_timer(which), out);
+        } else {
+            apply_client(*t, t->client.on_timer(which), out);
+        }
     });
 }
 

@@ -170,12 +170,21 @@ TEST(Stateful, CancelIsAnswered200AndSentOnAfterAProvisional) {
     EXPECT_EQ(c.msg.top_via.branch, parsed(fwd).msg.top_via.branch);
     EXPECT_EQ(c.msg.request_uri_text, "sip:bob@198.18.0.20:5062");
     EXPECT_EQ(c.msg.cseq.number, 1u);
+    // Unanswered, our CANCEL is retransmitted on Timer E (§9.1: it is a transaction of its own).
+    f.now = 0;
+    ASSERT_GE(f.tick(600 * ms), 1u);
+    EXPECT_EQ(parsed(f.sent_to(f.uas)).msg.method, sip::method::cancel);
     // The callee answers the CANCEL (kept here) and the INVITE with 487 (forwarded, ACKed).
     std::string ok_cancel = answer(down, 200, "OK");
     EXPECT_EQ(f.feed(ok_cancel, f.uas), 0u);
     ASSERT_EQ(f.feed(answer(fwd, 487, "Request Terminated"), f.uas), 2u);
     EXPECT_EQ(status_of(f.sent_to(f.uac)), 487);
     EXPECT_EQ(parsed(f.sent_to(f.uas)).msg.method, sip::method::ack);
+    // No more CANCELs once it was answered; everything retires.
+    f.tick(40000 * ms);
+    for (std::size_t i = 0; i < f.out.size(); ++i)
+        EXPECT_NE(parsed(f.sent(i)).msg.method, sip::method::cancel);
+    EXPECT_EQ(f.p->counters().transactions_active, 0u);
 }
 
 TEST(Stateful, SilenceIsAnswered408AfterTimerB) {
