@@ -18,16 +18,12 @@ using test::parsed;
 using test::addr;
 
 struct fixture {
-    proxy_config config;
+    proxy_config config = test::test_config(proxy_mode::stateless);
     outbox out{1 << 16, 64};
     std::unique_ptr<pipeline> p;
     net_address uac = addr("198.18.0.9:5070");
 
     fixture() {
-        config.listen.push_back({sip::transport::udp, addr("198.18.0.1:5060")});
-        config.domains = {"example.com"};
-        config.mode = proxy_mode::stateless;
-        config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
         config.routes.push_back({"carrier.example.net", "", addr("198.18.0.30:5060"), sip::transport::udp});
         p = std::make_unique<pipeline>(config, 3);
     }

@@ -23,7 +23,7 @@ constexpr std::uint64_t ms = 1'000'000;
 using test::addr;
 
 struct fixture {
-    proxy_config config;
+    proxy_config config = test::test_config(proxy_mode::stateful);
     outbox out{1 << 16, 64};
     std::unique_ptr<pipeline> p;
     net_address uac = addr("198.18.0.9:5070");
@@ -31,11 +31,7 @@ struct fixture {
     std::uint64_t now = 0;
 
     explicit fixture(std::uint32_t capacity = 64) {
-        config.listen.push_back({sip::transport::udp, addr("198.18.0.1:5060")});
-        config.domains = {"example.com"};
-        config.mode = proxy_mode::stateful;
         config.transactions_per_shard = capacity;
-        config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", uas});
         p = std::make_unique<pipeline>(config, 3);
     }
     std::size_t feed(const std::string& datagram, net_address from) {
@@ -239,11 +235,7 @@ TEST(Stateful, RefusalsGoThroughTheTransaction) {
 TEST(Stateful, EveryMessageOfACallIsHandledByItsOwnerShard) {
     // Two shards; each message lands on a shard at random (as SO_REUSEPORT or RSS spread them by
     // 4-tuple) and is handed over once when that shard does not own it.
-    proxy_config config;
-    config.listen.push_back({sip::transport::udp, addr("198.18.0.1:5060")});
-    config.domains = {"example.com"};
-    config.mode = proxy_mode::stateful;
-    config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
+    const proxy_config config = test::test_config(proxy_mode::stateful);
     pipeline shard0(config, 0, 0, 2), shard1(config, 1, 0, 2);
     pipeline* shards[2] = {&shard0, &shard1};
     outbox out(1 << 16, 64);
