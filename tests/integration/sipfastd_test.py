@@ -265,6 +265,64 @@ class StatefulProxy(ProxyBase, unittest.TestCase):
             self.assertIn(";tag=d1", ack)
 
 
+class Ipv6(unittest.TestCase):
+    """The same proxy on [::1]: Via, Record-Route and received carry bracketed IPv6 references."""
+
+    def test_a_call_over_ipv6_loopback(self):
+        def free_port6():
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+                s.bind(("::1", 0))
+                return s.getsockname()[1]
+
+        tmp = tempfile.mkdtemp(prefix="sipfast-v6-")
+        proxy_port, eve_port = free_port6(), free_port6()
+        cfg = os.path.join(tmp, "v6.toml")
+        with open(cfg, "w") as f:
+            f.write(f'listen = ["udp:[::1]:{proxy_port}"]\nmode = "stateful"\nworkers = 2\ndomains = ["example.test"]\n'
+                    f'[[location]]\nuser = "eve"\ndomain = "example.test"\ncontact = "sip:eve@[::1]:{eve_port}"\n')
+        log = open(os.path.join(tmp, "log"), "w+")
+        proxy = subprocess.Popen([SIPFASTD, "--config", cfg], stdout=log, stderr=log)
+        try:
+            for _ in range(100):
+                log.seek(0)
+                if "listening on" in log.read():
+                    break
+                time.sleep(0.05)
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as eve, \
+                    socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as alice:
+                eve.bind(("::1", eve_port))
+                alice.bind(("::1", 0))
+                for s in (eve, alice):
+                    s.settimeout(3)
+                port = alice.getsockname()[1]
+                invite = (f"INVITE sip:eve@example.test SIP/2.0\r\n"
+                          f"Via: SIP/2.0/UDP [::1]:{port};branch=z9hG4bKv6{time.time_ns()};rport\r\n"
+                          f"Max-Forwards: 70\r\nFrom: <sip:alice@example.test>;tag=a6\r\nTo: <sip:eve@example.test>\r\n"
+                          f"Call-ID: v6-{time.time_ns()}@[::1]\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+                alice.sendto(invite.encode(), ("::1", proxy_port))
+                self.assertTrue(alice.recvfrom(65535)[0].startswith(b"SIP/2.0 100 Trying\r\n"))
+                got = eve.recvfrom(65535)[0].decode()
+                self.assertTrue(got.startswith(f"INVITE sip:eve@[::1]:{eve_port} SIP/2.0\r\n"), got)
+                self.assertIn(f"\r\nRecord-Route: <sip:[::1]:{proxy_port};lr>\r\n", got)
+                self.assertRegex(got, rf"\r\nVia: SIP/2.0/UDP \[::1\]:{proxy_port};branch=z9hG4bKsf")
+                self.assertIn(f";received=[::1];rport={port}", got)
+                vias = [l for l in got.split("\r\n") if l.startswith("Via:")]
+                busy = ("SIP/2.0 486 Busy Here\r\n" + "\r\n".join(vias) + "\r\n" +
+                        "\r\n".join(l for l in got.split("\r\n") if l.split(":")[0] in ("From", "Call-ID", "CSeq")) +
+                        "\r\nTo: <sip:eve@example.test>;tag=e6\r\nContent-Length: 0\r\n\r\n")
+                eve.sendto(busy.encode(), ("::1", proxy_port))
+                self.assertTrue(alice.recvfrom(65535)[0].startswith(b"SIP/2.0 486 Busy Here\r\n"))
+                self.assertTrue(eve.recvfrom(65535)[0].startswith(f"ACK sip:eve@[::1]:{eve_port} SIP/2.0".encode()))
+        finally:
+            proxy.send_signal(signal.SIGTERM)
+            try:
+                proxy.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proxy.kill()
+            log.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class Startup(unittest.TestCase):
     def run_daemon(self, *args):
         return subprocess.run([SIPFASTD, *args], capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
