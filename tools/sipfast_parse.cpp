@@ -15,6 +15,8 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "cli_parse.hpp"
 #include <nlohmann/json.hpp>
 
 #include "parse_summary.hpp"
@@ -189,14 +191,6 @@ int main(int argc, char** argv) {
     app.add_option("file", opt.file, "message file; - or none reads stdin");
     app.add_option("--corpus", opt.corpus, "parse every .sip file under this folder, one line each");
     app.add_flag("--list-isa", opt.list_isa, "list the scanners and which one is active");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::cout << app.help();
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        std::cerr << "sipfast-parse: " << e.what() << "\nRun with --help for usage.\n";
-        return 2;
-    }
+    if (const auto status = tools::parse_command_line(app, argc, argv, "sipfast-parse")) return *status;
     return run(opt);
 }

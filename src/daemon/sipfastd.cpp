@@ -21,6 +21,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_parse.hpp"
+
 #include "daemon_config.hpp"
 #include "sipfast/io/udp_worker.hpp"
 #include "sipfast/sip/isa.hpp"
@@ -124,19 +126,7 @@ int run(const overrides& o) {
     stop.store(true);
     for (std::thread& t : threads) t.join();
     proxy::pipeline_counters total;
-    for (const auto& w : workers) {
-        const proxy::pipeline_counters& c = w->counters();
-        total.requests += c.requests;
-        total.responses += c.responses;
-        total.forwarded_requests += c.forwarded_requests;
-        total.forwarded_responses += c.forwarded_responses;
-        total.parse_errors += c.parse_errors;
-        total.mailbox_hops += c.mailbox_hops;
-        total.retransmissions_absorbed += c.retransmissions_absorbed;
-        total.transactions_created += c.transactions_created;
-        total.transactions_timed_out += c.transactions_timed_out;
-        for (int k = 0; k < 7; ++k) total.replied[k] += c.replied[k];
-    }
+    for (const auto& w : workers) total += w->counters();
     std::uint64_t replied = 0;
     for (std::uint64_t r : total.replied) replied += r;
     log("info", "requests " + std::to_string(total.requests) + " (forwarded " + std::to_string(total.forwarded_requests) +
@@ -162,14 +152,6 @@ int main(int argc, char** argv) {
     app.add_option("--record-route", o.record_route, "on or off")->check(CLI::IsMember({"on", "off"}));
     app.add_option("--log-level", o.log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp&) {
-        std::cout << app.help();
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        std::cerr << "sipfastd: " << e.what() << "\nRun with --help for usage.\n";
-        return 2;
-    }
+    if (const auto status = tools::parse_command_line(app, argc, argv, "sipfastd")) return *status;
     return run(o);
 }

@@ -203,7 +203,7 @@ void pipeline::reply(const inbound& in, int status, std::string_view reason, std
                      outbox& out) noexcept {
     // RFC 3581 §4 and RFC 3261 §18.2.2: the answer goes back to where the request came from.
     std::array<char, 16> tag_buf{};
-    const std::string_view tag = hex64(core::call_id_hash(msg_.call_id) ^ shard_, tag_buf).substr(0, 10);
+    const std::string_view tag = to_tag(msg_.call_id, tag_buf);
     const std::span<char> room = out.reserve(2048);
     const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag, extra_lines, room);
     if (n == 0) {
@@ -212,6 +212,12 @@ void pipeline::reply(const inbound& in, int status, std::string_view reason, std
     }
     out.commit(in.source, in.local ? in.local->transport : sip::transport::udp, n);
     ++counters_.replied[status / 100 % 7];
+}
+
+// The To tag of the responses we make ourselves: stable per call, so a retransmitted request that
+// a stateless proxy answers again gets the same tag.
+std::string_view pipeline::to_tag(std::string_view call_id, std::array<char, 16>& buf) const noexcept {
+    return hex64(core::call_id_hash(call_id) ^ shard_, buf).substr(0, 10);
 }
 
 void pipeline::send_edited(const net_address& to, sip::transport t, outbox& out) noexcept {
@@ -264,11 +270,12 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     // recommendation, so a retransmission, its CANCEL and a non-2xx ACK map to the same branch);
     // the second hashes what decides where the request goes, so a request that comes back unchanged
     // is a loop and one whose Request-URI changed is a spiral (§16.3 step 4).
+    // A stateful branch names its transaction instead, so the first part is hashed only statelessly.
     hasher first;
-    if (starts_with(m.top_via.branch, magic_cookie)) {
+    if (t == nullptr && starts_with(m.top_via.branch, magic_cookie)) {
         first.add(m.top_via.branch);
         first.add(m.top_via.host);
-    } else {
+    } else if (t == nullptr) {
         first.add(m.top_via.text);
         first.add(m.to.tag);
         first.add(m.from.tag);
@@ -286,7 +293,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         return true;
     });
     std::array<char, 16> first_hex{}, loop_hex{};
-    const std::string_view first_part = hex64(first.done(), first_hex);
+    const std::string_view first_part = t == nullptr ? hex64(first.done(), first_hex) : std::string_view{};
     const std::string_view loop_part = hex64(loop.done(), loop_hex);
 
     bool looped = false;
@@ -637,7 +644,7 @@ void pipeline::send_stored(const char* data, std::uint32_t len, const net_addres
 void pipeline::respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
                        std::string_view reason, std::string_view extra, outbox& out) noexcept {
     std::array<char, 16> tag_buf{};
-    const std::string_view tag = hex64(core::call_id_hash(request.call_id) ^ shard_, tag_buf).substr(0, 10);
+    const std::string_view tag = to_tag(request.call_id, tag_buf);
     const std::size_t n = write_response(request, status, reason, tag, extra, {t.response, sizeof t.response}, our_via_on_top);
     if (n == 0) return;
     t.response_len = static_cast<std::uint32_t>(n);

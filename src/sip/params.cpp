@@ -2,7 +2,6 @@
 #include "sipfast/sip/params.hpp"
 
 #include "lex.hpp"
-#include "param_scan.hpp"
 
 namespace sipfast::sip {
 
@@ -40,16 +39,6 @@ param param_list::find(std::string_view name) const noexcept {
         if (iequals(p.name, name)) return p;
     }
     return {};
-}
-
-parse_error validate_params(std::string_view text, bool uri_params) noexcept {
-    if (text.empty()) return parse_error::none;
-    std::size_t end = 0;
-    const parse_error e = detail::scan_params(
-        text, 0, uri_params ? detail::param_syntax::uri : detail::param_syntax::header, false, end,
-        [](const param&) {});
-    if (e != parse_error::none) return e;
-    return end == text.size() ? parse_error::none : parse_error::invalid_param;
 }
 
 } // namespace sipfast::sip

@@ -156,15 +156,6 @@ bool scheme_is(std::string_view scheme, char a, char b, char c, char d = 0) noex
 
 } // namespace
 
-parse_error parse_host_port(std::string_view text, std::string_view& host, host_kind& kind,
-                            std::uint16_t& port, bool& has_port) noexcept {
-    std::size_t end = 0;
-    if (const parse_error e = detail::host_port_at(text, 0, host, kind, port, has_port, end); e != parse_error::none)
-        return e;
-    if (end == text.size()) return parse_error::none;
-    return text[end] == ':' ? parse_error::invalid_port : parse_error::invalid_host;
-}
-
 parse_error parse_uri(std::string_view text, uri& out) noexcept {
     out = uri{};
     return detail::decode_uri(text, out);

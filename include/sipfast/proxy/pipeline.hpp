@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -44,6 +45,27 @@ struct pipeline_counters {
     std::uint64_t transactions_active = 0;
     std::uint64_t mailbox_hops = 0;          ///< messages handed to their owner shard
     std::uint64_t dropped_mailbox_full = 0;
+
+    /// Adds another shard's counters (they are summed on read, DESIGN §8).
+    pipeline_counters& operator+=(const pipeline_counters& o) noexcept {
+        requests += o.requests;
+        responses += o.responses;
+        forwarded_requests += o.forwarded_requests;
+        forwarded_responses += o.forwarded_responses;
+        for (std::size_t k = 0; k < 7; ++k) replied[k] += o.replied[k];
+        parse_errors += o.parse_errors;
+        dropped_not_ours += o.dropped_not_ours;
+        dropped_no_route += o.dropped_no_route;
+        dropped_outbox_full += o.dropped_outbox_full;
+        dropped_table_full += o.dropped_table_full;
+        retransmissions_absorbed += o.retransmissions_absorbed;
+        transactions_created += o.transactions_created;
+        transactions_timed_out += o.transactions_timed_out;
+        transactions_active += o.transactions_active;
+        mailbox_hops += o.mailbox_hops;
+        dropped_mailbox_full += o.dropped_mailbox_full;
+        return *this;
+    }
 };
 
 /// The proxy's request and response path (RFC 3261 §16) for one shard, with no I/O: the backend
@@ -100,6 +122,7 @@ private:
     void on_response(const inbound& in, outbox& out) noexcept;
     void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
                outbox& out) noexcept;
+    [[nodiscard]] std::string_view to_tag(std::string_view call_id, std::array<char, 16>& buf) const noexcept;
     void send_edited(const net_address& to, sip::transport t, outbox& out) noexcept;
     [[nodiscard]] bool is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
     [[nodiscard]] bool is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept;

@@ -47,11 +47,6 @@ private:
     std::string_view text_;
 };
 
-/// Checks a parameter list (the text after the first ';'): for URI parameters (RFC 3261 §25.1
-/// uri-parameter: paramchar and escapes) when uri_params is set, else header parameters
-/// (generic-param: token [= token / host / quoted-string]). Returns none or the fault.
-[[nodiscard]] parse_error validate_params(std::string_view text, bool uri_params) noexcept;
-
 /// ASCII case-insensitive equality, for names, schemes and tokens.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 

@@ -34,9 +34,4 @@ struct uri {
 /// absoluteURI as scheme plus opaque part. Returns parse_error::none or the fault.
 [[nodiscard]] parse_error parse_uri(std::string_view text, uri& out) noexcept;
 
-/// Parses `host [":" port]` as in a SIP URI or a Via sent-by.
-[[nodiscard]] parse_error parse_host_port(std::string_view text, std::string_view& host,
-                                          host_kind& kind, std::uint16_t& port,
-                                          bool& has_port) noexcept;
-
 } // namespace sipfast::sip
