@@ -40,6 +40,42 @@ bool read_strings(context& c, const toml::node& n, std::string_view key, std::ve
     return true;
 }
 
+// One integer key of a table such as [timers] or [tcp]: its range as written and how it is stored.
+struct int_key {
+    std::string_view name;
+    std::int64_t min;
+    std::int64_t max;
+    std::uint64_t scale;  // stored value = written value * scale
+    std::uint64_t* u64 = nullptr;
+    std::uint32_t* u32 = nullptr;
+    std::size_t* size = nullptr;
+    std::string_view unit;  // for the refusal: "milliseconds"
+};
+
+bool read_int_table(context& c, const toml::node& n, std::string_view table, std::initializer_list<int_key> keys) {
+    std::string names;
+    for (const int_key& k : keys) names += (names.empty() ? "" : ", ") + std::string(k.name);
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, std::string(table) + ": expected a table ([" + std::string(table) + "] with " + names + ")");
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view name = tk.str();
+        const int_key* key = nullptr;
+        for (const int_key& k : keys)
+            if (k.name == name) key = &k;
+        if (key == nullptr)
+            return c.fail(tv, std::string(table) + ": unknown key '" + std::string(name) + "' (" + names + ")");
+        const auto* i = tv.as_integer();
+        if (i == nullptr || i->get() < key->min || i->get() > key->max)
+            return c.fail(tv, std::string(table) + "." + std::string(name) + ": expected " + std::string(key->unit) +
+                                  " from " + std::to_string(key->min) + " to " + std::to_string(key->max));
+        const std::uint64_t value = static_cast<std::uint64_t>(i->get()) * key->scale;
+        if (key->u64) *key->u64 = value;
+        if (key->u32) *key->u32 = static_cast<std::uint32_t>(value);
+        if (key->size) *key->size = static_cast<std::size_t>(value);
+    }
+    return true;
+}
+
 bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
     const auto* t = n.as_table();
     if (t == nullptr) return c.fail(n, "route: expected a table ([[route]])");
@@ -83,6 +119,11 @@ bool read_location(context& c, const toml::node& n, proxy::location_entry& e) {
                 !proxy::parse_ip(u.host, e.contact_address))
                 return c.fail(v, "location.contact: '" + e.contact_uri + "' is not a sip: URI with a numeric host");
             e.contact_address.port = u.has_port ? u.port : std::uint16_t{5060};
+            if (const sip::param tp = u.params.find("transport"); !tp.name.empty()) {
+                e.transport = sip::classify_transport(tp.value);
+                if (e.transport != sip::transport::udp && e.transport != sip::transport::tcp)
+                    return c.fail(v, "location.contact: transport '" + std::string(tp.value) + "' is not udp or tcp");
+            }
         } else {
             return c.fail(v, "location: unknown key '" + std::string(key) + "'");
         }
@@ -154,6 +195,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             }
         } else if (key == "domains") {
             (void)read_strings(c, v, "domains", cfg.proxy.domains);
+        } else if (key == "extensions") {
+            (void)read_strings(c, v, "extensions", cfg.proxy.extensions);
         } else if (key == "record_route") {
             const auto* b = v.as_boolean();
             if (b == nullptr) c.fail(v, "record_route: expected true or false");
@@ -168,29 +211,22 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                 c.fail(v, "transactions_per_worker: expected an integer from 16 to 16777216");
             else cfg.proxy.transactions_per_shard = static_cast<std::uint32_t>(i->get());
         } else if (key == "timers") {
-            const auto* t = v.as_table();
-            if (t == nullptr) {
-                c.fail(v, "timers: expected a table ([timers] with t1_ms, t2_ms, t4_ms)");
-                break;
-            }
-            for (auto&& [tk, tv] : *t) {
-                const std::string_view name = tk.str();
-                const auto* i = tv.as_integer();
-                std::uint64_t* target = name == "t1_ms"   ? &cfg.proxy.t1_ns
-                                        : name == "t2_ms" ? &cfg.proxy.t2_ns
-                                        : name == "t4_ms" ? &cfg.proxy.t4_ns
-                                                          : nullptr;
-                if (target == nullptr) {
-                    c.fail(tv, "timers: unknown key '" + std::string(name) + "' (t1_ms, t2_ms, t4_ms)");
-                    break;
-                }
-                if (i == nullptr || i->get() < 1 || i->get() > 600000) {
-                    c.fail(tv, "timers." + std::string(name) + ": expected milliseconds from 1 to 600000");
-                    break;
-                }
-                *target = static_cast<std::uint64_t>(i->get()) * 1'000'000;
-            }
-            if (!c.error && cfg.proxy.t2_ns < cfg.proxy.t1_ns) c.fail(v, "timers: t2_ms must not be below t1_ms");
+            constexpr std::uint64_t ms = 1'000'000;
+            if (read_int_table(c, v, "timers",
+                               {{"t1_ms", 1, 600000, ms, &cfg.proxy.t1_ns, nullptr, nullptr, "milliseconds"},
+                                {"t2_ms", 1, 600000, ms, &cfg.proxy.t2_ns, nullptr, nullptr, "milliseconds"},
+                                {"t4_ms", 1, 600000, ms, &cfg.proxy.t4_ns, nullptr, nullptr, "milliseconds"}}) &&
+                cfg.proxy.t2_ns < cfg.proxy.t1_ns)
+                c.fail(v, "timers: t2_ms must not be below t1_ms");
+        } else if (key == "tcp") {
+            io::tcp_limits& l = cfg.tcp;
+            (void)read_int_table(
+                c, v, "tcp",
+                {{"idle_timeout_s", 1, 86400, 1'000'000'000, &l.idle_timeout_ns, nullptr, nullptr, "seconds"},
+                 {"connect_timeout_ms", 10, 600000, 1'000'000, &l.connect_timeout_ns, nullptr, nullptr, "milliseconds"},
+                 {"max_connections", 1, 1 << 20, 1, nullptr, &l.max_connections, nullptr, "connections"},
+                 {"max_connections_per_ip", 1, 1 << 20, 1, nullptr, &l.max_connections_per_ip, nullptr, "connections"},
+                 {"max_pending_kib", 4, 1 << 20, 1024, nullptr, nullptr, &l.max_pending_bytes, "KiB"}});
         } else if (key == "route" || key == "location") {
             const auto* a = v.as_array();
             if (a == nullptr) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "sipfast/io/tcp_server.hpp"
 #include "sipfast/proxy/config.hpp"
 
 namespace sipfast::daemon {
@@ -14,6 +15,7 @@ namespace sipfast::daemon {
 struct daemon_config {
     proxy::proxy_config proxy;
     unsigned workers = 0;  ///< 0: one per core
+    io::tcp_limits tcp;
     std::string log_level = "info";
 };
 

@@ -24,6 +24,7 @@
 #include "cli_parse.hpp"
 
 #include "daemon_config.hpp"
+#include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
 #include "sipfast/sip/isa.hpp"
 
@@ -78,13 +79,14 @@ int run(const overrides& o) {
     if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
     if (!o.log_level.empty()) cfg.log_level = o.log_level;
 
-    bool have_udp = false;
+    bool have_udp = false, have_tcp = false;
     for (const proxy::listen_point& lp : cfg.proxy.listen) {
-        if (lp.transport == sip::transport::udp) have_udp = true;
-        else log("warn", "TCP listening is not built yet; skipping a tcp listen address");
+        have_udp = have_udp || lp.transport == sip::transport::udp;
+        have_tcp = have_tcp || lp.transport == sip::transport::tcp;
     }
     if (!have_udp) {
-        log("error", "no UDP listen address");
+        // The workers own the shards and read UDP; TCP alone would leave them nothing to listen on.
+        log("error", "no UDP listen address (TCP is served next to UDP)");
         return 2;
     }
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -97,7 +99,7 @@ int run(const overrides& o) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    io::mail_hub hub(n, 256);
+    io::mail_hub hub(n, 256, have_tcp);
     std::vector<std::unique_ptr<io::udp_worker>> workers;
     for (unsigned i = 0; i < n; ++i) {
         workers.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i, &hub));
@@ -106,11 +108,19 @@ int run(const overrides& o) {
             return 1;
         }
     }
+    std::unique_ptr<io::tcp_server> tcp;
+    if (have_tcp) {
+        tcp = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, hub);
+        if (const std::string err = tcp->open(); !err.empty()) {
+            log("error", "tcp: " + err);
+            return 1;
+        }
+    }
     std::ostringstream where;
     for (const proxy::listen_point& lp : cfg.proxy.listen) {
-        if (lp.transport != sip::transport::udp) continue;
         std::array<char, 48> host{};
-        where << " udp:" << proxy::format_host(lp.address, host) << ":" << lp.address.port;
+        where << (lp.transport == sip::transport::tcp ? " tcp:" : " udp:") << proxy::format_host(lp.address, host) << ":"
+              << lp.address.port;
     }
     log("info", "config " + source + "; listening on" + where.str() + "; " + std::to_string(n) + " workers; mode " +
                     (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; scanner " +
@@ -120,6 +130,8 @@ int run(const overrides& o) {
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < n; ++i)
         threads.emplace_back([&, i] { workers[i]->run(stop, static_cast<int>(i % cores)); });
+    // The TCP thread is the slow path: it floats, not pinned to a worker's core.
+    if (tcp) threads.emplace_back([&] { tcp->run(stop, -1); });
     int sig = 0;
     sigwait(&signals, &sig);
     log("info", std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
@@ -135,6 +147,14 @@ int run(const overrides& o) {
                     std::to_string(total.parse_errors) + ", transactions " + std::to_string(total.transactions_created) +
                     " (timed out " + std::to_string(total.transactions_timed_out) + "), retransmissions absorbed " +
                     std::to_string(total.retransmissions_absorbed) + ", mailbox hops " + std::to_string(total.mailbox_hops));
+    if (tcp) {
+        const io::tcp_counters& t = tcp->counters();
+        log("info", "tcp: accepted " + std::to_string(t.accepted) + " (refused " +
+                        std::to_string(t.refused_total_limit + t.refused_ip_limit) + "), opened " +
+                        std::to_string(t.connected) + " (failed " + std::to_string(t.connect_failed) + "), messages in " +
+                        std::to_string(t.messages_in) + ", out " + std::to_string(t.messages_out) + ", framing errors " +
+                        std::to_string(t.framing_errors) + ", closed idle " + std::to_string(t.closed_idle));
+    }
     return 0;
 }
 

@@ -1,56 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/io/udp_worker.hpp"
 
-#include <netinet/in.h>
+#include "os.hpp"
+
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 namespace sipfast::io {
 
 namespace {
 
+using detail::from_sockaddr;
+using detail::monotonic_ns;
+using detail::to_sockaddr;
+
 constexpr std::size_t max_datagram = 65535;
-
-socklen_t to_sockaddr(const proxy::net_address& a, sockaddr_storage& ss) noexcept {
-    std::memset(&ss, 0, sizeof ss);
-    if (a.family == 4) {
-        auto* s = reinterpret_cast<sockaddr_in*>(&ss);
-        s->sin_family = AF_INET;
-        s->sin_port = htons(a.port);
-        std::memcpy(&s->sin_addr, a.ip.data(), 4);
-        return sizeof(sockaddr_in);
-    }
-    auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
-    s->sin6_family = AF_INET6;
-    s->sin6_port = htons(a.port);
-    std::memcpy(&s->sin6_addr, a.ip.data(), 16);
-    return sizeof(sockaddr_in6);
-}
-
-proxy::net_address from_sockaddr(const sockaddr_storage& ss) noexcept {
-    proxy::net_address a;
-    if (ss.ss_family == AF_INET) {
-        const auto* s = reinterpret_cast<const sockaddr_in*>(&ss);
-        a.family = 4;
-        a.port = ntohs(s->sin_port);
-        std::memcpy(a.ip.data(), &s->sin_addr, 4);
-    } else if (ss.ss_family == AF_INET6) {
-        const auto* s = reinterpret_cast<const sockaddr_in6*>(&ss);
-        a.family = 6;
-        a.port = ntohs(s->sin6_port);
-        std::memcpy(a.ip.data(), &s->sin6_addr, 16);
-    }
-    return a;
-}
 
 // Receive buffers for one burst, allocated once per worker.
 struct rx_batch {
@@ -62,28 +30,11 @@ struct rx_batch {
 
 } // namespace
 
-mail_hub::mail_hub(unsigned workers, std::size_t ring_capacity) : n_(workers) {
-    for (unsigned i = 0; i < n_ * n_; ++i) rings_.push_back(std::make_unique<core::spsc_ring<mail>>(ring_capacity));
-    for (unsigned i = 0; i < n_; ++i) wake_.push_back(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-}
-
-mail_hub::~mail_hub() {
-    for (int fd : wake_)
-        if (fd >= 0) ::close(fd);
-}
-
-namespace {
-std::uint64_t monotonic_ns() noexcept {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
-} // namespace
-
 udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub)
-    : config_(config), index_(index), hub_(hub), dirty_(hub ? hub->workers() : 0, false),
+    : config_(config), index_(index), hub_(hub), dirty_(hub ? hub->participants() : 0, false),
       pipeline_(config, index, monotonic_ns(), hub ? hub->workers() : 1), outbox_(burst * 4 * 4096, burst * 4) {}
 
-void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns, bool& handed) noexcept {
+void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept {
     const std::uint32_t owner = pipeline_.on_packet(in, now_ns, outbox_);
     if (owner == index_ || hub_ == nullptr) return;
     // Not ours: handed to its owner once (DESIGN §1). A full mailbox drops it and counts; the sender
@@ -95,20 +46,19 @@ void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns, bool& ha
     }
     m->len = static_cast<std::uint32_t>(in.data.size());
     m->listen_index = static_cast<std::uint32_t>(in.local - config_.listen.data());
-    m->source = in.source;
+    m->peer = in.source;
     std::memcpy(m->data, in.data.data(), in.data.size());
     hub_->ring(index_, owner).push_claimed();
     pipeline_.count_hop();
     dirty_[owner] = true;
-    handed = true;
 }
 
 void udp_worker::drain_mail(std::uint64_t now_ns) noexcept {
     if (hub_ == nullptr) return;
-    for (unsigned from = 0; from < hub_->workers(); ++from) {
+    for (unsigned from = 0; from < hub_->participants(); ++from) {
         if (from == index_) continue;
         hub_->ring(from, index_).consume([&](const mail& m) {
-            const proxy::inbound in{std::string_view(m.data, m.len), m.source, &config_.listen[m.listen_index], true};
+            const proxy::inbound in{std::string_view(m.data, m.len), m.peer, &config_.listen[m.listen_index], true};
             (void)pipeline_.on_packet(in, now_ns, outbox_);
         });
     }
@@ -158,10 +108,16 @@ void udp_worker::flush(int fallback_fd) noexcept {
     std::array<sockaddr_storage, burst * 4> to{};
     std::size_t i = 0;
     while (i < outbox_.size()) {
-        // One sendmmsg per run of messages leaving through the same socket.
+        if (outbox_[i].transport != sip::transport::udp) {  // the TCP thread sends it
+            if (!to_stream_thread(outbox_[i])) pipeline_.count_no_route();
+            ++i;
+            continue;
+        }
+        // One sendmmsg per run of UDP messages leaving through the same socket.
         const int fd = socket_for(outbox_[i].destination);
         std::size_t n = 0;
-        while (i + n < outbox_.size() && n < msgs.size() && socket_for(outbox_[i + n].destination) == fd) {
+        while (i + n < outbox_.size() && n < msgs.size() && outbox_[i + n].transport == sip::transport::udp &&
+               socket_for(outbox_[i + n].destination) == fd) {
             const proxy::outgoing& o = outbox_[i + n];
             const auto bytes = outbox_.bytes(o);
             iov[n] = iovec{const_cast<char*>(bytes.data()), bytes.size()};
@@ -184,13 +140,32 @@ void udp_worker::flush(int fallback_fd) noexcept {
     outbox_.clear();
 }
 
-void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
-    if (cpu >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(static_cast<unsigned>(cpu), &set);
-        (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+bool udp_worker::to_stream_thread(const proxy::outgoing& o) noexcept {
+    if (hub_ == nullptr || !hub_->has_stream_thread() || o.size > mail::max_bytes) return false;
+    const unsigned to = hub_->stream_thread();
+    mail* m = hub_->ring(index_, to).claim();
+    if (m == nullptr) return false;
+    m->len = o.size;
+    m->listen_index = 0;
+    m->peer = o.destination;
+    std::memcpy(m->data, outbox_.bytes(o).data(), o.size);
+    hub_->ring(index_, to).push_claimed();
+    dirty_[to] = true;
+    return true;
+}
+
+void udp_worker::publish_mail() noexcept {
+    // Once per turn: publish each ring that got mail and wake its consumer.
+    for (unsigned to = 0; to < dirty_.size(); ++to) {
+        if (!dirty_[to]) continue;
+        dirty_[to] = false;
+        hub_->ring(index_, to).publish();
+        hub_->wake(to);
     }
+}
+
+void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
+    detail::pin_to(cpu);
     auto buffers = std::make_unique<std::array<std::array<char, max_datagram + 64>, burst>>();
     rx_batch rx;
     rx.buffers = buffers.get();
@@ -202,7 +177,6 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
         // 10 ms bounds how late a timer fires (the wheel ticks in 1 ms) when no traffic wakes us.
         const int ready = ::poll(fds.data(), fds.size(), 10);
         const std::uint64_t now = monotonic_ns();
-        bool handed = false;
         if (wake >= 0 && ready > 0 && (fds.back().revents & POLLIN)) {
             std::uint64_t v = 0;
             (void)!::read(wake, &v, sizeof v);
@@ -227,20 +201,11 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
                 const proxy::inbound in{std::string_view((*rx.buffers)[static_cast<std::size_t>(i)].data(),
                                                          rx.msgs[static_cast<std::size_t>(i)].msg_len),
                                         from_sockaddr(rx.from[static_cast<std::size_t>(i)]), sockets_[k].point};
-                handle(in, now, handed);
+                handle(in, now);
             }
             flush(sockets_[k].fd);
         }
-        if (handed) {
-            // Publish once per turn and wake each owner that got mail.
-            for (unsigned to = 0; to < dirty_.size(); ++to) {
-                if (!dirty_[to]) continue;
-                dirty_[to] = false;
-                hub_->ring(index_, to).publish();
-                const std::uint64_t one = 1;
-                (void)!::write(hub_->wake_fd(to), &one, sizeof one);
-            }
-        }
+        if (hub_ != nullptr) publish_mail();
     }
 }
 

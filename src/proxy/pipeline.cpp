@@ -72,6 +72,15 @@ bool uri_destination(const sip::uri& u, net_address& out) noexcept {
 
 bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
+// The transport a URI's transport= parameter names, or `otherwise` when it has none.
+sip::transport uri_transport(const sip::uri& u, sip::transport otherwise) noexcept {
+    const sip::param p = u.params.find("transport");
+    return p.name.empty() ? otherwise : sip::classify_transport(p.value);
+}
+
+// RFC 3261 §18.1.1: 200 bytes under the 1500-byte Ethernet MTU, the path MTU being unknown.
+constexpr std::size_t max_udp_request = 1300;
+
 bool parse_hex(std::string_view s, std::uint32_t& v) noexcept {  // lower-case hex digits, as we write them
     v = 0;
     for (char c : s) {
@@ -83,6 +92,16 @@ bool parse_hex(std::string_view s, std::uint32_t& v) noexcept {  // lower-case h
 }
 
 } // namespace
+
+std::uint32_t message_owner(const sip::message& m, std::uint32_t shards, std::uint32_t otherwise) noexcept {
+    if (m.is_request()) return core::owner_shard(m.call_id, shards);
+    std::uint32_t s = 0;
+    const std::string_view b = m.top_via.branch;
+    if (m.is_response() && starts_with(b, our_branch_prefix) && parse_hex(b.substr(our_branch_prefix.size(), 4), s) &&
+        s < shards)
+        return s;
+    return otherwise;
+}
 
 struct pipeline::transaction {
     transaction() noexcept {}  // user-provided: the two message buffers are not zeroed per insert
@@ -152,6 +171,21 @@ bool pipeline::is_us(std::string_view host, std::uint16_t port, bool has_port) c
     return false;
 }
 
+const listen_point* pipeline::local_for(sip::transport t, std::uint8_t family, const listen_point* prefer) const noexcept {
+    if (prefer != nullptr && prefer->transport == t && prefer->address.family == family) return prefer;
+    for (const listen_point& l : config_.listen)
+        if (l.transport == t && l.address.family == family) return &l;
+    return nullptr;
+}
+
+std::string_view pipeline::record_route_line(const listen_point& side, sip::edit_error& err) noexcept {
+    std::array<char, 48> host_buf{};
+    return editor_.keep({"Record-Route: <sip:", format_host(side.address, host_buf), ":",
+                         editor_.keep_number(side.address.port, err),
+                         side.transport == sip::transport::tcp ? ";transport=tcp;lr>\r\n" : ";lr>\r\n"},
+                        err);
+}
+
 bool pipeline::is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept {
     // A domain written as an address is us only on our ports: 127.0.0.1:5070 is another endpoint
     // on the same host, the Contact of an in-dialog request. A name matches on any port we listen on.
@@ -168,27 +202,18 @@ std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbo
     const sip::parse_result r = sip::parse(in.data, msg_, slots_);
     if (r.ok() && transactions_ && shards_ > 1 && !in.handed_over) {
         // Ownership (DESIGN §1): a request by its Call-ID, a response by the shard in our branch.
-        std::uint32_t owner = shard_;
-        if (msg_.is_request()) {
-            owner = core::owner_shard(msg_.call_id, shards_);
-        } else if (msg_.is_response()) {
-            const std::string_view b = msg_.top_via.branch;
-            std::uint32_t s = 0;
-            if (starts_with(b, our_branch_prefix) && parse_hex(b.substr(our_branch_prefix.size(), 4), s) && s < shards_)
-                owner = s;
-        }
+        const std::uint32_t owner = message_owner(msg_, shards_, shard_);
         if (owner != shard_) return owner;
     }
     if (!r.ok()) {
         ++counters_.parse_errors;
-        // A request that failed past its framing still has its headers indexed: answer it with the
-        // fault as reason phrase (never an ACK, never without a Via to answer along).
-        const std::string_view line = msg_.start_line;
-        const bool request = !line.empty() && !sip::iequals(line.substr(0, std::min<std::size_t>(4, line.size())), "SIP/");
-        if (request && !starts_with(line, "ACK ") && msg_.find(sip::header_id::via) != nullptr) {
-            std::array<char, 128> reason{};
-            editor_.reset(in.data);
-            reply(in, sip::to_status_code(r.error), sip::format_reason(r, reason), {}, out);
+        std::array<char, 16> tag_buf{};
+        int status = 0;
+        const std::span<char> room = out.reserve(2048);
+        const std::size_t n = room.empty() ? 0 : write_error_response(msg_, r, to_tag(msg_.call_id, tag_buf), room, status);
+        if (n != 0) {
+            out.commit(in.source, in.local ? in.local->transport : sip::transport::udp, n);
+            ++counters_.replied[status / 100 % 7];
         }
         return shard_;
     }
@@ -259,11 +284,20 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         return refuse(483, "Too Many Hops");
     }
 
-    // §16.3 step 6: Proxy-Require names extensions the proxy must support; it supports none yet.
-    if (const sip::header* pr = m.find(sip::header_id::proxy_require)) {
+    // §16.3 step 6: every option tag in Proxy-Require must be one we were told we support; the
+    // others are listed in Unsupported.
+    if (m.find(sip::header_id::proxy_require) != nullptr) {
         sip::edit_error err = sip::edit_error::none;
-        const std::string_view unsupported = editor_.keep({"Unsupported: ", pr->value, "\r\n"}, err);
-        return refuse(420, "Bad Extension", unsupported);
+        std::string_view unsupported;
+        m.for_each_value(sip::header_id::proxy_require, [&](std::string_view tag) {
+            for (const std::string& e : config_.extensions)
+                if (sip::iequals(tag, e)) return true;
+            unsupported = editor_.keep({unsupported.empty() ? "Unsupported: " : "", unsupported,
+                                        unsupported.empty() ? "" : ", ", tag}, err);
+            return true;
+        });
+        if (!unsupported.empty())
+            return refuse(420, "Bad Extension", editor_.keep({unsupported, "\r\n"}, err));
     }
 
     // §16.11: the branch of our Via. The first part hashes the received branch (RFC 3261 §16.11's
@@ -349,33 +383,48 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
                 have_next_route = true;
         }
     }
+    // §16.4 with RFC 5658: every leading Route value that is ours goes (a double Record-Route
+    // comes back as two); the transport of the last one names the side to leave by.
+    sip::transport left_by = sip::transport::unknown;
     if (m.has_route && !strict_popped) {
-        const sip::header* route = m.find(sip::header_id::route);
-        std::string_view rest;
-        sip::name_addr top;
-        if (sip::parse_name_addr(route->value, top, &rest) == sip::parse_error::none &&
-            is_us(top.address.host, top.address.port, top.address.has_port)) {
-            (void)editor_.remove(sip::first_value_span(editor_.original(), *route));
-            // The next route, if any: the rest of this header or the next Route header.
-            if (rest.find_first_not_of(" \t\r\n") != std::string_view::npos) {
-                have_next_route = sip::parse_name_addr(rest, next_route, &rest) == sip::parse_error::none;
-            } else {
-                for (const sip::header& h : m.headers) {
-                    if (h.id == sip::header_id::route && &h != route) {
-                        have_next_route = sip::parse_name_addr(h.value, next_route, &rest) == sip::parse_error::none;
-                        break;
-                    }
+        bool stop = false;
+        for (const sip::header& h : m.headers) {
+            if (h.id != sip::header_id::route) continue;
+            std::string_view rest = h.value;
+            while (!stop && !rest.empty()) {
+                const std::size_t ws = rest.find_first_not_of(" \t\r\n");
+                if (ws == std::string_view::npos) break;
+                const char* value = rest.data() + ws;
+                sip::name_addr na;
+                if (sip::parse_name_addr(rest, na, &rest) != sip::parse_error::none) {
+                    stop = true;
+                } else if (!is_us(na.address.host, na.address.port, na.address.has_port)) {
+                    next_route = na;
+                    have_next_route = true;
+                    stop = true;
+                    // The values of ours before it in this header go, with their commas.
+                    if (value != h.value.data())
+                        (void)editor_.remove({h.value.data(), static_cast<std::size_t>(value - h.value.data())});
+                } else if (const sip::param tp = na.address.params.find("transport"); !tp.name.empty()) {
+                    left_by = sip::classify_transport(tp.value);
+                } else {
+                    left_by = sip::transport::udp;
                 }
             }
-        } else {
-            next_route = top;
-            have_next_route = true;
+            if (stop) break;
+            (void)editor_.remove(sip::header_line(editor_.original(), h));  // every value was ours
         }
     }
 
     if (options_for_us && !have_next_route) return refuse(200, "OK", allow_lines);
 
-    // §16.5: where it goes.
+    // §16.5: where it goes. A tel URI whose phone-context is a domain we serve (TS 24.229's local
+    // numbers) is looked up as that domain's user.
+    const std::string_view phone_context =
+        target.scheme == sip::uri_scheme::tel ? target.params.find("phone-context").value : std::string_view{};
+    const bool ours_by_uri = target.scheme != sip::uri_scheme::tel &&
+                             (ruri_is_us || is_our_domain(target.host, target.port, target.has_port));
+    const bool ours_by_tel = !phone_context.empty() && is_our_domain(phone_context, 0, false);
     net_address destination;
     sip::transport transport = sip::transport::udp;
     if (have_next_route) {
@@ -383,11 +432,14 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             ++counters_.dropped_no_route;
             return refuse(503, "Route Not Resolvable");
         }
-    } else if (target.scheme != sip::uri_scheme::tel && (ruri_is_us || is_our_domain(target.host, target.port, target.has_port))) {
-        const location_entry* found = locations_->lookup(target.user, target.host, ruri_is_us);
+        transport = uri_transport(next_route.address, sip::transport::udp);
+    } else if (ours_by_uri || ours_by_tel) {
+        const location_entry* found = ours_by_tel ? locations_->lookup(target.user, phone_context, false)
+                                                  : locations_->lookup(target.user, target.host, ruri_is_us);
         if (found == nullptr) return refuse(404, "Not Found");
         new_ruri = found->contact_uri;
         destination = found->contact_address;
+        transport = found->transport;
     } else {
         const route_rule* rule = nullptr;
         for (const route_rule& r : config_.routes) {
@@ -403,7 +455,13 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             ++counters_.dropped_no_route;
             return refuse(503, "Destination Not Resolvable");
         }
+        // The remote target of an in-dialog request names no transport; our own Route did (RFC 5658).
+        else transport = uri_transport(target, left_by == sip::transport::unknown ? sip::transport::udp : left_by);
     }
+    if (transport != sip::transport::udp && transport != sip::transport::tcp)
+        return refuse(503, "Transport Not Supported");
+    const listen_point* leave = local_for(transport, destination.family, in.local);
+    if (leave == nullptr) return refuse(503, "Transport Not Supported");
 
     // §16.6: the copy we forward, as edits of the received bytes.
     sip::edit_error err = sip::edit_error::none;
@@ -416,15 +474,35 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     } else {
         (void)editor_.insert(top, "Max-Forwards: 70\r\n");
     }
-    const listen_point& local = in.local ? *in.local : config_.listen.front();
-    std::array<char, 48> host_buf{};
-    const std::string_view host = format_host(local.address, host_buf);
-    const std::string_view port = editor_.keep_number(local.address.port, err);
+
+    // RFC 3581 §4 and RFC 3261 §18.2.1 on the Via we received: received when the sent-by is not the
+    // source address, rport filled in when the client asked for it. Over a connection both are
+    // always written: the answer must go back on that connection, whose port the sent-by is not.
+    const sip::transport arrived_by = in.local ? in.local->transport : sip::transport::udp;
+    const bool stream = arrived_by != sip::transport::udp;
+    std::array<char, 48> src_buf{};
+    const std::string_view src_ip = format_host(in.source, src_buf);
+    const sip::via& v = m.top_via;
+    const bool differs = !ip_equals(v.host, in.source);
+    const std::string_view src_port = editor_.keep_number(in.source.port, err);
+    if (v.rport == sip::rport_state::empty) {
+        const std::string_view rport = v.params.find("rport").name;
+        (void)editor_.replace(rport, editor_.keep({"received=", src_ip, ";rport=", src_port}, err));
+    } else if (stream && v.rport == sip::rport_state::absent) {
+        (void)editor_.insert(v.text.data() + v.text.size(),
+                             v.received.empty() ? editor_.keep({";received=", src_ip, ";rport=", src_port}, err)
+                                                : editor_.keep({";rport=", src_port}, err));
+    } else if (differs && v.received.empty()) {
+        (void)editor_.insert(v.text.data() + v.text.size(), editor_.keep({";received=", src_ip}, err));
+    }
+
+    // Our Via and Record-Route name the side the request leaves by; when it arrived by another
+    // (UDP to TCP, IPv4 to IPv6) both sides are recorded (RFC 5658), the leaving one first, so each
+    // end's route set starts at the side facing it.
+    const listen_point& arrived = in.local ? *in.local : config_.listen.front();
     const bool initial = m.to.tag.empty();
     const bool dialog_forming = m.method == sip::method::invite || m.method == sip::method::subscribe ||
                                 m.method == sip::method::refer || m.method == sip::method::notify;
-    if (config_.record_route && initial && dialog_forming)
-        (void)editor_.insert(top, editor_.keep({"Record-Route: <sip:", host, ":", port, ";lr>\r\n"}, err));
     std::array<char, 16> shard_hex{};
     const std::string_view shard = hex64(shard_, shard_hex).substr(12);  // four hex digits
     // Stateful: the middle part names the transaction ("t" slot generation) so a response finds it.
@@ -432,25 +510,31 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     const std::string_view middle =
         t != nullptr ? editor_.keep({"t", hex64(t->slot, slot_hex).substr(8), hex64(generations_[t->slot], gen_hex).substr(8)}, err)
                      : first_part;
-    (void)editor_.insert(top, editor_.keep({"Via: SIP/2.0/UDP ", host, ":", port, ";branch=", our_branch_prefix,
-                                            shard, ".", middle, ".", loop_part, "\r\n"},
-                                           err));
-
-    // RFC 3581 §4 and RFC 3261 §18.2.1 on the Via we received: received when the sent-by is not the
-    // source address, rport filled in when the client asked for it.
-    std::array<char, 48> src_buf{};
-    const std::string_view src = format_host(in.source, src_buf);
-    const std::string_view src_ip = src;
-    const sip::via& v = m.top_via;
-    const bool differs = !ip_equals(v.host, in.source);
-    if (v.rport == sip::rport_state::empty) {
-        const std::string_view rport = v.params.find("rport").name;
-        (void)editor_.replace(rport, editor_.keep({"received=", src_ip, ";rport=",
-                                                   editor_.keep_number(in.source.port, err)},
-                                                  err));
-    } else if (differs && v.received.empty()) {
-        (void)editor_.insert(v.text.data() + v.text.size(), editor_.keep({";received=", src_ip}, err));
+    std::string_view via_line, rr_lines;
+    const auto build = [&](const listen_point& out_side) {
+        std::array<char, 48> host_buf{};
+        const std::string_view host = format_host(out_side.address, host_buf);
+        const std::string_view port = editor_.keep_number(out_side.address.port, err);
+        via_line = editor_.keep({"Via: SIP/2.0/", out_side.transport == sip::transport::tcp ? "TCP " : "UDP ", host, ":",
+                                 port, ";branch=", our_branch_prefix, shard, ".", middle, ".", loop_part, "\r\n"},
+                                err);
+        if (!config_.record_route || !initial || !dialog_forming) return;
+        rr_lines = record_route_line(out_side, err);
+        if (&out_side != &arrived) rr_lines = editor_.keep({rr_lines, record_route_line(arrived, err)}, err);
+    };
+    build(*leave);
+    // RFC 3261 §18.1.1: a request within 200 bytes of the path MTU (1300 when unknown) that would go
+    // over UDP goes over TCP when we can.
+    if (transport == sip::transport::udp && editor_.size() + via_line.size() + rr_lines.size() > max_udp_request) {
+        if (const listen_point* tcp = local_for(sip::transport::tcp, destination.family, in.local)) {
+            transport = sip::transport::tcp;
+            leave = tcp;
+            rr_lines = {};
+            build(*leave);
+        }
     }
+    if (!rr_lines.empty()) (void)editor_.insert(top, rr_lines);
+    (void)editor_.insert(top, via_line);
     if (err != sip::edit_error::none) {
         ++counters_.dropped_outbox_full;
         return;
@@ -619,12 +703,14 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
     }
     t->slot = transactions_->index_of(t);
     t->invite = m.method == sip::method::invite;
-    t->server = txn::server_transaction(t->invite, false, txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
-    // RFC 3581 §4 / RFC 3261 §18.2.2: answers go to the source address, to its port when the client
-    // asked with rport, else to the port in its Via.
-    t->upstream = in.source;
-    if (m.top_via.rport == sip::rport_state::absent) t->upstream.port = m.top_via.has_port ? m.top_via.port : std::uint16_t{5060};
     t->upstream_transport = in.local ? in.local->transport : sip::transport::udp;
+    const bool reliable = t->upstream_transport != sip::transport::udp;
+    t->server = txn::server_transaction(t->invite, reliable, txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
+    // RFC 3581 §4 / RFC 3261 §18.2.2: answers go to the source address, to its port when the client
+    // asked with rport (or on the connection the request came by), else to the port in its Via.
+    t->upstream = in.source;
+    if (!reliable && m.top_via.rport == sip::rport_state::absent)
+        t->upstream.port = m.top_via.has_port ? m.top_via.port : std::uint16_t{5060};
     ++counters_.transactions_created;
     ++counters_.transactions_active;
     return t;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/response.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "sipfast/sip/params.hpp"
@@ -83,6 +85,18 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
     w.put(extra_lines);
     w.put("Content-Length: 0\r\n\r\n");
     return w.overflow ? 0 : w.n;
+}
+
+std::size_t write_error_response(const sip::message& m, const sip::parse_result& r, std::string_view to_tag,
+                                 std::span<char> out, int& status) noexcept {
+    // A request that failed past its framing still has its headers indexed: answer it with the
+    // fault as reason phrase (never an ACK, never without a Via to answer along).
+    const std::string_view line = m.start_line;
+    const bool request = !line.empty() && !sip::iequals(line.substr(0, std::min<std::size_t>(4, line.size())), "SIP/");
+    if (!request || line.substr(0, 4) == "ACK " || m.find(sip::header_id::via) == nullptr) return 0;
+    std::array<char, 128> reason{};
+    status = sip::to_status_code(r.error);
+    return write_response(m, status, sip::format_reason(r, reason), to_tag, {}, out);
 }
 
 } // namespace sipfast::proxy

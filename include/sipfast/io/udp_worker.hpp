@@ -6,40 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "sipfast/core/spsc_ring.hpp"
+#include "sipfast/io/mail_hub.hpp"
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/proxy/outbox.hpp"
 #include "sipfast/proxy/pipeline.hpp"
 
 namespace sipfast::io {
-
-/// A datagram handed from the worker that received it to the shard that owns it.
-struct mail {
-    static constexpr std::size_t max_bytes = 4000;
-    std::uint32_t len;
-    std::uint32_t listen_index;
-    proxy::net_address source;
-    char data[max_bytes];
-};
-
-/// The mailboxes between n workers (DESIGN §1): one bounded SPSC ring per ordered pair, and an
-/// eventfd per worker that a producer writes after publishing, so a sleeping owner wakes at once.
-class mail_hub {
-public:
-    mail_hub(unsigned workers, std::size_t ring_capacity);
-    ~mail_hub();
-    mail_hub(const mail_hub&) = delete;
-    mail_hub& operator=(const mail_hub&) = delete;
-
-    [[nodiscard]] core::spsc_ring<mail>& ring(unsigned from, unsigned to) noexcept { return *rings_[from * n_ + to]; }
-    [[nodiscard]] int wake_fd(unsigned worker) const noexcept { return wake_[worker]; }
-    [[nodiscard]] unsigned workers() const noexcept { return n_; }
-
-private:
-    unsigned n_;
-    std::vector<std::unique_ptr<core::spsc_ring<mail>>> rings_;
-    std::vector<int> wake_;
-};
 
 /// One worker of the kernel backend (DESIGN §1): its own SO_REUSEPORT UDP socket per listen
 /// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own pipeline (its shard).
@@ -70,14 +42,16 @@ private:
     };
 
     void flush(int fallback_fd) noexcept;
-    void handle(const proxy::inbound& in, std::uint64_t now_ns, bool& handed) noexcept;
+    [[nodiscard]] bool to_stream_thread(const proxy::outgoing& o) noexcept;
+    void publish_mail() noexcept;
+    void handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept;
     void drain_mail(std::uint64_t now_ns) noexcept;
     [[nodiscard]] int socket_for(const proxy::net_address& to) const noexcept;
 
     const proxy::proxy_config& config_;
     std::uint32_t index_;
     mail_hub* hub_;
-    std::vector<bool> dirty_;  // rings to publish at the end of this turn
+    std::vector<bool> dirty_;  // rings to publish at the end of this turn, by participant
     std::vector<socket_point> sockets_;
     proxy::pipeline pipeline_;
     proxy::outbox outbox_;

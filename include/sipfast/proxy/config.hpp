@@ -33,6 +33,7 @@ struct location_entry {
     std::string domain;
     std::string contact_uri;   ///< the URI the request is retargeted to
     net_address contact_address;
+    sip::transport transport = sip::transport::udp;  ///< the contact's transport= (UDP when absent)
 };
 
 /// The configuration the pipeline runs on: immutable while workers read it (a reload swaps in a
@@ -42,6 +43,7 @@ struct proxy_config {
     proxy_mode mode = proxy_mode::stateful;
     std::vector<std::string> domains;  ///< domains we serve: their Request-URIs go through location
     bool record_route = true;
+    std::vector<std::string> extensions;  ///< option tags a Proxy-Require may name (else 420)
     std::vector<route_rule> routes;
     std::vector<location_entry> locations;
     std::uint32_t default_max_forwards = 70;

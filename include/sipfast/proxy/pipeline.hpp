@@ -68,6 +68,11 @@ struct pipeline_counters {
     }
 };
 
+/// The shard that owns a message (DESIGN §1): a request the shard its Call-ID hashes to, a response
+/// the shard our Via branch names; `otherwise` for a response that is not ours. Backends that frame
+/// messages themselves (the TCP thread) hand each straight to it.
+[[nodiscard]] std::uint32_t message_owner(const sip::message& m, std::uint32_t shards, std::uint32_t otherwise) noexcept;
+
 /// The proxy's request and response path (RFC 3261 §16) for one shard, with no I/O: the backend
 /// calls on_packet() and sends what lands in the outbox. This is the stateless core (§16.11):
 /// validation (§16.3), Route processing (§16.4), target determination (§16.5) through the location
@@ -99,6 +104,8 @@ public:
     /// Counts a message the backend could not hand over (the owner's mailbox was full).
     void count_mailbox_full() noexcept { ++counters_.dropped_mailbox_full; }
     void count_hop() noexcept { ++counters_.mailbox_hops; }
+    /// Counts a message the backend had no way to send (no TCP thread, or its mailbox was full).
+    void count_no_route() noexcept { ++counters_.dropped_no_route; }
     /// Runs the timers due by now_ns (retransmissions, timeouts, cleanup).
     void on_tick(std::uint64_t now_ns, outbox& out) noexcept;
 
@@ -124,6 +131,9 @@ private:
                outbox& out) noexcept;
     [[nodiscard]] std::string_view to_tag(std::string_view call_id, std::array<char, 16>& buf) const noexcept;
     void send_edited(const net_address& to, sip::transport t, outbox& out) noexcept;
+    [[nodiscard]] const listen_point* local_for(sip::transport t, std::uint8_t family,
+                                                const listen_point* prefer) const noexcept;
+    [[nodiscard]] std::string_view record_route_line(const listen_point& side, sip::edit_error& err) noexcept;
     [[nodiscard]] bool is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
     [[nodiscard]] bool is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "sipfast/sip/message.hpp"
+#include "sipfast/sip/parser.hpp"
 
 namespace sipfast::proxy {
 
@@ -20,5 +21,12 @@ namespace sipfast::proxy {
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
                            std::string_view to_tag, std::string_view extra_lines,
                            std::span<char> out, bool skip_first_via = false) noexcept;
+
+/// Writes the answer to a message that failed to parse with `r` (RFC 3261 §21.4.1: 400, 505 or 513
+/// with the fault as reason phrase), from the headers that were indexed before the fault. Returns 0
+/// when nothing is to be answered (a response, an ACK, no Via to answer along) or `out` is too
+/// small; sets `status` to the code written.
+std::size_t write_error_response(const sip::message& m, const sip::parse_result& r, std::string_view to_tag,
+                                 std::span<char> out, int& status) noexcept;
 
 } // namespace sipfast::proxy

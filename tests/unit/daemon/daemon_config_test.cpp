@@ -47,6 +47,16 @@ next_hop = "udp:198.18.0.30:5080"
 user = "bob"
 domain = "example.com"
 contact = "sip:bob@198.18.0.20:5062"
+[[location]]
+user = "carol"
+domain = "example.com"
+contact = "sip:carol@198.18.0.21:5064;transport=TCP"
+[tcp]
+idle_timeout_s = 30
+connect_timeout_ms = 1500
+max_connections = 100
+max_connections_per_ip = 4
+max_pending_kib = 64
 )", "test.toml", c);
     ASSERT_FALSE(e) << e.to_string();
     EXPECT_EQ(c.proxy.listen[0].address.family, 6);
@@ -62,8 +72,15 @@ contact = "sip:bob@198.18.0.20:5062"
     ASSERT_EQ(c.proxy.routes.size(), 1u);
     EXPECT_EQ(c.proxy.routes[0].user_prefix, "+1");
     EXPECT_EQ(c.proxy.routes[0].next_hop.port, 5080);
-    ASSERT_EQ(c.proxy.locations.size(), 1u);
+    ASSERT_EQ(c.proxy.locations.size(), 2u);
     EXPECT_EQ(c.proxy.locations[0].contact_address.port, 5062);
+    EXPECT_EQ(c.proxy.locations[0].transport, sip::transport::udp);
+    EXPECT_EQ(c.proxy.locations[1].transport, sip::transport::tcp);
+    EXPECT_EQ(c.tcp.idle_timeout_ns, 30'000'000'000u);
+    EXPECT_EQ(c.tcp.connect_timeout_ns, 1'500'000'000u);
+    EXPECT_EQ(c.tcp.max_connections, 100u);
+    EXPECT_EQ(c.tcp.max_connections_per_ip, 4u);
+    EXPECT_EQ(c.tcp.max_pending_bytes, 64u * 1024);
 }
 
 TEST(DaemonConfig, RefusesWithFileLineAndReason) {
@@ -85,6 +102,11 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"mode = \"stateless\"\n", 0, "listen: at least one address is needed"},
         {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt3_ms = 5\n", 3, "timers: unknown key 't3_ms' (t1_ms, t2_ms, t4_ms)"},
         {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt1_ms = 900\nt2_ms = 800\n", 2, "timers: t2_ms must not be below t1_ms"},
+        {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nidle_timeout_s = 0\n", 3, "tcp.idle_timeout_s: expected seconds from 1 to 86400"},
+        {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nlinger = 1\n", 3,
+         "tcp: unknown key 'linger' (idle_timeout_s, connect_timeout_ms, max_connections, max_connections_per_ip, max_pending_kib)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[location]]\nuser = \"a\"\ncontact = \"sip:a@198.18.0.2;transport=sctp\"\n", 4,
+         "location.contact: transport 'sctp' is not udp or tcp"},
         {"listen = [\"udp:127.0.0.1\"]\ntransactions_per_worker = 3\n", 2, "transactions_per_worker: expected an integer from 16 to 16777216"},
     };
     for (const row& r : rows) {

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sipfast/io/mail_hub.hpp"
+#include "sipfast/proxy/config.hpp"
+#include "sipfast/sip/message.hpp"
+#include "sipfast/sip/parser.hpp"
+
+namespace sipfast::io {
+
+/// Bounds on the TCP slow path (config [tcp]).
+struct tcp_limits {
+    std::uint32_t max_connections = 4096;       ///< accepted plus opened; beyond it accepts are closed
+    std::uint32_t max_connections_per_ip = 64;  ///< accepted from one remote address
+    std::uint64_t idle_timeout_ns = 120'000'000'000;  ///< a connection with no traffic this long is closed
+    std::uint64_t connect_timeout_ns = 5'000'000'000;
+    std::size_t max_pending_bytes = 1 << 20;    ///< unsent bytes a connection may hold before it is closed
+};
+
+/// What the TCP thread has done; written by it alone, read after it stops.
+struct tcp_counters {
+    std::uint64_t accepted = 0;
+    std::uint64_t refused_total_limit = 0;
+    std::uint64_t refused_ip_limit = 0;
+    std::uint64_t connected = 0;        ///< connections we opened
+    std::uint64_t connect_failed = 0;
+    std::uint64_t closed_by_peer = 0;
+    std::uint64_t closed_idle = 0;
+    std::uint64_t closed_error = 0;     ///< framing fault, write error, too much unsent
+    std::uint64_t messages_in = 0;      ///< framed and handed to their shard
+    std::uint64_t messages_out = 0;
+    std::uint64_t framing_errors = 0;
+    std::uint64_t keepalives = 0;       ///< RFC 5626 CRLFCRLF pings answered
+    std::uint64_t dropped_unsendable = 0;  ///< no connection could be had for an outgoing message
+};
+
+/// The kernel TCP slow path (DESIGN §1): one thread with epoll accepts and reads connections,
+/// frames SIP messages by Content-Length (RFC 3261 §18.3) and hands each to the shard that owns it
+/// through the mail hub; what the shards send over TCP comes back through the hub and leaves on the
+/// connection to that remote address, opened when there is none. Connections are found by remote
+/// address, so a response goes back on the connection its request came by (§18.2.2) and requests
+/// to a peer reuse the one open to it.
+class tcp_server {
+public:
+    /// Serves the configuration's tcp listen points; `hub` must have a stream thread.
+    tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, mail_hub& hub);
+    ~tcp_server();
+    tcp_server(const tcp_server&) = delete;
+    tcp_server& operator=(const tcp_server&) = delete;
+
+    /// Opens and binds the listening sockets; "" on success, else what failed.
+    [[nodiscard]] std::string open();
+    /// The loop; returns when `stop` becomes true (checked at least every 100 ms).
+    void run(const std::atomic<bool>& stop, int cpu);
+
+    [[nodiscard]] const tcp_counters& counters() const noexcept { return counters_; }
+
+private:
+    struct connection;
+    struct address_hash {
+        std::size_t operator()(const proxy::net_address& a) const noexcept;
+    };
+
+    void accept_all(std::uint32_t listen_index, int listen_fd, std::uint64_t now) noexcept;
+    void on_readable(connection& c, std::uint64_t now) noexcept;
+    void on_writable(connection& c, std::uint64_t now) noexcept;
+    /// Frames what `c` has buffered; false when a shard's mailbox is full and some is left.
+    bool frame(connection& c) noexcept;
+    void send(connection& c, const char* data, std::size_t len) noexcept;
+    void answer_fault(connection& c, const sip::parse_result& r) noexcept;
+    void finish_closing(connection& c) noexcept;
+    void send_from_shards(std::uint64_t now) noexcept;
+    [[nodiscard]] connection* connect_to(const proxy::net_address& peer, std::uint64_t now) noexcept;
+    connection* add(int fd, const proxy::net_address& peer, std::uint32_t listen_index, bool inbound, std::uint64_t now);
+    void close(connection& c, std::uint64_t& reason) noexcept;
+    void watch_output(connection& c, bool on) noexcept;
+    void sweep(std::uint64_t now) noexcept;
+
+    const proxy::proxy_config& config_;
+    tcp_limits limits_;
+    mail_hub& hub_;
+    unsigned self_;
+    int epoll_ = -1;
+    std::vector<int> listeners_;                  // by listen index; -1 for UDP points
+    std::vector<std::unique_ptr<connection>> connections_;  // by slot
+    std::vector<std::uint32_t> free_slots_;
+    std::size_t open_count_ = 0;
+    std::unordered_map<proxy::net_address, std::uint32_t, address_hash> by_peer_;
+    std::unordered_map<proxy::net_address, std::uint32_t, address_hash> per_ip_;  // port 0
+    std::vector<std::uint32_t> stalled_;          // connections with framed bytes a mailbox refused
+    std::vector<bool> dirty_;                     // rings to the shards to publish this turn
+    std::vector<sip::header> slots_;
+    sip::message msg_;
+    tcp_counters counters_;
+};
+
+} // namespace sipfast::io

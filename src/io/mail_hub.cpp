@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/io/mail_hub.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace sipfast::io {
+
+mail_hub::mail_hub(unsigned workers, std::size_t ring_capacity, bool with_stream_thread)
+    : workers_(workers), all_(workers + (with_stream_thread ? 1u : 0u)) {
+    for (unsigned i = 0; i < all_ * all_; ++i) rings_.push_back(std::make_unique<core::spsc_ring<mail>>(ring_capacity));
+    for (unsigned i = 0; i < all_; ++i) wake_.push_back(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+}
+
+mail_hub::~mail_hub() {
+    for (int fd : wake_)
+        if (fd >= 0) ::close(fd);
+}
+
+void mail_hub::wake(unsigned to) const noexcept {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_[to], &one, sizeof one);
+}
+
+} // namespace sipfast::io

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the kernel backends share: sockaddr conversions, the monotonic clock, thread pinning.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+
+#include "sipfast/proxy/net_address.hpp"
+
+namespace sipfast::io::detail {
+
+socklen_t to_sockaddr(const proxy::net_address& a, sockaddr_storage& ss) noexcept;
+proxy::net_address from_sockaddr(const sockaddr_storage& ss) noexcept;
+std::uint64_t monotonic_ns() noexcept;
+/// Pins the calling thread to `cpu` (nothing when negative).
+void pin_to(int cpu) noexcept;
+
+} // namespace sipfast::io::detail

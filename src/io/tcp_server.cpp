@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/io/tcp_server.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "os.hpp"
+#include "sipfast/core/shard_hash.hpp"
+#include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/proxy/response.hpp"
+#include "sipfast/sip/parser.hpp"
+
+namespace sipfast::io {
+
+namespace {
+
+// epoll user data: a connection is its slot and generation; listeners and the wake-up are marked.
+constexpr std::uint64_t listener_mark = std::uint64_t{1} << 62;
+constexpr std::uint64_t wake_mark = std::uint64_t{1} << 63;
+
+constexpr std::size_t max_message = 65535;       // RFC 3261 §18.1.1's ceiling for one message
+constexpr std::uint64_t closing_grace_ns = 2'000'000'000;  // for the last answer to drain
+constexpr std::uint64_t sweep_every_ns = 250'000'000;
+
+std::uint64_t connection_data(std::uint32_t slot, std::uint32_t generation) noexcept {
+    return (std::uint64_t{generation & 0x3fff'ffffu} << 32) | slot;
+}
+
+} // namespace
+
+struct tcp_server::connection {
+    int fd = -1;
+    std::uint32_t slot = 0;
+    std::uint32_t generation = 0;
+    std::uint32_t listen_index = 0;  // the tcp listen point of its family: our side of it
+    proxy::net_address peer;
+    bool inbound = false;
+    bool connecting = false;
+    bool closing = false;        // answered a framing fault: nothing more is read, close once sent
+    bool watching_output = false;
+    std::uint64_t opened_ns = 0;
+    std::uint64_t active_ns = 0;
+    std::unique_ptr<char[]> in;  // max_message bytes and the parser's padding
+    std::size_t in_used = 0;
+    std::string out;             // bytes the kernel did not take yet (the slow path may allocate)
+};
+
+std::size_t tcp_server::address_hash::operator()(const proxy::net_address& a) const noexcept {
+    return static_cast<std::size_t>(
+        core::call_id_hash(std::string_view(reinterpret_cast<const char*>(a.ip.data()), a.ip.size())) ^
+        (std::uint64_t{a.port} << 8) ^ a.family);
+}
+
+tcp_server::tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, mail_hub& hub)
+    : config_(config), limits_(limits), hub_(hub), self_(hub.stream_thread()), dirty_(hub.workers(), false),
+      slots_(sip::default_header_slots) {}
+
+tcp_server::~tcp_server() {
+    for (const auto& c : connections_)
+        if (c && c->fd >= 0) ::close(c->fd);
+    for (int fd : listeners_)
+        if (fd >= 0) ::close(fd);
+    if (epoll_ >= 0) ::close(epoll_);
+}
+
+std::string tcp_server::open() {
+    epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
+    for (std::size_t i = 0; i < config_.listen.size(); ++i) {
+        const proxy::listen_point& lp = config_.listen[i];
+        listeners_.push_back(-1);
+        if (lp.transport != sip::transport::tcp) continue;
+        const int fd = ::socket(lp.address.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) return std::string("socket: ") + std::strerror(errno);
+        listeners_.back() = fd;
+        const int on = 1;
+        (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        if (lp.address.family == 6) (void)::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        sockaddr_storage ss;
+        const socklen_t len = detail::to_sockaddr(lp.address, ss);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1024) != 0) {
+            std::array<char, 48> host{};
+            return "bind tcp " + std::string(proxy::format_host(lp.address, host)) + ":" +
+                   std::to_string(lp.address.port) + ": " + std::strerror(errno);
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = listener_mark | i;
+        if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return std::string("epoll_ctl: ") + std::strerror(errno);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = wake_mark;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, hub_.wake_fd(self_), &ev) != 0)
+        return std::string("epoll_ctl: ") + std::strerror(errno);
+    return {};
+}
+
+tcp_server::connection* tcp_server::add(int fd, const proxy::net_address& peer, std::uint32_t listen_index,
+                                        bool inbound, std::uint64_t now) {
+    std::uint32_t slot = 0;
+    if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    } else {
+        slot = static_cast<std::uint32_t>(connections_.size());
+        connections_.push_back(std::make_unique<connection>());
+    }
+    connection& c = *connections_[slot];
+    c.fd = fd;
+    c.slot = slot;
+    ++c.generation;
+    c.listen_index = listen_index;
+    c.peer = peer;
+    c.inbound = inbound;
+    c.connecting = false;
+    c.closing = false;
+    c.watching_output = false;
+    c.opened_ns = c.active_ns = now;
+    if (!c.in) c.in = std::make_unique<char[]>(max_message + sip::padding_bytes);
+    c.in_used = 0;
+    c.out.clear();
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = connection_data(slot, c.generation);
+    (void)::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    by_peer_[peer] = slot;  // the newest connection to a peer is the one we send on
+    if (inbound) {
+        proxy::net_address ip = peer;
+        ip.port = 0;
+        ++per_ip_[ip];
+    }
+    ++open_count_;
+    return &c;
+}
+
+void tcp_server::close(connection& c, std::uint64_t& reason) noexcept {
+    if (c.fd < 0) return;
+    ++reason;
+    (void)::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    c.fd = -1;
+    if (const auto it = by_peer_.find(c.peer); it != by_peer_.end() && it->second == c.slot) by_peer_.erase(it);
+    if (c.inbound) {
+        proxy::net_address ip = c.peer;
+        ip.port = 0;
+        if (const auto it = per_ip_.find(ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+    }
+    c.out = std::string();
+    ++c.generation;  // events already fetched for it find nothing
+    free_slots_.push_back(c.slot);
+    --open_count_;
+}
+
+void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint64_t now) noexcept {
+    for (;;) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return;  // EAGAIN, or a connection reset before we took it
+        const proxy::net_address peer = detail::from_sockaddr(ss);
+        proxy::net_address ip = peer;
+        ip.port = 0;
+        const auto per = per_ip_.find(ip);
+        if (open_count_ >= limits_.max_connections) {
+            ++counters_.refused_total_limit;
+            ::close(fd);
+            continue;
+        }
+        if (per != per_ip_.end() && per->second >= limits_.max_connections_per_ip) {
+            ++counters_.refused_ip_limit;
+            ::close(fd);
+            continue;
+        }
+        const int on = 1;
+        (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        try {
+            (void)add(fd, peer, listen_index, true, now);
+            ++counters_.accepted;
+        } catch (...) {  // out of memory for a connection: refuse it, keep serving the others
+            ::close(fd);
+            ++counters_.refused_total_limit;
+        }
+    }
+}
+
+void tcp_server::answer_fault(connection& c, const sip::parse_result& r) noexcept {
+    std::array<char, 2048> answer{};
+    std::array<char, 10> tag{};
+    std::uint64_t h = core::call_id_hash(msg_.call_id);
+    for (char& d : tag) {
+        d = "0123456789abcdef"[h & 15];
+        h >>= 4;
+    }
+    int status = 0;
+    const std::size_t n = proxy::write_error_response(msg_, r, {tag.data(), tag.size()}, answer, status);
+    if (n != 0) send(c, answer.data(), n);
+}
+
+void tcp_server::finish_closing(connection& c) noexcept {
+    // Our last answer is with the kernel: send FIN and read what still comes until the peer closes
+    // (closing with unread input would reset the connection and could lose the answer).
+    if (c.fd >= 0 && c.closing && c.out.empty()) (void)::shutdown(c.fd, SHUT_WR);
+}
+
+bool tcp_server::frame(connection& c) noexcept {
+    std::size_t at = 0;
+    bool all = true;
+    while (at < c.in_used && !c.closing) {
+        sip::parse_options opt;
+        opt.stream = true;
+        opt.max_message_bytes = max_message;
+        const std::string_view data(c.in.get() + at, c.in_used - at);
+        const sip::parse_result r = sip::parse(data, msg_, slots_, opt);
+        if (r.status == sip::parse_status::incomplete) break;
+        if (r.status == sip::parse_status::error) {
+            // The stream cannot be framed past a fault: answer it if it is a request, then close.
+            ++counters_.framing_errors;
+            answer_fault(c, r);
+            c.closing = true;
+            at = c.in_used;
+            break;
+        }
+        if (msg_.kind == sip::message_kind::keepalive_ping) {  // RFC 5626 §3.5.1: CRLFCRLF is answered CRLF
+            ++counters_.keepalives;
+            send(c, "\r\n", 2);
+            at += r.consumed;
+            continue;
+        }
+        if (!msg_.is_request() && !msg_.is_response()) {
+            at += r.consumed;
+            continue;
+        }
+        if (r.consumed > mail::max_bytes) {
+            // Larger than a mailbox slot: refused like any message too large to handle (§21.5.14).
+            sip::parse_result big;
+            big.error = sip::parse_error::message_too_large;
+            answer_fault(c, big);
+            at += r.consumed;
+            continue;
+        }
+        const std::uint32_t owner = proxy::message_owner(msg_, hub_.workers(), 0);
+        mail* m = hub_.ring(self_, owner).claim();
+        if (m == nullptr) {  // the owner is behind: keep the bytes, stop reading, try again next turn
+            all = false;
+            break;
+        }
+        m->len = static_cast<std::uint32_t>(r.consumed);
+        m->listen_index = c.listen_index;
+        m->peer = c.peer;
+        std::memcpy(m->data, data.data(), r.consumed);
+        hub_.ring(self_, owner).push_claimed();
+        dirty_[owner] = true;
+        ++counters_.messages_in;
+        at += r.consumed;
+    }
+    if (at > 0) {
+        std::memmove(c.in.get(), c.in.get() + at, c.in_used - at);
+        c.in_used -= at;
+    }
+    return all;
+}
+
+void tcp_server::on_readable(connection& c, std::uint64_t now) noexcept {
+    for (;;) {
+        if (c.closing) c.in_used = 0;  // after a framing fault what follows is read and dropped
+        if (c.in_used == max_message) return;  // frame() has refused a message this long already
+        const ssize_t n = ::read(c.fd, c.in.get() + c.in_used, max_message - c.in_used);
+        if (n > 0) {
+            c.in_used += static_cast<std::size_t>(n);
+            c.active_ns = now;
+            const bool was_closing = c.closing;
+            if (!c.closing && !frame(c)) {
+                stalled_.push_back(c.slot);
+                return;  // level-triggered: the rest stays in the socket until the owner catches up
+            }
+            if (c.closing && !was_closing) finish_closing(c);
+            if (c.fd < 0) return;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n < 0 && errno == EINTR) continue;
+        close(c, c.closing ? counters_.closed_error : counters_.closed_by_peer);
+        return;
+    }
+}
+
+void tcp_server::watch_output(connection& c, bool on) noexcept {
+    if (c.watching_output == on) return;
+    c.watching_output = on;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+    ev.data.u64 = connection_data(c.slot, c.generation);
+    (void)::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void tcp_server::send(connection& c, const char* data, std::size_t len) noexcept {
+    if (c.fd < 0) return;
+    std::size_t sent = 0;
+    if (c.out.empty() && !c.connecting) {
+        while (sent < len) {
+            const ssize_t n = ::send(c.fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                sent += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+            close(c, counters_.closed_error);
+            return;
+        }
+    }
+    if (sent == len) return;
+    if (c.out.size() + (len - sent) > limits_.max_pending_bytes) {  // a peer that does not read
+        close(c, counters_.closed_error);
+        return;
+    }
+    try {
+        c.out.append(data + sent, len - sent);
+    } catch (...) {
+        close(c, counters_.closed_error);
+        return;
+    }
+    watch_output(c, true);
+}
+
+void tcp_server::on_writable(connection& c, std::uint64_t now) noexcept {
+    if (c.connecting) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        (void)::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            if (!c.out.empty()) ++counters_.dropped_unsendable;
+            close(c, counters_.connect_failed);
+            return;
+        }
+        c.connecting = false;
+        ++counters_.connected;
+    }
+    c.active_ns = now;
+    std::size_t sent = 0;
+    while (sent < c.out.size()) {
+        const ssize_t n = ::send(c.fd, c.out.data() + sent, c.out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        close(c, counters_.closed_error);
+        return;
+    }
+    c.out.erase(0, sent);
+    if (c.out.empty()) {
+        watch_output(c, false);
+        finish_closing(c);
+    }
+}
+
+tcp_server::connection* tcp_server::connect_to(const proxy::net_address& peer, std::uint64_t now) noexcept {
+    // Our side: the tcp listen point of the peer's family, whose address our Via names.
+    std::uint32_t listen_index = 0;
+    const proxy::listen_point* local = nullptr;
+    for (std::uint32_t i = 0; i < config_.listen.size(); ++i) {
+        if (config_.listen[i].transport == sip::transport::tcp && config_.listen[i].address.family == peer.family) {
+            local = &config_.listen[i];
+            listen_index = i;
+            break;
+        }
+    }
+    if (local == nullptr || !peer.valid() || open_count_ >= limits_.max_connections) return nullptr;
+    const int fd = ::socket(peer.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return nullptr;
+    const int on = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    // From our listen address (on a multi-homed host the peer sees the address our Via names).
+    proxy::net_address from = local->address;
+    from.port = 0;
+    sockaddr_storage ss;
+    socklen_t len = detail::to_sockaddr(from, ss);
+    (void)::bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+    len = detail::to_sockaddr(peer, ss);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+        ::close(fd);
+        ++counters_.connect_failed;
+        return nullptr;
+    }
+    connection* c = nullptr;
+    try {
+        c = add(fd, peer, listen_index, false, now);
+    } catch (...) {
+        ::close(fd);
+        return nullptr;
+    }
+    c->connecting = true;
+    watch_output(*c, true);
+    return c;
+}
+
+void tcp_server::send_from_shards(std::uint64_t now) noexcept {
+    for (unsigned from = 0; from < hub_.workers(); ++from) {
+        hub_.ring(from, self_).consume([&](const mail& m) {
+            connection* c = nullptr;
+            if (const auto it = by_peer_.find(m.peer); it != by_peer_.end()) c = connections_[it->second].get();
+            if (c == nullptr) c = connect_to(m.peer, now);
+            if (c == nullptr) {
+                ++counters_.dropped_unsendable;
+                return;
+            }
+            ++counters_.messages_out;
+            c->active_ns = now;
+            send(*c, m.data, m.len);
+        });
+    }
+}
+
+void tcp_server::sweep(std::uint64_t now) noexcept {
+    for (const auto& p : connections_) {
+        connection& c = *p;
+        if (c.fd < 0) continue;
+        if (c.connecting && now - c.opened_ns > limits_.connect_timeout_ns) {
+            if (!c.out.empty()) ++counters_.dropped_unsendable;
+            close(c, counters_.connect_failed);
+        } else if (c.closing && now - c.active_ns > closing_grace_ns) {
+            close(c, counters_.closed_error);
+        } else if (now - c.active_ns > limits_.idle_timeout_ns) {
+            close(c, counters_.closed_idle);
+        }
+    }
+}
+
+void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
+    detail::pin_to(cpu);
+    std::array<epoll_event, 64> events{};
+    std::uint64_t next_sweep = 0;
+    std::vector<std::uint32_t> retry;
+    while (!stop.load(std::memory_order_relaxed)) {
+        const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), stalled_.empty() ? 100 : 1);
+        const std::uint64_t now = detail::monotonic_ns();
+        // Connections a full mailbox held back go first, in the order they stalled.
+        retry.swap(stalled_);
+        stalled_.clear();
+        for (std::uint32_t slot : retry) {
+            connection& c = *connections_[slot];
+            if (c.fd >= 0 && !frame(c)) stalled_.push_back(slot);
+        }
+        retry.clear();
+        for (int i = 0; i < n; ++i) {
+            const epoll_event& ev = events[static_cast<std::size_t>(i)];
+            const std::uint64_t d = ev.data.u64;
+            if (d == wake_mark) {
+                std::uint64_t v = 0;
+                (void)!::read(hub_.wake_fd(self_), &v, sizeof v);
+                continue;
+            }
+            if (d & listener_mark) {
+                const auto index = static_cast<std::uint32_t>(d & 0xffff);
+                accept_all(index, listeners_[index], now);
+                continue;
+            }
+            const auto slot = static_cast<std::uint32_t>(d & 0xffff'ffff);
+            if (slot >= connections_.size()) continue;
+            connection& c = *connections_[slot];
+            if (c.fd < 0 || connection_data(slot, c.generation) != d) continue;  // closed in this batch
+            if (ev.events & EPOLLOUT) on_writable(c, now);
+            if (c.fd >= 0 && (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+                if (std::find(stalled_.begin(), stalled_.end(), slot) != stalled_.end()) continue;
+                if (c.connecting && (ev.events & (EPOLLHUP | EPOLLERR))) {
+                    on_writable(c, now);  // reports the failed connect
+                    continue;
+                }
+                on_readable(c, now);
+            }
+        }
+        send_from_shards(now);
+        for (unsigned to = 0; to < dirty_.size(); ++to) {
+            if (!dirty_[to]) continue;
+            dirty_[to] = false;
+            hub_.ring(self_, to).publish();
+            hub_.wake(to);
+        }
+        if (now >= next_sweep) {
+            sweep(now);
+            next_sweep = now + sweep_every_ns;
+        }
+    }
+}
+
+} // namespace sipfast::io

@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""SIP over TCP through sipfastd (the kernel slow path): a SIPp caller on TCP reaching a callee on
+UDP and back, a UDP caller reaching a TCP callee over the connection the proxy opens, a request too
+large for UDP moved to TCP (RFC 3261 §18.1.1), stream framing (split and pipelined messages,
+RFC 5626 keep-alives, a framing fault answered and the connection closed), and the connection
+limits and idle timeout. Usage: tcp_test.py SIPFASTD SIPP_SCENARIO_DIR"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from harness import Daemon, StreamReader, all_headers, free_port, header
+
+SIPFASTD = sys.argv.pop(1)
+SCENARIOS = sys.argv.pop(1)
+SIPP = shutil.which("sipp")
+
+
+def crlf(text):
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def sip(start, headers, body=""):
+    return crlf(start + "\n" + "\n".join(headers) + f"\nContent-Length: {len(body.encode())}\n\n").encode() + body.encode()
+
+
+def answer(request, status, contact, tag=";tag=callee1"):
+    """A response to `request` as received: its Vias, Record-Routes, From, To (tagged), Call-ID, CSeq."""
+    hs = [f"Via: {v}" for v in all_headers(request, "Via")]
+    hs += [f"Record-Route: {v}" for v in all_headers(request, "Record-Route")]
+    hs += [f"From: {header(request, 'From')}", f"To: {header(request, 'To')}{tag}",
+           f"Call-ID: {header(request, 'Call-ID')}", f"CSeq: {header(request, 'CSeq')}", f"Contact: {contact}"]
+    return sip(f"SIP/2.0 {status}", hs)
+
+
+class TcpProxy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-tcp-")
+        cls.port = free_port()
+        cls.bob, cls.tom, cls.big = free_port(), free_port(socket.SOCK_STREAM), free_port()
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
+listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]
+mode = "stateful"
+workers = 2
+domains = ["127.0.0.1"]
+[[location]]
+user = "bob"
+domain = "127.0.0.1"
+contact = "sip:bob@127.0.0.1:{cls.bob}"
+[[location]]
+user = "tom"
+domain = "127.0.0.1"
+contact = "sip:tom@127.0.0.1:{cls.tom};transport=tcp"
+[[location]]
+user = "big"
+domain = "127.0.0.1"
+contact = "sip:big@127.0.0.1:{cls.big}"
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.proxy.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=3)
+        self.addCleanup(s.close)
+        return s
+
+    def udp(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(3)
+        self.addCleanup(s.close)
+        return s
+
+    def options(self, cseq, local_port):
+        return sip(f"OPTIONS sip:127.0.0.1:{self.port} SIP/2.0",
+                   [f"Via: SIP/2.0/TCP 127.0.0.1:{local_port};branch=z9hG4bKopt{cseq}{time.time_ns()}",
+                    "Max-Forwards: 70", "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:127.0.0.1>",
+                    f"Call-ID: opt{time.time_ns()}@127.0.0.1", f"CSeq: {cseq} OPTIONS"])
+
+    def test_a_tcp_caller_reaches_a_udp_callee(self):
+        if SIPP is None:
+            self.skipTest("sipp (Debian sip-tester) is not installed")
+        uas_log, uac_log = os.path.join(self.tmp, "uas.log"), os.path.join(self.tmp, "uac.log")
+        calls = 3
+        uas = subprocess.Popen([SIPP, "-sf", os.path.join(SCENARIOS, "uas_rr.xml"), "-i", "127.0.0.1",
+                                "-p", str(self.bob), "-m", str(calls), "-nostdin", "-timeout", "30s",
+                                "-trace_msg", "-message_file", uas_log],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
+        try:
+            time.sleep(0.3)
+            uac = subprocess.run([SIPP, "-sf", os.path.join(SCENARIOS, "uac_rr.xml"), "-t", "t1", "-s", "bob",
+                                  f"127.0.0.1:{self.port}", "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_STREAM)),
+                                  "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error",
+                                  "-trace_msg", "-message_file", uac_log],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
+            self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-3000:])
+            self.assertEqual(uas.wait(timeout=30), 0)
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+        with open(uas_log) as f:
+            trace = f.read()
+        invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", trace, re.S)
+        byes = re.findall(r"message received[^\n]*\n\n(BYE .*?)\n\n", trace, re.S)
+        self.assertEqual((len(invites), len(byes)), (calls, calls))
+        # RFC 5658: both sides recorded, the one facing the callee first.
+        self.assertEqual(all_headers(invites[0], "Record-Route"),
+                         [f"<sip:127.0.0.1:{self.port};lr>", f"<sip:127.0.0.1:{self.port};transport=tcp;lr>"])
+        vias = all_headers(invites[0], "Via")
+        self.assertTrue(vias[0].startswith(f"SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bKsf"), vias)
+        self.assertRegex(vias[1], r"^SIP/2.0/TCP .*;received=127\.0\.0\.1;rport=\d+")
+        self.assertTrue(all_headers(byes[0], "Via")[0].startswith(f"SIP/2.0/UDP 127.0.0.1:{self.port}"))
+        self.assertIsNone(header(byes[0], "Route"))  # both of our Route entries were taken off
+
+    def test_messages_are_framed_across_and_within_segments(self):
+        s = self.connect()
+        port = s.getsockname()[1]
+        first = self.options(1, port)
+        for i in range(0, len(first), 50):  # one message in pieces
+            s.sendall(first[i:i + 50])
+            time.sleep(0.01)
+        s.sendall(self.options(2, port) + self.options(3, port) + b"\r\n\r\n")  # two and a ping in one
+        r = StreamReader(s)
+        got = sorted(header(r.message(), "CSeq") for _ in range(3))
+        self.assertEqual(got, ["1 OPTIONS", "2 OPTIONS", "3 OPTIONS"])
+        deadline = time.time() + 3
+        while r.pongs == 0 and time.time() < deadline:
+            r.closed(0.1)
+        self.assertEqual(r.pongs, 1)
+
+    def test_a_framing_fault_is_answered_then_the_connection_closed(self):
+        s = self.connect()
+        port = s.getsockname()[1]
+        msg = self.options(1, port).replace(b"Content-Length: 0\r\n", b"")
+        s.sendall(msg)
+        r = StreamReader(s)
+        self.assertTrue(r.closed())
+        reply = r.buf.decode()
+        self.assertTrue(reply.startswith("SIP/2.0 400 Missing Content-Length on a stream"), reply)
+
+    def test_a_udp_caller_reaches_a_tcp_callee_over_the_connection_the_proxy_opens(self):
+        callee = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        callee.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        callee.bind(("127.0.0.1", self.tom))
+        callee.listen(4)
+        callee.settimeout(3)
+        self.addCleanup(callee.close)
+        caller = self.udp()
+        cport = caller.getsockname()[1]
+        proxy = ("127.0.0.1", self.port)
+        invite = sip(f"INVITE sip:tom@127.0.0.1:{self.port} SIP/2.0",
+                     [f"Via: SIP/2.0/UDP 127.0.0.1:{cport};branch=z9hG4bKinv{time.time_ns()};rport",
+                      "Max-Forwards: 70", "From: <sip:alice@127.0.0.1>;tag=a1", "To: <sip:tom@127.0.0.1>",
+                      "Call-ID: tcpcallee@127.0.0.1", "CSeq: 1 INVITE", f"Contact: <sip:alice@127.0.0.1:{cport}>"])
+        caller.sendto(invite, proxy)
+        self.assertTrue(caller.recv(65535).startswith(b"SIP/2.0 100 Trying"))
+        conn, _ = callee.accept()
+        self.addCleanup(conn.close)
+        tom = StreamReader(conn)
+        got = tom.message()
+        self.assertTrue(got.startswith(f"INVITE sip:tom@127.0.0.1:{self.tom};transport=tcp SIP/2.0"), got)
+        self.assertTrue(all_headers(got, "Via")[0].startswith(f"SIP/2.0/TCP 127.0.0.1:{self.port};branch=z9hG4bKsf"))
+        self.assertEqual(all_headers(got, "Record-Route"),
+                         [f"<sip:127.0.0.1:{self.port};transport=tcp;lr>", f"<sip:127.0.0.1:{self.port};lr>"])
+        conn.sendall(answer(got, "200 OK", f"<sip:tom@127.0.0.1:{self.tom};transport=tcp>"))
+        ok = caller.recv(65535).decode()
+        self.assertTrue(ok.startswith("SIP/2.0 200 OK"), ok)
+        self.assertEqual(len(all_headers(ok, "Via")), 1)
+        # The callee hangs up on the same connection, by its route set; the BYE reaches the caller
+        # over UDP and the 200 goes back over the connection.
+        routes = all_headers(got, "Record-Route")
+        bye = sip(f"BYE sip:alice@127.0.0.1:{cport} SIP/2.0",
+                  [f"Via: SIP/2.0/TCP 127.0.0.1:{self.tom};branch=z9hG4bKbye{time.time_ns()}", "Max-Forwards: 70"]
+                  + [f"Route: {r}" for r in routes]
+                  + ["From: <sip:tom@127.0.0.1>;tag=callee1", "To: <sip:alice@127.0.0.1>;tag=a1",
+                     "Call-ID: tcpcallee@127.0.0.1", "CSeq: 1 BYE"])
+        conn.sendall(bye)
+        got_bye = caller.recv(65535).decode()
+        self.assertTrue(got_bye.startswith(f"BYE sip:alice@127.0.0.1:{cport} SIP/2.0"), got_bye)
+        self.assertTrue(all_headers(got_bye, "Via")[0].startswith(f"SIP/2.0/UDP 127.0.0.1:{self.port}"))
+        self.assertIsNone(header(got_bye, "Route"))
+        caller.sendto(answer(got_bye, "200 OK", f"<sip:alice@127.0.0.1:{cport}>", tag=""), proxy)
+        self.assertTrue(tom.message().startswith("SIP/2.0 200 OK"))
+
+    def test_a_request_too_large_for_udp_goes_over_tcp(self):
+        callee_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        callee_tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        callee_tcp.bind(("127.0.0.1", self.big))
+        callee_tcp.listen(4)
+        callee_tcp.settimeout(3)
+        self.addCleanup(callee_tcp.close)
+        callee_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        callee_udp.bind(("127.0.0.1", self.big))
+        self.addCleanup(callee_udp.close)
+        caller = self.udp()
+        cport = caller.getsockname()[1]
+        body = "v=0\r\n" + "".join(f"a=x-filler:{i:04d} {'y' * 60}\r\n" for i in range(20))  # ~1.4 KB of SDP
+        invite = sip(f"INVITE sip:big@127.0.0.1:{self.port} SIP/2.0",
+                     [f"Via: SIP/2.0/UDP 127.0.0.1:{cport};branch=z9hG4bKbig{time.time_ns()};rport",
+                      "Max-Forwards: 70", "From: <sip:alice@127.0.0.1>;tag=a2", "To: <sip:big@127.0.0.1>",
+                      f"Call-ID: big{time.time_ns()}@127.0.0.1", "CSeq: 7 INVITE", "Content-Type: application/sdp",
+                      f"Contact: <sip:alice@127.0.0.1:{cport}>"], body)
+        self.assertGreater(len(invite), 1300)
+        caller.sendto(invite, ("127.0.0.1", self.port))
+        conn, _ = callee_tcp.accept()
+        self.addCleanup(conn.close)
+        big = StreamReader(conn)
+        got = big.message()
+        self.assertTrue(got.startswith(f"INVITE sip:big@127.0.0.1:{self.big} SIP/2.0"))
+        self.assertTrue(all_headers(got, "Via")[0].startswith(f"SIP/2.0/TCP 127.0.0.1:{self.port}"))
+        self.assertTrue(got.endswith(body))
+        conn.sendall(answer(got, "486 Busy Here", f"<sip:big@127.0.0.1:{self.big}>"))
+        while True:  # 100 Trying first
+            resp = caller.recv(65535).decode()
+            if not resp.startswith("SIP/2.0 100"):
+                break
+        self.assertTrue(resp.startswith("SIP/2.0 486 Busy Here"), resp)
+        ack = big.message()  # the proxy's hop-by-hop ACK, on the same connection
+        self.assertTrue(ack.startswith(f"ACK sip:big@127.0.0.1:{self.big} SIP/2.0"), ack)
+        self.assertEqual(header(ack, "CSeq"), "7 ACK")
+        callee_udp.settimeout(0.2)
+        with self.assertRaises(socket.timeout):
+            callee_udp.recv(65535)
+
+
+class TcpLimits(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-tcplim-")
+        cls.port = free_port()
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
+listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]
+workers = 1
+[tcp]
+max_connections_per_ip = 3
+idle_timeout_s = 1
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.proxy.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def ping(self, s):
+        s.sendall(b"\r\n\r\n")
+        s.settimeout(3)
+        return s.recv(16)
+
+    def test_connections_beyond_the_per_address_limit_are_closed(self):
+        held = [socket.create_connection(("127.0.0.1", self.port), timeout=3) for _ in range(3)]
+        try:
+            for s in held:
+                self.assertEqual(self.ping(s), b"\r\n")
+            extra = socket.create_connection(("127.0.0.1", self.port), timeout=3)
+            with extra:
+                self.assertTrue(StreamReader(extra).closed())
+            held.pop().close()
+            time.sleep(0.3)
+            with socket.create_connection(("127.0.0.1", self.port), timeout=3) as again:
+                self.assertEqual(self.ping(again), b"\r\n")
+        finally:
+            for s in held:
+                s.close()
+
+    def test_an_idle_connection_is_closed(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as s:
+            self.assertEqual(self.ping(s), b"\r\n")
+            started = time.time()
+            self.assertTrue(StreamReader(s).closed(timeout=5))
+            self.assertGreater(time.time() - started, 0.9)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
