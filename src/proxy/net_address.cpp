@@ -77,4 +77,9 @@ std::string_view format_host(const net_address& a, std::span<char> out) noexcept
     return {out.data(), n};
 }
 
+bool same_ip(std::string_view host, const net_address& a) noexcept {
+    net_address h;
+    return parse_ip(host, h) && h.family == a.family && h.ip == a.ip;
+}
+
 } // namespace sipfast::proxy

@@ -57,11 +57,6 @@ struct hasher {
     }
 };
 
-bool ip_equals(std::string_view host, const net_address& a) noexcept {
-    net_address h;
-    return parse_ip(host, h) && h.family == a.family && h.ip == a.ip;
-}
-
 // Destination of a URI, when its host is a literal address.
 bool uri_destination(const sip::uri& u, net_address& out) noexcept {
     if (u.host_type != sip::host_kind::ipv4 && u.host_type != sip::host_kind::ipv6) return false;
@@ -167,7 +162,7 @@ pipeline::~pipeline() = default;
 bool pipeline::is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept {
     const std::uint16_t p = has_port ? port : std::uint16_t{5060};
     for (const listen_point& l : config_.listen)
-        if (l.address.port == p && ip_equals(host, l.address)) return true;
+        if (l.address.port == p && same_ip(host, l.address)) return true;
     return false;
 }
 
@@ -230,7 +225,7 @@ void pipeline::reply(const inbound& in, int status, std::string_view reason, std
     std::array<char, 16> tag_buf{};
     const std::string_view tag = to_tag(msg_.call_id, tag_buf);
     const std::span<char> room = out.reserve(2048);
-    const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag, extra_lines, room);
+    const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag, extra_lines, room, false, &in.source);
     if (n == 0) {
         ++counters_.dropped_outbox_full;
         return;
@@ -483,7 +478,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     std::array<char, 48> src_buf{};
     const std::string_view src_ip = format_host(in.source, src_buf);
     const sip::via& v = m.top_via;
-    const bool differs = !ip_equals(v.host, in.source);
+    const bool differs = !same_ip(v.host, in.source);
     const std::string_view src_port = editor_.keep_number(in.source.port, err);
     if (v.rport == sip::rport_state::empty) {
         const std::string_view rport = v.params.find("rport").name;
@@ -731,7 +726,10 @@ void pipeline::respond(transaction& t, const sip::message& request, bool our_via
                        std::string_view reason, std::string_view extra, outbox& out) noexcept {
     std::array<char, 16> tag_buf{};
     const std::string_view tag = to_tag(request.call_id, tag_buf);
-    const std::size_t n = write_response(request, status, reason, tag, extra, {t.response, sizeof t.response}, our_via_on_top);
+    // The request as received gets received/rport on its top Via (RFC 3581 §4); one rebuilt from
+    // what we forwarded has them already.
+    const std::size_t n = write_response(request, status, reason, tag, extra, {t.response, sizeof t.response},
+                                         our_via_on_top, our_via_on_top ? nullptr : &t.upstream);
     if (n == 0) return;
     t.response_len = static_cast<std::uint32_t>(n);
     ++counters_.replied[status / 100 % 7];

@@ -25,6 +25,15 @@ struct writer {
         std::memcpy(out.data() + n, s.data(), s.size());
         n += s.size();
     }
+    void put_number(std::uint32_t v) noexcept {
+        char digits[10];
+        std::size_t k = sizeof digits;
+        do {
+            digits[--k] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        put({digits + k, sizeof digits - k});
+    }
     void put_status(int status) noexcept {
         const char digits[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
                                 static_cast<char>('0' + status % 10)};
@@ -47,7 +56,7 @@ bool has_tag(std::string_view to_value) noexcept {
 
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
                            std::string_view to_tag, std::string_view extra_lines, std::span<char> out,
-                           bool skip_first_via) noexcept {
+                           bool skip_first_via, const net_address* source) noexcept {
     writer w{out};
     w.put("SIP/2.0 ");
     w.put_status(status);
@@ -64,7 +73,33 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
             continue;
         }
         w.put("Via: ");
-        w.put(h.value);
+        const sip::via& top = req.top_via;
+        const bool is_top = h.value.data() <= top.text.data() && top.text.data() < h.value.data() + h.value.size();
+        if (source != nullptr && is_top && !top.text.empty()) {
+            std::array<char, 48> ip_buf{};
+            const std::string_view ip = format_host(*source, ip_buf);
+            const char* end = h.value.data() + h.value.size();
+            if (top.rport == sip::rport_state::empty) {  // ";rport" becomes ";received=ip;rport=port"
+                const std::string_view name = top.params.find("rport").name;
+                w.put({h.value.data(), static_cast<std::size_t>(name.data() - h.value.data())});
+                w.put("received=");
+                w.put(ip);
+                w.put(";rport=");
+                w.put_number(source->port);
+                const char* rest = name.data() + name.size();
+                w.put({rest, static_cast<std::size_t>(end - rest)});
+            } else if (top.received.empty() && !same_ip(top.host, *source)) {
+                const char* after = top.text.data() + top.text.size();
+                w.put({h.value.data(), static_cast<std::size_t>(after - h.value.data())});
+                w.put(";received=");
+                w.put(ip);
+                w.put({after, static_cast<std::size_t>(end - after)});
+            } else {
+                w.put(h.value);
+            }
+        } else {
+            w.put(h.value);
+        }
         w.put("\r\n");
     }
     const auto copy = [&](sip::header_id id, std::string_view name) {

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Seed 002's call, replayed through stateful sipfastd with its own messages: a FreeSWITCH-style
-callee that demands Proxy-Authorization (407), the re-INVITE with credentials, 100/183/200 with SDP,
-the ACK, a BYE from the callee side retransmitted once, its 200. Raw sockets play both ends and
-check what arrives after each hop. Usage: seed_replay_test.py SIPFASTD CORPUS_DIR"""
+"""The seed call flows replayed through stateful sipfastd with their own messages; raw sockets play
+both ends and check what arrives after each hop.
+Seed 002: a FreeSWITCH-style callee that demands Proxy-Authorization (407), the re-INVITE with
+credentials, 100/183/200 with SDP, the ACK, a BYE from the callee side retransmitted once, its 200.
+Seed 000: an IMS UE on TCP calls a local number (tel: with our phone-context) registered on another
+UE; the INVITE, too large for UDP, reaches it over TCP (RFC 3261 §18.1.1); 183/180/200 come back on
+the caller's connection; the caller's ACK and BYE come over UDP by the route set.
+Usage: seed_replay_test.py SIPFASTD CORPUS_DIR"""
 import os
 import re
 import shutil
@@ -14,6 +18,8 @@ import sys
 import tempfile
 import time
 import unittest
+
+from harness import Daemon, StreamReader, free_port
 
 SIPFASTD = sys.argv.pop(1)
 CORPUS = sys.argv.pop(1)
@@ -172,6 +178,139 @@ class Seed002Replay(unittest.TestCase):
         self.caller.settimeout(0.5)
         with self.assertRaises(socket.timeout):
             self.recv(self.caller, "BYE")
+
+
+class Seed000Replay(unittest.TestCase):
+    """Seed 000's call: UE1 (TCP) -> sipfastd -> UE2, with the UE addresses moved to loopback."""
+    ims = "ims.mnc001.mcc001.3gppnetwork.org"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-seed000-")
+        cls.port, cls.ue1, cls.ue2 = free_port(), free_port(), free_port()
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
+listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]
+workers = 2
+domains = ["{cls.ims}"]
+extensions = ["sec-agree"]
+[[location]]
+user = "1012"
+domain = "{cls.ims}"
+contact = "sip:1012@127.0.0.1:{cls.ue2}"
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.proxy.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def moved(self, name):
+        """The seed message with its UEs and proxy on loopback."""
+        text = seed(name).replace("182.0.3.113:5060", f"127.0.0.1:{self.ue1}")
+        text = text.replace("182.0.3.112:5060", f"127.0.0.1:{self.ue2}")
+        return text.replace("<sip:10.88.120.34:5060;lr>", f"<sip:127.0.0.1:{self.port};lr>")
+
+    def in_dialog(self, name, target, route, to):
+        """UE1's ACK or BYE of the seed, sent as a UA behind a proxy sends it: to the remote target,
+        by the route set, with the To of the 200."""
+        start, headers, body = split(self.moved(name))
+        headers = [f"To: {to}" if h.startswith("To:") else h for h in headers]
+        return join(f"{start.split()[0]} {target} SIP/2.0", [f"Route: {route}"] + headers, body)
+
+    def test_seed_000_call_from_a_tcp_ue(self):
+        ue1_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ue1_udp.bind(("127.0.0.1", self.ue1))
+        ue1_udp.settimeout(3)
+        self.addCleanup(ue1_udp.close)
+        ue2_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ue2_tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ue2_tcp.bind(("127.0.0.1", self.ue2))
+        ue2_tcp.listen(4)
+        ue2_tcp.settimeout(3)
+        self.addCleanup(ue2_tcp.close)
+        ue2_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ue2_udp.bind(("127.0.0.1", self.ue2))
+        self.addCleanup(ue2_udp.close)
+
+        # 1. UE1's INVITE to tel:1012 over its TCP connection; 100 Trying comes back on it with
+        #    received and rport filled in (the seed's note: "rport added").
+        ue1 = socket.create_connection(("127.0.0.1", self.port), timeout=3)
+        self.addCleanup(ue1.close)
+        ue1_port = ue1.getsockname()[1]
+        start, headers, body = split(self.moved("000_06_invite_tcp_from_ue1.sip"))
+        ue1.sendall(join(start, headers, body))
+        ue1_in = StreamReader(ue1)
+        trying = ue1_in.message()
+        self.assertTrue(trying.startswith("SIP/2.0 100 Trying"), trying)
+        self.assertEqual(header(trying, "Via"),
+                         f"SIP/2.0/TCP 127.0.0.1:{self.ue1};branch=z9hG4bKrvecbbPKcWj1EbefaynY;"
+                         f"received=127.0.0.1;rport={ue1_port}")
+
+        # 2. UE2 gets it over TCP: with our Via and Record-Route it is over 1300 bytes.
+        conn, _ = ue2_tcp.accept()
+        self.addCleanup(conn.close)
+        ue2_in = StreamReader(conn)
+        invite = ue2_in.message()
+        self.assertTrue(invite.startswith(f"INVITE sip:1012@127.0.0.1:{self.ue2} SIP/2.0"), invite)
+        self.assertGreater(len(invite.encode()), 1300)
+        self.assertEqual(header(invite, "Max-Forwards"), "69")
+        self.assertIsNone(header(invite, "Route"))
+        rr = all_headers(invite, "Record-Route")
+        self.assertEqual(rr, [f"<sip:127.0.0.1:{self.port};transport=tcp;lr>"])
+        vias = all_headers(invite, "Via")
+        self.assertTrue(vias[0].startswith(f"SIP/2.0/TCP 127.0.0.1:{self.port};branch=z9hG4bKsf"), vias)
+        for name in ("Proxy-Require", "Require", "P-Access-Network-Info", "P-Preferred-Identity", "Accept-Contact",
+                     "Session-Expires", "Contact", "From", "To", "Call-ID"):
+            self.assertEqual(header(invite, name), header(self.moved("000_06_invite_tcp_from_ue1.sip"), name), name)
+
+        # 3. 183, 180 and 200 from UE2 on that connection reach UE1 on its own, our Via taken off.
+        ue2_contact = f"<sip:1012@127.0.0.1:{self.ue2}>"
+        for name, status in (("000_09_183_session_progress_from_ue2.sip", "183"),
+                             ("000_11_180_ringing_from_ue2.sip", "180"), ("000_13_invite_200_ok_from_ue2.sip", "200")):
+            conn.sendall(self.answer_to(invite, name))
+            got = ue1_in.message()
+            self.assertTrue(got.startswith(f"SIP/2.0 {status}"), got)
+            self.assertEqual(all_headers(got, "Via"), [header(trying, "Via")])
+            self.assertEqual(header(got, "Contact").split(";")[0], ue2_contact)
+        self.assertEqual(all_headers(got, "Record-Route"), rr)
+        to = header(got, "To")
+
+        # 4. UE1's ACK and BYE come over UDP (as in the seed) by the route set; they leave by the
+        #    side our Route names, over the connection already open to UE2.
+        ue1_udp.sendto(self.in_dialog("000_15_ack_from_ue1.sip", f"sip:1012@127.0.0.1:{self.ue2}", rr[0], to),
+                       ("127.0.0.1", self.port))
+        ack = ue2_in.message()
+        self.assertTrue(ack.startswith(f"ACK sip:1012@127.0.0.1:{self.ue2} SIP/2.0"), ack)
+        self.assertEqual(header(ack, "CSeq"), "1 ACK")
+        self.assertIsNone(header(ack, "Route"))
+        ue1_udp.sendto(self.in_dialog("000_17_bye_from_ue1.sip", f"sip:1012@127.0.0.1:{self.ue2}", rr[0], to),
+                       ("127.0.0.1", self.port))
+        bye = ue2_in.message()
+        self.assertTrue(bye.startswith(f"BYE sip:1012@127.0.0.1:{self.ue2} SIP/2.0"), bye)
+        self.assertEqual(header(bye, "Reason"), 'SIP;cause=200;text="User term the call."')
+        self.assertTrue(all_headers(bye, "Via")[1].startswith(f"SIP/2.0/UDP 127.0.0.1:{self.ue1};"))
+
+        # 5. UE2's 200 for the BYE goes back to UE1 over UDP.
+        conn.sendall(self.answer_to(bye, "000_19_bye_200_ok_from_ue2.sip"))
+        ok = ue1_udp.recvfrom(65535)[0].decode()
+        self.assertTrue(ok.startswith("SIP/2.0 200 OK"), ok)
+        self.assertEqual(header(ok, "CSeq"), "2 BYE")
+        ue2_udp.settimeout(0.2)
+        with self.assertRaises(socket.timeout):  # nothing went to UE2 over UDP
+            ue2_udp.recv(65535)
+
+    def answer_to(self, request, name):
+        """The seed response `name` from UE2, answering `request` as received."""
+        start, headers, body = split(self.moved(name))
+        kept = [h for h in headers if not re.match(r"(Via|Record-Route|CSeq|Call-ID|From|To):", h, re.I)]
+        vias = [f"Via: {v}" for v in all_headers(request, "Via")]
+        rr = [f"Record-Route: {v}" for v in all_headers(request, "Record-Route")]
+        to = header(request, "To") + ("" if ";tag=" in header(request, "To") else ";tag=bbecbT3")
+        ids = [f"From: {header(request, 'From')}", f"To: {to}", f"Call-ID: {header(request, 'Call-ID')}",
+               f"CSeq: {header(request, 'CSeq')}"]
+        return join(start, vias + rr + ids + kept, body)
 
 
 if __name__ == "__main__":

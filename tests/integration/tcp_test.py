@@ -284,5 +284,27 @@ idle_timeout_s = 1
             self.assertGreater(time.time() - started, 0.9)
 
 
+class TcpIpv6(unittest.TestCase):
+    def test_options_over_tcp_on_ipv6_loopback(self):
+        try:
+            port = free_port(family=socket.AF_INET6, host="::1")
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        tmp = tempfile.mkdtemp(prefix="sipfast-tcp6-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:[::1]:{port}", "tcp:[::1]:{port}"]\nworkers = 1\n')
+        self.addCleanup(proxy.stop)
+        with socket.create_connection(("::1", port), timeout=3) as s:
+            local = s.getsockname()[1]
+            s.sendall(sip(f"OPTIONS sip:[::1]:{port} SIP/2.0",
+                          [f"Via: SIP/2.0/TCP [::1]:{local};branch=z9hG4bKv6{time.time_ns()};rport", "Max-Forwards: 70",
+                           "From: <sip:alice@[::1]>;tag=a1", "To: <sip:[::1]>", "Call-ID: v6@[::1]", "CSeq: 1 OPTIONS"]))
+            reply = StreamReader(s).message()
+        self.assertTrue(reply.startswith("SIP/2.0 200 OK"), reply)
+        self.assertEqual(header(reply, "Via"),
+                         f"SIP/2.0/TCP [::1]:{local};branch={header(reply, 'Via').split('branch=')[1].split(';')[0]};"
+                         f"received=[::1];rport={local}")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

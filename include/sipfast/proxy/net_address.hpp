@@ -24,6 +24,9 @@ struct net_address {
 /// False for names and malformed text.
 [[nodiscard]] bool parse_ip(std::string_view text, net_address& out) noexcept;
 
+/// Whether `host` (a SIP host: "198.18.0.1", "[2001:db8::1]") is the address of `a`, port aside.
+[[nodiscard]] bool same_ip(std::string_view host, const net_address& a) noexcept;
+
 /// Parses "ip:port", "[ipv6]:port" or a bare ip (port `default_port`).
 [[nodiscard]] bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out) noexcept;
 

@@ -248,6 +248,22 @@ TEST(Pipeline, ProxyRequireNamingOnlyOurExtensionsPasses) {
     EXPECT_EQ(answer.msg.find(sip::header_id::unsupported)->value, "foo, bar");
 }
 
+TEST(Pipeline, OurOwnAnswersFillInReceivedAndRport) {
+    fixture f;
+    // RFC 3581 §4: rport asked for (the test INVITE has ";rport") is filled in with the source.
+    ASSERT_EQ(f.feed(invite("sip:nobody@example.com"), addr("198.18.0.99:6000")), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.find(sip::header_id::via)->value,
+              "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1;received=198.18.0.99;rport=6000");
+    // Without rport: received only, when the sent-by is not where it came from (RFC 3261 §18.2.1).
+    std::string no_rport = invite("sip:nobody@example.com");
+    no_rport.erase(no_rport.find(";rport"), 6);
+    ASSERT_EQ(f.feed(no_rport, addr("198.18.0.99:6000")), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.find(sip::header_id::via)->value,
+              "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1;received=198.18.0.99");
+    ASSERT_EQ(f.feed(no_rport, f.uac), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.find(sip::header_id::via)->value, "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1");
+}
+
 TEST(Pipeline, AckIsNeverAnswered) {
     fixture f;
     std::string ack = invite("sip:nobody@example.com");
