@@ -2,6 +2,7 @@
 // sipfastd: the proxy over kernel sockets. Loads the configuration (embedded default or --config),
 // applies the command-line overrides, starts one pinned worker per core and stops on SIGINT or
 // SIGTERM.
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -89,8 +90,16 @@ int run(const overrides& o) {
         log("error", "no UDP listen address (TCP is served next to UDP)");
         return 2;
     }
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const unsigned n = cfg.workers ? cfg.workers : cores;
+    // The cores we may run on are the ones we were started with (taskset, systemd CPUAffinity,
+    // a cpuset): one worker per core by default, each pinned to one of them, never outside.
+    std::vector<int> cores;
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+        for (unsigned c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &allowed)) cores.push_back(static_cast<int>(c));
+    if (cores.empty()) cores.push_back(-1);  // unknown: leave the threads unpinned
+    const unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cores.size());
 
     // Signals are taken by this thread alone, with sigwait, so workers never see them.
     sigset_t signals;
@@ -129,7 +138,7 @@ int run(const overrides& o) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < n; ++i)
-        threads.emplace_back([&, i] { workers[i]->run(stop, static_cast<int>(i % cores)); });
+        threads.emplace_back([&, i] { workers[i]->run(stop, cores[i % cores.size()]); });
     // The TCP thread is the slow path: it floats, not pinned to a worker's core.
     if (tcp) threads.emplace_back([&] { tcp->run(stop, -1); });
     int sig = 0;

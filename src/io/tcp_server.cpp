@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/io/tcp_server.hpp"
 
+#include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -44,8 +44,10 @@ struct tcp_server::connection {
     bool inbound = false;
     bool connecting = false;
     bool closing = false;        // answered a framing fault: nothing more is read, close once sent
-    bool watching_output = false;
+    bool stalled = false;        // a shard's mailbox is full: input is not watched until it drains
+    std::uint32_t events = 0;    // what epoll watches for it now
     std::uint64_t opened_ns = 0;
+    std::uint64_t closing_ns = 0;
     std::uint64_t active_ns = 0;
     std::unique_ptr<char[]> in;  // max_message bytes and the parser's padding
     std::size_t in_used = 0;
@@ -68,9 +70,11 @@ tcp_server::~tcp_server() {
     for (int fd : listeners_)
         if (fd >= 0) ::close(fd);
     if (epoll_ >= 0) ::close(epoll_);
+    if (spare_fd_ >= 0) ::close(spare_fd_);
 }
 
 std::string tcp_server::open() {
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_ < 0) return std::string("epoll_create1: ") + std::strerror(errno);
     for (std::size_t i = 0; i < config_.listen.size(); ++i) {
@@ -105,15 +109,28 @@ std::string tcp_server::open() {
 
 tcp_server::connection* tcp_server::add(int fd, const proxy::net_address& peer, std::uint32_t listen_index,
                                         bool inbound, std::uint64_t now) {
-    std::uint32_t slot = 0;
-    if (!free_slots_.empty()) {
-        slot = free_slots_.back();
-        free_slots_.pop_back();
-    } else {
-        slot = static_cast<std::uint32_t>(connections_.size());
+    // Everything that can throw comes first, so a failure leaves no half-made connection; the
+    // vectors that noexcept paths push to are reserved for every slot there is.
+    if (free_slots_.empty()) {
         connections_.push_back(std::make_unique<connection>());
+        free_slots_.reserve(connections_.size());
+        stalled_.reserve(connections_.size());
+        retry_.reserve(connections_.size());
+        free_slots_.push_back(static_cast<std::uint32_t>(connections_.size() - 1));
     }
+    const std::uint32_t slot = free_slots_.back();
     connection& c = *connections_[slot];
+    if (!c.in) c.in = std::make_unique<char[]>(max_message + sip::padding_bytes);
+    proxy::net_address ip = peer;
+    ip.port = 0;
+    if (inbound) ++per_ip_[ip];
+    try {
+        by_peer_[peer] = slot;  // the newest connection to a peer is the one we send on
+    } catch (...) {
+        if (inbound && --per_ip_[ip] == 0) per_ip_.erase(ip);
+        throw;
+    }
+    free_slots_.pop_back();
     c.fd = fd;
     c.slot = slot;
     ++c.generation;
@@ -122,29 +139,21 @@ tcp_server::connection* tcp_server::add(int fd, const proxy::net_address& peer, 
     c.inbound = inbound;
     c.connecting = false;
     c.closing = false;
-    c.watching_output = false;
+    c.stalled = false;
+    c.events = 0;
     c.opened_ns = c.active_ns = now;
-    if (!c.in) c.in = std::make_unique<char[]>(max_message + sip::padding_bytes);
     c.in_used = 0;
     c.out.clear();
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.u64 = connection_data(slot, c.generation);
-    (void)::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
-    by_peer_[peer] = slot;  // the newest connection to a peer is the one we send on
-    if (inbound) {
-        proxy::net_address ip = peer;
-        ip.port = 0;
-        ++per_ip_[ip];
-    }
     ++open_count_;
+    update_events(c);
     return &c;
 }
 
 void tcp_server::close(connection& c, std::uint64_t& reason) noexcept {
     if (c.fd < 0) return;
     ++reason;
-    (void)::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+    if (c.events != 0) (void)::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+    c.events = 0;
     ::close(c.fd);
     c.fd = -1;
     if (const auto it = by_peer_.find(c.peer); it != by_peer_.end() && it->second == c.slot) by_peer_.erase(it);
@@ -164,7 +173,19 @@ void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
         const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) return;  // EAGAIN, or a connection reset before we took it
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
+            // Out of descriptors: the pending connection would keep the listener readable and spin
+            // this loop, so it is taken with the spare descriptor and closed at once.
+            ::close(spare_fd_);
+            const int refused = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+            if (refused >= 0) ::close(refused);
+            spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+            ++counters_.refused_total_limit;
+            continue;
+        }
+        if (fd < 0 && errno == EINTR) continue;
+        if (fd < 0 && errno == ECONNABORTED) continue;
+        if (fd < 0) return;  // EAGAIN
         const proxy::net_address peer = detail::from_sockaddr(ss);
         proxy::net_address ip = peer;
         ip.port = 0;
@@ -210,6 +231,12 @@ void tcp_server::finish_closing(connection& c) noexcept {
     if (c.fd >= 0 && c.closing && c.out.empty()) (void)::shutdown(c.fd, SHUT_WR);
 }
 
+void tcp_server::stall(connection& c) noexcept {
+    c.stalled = true;
+    stalled_.push_back(c.slot);  // reserved for every slot in add()
+    update_events(c);
+}
+
 bool tcp_server::frame(connection& c) noexcept {
     std::size_t at = 0;
     bool all = true;
@@ -225,6 +252,7 @@ bool tcp_server::frame(connection& c) noexcept {
             ++counters_.framing_errors;
             answer_fault(c, r);
             c.closing = true;
+            c.closing_ns = detail::monotonic_ns();
             at = c.in_used;
             break;
         }
@@ -276,12 +304,11 @@ void tcp_server::on_readable(connection& c, std::uint64_t now) noexcept {
         if (n > 0) {
             c.in_used += static_cast<std::size_t>(n);
             c.active_ns = now;
-            const bool was_closing = c.closing;
             if (!c.closing && !frame(c)) {
-                stalled_.push_back(c.slot);
-                return;  // level-triggered: the rest stays in the socket until the owner catches up
+                stall(c);  // the rest stays in the socket until the owner catches up
+                return;
             }
-            if (c.closing && !was_closing) finish_closing(c);
+            finish_closing(c);
             if (c.fd < 0) return;
             continue;
         }
@@ -292,13 +319,17 @@ void tcp_server::on_readable(connection& c, std::uint64_t now) noexcept {
     }
 }
 
-void tcp_server::watch_output(connection& c, bool on) noexcept {
-    if (c.watching_output == on) return;
-    c.watching_output = on;
+void tcp_server::update_events(connection& c) noexcept {
+    // Level-triggered: input is watched unless a mailbox is full (it would fire without end), output
+    // while there is something to send or a connect to finish.
+    const std::uint32_t want = (c.stalled ? 0u : std::uint32_t{EPOLLIN | EPOLLRDHUP}) |
+                               (c.connecting || !c.out.empty() ? std::uint32_t{EPOLLOUT} : 0u);
+    if (want == c.events) return;
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+    ev.events = want;
     ev.data.u64 = connection_data(c.slot, c.generation);
-    (void)::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+    (void)::epoll_ctl(epoll_, c.events == 0 && want != 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c.fd, &ev);
+    c.events = want;
 }
 
 void tcp_server::send(connection& c, const char* data, std::size_t len) noexcept {
@@ -328,7 +359,7 @@ void tcp_server::send(connection& c, const char* data, std::size_t len) noexcept
         close(c, counters_.closed_error);
         return;
     }
-    watch_output(c, true);
+    update_events(c);
 }
 
 void tcp_server::on_writable(connection& c, std::uint64_t now) noexcept {
@@ -358,10 +389,8 @@ void tcp_server::on_writable(connection& c, std::uint64_t now) noexcept {
         return;
     }
     c.out.erase(0, sent);
-    if (c.out.empty()) {
-        watch_output(c, false);
-        finish_closing(c);
-    }
+    update_events(c);
+    finish_closing(c);
 }
 
 tcp_server::connection* tcp_server::connect_to(const proxy::net_address& peer, std::uint64_t now) noexcept {
@@ -400,17 +429,23 @@ tcp_server::connection* tcp_server::connect_to(const proxy::net_address& peer, s
         return nullptr;
     }
     c->connecting = true;
-    watch_output(*c, true);
+    update_events(*c);
     return c;
 }
 
 void tcp_server::send_from_shards(std::uint64_t now) noexcept {
     for (unsigned from = 0; from < hub_.workers(); ++from) {
         hub_.ring(from, self_).consume([&](const mail& m) {
-            connection* c = nullptr;
-            if (const auto it = by_peer_.find(m.peer); it != by_peer_.end()) c = connections_[it->second].get();
-            if (c == nullptr) c = connect_to(m.peer, now);
+            connection* c = find(m.peer);
             if (c == nullptr) {
+                // RFC 3261 §18.2.2: a response whose connection is gone goes to the received address
+                // and the sent-by port (the peer's listening port), on a connection open there or a
+                // new one; a request opens one to its destination.
+                proxy::net_address to = m.peer;
+                if (is_response({m.data, m.len}, to)) c = find(to);
+                if (c == nullptr) c = connect_to(to, now);
+            }
+            if (c == nullptr || c->closing) {  // a closing connection has sent its last answer
                 ++counters_.dropped_unsendable;
                 return;
             }
@@ -421,6 +456,21 @@ void tcp_server::send_from_shards(std::uint64_t now) noexcept {
     }
 }
 
+tcp_server::connection* tcp_server::find(const proxy::net_address& peer) noexcept {
+    const auto it = by_peer_.find(peer);
+    return it == by_peer_.end() ? nullptr : connections_[it->second].get();
+}
+
+bool tcp_server::is_response(std::string_view data, proxy::net_address& sent_by) noexcept {
+    if (data.substr(0, 8) != "SIP/2.0 " || !sip::parse(data, msg_, slots_).ok()) return false;
+    const sip::via& v = msg_.top_via;
+    proxy::net_address a;
+    if (!proxy::parse_ip(v.received.empty() ? v.host : v.received, a)) return false;
+    a.port = v.has_port ? v.port : std::uint16_t{5060};
+    sent_by = a;
+    return true;
+}
+
 void tcp_server::sweep(std::uint64_t now) noexcept {
     for (const auto& p : connections_) {
         connection& c = *p;
@@ -428,7 +478,7 @@ void tcp_server::sweep(std::uint64_t now) noexcept {
         if (c.connecting && now - c.opened_ns > limits_.connect_timeout_ns) {
             if (!c.out.empty()) ++counters_.dropped_unsendable;
             close(c, counters_.connect_failed);
-        } else if (c.closing && now - c.active_ns > closing_grace_ns) {
+        } else if (c.closing && now - c.closing_ns > closing_grace_ns) {
             close(c, counters_.closed_error);
         } else if (now - c.active_ns > limits_.idle_timeout_ns) {
             close(c, counters_.closed_idle);
@@ -440,18 +490,24 @@ void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
     detail::pin_to(cpu);
     std::array<epoll_event, 64> events{};
     std::uint64_t next_sweep = 0;
-    std::vector<std::uint32_t> retry;
     while (!stop.load(std::memory_order_relaxed)) {
         const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), stalled_.empty() ? 100 : 1);
         const std::uint64_t now = detail::monotonic_ns();
         // Connections a full mailbox held back go first, in the order they stalled.
-        retry.swap(stalled_);
+        retry_.swap(stalled_);
         stalled_.clear();
-        for (std::uint32_t slot : retry) {
+        for (std::uint32_t slot : retry_) {
             connection& c = *connections_[slot];
-            if (c.fd >= 0 && !frame(c)) stalled_.push_back(slot);
+            if (c.fd < 0) continue;
+            if (!frame(c)) {
+                stalled_.push_back(slot);
+                continue;
+            }
+            c.stalled = false;
+            finish_closing(c);
+            if (c.fd >= 0) update_events(c);
         }
-        retry.clear();
+        retry_.clear();
         for (int i = 0; i < n; ++i) {
             const epoll_event& ev = events[static_cast<std::size_t>(i)];
             const std::uint64_t d = ev.data.u64;
@@ -470,8 +526,7 @@ void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
             connection& c = *connections_[slot];
             if (c.fd < 0 || connection_data(slot, c.generation) != d) continue;  // closed in this batch
             if (ev.events & EPOLLOUT) on_writable(c, now);
-            if (c.fd >= 0 && (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-                if (std::find(stalled_.begin(), stalled_.end(), slot) != stalled_.end()) continue;
+            if (c.fd >= 0 && !c.stalled && (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
                 if (c.connecting && (ev.events & (EPOLLHUP | EPOLLERR))) {
                     on_writable(c, now);  // reports the failed connect
                     continue;

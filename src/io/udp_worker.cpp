@@ -140,6 +140,9 @@ void udp_worker::flush(int fallback_fd) noexcept {
     outbox_.clear();
 }
 
+static_assert(proxy::default_max_stream_message <= mail::max_bytes,
+              "the pipeline moves to TCP only what a mailbox slot holds");
+
 bool udp_worker::to_stream_thread(const proxy::outgoing& o) noexcept {
     if (hub_ == nullptr || !hub_->has_stream_thread() || o.size > mail::max_bytes) return false;
     const unsigned to = hub_->stream_thread();
@@ -184,7 +187,10 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
         drain_mail(now);
         pipeline_.on_tick(now, outbox_);
         if (!outbox_.empty()) flush(sockets_.front().fd);
-        if (ready <= 0) continue;
+        if (ready <= 0) {
+            if (hub_ != nullptr) publish_mail();  // what the timers sent over TCP
+            continue;
+        }
         for (std::size_t k = 0; k < sockets_.size(); ++k) {
             if (!(fds[k].revents & POLLIN)) continue;
             for (unsigned i = 0; i < burst; ++i) {

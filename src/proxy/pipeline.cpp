@@ -259,6 +259,12 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         t = open_transaction(in, out, done);
         if (done) return;
     }
+    // Every edit is checked: a request needing more edits or generated text than the editor holds
+    // (dozens of our own Route values) is refused rather than forwarded half edited.
+    sip::edit_error err = sip::edit_error::none;
+    const auto note = [&](sip::edit_error e) {
+        if (e != sip::edit_error::none) err = e;
+    };
     const auto refuse = [&](int status, std::string_view reason, std::string_view extra = {}) {
         if (t != nullptr) respond(*t, m, false, status, reason, extra, out);
         else if (!ack) reply(in, status, reason, extra, out);  // an ACK is never answered (§17.2.3)
@@ -282,17 +288,23 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     // §16.3 step 6: every option tag in Proxy-Require must be one we were told we support; the
     // others are listed in Unsupported.
     if (m.find(sip::header_id::proxy_require) != nullptr) {
-        sip::edit_error err = sip::edit_error::none;
-        std::string_view unsupported;
+        std::array<char, 512> list{};
+        std::size_t n = 0;
         m.for_each_value(sip::header_id::proxy_require, [&](std::string_view tag) {
             for (const std::string& e : config_.extensions)
                 if (sip::iequals(tag, e)) return true;
-            unsupported = editor_.keep({unsupported.empty() ? "Unsupported: " : "", unsupported,
-                                        unsupported.empty() ? "" : ", ", tag}, err);
+            for (std::string_view part : {n == 0 ? std::string_view("Unsupported: ") : std::string_view(", "), tag}) {
+                const std::size_t k = std::min(part.size(), list.size() - 2 - n);  // room for the CRLF
+                std::memcpy(list.data() + n, part.data(), k);
+                n += k;
+            }
             return true;
         });
-        if (!unsupported.empty())
-            return refuse(420, "Bad Extension", editor_.keep({unsupported, "\r\n"}, err));
+        if (n != 0) {
+            list[n++] = '\r';
+            list[n++] = '\n';
+            return refuse(420, "Bad Extension", editor_.keep({{list.data(), n}}, err));
+        }
     }
 
     // §16.11: the branch of our Via. The first part hashes the received branch (RFC 3261 §16.11's
@@ -363,10 +375,10 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             target = na.address;
             new_ruri = na.address.text;
             if (before.empty()) {
-                (void)editor_.remove(sip::header_line(editor_.original(), *last));
+                note(editor_.remove(sip::header_line(editor_.original(), *last)));
             } else {  // ", <last>" after the previous value
                 const char* from = before.data() + before.size();
-                (void)editor_.remove({from, static_cast<std::size_t>(value.data() + value.size() - from)});
+                note(editor_.remove({from, static_cast<std::size_t>(value.data() + value.size() - from)}));
             }
             strict_popped = true;
             ruri_is_us = target.scheme != sip::uri_scheme::tel && is_us(target.host, target.port, target.has_port);
@@ -399,7 +411,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
                     stop = true;
                     // The values of ours before it in this header go, with their commas.
                     if (value != h.value.data())
-                        (void)editor_.remove({h.value.data(), static_cast<std::size_t>(value - h.value.data())});
+                        note(editor_.remove({h.value.data(), static_cast<std::size_t>(value - h.value.data())}));
                 } else if (const sip::param tp = na.address.params.find("transport"); !tp.name.empty()) {
                     left_by = sip::classify_transport(tp.value);
                 } else {
@@ -407,7 +419,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
                 }
             }
             if (stop) break;
-            (void)editor_.remove(sip::header_line(editor_.original(), h));  // every value was ours
+            note(editor_.remove(sip::header_line(editor_.original(), h)));  // every value was ours
         }
     }
 
@@ -459,15 +471,14 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (leave == nullptr) return refuse(503, "Transport Not Supported");
 
     // §16.6: the copy we forward, as edits of the received bytes.
-    sip::edit_error err = sip::edit_error::none;
-    if (!new_ruri.empty()) (void)editor_.replace(m.request_uri_text, new_ruri);
+    if (!new_ruri.empty()) note(editor_.replace(m.request_uri_text, new_ruri));
     const sip::header* top_via = m.find(sip::header_id::via);
     const char* top = top_via->name.data();
     if (m.has_max_forwards) {
-        (void)editor_.replace(m.find(sip::header_id::max_forwards)->value,
-                              editor_.keep_number(m.max_forwards - 1, err));
+        note(editor_.replace(m.find(sip::header_id::max_forwards)->value,
+                              editor_.keep_number(m.max_forwards - 1, err)));
     } else {
-        (void)editor_.insert(top, "Max-Forwards: 70\r\n");
+        note(editor_.insert(top, "Max-Forwards: 70\r\n"));
     }
 
     // RFC 3581 §4 and RFC 3261 §18.2.1 on the Via we received: received when the sent-by is not the
@@ -482,13 +493,13 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     const std::string_view src_port = editor_.keep_number(in.source.port, err);
     if (v.rport == sip::rport_state::empty) {
         const std::string_view rport = v.params.find("rport").name;
-        (void)editor_.replace(rport, editor_.keep({"received=", src_ip, ";rport=", src_port}, err));
+        note(editor_.replace(rport, editor_.keep({"received=", src_ip, ";rport=", src_port}, err)));
     } else if (stream && v.rport == sip::rport_state::absent) {
-        (void)editor_.insert(v.text.data() + v.text.size(),
+        note(editor_.insert(v.text.data() + v.text.size(),
                              v.received.empty() ? editor_.keep({";received=", src_ip, ";rport=", src_port}, err)
-                                                : editor_.keep({";rport=", src_port}, err));
+                                                : editor_.keep({";rport=", src_port}, err)));
     } else if (differs && v.received.empty()) {
-        (void)editor_.insert(v.text.data() + v.text.size(), editor_.keep({";received=", src_ip}, err));
+        note(editor_.insert(v.text.data() + v.text.size(), editor_.keep({";received=", src_ip}, err)));
     }
 
     // Our Via and Record-Route name the side the request leaves by; when it arrived by another
@@ -520,7 +531,8 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     build(*leave);
     // RFC 3261 §18.1.1: a request within 200 bytes of the path MTU (1300 when unknown) that would go
     // over UDP goes over TCP when we can.
-    if (transport == sip::transport::udp && editor_.size() + via_line.size() + rr_lines.size() > max_udp_request) {
+    const std::size_t size = editor_.size() + via_line.size() + rr_lines.size();
+    if (transport == sip::transport::udp && size > max_udp_request && size + 64 <= config_.max_stream_message) {
         if (const listen_point* tcp = local_for(sip::transport::tcp, destination.family, in.local)) {
             transport = sip::transport::tcp;
             leave = tcp;
@@ -528,12 +540,9 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             build(*leave);
         }
     }
-    if (!rr_lines.empty()) (void)editor_.insert(top, rr_lines);
-    (void)editor_.insert(top, via_line);
-    if (err != sip::edit_error::none) {
-        ++counters_.dropped_outbox_full;
-        return;
-    }
+    if (!rr_lines.empty()) note(editor_.insert(top, rr_lines));
+    note(editor_.insert(top, via_line));
+    if (err != sip::edit_error::none) return refuse(500, "Request Too Complex To Forward");
     ++counters_.forwarded_requests;
     if (t == nullptr) {
         send_edited(destination, transport, out);

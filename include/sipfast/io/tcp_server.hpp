@@ -80,7 +80,11 @@ private:
     [[nodiscard]] connection* connect_to(const proxy::net_address& peer, std::uint64_t now) noexcept;
     connection* add(int fd, const proxy::net_address& peer, std::uint32_t listen_index, bool inbound, std::uint64_t now);
     void close(connection& c, std::uint64_t& reason) noexcept;
-    void watch_output(connection& c, bool on) noexcept;
+    void update_events(connection& c) noexcept;
+    void stall(connection& c) noexcept;
+    [[nodiscard]] connection* find(const proxy::net_address& peer) noexcept;
+    /// Whether `data` is a response; if so `sent_by` is its top Via's received address and port.
+    [[nodiscard]] bool is_response(std::string_view data, proxy::net_address& sent_by) noexcept;
     void sweep(std::uint64_t now) noexcept;
 
     const proxy::proxy_config& config_;
@@ -88,6 +92,7 @@ private:
     mail_hub& hub_;
     unsigned self_;
     int epoll_ = -1;
+    int spare_fd_ = -1;  // given up to refuse a connection when descriptors run out
     std::vector<int> listeners_;                  // by listen index; -1 for UDP points
     std::vector<std::unique_ptr<connection>> connections_;  // by slot
     std::vector<std::uint32_t> free_slots_;
@@ -95,6 +100,7 @@ private:
     std::unordered_map<proxy::net_address, std::uint32_t, address_hash> by_peer_;
     std::unordered_map<proxy::net_address, std::uint32_t, address_hash> per_ip_;  // port 0
     std::vector<std::uint32_t> stalled_;          // connections with framed bytes a mailbox refused
+    std::vector<std::uint32_t> retry_;
     std::vector<bool> dirty_;                     // rings to the shards to publish this turn
     std::vector<sip::header> slots_;
     sip::message msg_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct location_entry {
     sip::transport transport = sip::transport::udp;  ///< the contact's transport= (UDP when absent)
 };
 
+inline constexpr std::size_t default_max_stream_message = 4000;
+
 /// The configuration the pipeline runs on: immutable while workers read it (a reload swaps in a
 /// new one).
 struct proxy_config {
@@ -47,6 +50,9 @@ struct proxy_config {
     std::vector<route_rule> routes;
     std::vector<location_entry> locations;
     std::uint32_t default_max_forwards = 70;
+    /// Largest message the backend's TCP path carries (its mailbox slot): a larger request is not
+    /// moved from UDP to TCP.
+    std::size_t max_stream_message = default_max_stream_message;
     std::uint32_t transactions_per_shard = 4096;  ///< stateful mode: a full table answers 503
     std::uint64_t t1_ns = 500'000'000;            ///< RFC 3261 timers, stateful mode
     std::uint64_t t2_ns = 4'000'000'000;

@@ -246,6 +246,14 @@ TEST(Pipeline, ProxyRequireNamingOnlyOurExtensionsPasses) {
     parsed answer(f.sent());
     EXPECT_EQ(answer.msg.status_code, 420);
     EXPECT_EQ(answer.msg.find(sip::header_id::unsupported)->value, "foo, bar");
+    // A list longer than a reason can hold is still answered, its Unsupported cut short.
+    std::string many = "Proxy-Require: ";
+    for (int i = 0; i < 200; ++i) many += "extension-number-" + std::to_string(i) + (i < 199 ? ", " : "\n");
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com", many), f.uac), 1u);
+    parsed long_answer(f.sent());
+    EXPECT_EQ(long_answer.msg.status_code, 420);
+    EXPECT_EQ(long_answer.msg.find(sip::header_id::unsupported)->value.substr(0, 40),
+              "extension-number-0, extension-number-1, ");
 }
 
 TEST(Pipeline, OurOwnAnswersFillInReceivedAndRport) {

@@ -145,6 +145,17 @@ TEST(Transport, OursThenAnotherProxyLeavesOnlyTheOther) {
     EXPECT_EQ(values(fwd.msg, sip::header_id::route), std::vector<std::string>{"<sip:198.18.0.40;lr;transport=tcp>"});
 }
 
+TEST(Transport, MoreEditsThanTheEditorHoldsAreRefusedNotForwardedHalfDone) {
+    fixture f;
+    std::string routes;
+    for (int i = 0; i < 40; ++i) routes += "Route: <sip:198.18.0.1:5060;lr>\n";
+    ASSERT_EQ(f.feed(request("BYE", "sip:alice@198.18.0.9:5060", "SIP/2.0/UDP 198.18.0.20:5062;branch=z9hG4bKr1", routes),
+                     addr("198.18.0.20:5062"), f.udp()),
+              1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));
+    EXPECT_EQ(f.sent().substr(0, 43), "SIP/2.0 500 Request Too Complex To Forward\r");
+}
+
 TEST(Transport, RequestsTooLargeForUdpGoOverTcp) {
     const std::string sdp(1400, 'x');
     {
@@ -161,6 +172,14 @@ TEST(Transport, RequestsTooLargeForUdpGoOverTcp) {
     {
         fixture f(proxy_mode::stateless, false);  // no TCP to move to: it goes over UDP as it is
         ASSERT_EQ(f.feed(request("MESSAGE", "sip:bob@example.com", "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKm1", "", sdp),
+                         addr("198.18.0.9:5070"), f.udp()),
+                  1u);
+        EXPECT_EQ(f.out[0].transport, sip::transport::udp);
+    }
+    {
+        fixture f;  // one larger than the TCP path carries stays on UDP rather than being lost
+        const std::string huge(5000, 'x');
+        ASSERT_EQ(f.feed(request("MESSAGE", "sip:bob@example.com", "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKm1", "", huge),
                          addr("198.18.0.9:5070"), f.udp()),
                   1u);
         EXPECT_EQ(f.out[0].transport, sip::transport::udp);
