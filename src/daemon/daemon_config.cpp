@@ -140,6 +140,26 @@ std::string config_error::to_string() const {
 
 std::string_view embedded_default_config() noexcept { return embedded_toml; }
 
+std::string reload_conflict(const daemon_config& running, const daemon_config& next) {
+    const auto same_listen = [](const std::vector<proxy::listen_point>& a, const std::vector<proxy::listen_point>& b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (a[i].transport != b[i].transport || !(a[i].address == b[i].address)) return false;
+        return true;
+    };
+    std::string changed;
+    const auto check = [&](bool same, std::string_view key) {
+        if (!same) changed += (changed.empty() ? "" : ", ") + std::string(key);
+    };
+    check(same_listen(running.proxy.listen, next.proxy.listen), "listen");
+    check(running.workers == next.workers, "workers");
+    check(running.proxy.mode == next.proxy.mode, "mode");
+    check(running.proxy.transactions_per_shard == next.proxy.transactions_per_shard, "transactions_per_worker");
+    check(running.metrics_listen == next.metrics_listen, "metrics.listen");
+    check(running.control_socket == next.control_socket, "control_socket");
+    return changed.empty() ? std::string() : changed + " changed: a restart is needed to apply that";
+}
+
 bool parse_listen(std::string_view text, proxy::listen_point& out) {
     proxy::listen_point lp;
     const std::size_t colon = text.find(':');
@@ -201,6 +221,28 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             const auto* b = v.as_boolean();
             if (b == nullptr) c.fail(v, "record_route: expected true or false");
             else cfg.proxy.record_route = b->get();
+        } else if (key == "metrics") {
+            const auto* t = v.as_table();
+            if (t == nullptr) {
+                c.fail(v, "metrics: expected a table ([metrics] with listen)");
+                break;
+            }
+            for (auto&& [mk, mv] : *t) {
+                proxy::net_address a;
+                if (mk.str() != "listen") {
+                    c.fail(mv, "metrics: unknown key '" + std::string(mk.str()) + "' (listen)");
+                } else if (read_string(c, mv, "metrics.listen", cfg.metrics_listen) && !cfg.metrics_listen.empty() &&
+                           !proxy::parse_ip_port(cfg.metrics_listen, 9160, a, true)) {
+                    c.fail(mv, "metrics.listen: '" + cfg.metrics_listen + "' is not ip:port (\"\" turns metrics off)");
+                }
+            }
+        } else if (key == "control_socket") {
+            (void)read_string(c, v, "control_socket", cfg.control_socket);
+        } else if (key == "shutdown_grace_ms") {
+            const auto* i = v.as_integer();
+            if (i == nullptr || i->get() < 0 || i->get() > 3'600'000)
+                c.fail(v, "shutdown_grace_ms: expected milliseconds from 0 to 3600000");
+            else cfg.shutdown_grace_ns = static_cast<std::uint64_t>(i->get()) * 1'000'000;
         } else if (key == "log_level") {
             if (read_string(c, v, "log_level", cfg.log_level) && cfg.log_level != "error" && cfg.log_level != "warn" &&
                 cfg.log_level != "info" && cfg.log_level != "debug")

@@ -17,6 +17,9 @@ struct daemon_config {
     unsigned workers = 0;  ///< 0: one per core
     io::tcp_limits tcp;
     std::string log_level = "info";
+    std::string metrics_listen = "127.0.0.1:9160";  ///< Prometheus /metrics; empty: off
+    std::string control_socket = "/run/sipfast/sipfastd.sock";  ///< sipfastctl; empty: off
+    std::uint64_t shutdown_grace_ns = 5'000'000'000;  ///< SIGTERM: how long transactions may finish
 };
 
 /// Why a configuration was refused: "<source>:<line>: <what>".
@@ -35,6 +38,10 @@ struct config_error {
 /// Parses TOML text (`source` names it in errors) into `out`, starting from defaults. Every key is
 /// checked: unknown keys, wrong types and bad values are refused.
 [[nodiscard]] config_error load_config(std::string_view toml_text, std::string_view source, daemon_config& out);
+
+/// Why `next` cannot replace `running` without a restart ("" when it can): listen addresses,
+/// workers, mode, table sizes and the ops sockets are fixed for the life of the process.
+[[nodiscard]] std::string reload_conflict(const daemon_config& running, const daemon_config& next);
 
 /// Parses a listen URI as operators write it: "udp:127.0.0.1:5060", "tcp:[::1]:5060"
 /// (transport optional, udp by default; port optional, 5060 by default).

@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 // sipfastd: the proxy over kernel sockets. Loads the configuration (embedded default or --config),
-// applies the command-line overrides, starts one pinned worker per core and stops on SIGINT or
-// SIGTERM.
+// applies the command-line overrides, starts one pinned worker per core, the TCP thread and the
+// ops thread (metrics, control socket), then waits for signals: SIGHUP reloads, SIGTERM/SIGINT
+// drain and stop, a second one stops at once.
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
-#include <cstdio>
+#include <ctime>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -27,11 +30,22 @@
 #include "daemon_config.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
+#include "sipfast/ops/log.hpp"
+#include "sipfast/ops/ops_server.hpp"
+#include "sipfast/ops/prometheus.hpp"
 #include "sipfast/sip/isa.hpp"
+#include "stats_report.hpp"
+
+#ifndef SIPFAST_VERSION
+#define SIPFAST_VERSION "unknown"
+#endif
 
 namespace {
 
 using namespace sipfast;
+using ops::log_error;
+using ops::log_info;
+using ops::log_warn;
 
 struct overrides {
     std::string config_file;
@@ -43,34 +57,28 @@ struct overrides {
     std::string log_level;
 };
 
-void log(std::string_view level, const std::string& line) { std::cerr << "sipfastd: " << level << ": " << line << '\n'; }
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 
-int run(const overrides& o) {
-    daemon::daemon_config cfg;
-    std::string source = "<embedded default>";
+/// The configuration file with the command line applied over it: at start and at every reload, so
+/// a reload keeps what the command line said. "" or why it was refused (file:line: reason).
+std::string load(const overrides& o, daemon::daemon_config& cfg, std::string& source) {
+    source = "<embedded default>";
     std::string text(daemon::embedded_default_config());
     if (!o.config_file.empty()) {
         std::ifstream in(o.config_file, std::ios::binary);
-        if (!in) {
-            log("error", o.config_file + ": cannot open: " + std::strerror(errno));
-            return 2;
-        }
+        if (!in) return o.config_file + ": cannot open: " + std::strerror(errno);
         text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
         source = o.config_file;
     }
-    if (const daemon::config_error e = daemon::load_config(text, source, cfg)) {
-        log("error", e.to_string());
-        return 2;
-    }
-    // Command-line overrides, checked like the file's keys.
+    if (const daemon::config_error e = daemon::load_config(text, source, cfg)) return e.to_string();
     if (!o.listen.empty()) {
         cfg.proxy.listen.clear();
         for (const std::string& l : o.listen) {
             proxy::listen_point lp;
-            if (!daemon::parse_listen(l, lp)) {
-                log("error", "--listen " + l + ": not transport:ip:port (udp or tcp, a numeric address)");
-                return 2;
-            }
+            if (!daemon::parse_listen(l, lp)) return "--listen " + l + ": not transport:ip:port (udp or tcp, a numeric address)";
             cfg.proxy.listen.push_back(lp);
         }
     }
@@ -79,7 +87,131 @@ int run(const overrides& o) {
     if (!o.domains.empty()) cfg.proxy.domains = o.domains;
     if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
     if (!o.log_level.empty()) cfg.log_level = o.log_level;
+    return {};
+}
 
+/// "127.0.0.1" of "127.0.0.1:9160", "[::1]" of "[::1]:9160".
+std::string metrics_host(const std::string& listen) {
+    const std::size_t colon = listen.rfind(':');
+    return colon == std::string::npos || listen.back() == ']' ? listen : listen.substr(0, colon);
+}
+
+/// The running daemon: its threads and everything the ops thread and the signal loop act on.
+class daemon_process {
+public:
+    daemon_process(const overrides& o, std::unique_ptr<daemon::daemon_config> cfg, std::string source)
+        : overrides_(o), source_(std::move(source)), started_ns_(now_ns()), started_unix_(std::time(nullptr)) {
+        configs_.push_back(std::move(cfg));
+    }
+
+    int run();
+
+private:
+    [[nodiscard]] const daemon::daemon_config& current() const { return *configs_.back(); }
+    std::string reload();
+    std::string command(std::string_view line);
+    std::string routes() const;
+    /// Transactions still waiting for a final answer: what a drain waits for (those that only
+    /// absorb retransmissions after their answer need no waiting).
+    std::uint64_t active_transactions() const;
+    std::vector<const proxy::shard_stats*> shard_views() const;
+    void apply_log_level(const daemon::daemon_config& c) const;
+
+    overrides overrides_;
+    std::string source_;
+    std::uint64_t started_ns_;
+    std::time_t started_unix_;
+    // Every configuration ever loaded stays alive: a worker may still read the one it had when a
+    // reload swapped in the next (reloads are rare; each costs a few kilobytes).
+    std::vector<std::unique_ptr<daemon::daemon_config>> configs_;
+    std::mutex reload_mutex_;
+    io::run_control control_;
+    std::unique_ptr<io::mail_hub> hub_;
+    std::vector<std::unique_ptr<io::udp_worker>> workers_;
+    std::unique_ptr<io::tcp_server> tcp_;
+    std::unique_ptr<ops::ops_server> ops_;
+    daemon::stats_reporter reporter_;
+};
+
+void daemon_process::apply_log_level(const daemon::daemon_config& c) const {
+    ops::log_level l = ops::log_level::info;
+    (void)ops::parse_log_level(c.log_level, l);
+    ops::logger::set_level(l);
+}
+
+std::vector<const proxy::shard_stats*> daemon_process::shard_views() const {
+    std::vector<const proxy::shard_stats*> v;
+    for (const auto& w : workers_) v.push_back(&w->stats());
+    return v;
+}
+
+std::uint64_t daemon_process::active_transactions() const {
+    std::uint64_t n = 0;
+    for (const auto& w : workers_) n += w->stats().transactions_pending;
+    return n;
+}
+
+std::string daemon_process::reload() {
+    std::lock_guard<std::mutex> lock(reload_mutex_);
+    auto next = std::make_unique<daemon::daemon_config>();
+    std::string source;
+    if (std::string err = load(overrides_, *next, source); !err.empty()) {
+        log_error("reload refused, the running configuration stays: " + err);
+        return "error: " + err + " (the running configuration stays)\n";
+    }
+    if (std::string conflict = daemon::reload_conflict(current(), *next); !conflict.empty()) {
+        log_error("reload refused, the running configuration stays: " + source + ": " + conflict);
+        return "error: " + source + ": " + conflict + " (the running configuration stays)\n";
+    }
+    configs_.push_back(std::move(next));
+    const daemon::daemon_config& c = current();
+    apply_log_level(c);
+    if (tcp_) tcp_->set_limits(c.tcp);
+    control_.config.store(&c.proxy, std::memory_order_release);  // workers take it at their next turn
+    const std::string what = std::to_string(c.proxy.routes.size()) + " routes, " +
+                             std::to_string(c.proxy.locations.size()) + " locations, " +
+                             std::to_string(c.proxy.domains.size()) + " domains";
+    log_info("reloaded " + source + ": " + what);
+    return "reloaded " + source + ": " + what + "\n";
+}
+
+std::string daemon_process::routes() const {
+    const proxy::proxy_config& p = current().proxy;
+    std::ostringstream out;
+    std::array<char, 48> host{};
+    out << "domains:";
+    for (const std::string& d : p.domains) out << ' ' << d;
+    out << "\nroutes (first match wins):\n";
+    if (p.routes.empty()) out << "  (none: other requests go to their Request-URI)\n";
+    for (const proxy::route_rule& r : p.routes)
+        out << "  domain=" << (r.domain.empty() ? "*" : r.domain) << " user_prefix=" << (r.user_prefix.empty() ? "*" : r.user_prefix)
+            << " -> " << (r.transport == sip::transport::tcp ? "tcp:" : "udp:") << proxy::format_host(r.next_hop, host) << ':'
+            << r.next_hop.port << '\n';
+    out << "locations:\n";
+    if (p.locations.empty()) out << "  (none)\n";
+    for (const proxy::location_entry& e : p.locations)
+        out << "  " << e.user << '@' << (e.domain.empty() ? "*" : e.domain) << " -> " << e.contact_uri << '\n';
+    return out.str();
+}
+
+std::string daemon_process::command(std::string_view line) {
+    const std::vector<const proxy::shard_stats*> views = shard_views();
+    const daemon::stats_sources src{views, tcp_ ? &tcp_->counters() : nullptr, now_ns() - started_ns_};
+    if (line == "stats") return reporter_.text(src, now_ns());
+    if (line == "stats --json" || line == "stats-json") return reporter_.json(src, now_ns());
+    if (line == "routes") return routes();
+    if (line == "reload") return reload();
+    if (line == "version") return std::string("sipfastd ") + SIPFAST_VERSION + "\n";
+    if (line == "shutdown") {
+        (void)::kill(::getpid(), SIGTERM);  // the signal loop drains as for any SIGTERM
+        return "stopping: in-flight transactions finish first (shutdown_grace_ms)\n";
+    }
+    return "error: unknown command '" + std::string(line) + "' (stats, stats --json, routes, reload, shutdown, version)\n";
+}
+
+int daemon_process::run() {
+    const daemon::daemon_config& cfg = current();
+    apply_log_level(cfg);
     bool have_udp = false, have_tcp = false;
     for (const proxy::listen_point& lp : cfg.proxy.listen) {
         have_udp = have_udp || lp.transport == sip::transport::udp;
@@ -87,7 +219,7 @@ int run(const overrides& o) {
     }
     if (!have_udp) {
         // The workers own the shards and read UDP; TCP alone would leave them nothing to listen on.
-        log("error", "no UDP listen address (TCP is served next to UDP)");
+        log_error("no UDP listen address (TCP is served next to UDP)");
         return 2;
     }
     // The cores we may run on are the ones we were started with (taskset, systemd CPUAffinity,
@@ -106,63 +238,113 @@ int run(const overrides& o) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    io::mail_hub hub(n, 256, have_tcp);
-    std::vector<std::unique_ptr<io::udp_worker>> workers;
+    control_.config.store(&cfg.proxy);
+    hub_ = std::make_unique<io::mail_hub>(n, 256, have_tcp);
     for (unsigned i = 0; i < n; ++i) {
-        workers.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i, &hub));
-        if (const std::string err = workers.back()->open(); !err.empty()) {
-            log("error", "worker " + std::to_string(i) + ": " + err);
+        workers_.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i, hub_.get(), &control_));
+        if (const std::string err = workers_.back()->open(); !err.empty()) {
+            log_error("worker " + std::to_string(i) + ": " + err);
             return 1;
         }
     }
-    std::unique_ptr<io::tcp_server> tcp;
     if (have_tcp) {
-        tcp = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, hub);
-        if (const std::string err = tcp->open(); !err.empty()) {
-            log("error", "tcp: " + err);
+        tcp_ = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, *hub_);
+        if (const std::string err = tcp_->open(); !err.empty()) {
+            log_error("tcp: " + err);
             return 1;
         }
     }
+    ops_ = std::make_unique<ops::ops_server>(ops::ops_server::handlers{
+        [this] {
+            const std::vector<const proxy::shard_stats*> views = shard_views();
+            return ops::render_prometheus({views, tcp_ ? &tcp_->counters() : nullptr, SIPFAST_VERSION,
+                                           static_cast<std::uint64_t>(started_unix_)});
+        },
+        [this](std::string_view line) { return command(line); }});
+    if (!cfg.control_socket.empty()) {
+        // The socket's directory (/run/sipfast) is made if it is missing, for the daemon's user only.
+        const std::string dir = cfg.control_socket.substr(0, cfg.control_socket.rfind('/'));
+        if (!dir.empty() && cfg.control_socket.find('/') != std::string::npos) (void)::mkdir(dir.c_str(), 0700);
+    }
+    if (const std::string err = ops_->open(cfg.metrics_listen, cfg.control_socket); !err.empty()) {
+        log_error(err);
+        return 1;
+    }
+
     std::ostringstream where;
     for (const proxy::listen_point& lp : cfg.proxy.listen) {
         std::array<char, 48> host{};
         where << (lp.transport == sip::transport::tcp ? " tcp:" : " udp:") << proxy::format_host(lp.address, host) << ":"
               << lp.address.port;
     }
-    log("info", "config " + source + "; listening on" + where.str() + "; " + std::to_string(n) + " workers; mode " +
-                    (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; scanner " +
-                    std::string(sip::active_implementation().name));
+    log_info(std::string("sipfastd ") + SIPFAST_VERSION + "; config " + source_ + "; listening on" + where.str() + "; " +
+             std::to_string(n) + " workers; mode " +
+             (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; scanner " +
+             std::string(sip::active_implementation().name) + "; metrics " +
+             (cfg.metrics_listen.empty() ? std::string("off") : "http://" + metrics_host(cfg.metrics_listen) + ":" +
+                                                                   std::to_string(ops_->metrics_port()) + "/metrics") +
+             "; control " + (cfg.control_socket.empty() ? std::string("off") : cfg.control_socket));
 
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop{false}, stop_ops{false};
     std::vector<std::thread> threads;
     for (unsigned i = 0; i < n; ++i)
-        threads.emplace_back([&, i] { workers[i]->run(stop, cores[i % cores.size()]); });
-    // The TCP thread is the slow path: it floats, not pinned to a worker's core.
-    if (tcp) threads.emplace_back([&] { tcp->run(stop, -1); });
+        threads.emplace_back([&, i] { workers_[i]->run(stop, cores[i % cores.size()]); });
+    // The TCP and ops threads are the slow path: they float, not pinned to a worker's core.
+    if (tcp_) threads.emplace_back([&] { tcp_->run(stop, -1); });
+    std::thread ops_thread([&] { ops_->run(stop_ops); });
+
     int sig = 0;
-    sigwait(&signals, &sig);
-    log("info", std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    for (;;) {
+        sigwait(&signals, &sig);
+        if (sig != SIGHUP) break;
+        log_info("SIGHUP: reloading");
+        (void)reload();
+    }
+    // Draining (DESIGN §8): new calls are refused with 503, transactions in flight finish, up to
+    // the grace period; a second signal stops at once.
+    const std::uint64_t grace = current().shutdown_grace_ns;
+    log_info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": " +
+             std::to_string(active_transactions()) + " transactions in flight, grace " + std::to_string(grace / 1'000'000) +
+             " ms");
+    control_.draining.store(true);
+    if (tcp_) tcp_->stop_accepting();
+    const std::uint64_t deadline = now_ns() + grace;
+    bool forced = false;
+    while (active_transactions() != 0 && now_ns() < deadline) {
+        sigset_t pending;
+        sigpending(&pending);
+        if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) {
+            forced = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const std::uint64_t left = active_transactions();
+    if (forced) log_warn("second signal: stopping now, " + std::to_string(left) + " transactions abandoned");
+    else if (left != 0) log_warn("grace period over: " + std::to_string(left) + " transactions abandoned");
     stop.store(true);
     for (std::thread& t : threads) t.join();
-    proxy::pipeline_counters total;
-    for (const auto& w : workers) total += w->counters();
-    std::uint64_t replied = 0;
-    for (std::uint64_t r : total.replied) replied += r;
-    log("info", "requests " + std::to_string(total.requests) + " (forwarded " + std::to_string(total.forwarded_requests) +
-                    ", answered " + std::to_string(replied) + "), responses " + std::to_string(total.responses) +
-                    " (forwarded " + std::to_string(total.forwarded_responses) + "), parse errors " +
-                    std::to_string(total.parse_errors) + ", transactions " + std::to_string(total.transactions_created) +
-                    " (timed out " + std::to_string(total.transactions_timed_out) + "), retransmissions absorbed " +
-                    std::to_string(total.retransmissions_absorbed) + ", mailbox hops " + std::to_string(total.mailbox_hops));
-    if (tcp) {
-        const io::tcp_counters& t = tcp->counters();
-        log("info", "tcp: accepted " + std::to_string(t.accepted) + " (refused " +
-                        std::to_string(t.refused_total_limit + t.refused_ip_limit) + "), opened " +
-                        std::to_string(t.connected) + " (failed " + std::to_string(t.connect_failed) + "), messages in " +
-                        std::to_string(t.messages_in) + ", out " + std::to_string(t.messages_out) + ", framing errors " +
-                        std::to_string(t.framing_errors) + ", closed idle " + std::to_string(t.closed_idle));
+    stop_ops.store(true);
+    ops_thread.join();
+
+    proxy::shard_stats total;
+    for (const auto& w : workers_) total += w->stats();
+    log_info("requests " + std::to_string(total.requests()) + " (forwarded " + std::to_string(total.requests_forwarded()) +
+             ", answered " + std::to_string(total.answered()) + "), responses " + std::to_string(total.responses()) +
+             " (forwarded " + std::to_string(total.responses_forwarded()) + "), parse errors " +
+             std::to_string(total.malformed()) + ", transactions " + std::to_string(total.transactions_created) +
+             " (timed out " + std::to_string(total.transactions_timed_out) + "), retransmissions absorbed " +
+             std::to_string(total.retransmissions_absorbed) + ", mailbox hops " + std::to_string(total.mailbox_hops));
+    if (tcp_) {
+        const io::tcp_counters& t = tcp_->counters();
+        log_info("tcp: accepted " + std::to_string(t.accepted) + " (refused " +
+                 std::to_string(t.refused_total_limit + t.refused_ip_limit) + "), opened " + std::to_string(t.connected) +
+                 " (failed " + std::to_string(t.connect_failed) + "), messages in " + std::to_string(t.messages_in) +
+                 ", out " + std::to_string(t.messages_out) + ", framing errors " + std::to_string(t.framing_errors) +
+                 ", closed idle " + std::to_string(t.closed_idle));
     }
     return 0;
 }
@@ -170,6 +352,7 @@ int run(const overrides& o) {
 } // namespace
 
 int main(int argc, char** argv) {
+    ops::logger::set_program("sipfastd");
     CLI::App app{"sipfastd: the sipfast SIP proxy over kernel sockets"};
     app.name("sipfastd");
     overrides o;
@@ -181,6 +364,14 @@ int main(int argc, char** argv) {
     app.add_option("--record-route", o.record_route, "on or off")->check(CLI::IsMember({"on", "off"}));
     app.add_option("--log-level", o.log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+    app.set_version_flag("--version", std::string("sipfastd ") + SIPFAST_VERSION);
     if (const auto status = tools::parse_command_line(app, argc, argv, "sipfastd")) return *status;
-    return run(o);
+    auto cfg = std::make_unique<daemon::daemon_config>();
+    std::string source;
+    if (const std::string err = load(o, *cfg, source); !err.empty()) {
+        log_error(err);
+        return 2;
+    }
+    daemon_process d(o, std::move(cfg), std::move(source));
+    return d.run();
 }

@@ -61,7 +61,7 @@ std::size_t tcp_server::address_hash::operator()(const proxy::net_address& a) co
 }
 
 tcp_server::tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, mail_hub& hub)
-    : config_(config), limits_(limits), hub_(hub), self_(hub.stream_thread()), dirty_(hub.workers(), false),
+    : config_(config), limits_(&limits), hub_(hub), self_(hub.stream_thread()), dirty_(hub.workers(), false),
       slots_(sip::default_header_slots) {}
 
 tcp_server::~tcp_server() {
@@ -107,6 +107,16 @@ std::string tcp_server::open() {
     return {};
 }
 
+void tcp_server::close_listeners() noexcept {
+    // Stopping: no new connections; the open ones finish what they carry.
+    for (int& fd : listeners_) {
+        if (fd < 0) continue;
+        (void)::epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+        ::close(fd);
+        fd = -1;
+    }
+}
+
 tcp_server::connection* tcp_server::add(int fd, const proxy::net_address& peer, std::uint32_t listen_index,
                                         bool inbound, std::uint64_t now) {
     // Everything that can throw comes first, so a failure leaves no half-made connection; the
@@ -145,11 +155,12 @@ tcp_server::connection* tcp_server::add(int fd, const proxy::net_address& peer, 
     c.in_used = 0;
     c.out.clear();
     ++open_count_;
+    counters_.open = open_count_;
     update_events(c);
     return &c;
 }
 
-void tcp_server::close(connection& c, std::uint64_t& reason) noexcept {
+void tcp_server::close(connection& c, core::counter& reason) noexcept {
     if (c.fd < 0) return;
     ++reason;
     if (c.events != 0) (void)::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -166,6 +177,7 @@ void tcp_server::close(connection& c, std::uint64_t& reason) noexcept {
     ++c.generation;  // events already fetched for it find nothing
     free_slots_.push_back(c.slot);
     --open_count_;
+    counters_.open = open_count_;
 }
 
 void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint64_t now) noexcept {
@@ -190,12 +202,12 @@ void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint
         proxy::net_address ip = peer;
         ip.port = 0;
         const auto per = per_ip_.find(ip);
-        if (open_count_ >= limits_.max_connections) {
+        if (open_count_ >= limits().max_connections) {
             ++counters_.refused_total_limit;
             ::close(fd);
             continue;
         }
-        if (per != per_ip_.end() && per->second >= limits_.max_connections_per_ip) {
+        if (per != per_ip_.end() && per->second >= limits().max_connections_per_ip) {
             ++counters_.refused_ip_limit;
             ::close(fd);
             continue;
@@ -238,6 +250,7 @@ void tcp_server::stall(connection& c) noexcept {
 }
 
 bool tcp_server::frame(connection& c) noexcept {
+    const std::uint64_t received_ns = detail::monotonic_ns();
     std::size_t at = 0;
     bool all = true;
     while (at < c.in_used && !c.closing) {
@@ -283,6 +296,7 @@ bool tcp_server::frame(connection& c) noexcept {
         m->len = static_cast<std::uint32_t>(r.consumed);
         m->listen_index = c.listen_index;
         m->peer = c.peer;
+        m->received_ns = received_ns;
         std::memcpy(m->data, data.data(), r.consumed);
         hub_.ring(self_, owner).push_claimed();
         dirty_[owner] = true;
@@ -303,6 +317,7 @@ void tcp_server::on_readable(connection& c, std::uint64_t now) noexcept {
         const ssize_t n = ::read(c.fd, c.in.get() + c.in_used, max_message - c.in_used);
         if (n > 0) {
             c.in_used += static_cast<std::size_t>(n);
+            counters_.bytes_in += static_cast<std::uint64_t>(n);
             c.active_ns = now;
             if (!c.closing && !frame(c)) {
                 stall(c);  // the rest stays in the socket until the owner catches up
@@ -340,6 +355,7 @@ void tcp_server::send(connection& c, const char* data, std::size_t len) noexcept
             const ssize_t n = ::send(c.fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) {
                 sent += static_cast<std::size_t>(n);
+                counters_.bytes_out += static_cast<std::uint64_t>(n);
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
@@ -349,7 +365,7 @@ void tcp_server::send(connection& c, const char* data, std::size_t len) noexcept
         }
     }
     if (sent == len) return;
-    if (c.out.size() + (len - sent) > limits_.max_pending_bytes) {  // a peer that does not read
+    if (c.out.size() + (len - sent) > limits().max_pending_bytes) {  // a peer that does not read
         close(c, counters_.closed_error);
         return;
     }
@@ -381,6 +397,7 @@ void tcp_server::on_writable(connection& c, std::uint64_t now) noexcept {
         const ssize_t n = ::send(c.fd, c.out.data() + sent, c.out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             sent += static_cast<std::size_t>(n);
+            counters_.bytes_out += static_cast<std::uint64_t>(n);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -404,7 +421,7 @@ tcp_server::connection* tcp_server::connect_to(const proxy::net_address& peer, s
             break;
         }
     }
-    if (local == nullptr || !peer.valid() || open_count_ >= limits_.max_connections) return nullptr;
+    if (local == nullptr || !peer.valid() || open_count_ >= limits().max_connections) return nullptr;
     const int fd = ::socket(peer.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return nullptr;
     const int on = 1;
@@ -475,12 +492,12 @@ void tcp_server::sweep(std::uint64_t now) noexcept {
     for (const auto& p : connections_) {
         connection& c = *p;
         if (c.fd < 0) continue;
-        if (c.connecting && now - c.opened_ns > limits_.connect_timeout_ns) {
+        if (c.connecting && now - c.opened_ns > limits().connect_timeout_ns) {
             if (!c.out.empty()) ++counters_.dropped_unsendable;
             close(c, counters_.connect_failed);
         } else if (c.closing && now - c.closing_ns > closing_grace_ns) {
             close(c, counters_.closed_error);
-        } else if (now - c.active_ns > limits_.idle_timeout_ns) {
+        } else if (now - c.active_ns > limits().idle_timeout_ns) {
             close(c, counters_.closed_idle);
         }
     }
@@ -491,6 +508,7 @@ void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
     std::array<epoll_event, 64> events{};
     std::uint64_t next_sweep = 0;
     while (!stop.load(std::memory_order_relaxed)) {
+        if (stop_accepting_.load(std::memory_order_relaxed)) close_listeners();
         const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), stalled_.empty() ? 100 : 1);
         const std::uint64_t now = detail::monotonic_ns();
         // Connections a full mailbox held back go first, in the order they stalled.

@@ -2,12 +2,14 @@
 #include "sipfast/io/udp_worker.hpp"
 
 #include "os.hpp"
+#include "sipfast/ops/log.hpp"
 
 #include <poll.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace sipfast::io {
@@ -30,8 +32,8 @@ struct rx_batch {
 
 } // namespace
 
-udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub)
-    : config_(config), index_(index), hub_(hub), dirty_(hub ? hub->participants() : 0, false),
+udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub, const run_control* control)
+    : config_(config), index_(index), hub_(hub), control_(control), dirty_(hub ? hub->participants() : 0, false),
       pipeline_(config, index, monotonic_ns(), hub ? hub->workers() : 1), outbox_(burst * 4 * 4096, burst * 4) {}
 
 void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept {
@@ -41,15 +43,16 @@ void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept
     // retransmits.
     mail* m = in.data.size() <= mail::max_bytes ? hub_->ring(index_, owner).claim() : nullptr;
     if (m == nullptr) {
-        pipeline_.count_mailbox_full();
+        pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);
         return;
     }
     m->len = static_cast<std::uint32_t>(in.data.size());
     m->listen_index = static_cast<std::uint32_t>(in.local - config_.listen.data());
     m->peer = in.source;
+    m->received_ns = in.received_ns;
     std::memcpy(m->data, in.data.data(), in.data.size());
     hub_->ring(index_, owner).push_claimed();
-    pipeline_.count_hop();
+    ++pipeline_.stats().mailbox_hops;
     dirty_[owner] = true;
 }
 
@@ -58,7 +61,8 @@ void udp_worker::drain_mail(std::uint64_t now_ns) noexcept {
     for (unsigned from = 0; from < hub_->participants(); ++from) {
         if (from == index_) continue;
         hub_->ring(from, index_).consume([&](const mail& m) {
-            const proxy::inbound in{std::string_view(m.data, m.len), m.peer, &config_.listen[m.listen_index], true};
+            const proxy::inbound in{std::string_view(m.data, m.len), m.peer, &config_.listen[m.listen_index], true,
+                                    m.received_ns};
             (void)pipeline_.on_packet(in, now_ns, outbox_);
         });
     }
@@ -109,7 +113,7 @@ void udp_worker::flush(int fallback_fd) noexcept {
     std::size_t i = 0;
     while (i < outbox_.size()) {
         if (outbox_[i].transport != sip::transport::udp) {  // the TCP thread sends it
-            if (!to_stream_thread(outbox_[i])) pipeline_.count_no_route();
+            if (!to_stream_thread(outbox_[i])) pipeline_.stats().count_drop(proxy::drop_cause::no_route);
             ++i;
             continue;
         }
@@ -137,6 +141,16 @@ void udp_worker::flush(int fallback_fd) noexcept {
         }
         i += n;
     }
+    // Delays are taken once the batch is with the kernel (or handed to the TCP thread).
+    proxy::shard_stats& st = pipeline_.stats();
+    const std::uint64_t sent_at = monotonic_ns();
+    std::uint64_t bytes = 0;
+    for (std::size_t k = 0; k < outbox_.size(); ++k) {
+        const proxy::outgoing& o = outbox_[k];
+        bytes += o.size;
+        if (o.latency != 0 && sent_at > o.received_ns) proxy::record_latency(st, o.latency, sent_at - o.received_ns);
+    }
+    st.bytes_out += bytes;
     outbox_.clear();
 }
 
@@ -151,6 +165,7 @@ bool udp_worker::to_stream_thread(const proxy::outgoing& o) noexcept {
     m->len = o.size;
     m->listen_index = 0;
     m->peer = o.destination;
+    m->received_ns = o.received_ns;
     std::memcpy(m->data, outbox_.bytes(o).data(), o.size);
     hub_->ring(index_, to).push_claimed();
     dirty_[to] = true;
@@ -167,6 +182,34 @@ void udp_worker::publish_mail() noexcept {
     }
 }
 
+void udp_worker::follow_control() noexcept {
+    if (control_ == nullptr) return;
+    const proxy::proxy_config* c = control_->config.load(std::memory_order_acquire);
+    if (c != nullptr && c != &pipeline_.config()) pipeline_.reconfigure(*c);
+    pipeline_.set_draining(control_->draining.load(std::memory_order_relaxed));
+}
+
+void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
+    // A flood of bad packets is one line a second with a count, never a line per packet.
+    if (now_ns < next_report_ns_) return;
+    next_report_ns_ = now_ns + 1'000'000'000;
+    const std::uint64_t malformed = pipeline_.stats().malformed();
+    if (malformed == reported_malformed_ || !ops::logger::enabled(ops::log_level::warn)) {
+        reported_malformed_ = malformed;
+        return;
+    }
+    const proxy::pipeline::fault f = pipeline_.last_fault();
+    std::array<char, 48> host{};
+    std::array<char, 256> line{};
+    const std::string_view h = proxy::format_host(f.source, host);
+    (void)std::snprintf(line.data(), line.size(), "worker %u: %llu malformed messages in the last second, the last from %.*s:%u: %.*s",
+                        index_, static_cast<unsigned long long>(malformed - reported_malformed_), static_cast<int>(h.size()),
+                        h.data(), f.source.port, static_cast<int>(sip::to_reason_phrase(f.error).size()),
+                        sip::to_reason_phrase(f.error).data());
+    ops::log_warn(line.data());
+    reported_malformed_ = malformed;
+}
+
 void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
     detail::pin_to(cpu);
     auto buffers = std::make_unique<std::array<std::array<char, max_datagram + 64>, burst>>();
@@ -176,10 +219,18 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
     for (const socket_point& s : sockets_) fds.push_back(pollfd{s.fd, POLLIN, 0});
     const int wake = hub_ ? hub_->wake_fd(index_) : -1;
     if (wake >= 0) fds.push_back(pollfd{wake, POLLIN, 0});
+    proxy::shard_stats& st = pipeline_.stats();
+    std::uint64_t turn_start = monotonic_ns();
     while (!stop.load(std::memory_order_relaxed)) {
         // 10 ms bounds how late a timer fires (the wheel ticks in 1 ms) when no traffic wakes us.
+        const std::uint64_t waited_from = monotonic_ns();
+        st.busy_ns += waited_from - turn_start;
         const int ready = ::poll(fds.data(), fds.size(), 10);
         const std::uint64_t now = monotonic_ns();
+        st.idle_ns += now - waited_from;
+        turn_start = now;
+        follow_control();
+        report_faults(now);
         if (wake >= 0 && ready > 0 && (fds.back().revents & POLLIN)) {
             std::uint64_t v = 0;
             (void)!::read(wake, &v, sizeof v);
@@ -204,9 +255,11 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
             const int n = ::recvmmsg(sockets_[k].fd, rx.msgs.data(), burst, MSG_DONTWAIT, nullptr);
             if (n <= 0) continue;
             for (int i = 0; i < n; ++i) {
-                const proxy::inbound in{std::string_view((*rx.buffers)[static_cast<std::size_t>(i)].data(),
-                                                         rx.msgs[static_cast<std::size_t>(i)].msg_len),
-                                        from_sockaddr(rx.from[static_cast<std::size_t>(i)]), sockets_[k].point};
+                const auto len = rx.msgs[static_cast<std::size_t>(i)].msg_len;
+                st.bytes_in += len;
+                const proxy::inbound in{std::string_view((*rx.buffers)[static_cast<std::size_t>(i)].data(), len),
+                                        from_sockaddr(rx.from[static_cast<std::size_t>(i)]), sockets_[k].point,
+                                        false, now};
                 handle(in, now);
             }
             flush(sockets_[k].fd);

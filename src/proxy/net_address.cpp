@@ -26,7 +26,7 @@ bool parse_ip(std::string_view text, net_address& out) noexcept {
     return true;
 }
 
-bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out) noexcept {
+bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out, bool allow_any_port) noexcept {
     std::string_view host = text;
     std::string_view port;
     if (!text.empty() && text.front() == '[') {
@@ -51,7 +51,7 @@ bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_addres
             if (c < '0' || c > '9') return false;
             v = v * 10 + static_cast<unsigned>(c - '0');
         }
-        if (v == 0 || v > 65535) return false;
+        if ((v == 0 && !allow_any_port) || v > 65535) return false;
         a.port = static_cast<std::uint16_t>(v);
     }
     out = a;

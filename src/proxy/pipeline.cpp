@@ -111,6 +111,7 @@ struct pipeline::transaction {
     bool cancel_pending = false;
     bool cancel_sent = false;
     bool cancel_done = false;
+    bool final_sent = false;  // the client has its final answer (or never will): not pending
     txn::client_transaction cancel;  // our CANCEL downstream: a non-INVITE client transaction (§9.1)
     std::uint32_t slot = 0;
     // server retransmit and lifetime, client retransmit and lifetime, CANCEL retransmit and lifetime
@@ -119,6 +120,7 @@ struct pipeline::transaction {
     net_address downstream;
     sip::transport upstream_transport = sip::transport::udp;
     sip::transport downstream_transport = sip::transport::udp;
+    std::uint64_t received_ns = 0;  // when the request arrived: call setup time
     std::uint32_t request_len = 0;
     std::uint32_t response_len = 0;
     char request[4096];   // the request as forwarded: retransmitted, and read to build CANCEL and ACK
@@ -148,7 +150,7 @@ int side_of(txn::timer t) noexcept {  // index into transaction::timers
 
 pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns, std::uint32_t shards,
                    const location_service* locations)
-    : config_(config), configured_locations_(config.locations),
+    : config_(&config), configured_locations_(config.locations), own_locations_(locations == nullptr),
       locations_(locations ? locations : &configured_locations_), shard_(shard), shards_(shards == 0 ? 1 : shards), slots_(sip::default_header_slots), now_ns_(now_ns),
       transactions_(config.mode == proxy_mode::stateful
                         ? std::make_unique<core::shard_table<transaction, 192>>(config.transactions_per_shard)
@@ -159,16 +161,24 @@ pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_
 
 pipeline::~pipeline() = default;
 
+void pipeline::reconfigure(const proxy_config& config) noexcept {
+    // Table sizes and the mode stay (the daemon refuses a reload that changes them); everything
+    // else is read from the config as each message is handled.
+    config_ = &config;
+    configured_locations_ = static_locations(config.locations);
+    if (own_locations_) locations_ = &configured_locations_;
+}
+
 bool pipeline::is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept {
     const std::uint16_t p = has_port ? port : std::uint16_t{5060};
-    for (const listen_point& l : config_.listen)
+    for (const listen_point& l : config_->listen)
         if (l.address.port == p && same_ip(host, l.address)) return true;
     return false;
 }
 
 const listen_point* pipeline::local_for(sip::transport t, std::uint8_t family, const listen_point* prefer) const noexcept {
     if (prefer != nullptr && prefer->transport == t && prefer->address.family == family) return prefer;
-    for (const listen_point& l : config_.listen)
+    for (const listen_point& l : config_->listen)
         if (l.transport == t && l.address.family == family) return &l;
     return nullptr;
 }
@@ -185,9 +195,9 @@ bool pipeline::is_our_domain(std::string_view host, std::uint16_t port, bool has
     // A domain written as an address is us only on our ports: 127.0.0.1:5070 is another endpoint
     // on the same host, the Contact of an in-dialog request. A name matches on any port we listen on.
     bool port_ok = !has_port;
-    for (const listen_point& l : config_.listen) port_ok = port_ok || l.address.port == port;
+    for (const listen_point& l : config_->listen) port_ok = port_ok || l.address.port == port;
     if (!port_ok) return false;
-    for (const std::string& d : config_.domains)
+    for (const std::string& d : config_->domains)
         if (sip::iequals(host, d)) return true;
     return false;
 }
@@ -201,14 +211,16 @@ std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbo
         if (owner != shard_) return owner;
     }
     if (!r.ok()) {
-        ++counters_.parse_errors;
+        ++stats_.parse_errors[static_cast<std::size_t>(r.error)];
+        stats_.count_drop(drop_cause::malformed);
+        last_fault_ = fault{r.error, in.source};
         std::array<char, 16> tag_buf{};
         int status = 0;
         const std::span<char> room = out.reserve(2048);
         const std::size_t n = room.empty() ? 0 : write_error_response(msg_, r, to_tag(msg_.call_id, tag_buf), room, status);
         if (n != 0) {
             out.commit(in.source, in.local ? in.local->transport : sip::transport::udp, n);
-            ++counters_.replied[status / 100 % 7];
+            ++stats_.replied[status_class(status)];
         }
         return shard_;
     }
@@ -227,11 +239,11 @@ void pipeline::reply(const inbound& in, int status, std::string_view reason, std
     const std::span<char> room = out.reserve(2048);
     const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag, extra_lines, room, false, &in.source);
     if (n == 0) {
-        ++counters_.dropped_outbox_full;
+        stats_.count_drop(drop_cause::outbox_full);
         return;
     }
     out.commit(in.source, in.local ? in.local->transport : sip::transport::udp, n);
-    ++counters_.replied[status / 100 % 7];
+    ++stats_.replied[status_class(status)];
 }
 
 // The To tag of the responses we make ourselves: stable per call, so a retransmitted request that
@@ -243,14 +255,15 @@ std::string_view pipeline::to_tag(std::string_view call_id, std::array<char, 16>
 void pipeline::send_edited(const net_address& to, sip::transport t, outbox& out) noexcept {
     const std::span<char> room = out.reserve(editor_.size());
     if (room.empty() || editor_.serialize(room) == 0) {
-        ++counters_.dropped_outbox_full;
+        stats_.count_drop(drop_cause::outbox_full);
         return;
     }
-    out.commit(to, t, room.size());
+    out.commit(to, t, room.size(), tag_latency_, tag_received_ns_);
+    tag_latency_ = 0;
 }
 
 void pipeline::on_request(const inbound& in, outbox& out) noexcept {
-    ++counters_.requests;
+    ++stats_.received_requests[static_cast<std::size_t>(msg_.method)];
     const sip::message& m = msg_;
     const bool ack = m.method == sip::method::ack;
     transaction* t = nullptr;
@@ -269,6 +282,10 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         if (t != nullptr) respond(*t, m, false, status, reason, extra, out);
         else if (!ack) reply(in, status, reason, extra, out);  // an ACK is never answered (§17.2.3)
     };
+
+    // Stopping: calls in progress go on, new ones are sent elsewhere (RFC 3261 §21.5.4).
+    if (draining_ && m.to.tag.empty() && !ack && m.method != sip::method::cancel)
+        return refuse(503, "Service Unavailable", "Retry-After: 30\r\n");
 
     // §16.3 step 2: a scheme we can route.
     const sip::uri_scheme scheme = m.request_uri.scheme;
@@ -291,7 +308,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         std::array<char, 512> list{};
         std::size_t n = 0;
         m.for_each_value(sip::header_id::proxy_require, [&](std::string_view tag) {
-            for (const std::string& e : config_.extensions)
+            for (const std::string& e : config_->extensions)
                 if (sip::iequals(tag, e)) return true;
             for (std::string_view part : {n == 0 ? std::string_view("Unsupported: ") : std::string_view(", "), tag}) {
                 const std::size_t k = std::min(part.size(), list.size() - 2 - n);  // room for the CRLF
@@ -436,7 +453,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     sip::transport transport = sip::transport::udp;
     if (have_next_route) {
         if (!uri_destination(next_route.address, destination)) {
-            ++counters_.dropped_no_route;
+            stats_.count_drop(drop_cause::no_route);
             return refuse(503, "Route Not Resolvable");
         }
         transport = uri_transport(next_route.address, sip::transport::udp);
@@ -449,7 +466,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         transport = found->transport;
     } else {
         const route_rule* rule = nullptr;
-        for (const route_rule& r : config_.routes) {
+        for (const route_rule& r : config_->routes) {
             if (!r.domain.empty() && !sip::iequals(r.domain, target.host)) continue;
             if (!r.user_prefix.empty() && target.user.substr(0, r.user_prefix.size()) != r.user_prefix) continue;
             rule = &r;
@@ -459,7 +476,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             destination = rule->next_hop;
             transport = rule->transport;
         } else if (!uri_destination(target, destination)) {
-            ++counters_.dropped_no_route;
+            stats_.count_drop(drop_cause::no_route);
             return refuse(503, "Destination Not Resolvable");
         }
         // The remote target of an in-dialog request names no transport; our own Route did (RFC 5658).
@@ -505,7 +522,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     // Our Via and Record-Route name the side the request leaves by; when it arrived by another
     // (UDP to TCP, IPv4 to IPv6) both sides are recorded (RFC 5658), the leaving one first, so each
     // end's route set starts at the side facing it.
-    const listen_point& arrived = in.local ? *in.local : config_.listen.front();
+    const listen_point& arrived = in.local ? *in.local : config_->listen.front();
     const bool initial = m.to.tag.empty();
     const bool dialog_forming = m.method == sip::method::invite || m.method == sip::method::subscribe ||
                                 m.method == sip::method::refer || m.method == sip::method::notify;
@@ -524,15 +541,17 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         via_line = editor_.keep({"Via: SIP/2.0/", out_side.transport == sip::transport::tcp ? "TCP " : "UDP ", host, ":",
                                  port, ";branch=", our_branch_prefix, shard, ".", middle, ".", loop_part, "\r\n"},
                                 err);
-        if (!config_.record_route || !initial || !dialog_forming) return;
+        if (!config_->record_route || !initial || !dialog_forming) return;
         rr_lines = record_route_line(out_side, err);
-        if (&out_side != &arrived) rr_lines = editor_.keep({rr_lines, record_route_line(arrived, err)}, err);
+        // By value: `arrived` may point into the configuration the message was received under.
+        if (out_side.transport != arrived.transport || !(out_side.address == arrived.address))
+            rr_lines = editor_.keep({rr_lines, record_route_line(arrived, err)}, err);
     };
     build(*leave);
     // RFC 3261 §18.1.1: a request within 200 bytes of the path MTU (1300 when unknown) that would go
     // over UDP goes over TCP when we can.
     const std::size_t size = editor_.size() + via_line.size() + rr_lines.size();
-    if (transport == sip::transport::udp && size > max_udp_request && size + 64 <= config_.max_stream_message) {
+    if (transport == sip::transport::udp && size > max_udp_request && size + 64 <= config_->max_stream_message) {
         if (const listen_point* tcp = local_for(sip::transport::tcp, destination.family, in.local)) {
             transport = sip::transport::tcp;
             leave = tcp;
@@ -543,8 +562,9 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (!rr_lines.empty()) note(editor_.insert(top, rr_lines));
     note(editor_.insert(top, via_line));
     if (err != sip::edit_error::none) return refuse(500, "Request Too Complex To Forward");
-    ++counters_.forwarded_requests;
+    ++stats_.forwarded_requests[static_cast<std::size_t>(m.method)];
     if (t == nullptr) {
+        tag(in, latency_of_request(m.method));
         send_edited(destination, transport, out);
         return;
     }
@@ -557,20 +577,22 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     t->downstream = destination;
     t->downstream_transport = transport;
     t->client = txn::client_transaction(t->invite, transport != sip::transport::udp,
-                                        txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
+                                        txn::timer_values{config_->t1_ns, config_->t2_ns, config_->t4_ns});
     t->client_started = true;
+    t->received_ns = in.received_ns;
+    tag(in, latency_of_request(m.method));
     apply_client(*t, t->client.start(), out);
 }
 
 void pipeline::on_response(const inbound& in, outbox& out) noexcept {
-    (void)in;  // responses go by their Via, not back to where they came from
-    ++counters_.responses;
+    // Responses go by their Via, not back to where they came from.
+    ++stats_.received_responses[status_class(msg_.status_code)];
     const sip::message& m = msg_;
     // §16.7 step 3 / §16.11: the top Via must be ours; it is removed and the response goes where the
     // next Via says (its received and rport first, RFC 3581 §4).
     const sip::via& ours = m.top_via;
     if (!is_us(ours.host, ours.port, ours.has_port)) {
-        ++counters_.dropped_not_ours;
+        stats_.count_drop(drop_cause::not_ours);
         return;
     }
     const sip::header* first = m.find(sip::header_id::via);
@@ -589,7 +611,7 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
             const txn::actions a = t->client.on_response(status);
             if (a.send_ack) send_ack(*t, out);
             if (!a.pass_up) {
-                ++counters_.retransmissions_absorbed;
+                ++stats_.retransmissions_absorbed;
                 apply_client(*t, a, out);
                 return;
             }
@@ -610,7 +632,11 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
                 send_cancel(*t, out);
             }
             if (forward) {
-                ++counters_.forwarded_responses;
+                ++stats_.forwarded_responses[status_class(status)];
+                if (t->invite && status >= 200 && status < 300 && now_ns_ > t->received_ns)
+                    stats_.call_setup.record(now_ns_ - t->received_ns);
+                tag(in, latency_of_response(status));
+                note_final(*t, status);
                 apply_server(*t, t->server.on_send(status), out);  // may free t
             }
             return;
@@ -631,19 +657,20 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
             }
     }
     if (!have_next) {  // a response to a request we originated; nothing to forward
-        ++counters_.dropped_not_ours;
+        stats_.count_drop(drop_cause::not_ours);
         return;
     }
     net_address destination;
     if (!parse_ip(next.received.empty() ? next.host : next.received, destination)) {
-        ++counters_.dropped_no_route;
+        stats_.count_drop(drop_cause::no_route);
         return;
     }
     destination.port = next.rport == sip::rport_state::value ? next.rport_value
                        : next.has_port                       ? next.port
                                                              : std::uint16_t{5060};
     (void)editor_.remove(sip::first_value_span(editor_.original(), *first));
-    ++counters_.forwarded_responses;
+    ++stats_.forwarded_responses[status_class(m.status_code)];
+    tag(in, latency_of_response(m.status_code));
     send_edited(destination, next.transport == sip::transport::unknown ? sip::transport::udp : next.transport, out);
 }
 
@@ -678,7 +705,7 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
     if (own.empty()) return nullptr;  // too long to keep a transaction for: handled without state
     const core::table_key k{core::call_id_hash(own), own};
     if (transaction* found = transactions_->find(k)) {
-        ++counters_.retransmissions_absorbed;
+        ++stats_.retransmissions_absorbed;
         apply_server(*found, ack ? found->server.on_ack() : found->server.on_retransmission(), out);
         done = true;
         return nullptr;
@@ -700,7 +727,7 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
     }
     transaction* t = transactions_->insert(k);
     if (t == nullptr) {
-        ++counters_.dropped_table_full;
+        stats_.count_drop(drop_cause::table_full);
         reply(in, 503, "Service Unavailable", "Retry-After: 5\r\n", out);
         done = true;
         return nullptr;
@@ -709,14 +736,16 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
     t->invite = m.method == sip::method::invite;
     t->upstream_transport = in.local ? in.local->transport : sip::transport::udp;
     const bool reliable = t->upstream_transport != sip::transport::udp;
-    t->server = txn::server_transaction(t->invite, reliable, txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
+    t->server = txn::server_transaction(t->invite, reliable, txn::timer_values{config_->t1_ns, config_->t2_ns, config_->t4_ns});
     // RFC 3581 §4 / RFC 3261 §18.2.2: answers go to the source address, to its port when the client
     // asked with rport (or on the connection the request came by), else to the port in its Via.
     t->upstream = in.source;
     if (!reliable && m.top_via.rport == sip::rport_state::absent)
         t->upstream.port = m.top_via.has_port ? m.top_via.port : std::uint16_t{5060};
-    ++counters_.transactions_created;
-    ++counters_.transactions_active;
+    ++stats_.transactions_created;
+    ++stats_.transactions_active;
+    ++stats_.transactions_pending;
+    t->final_sent = false;
     return t;
 }
 
@@ -724,11 +753,12 @@ void pipeline::send_stored(const char* data, std::uint32_t len, const net_addres
                            outbox& out) noexcept {
     const std::span<char> room = out.reserve(len);
     if (room.empty()) {
-        ++counters_.dropped_outbox_full;
+        stats_.count_drop(drop_cause::outbox_full);
         return;
     }
     std::memcpy(room.data(), data, len);
-    out.commit(to, tp, len);
+    out.commit(to, tp, len, tag_latency_, tag_received_ns_);
+    tag_latency_ = 0;
 }
 
 void pipeline::respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
@@ -741,7 +771,8 @@ void pipeline::respond(transaction& t, const sip::message& request, bool our_via
                                          our_via_on_top, our_via_on_top ? nullptr : &t.upstream);
     if (n == 0) return;
     t.response_len = static_cast<std::uint32_t>(n);
-    ++counters_.replied[status / 100 % 7];
+    ++stats_.replied[status_class(status)];
+    note_final(t, status);
     apply_server(t, t.server.on_send(status), out);
 }
 
@@ -761,7 +792,7 @@ void pipeline::arm(transaction& t, const txn::actions& a, int retransmit_index, 
 void pipeline::apply_server(transaction& t, const txn::actions& a, outbox& out) noexcept {
     if (a.send_response && t.response_len != 0) send_stored(t.response, t.response_len, t.upstream, t.upstream_transport, out);
     arm(t, a, 0, 1);
-    if (a.timed_out) ++counters_.transactions_timed_out;
+    if (a.timed_out) ++stats_.transactions_timed_out;
     if (a.terminated) {
         t.server_done = true;
         maybe_free(t);
@@ -773,7 +804,7 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
     arm(t, a, 2, 3);
     if (a.terminated) t.client_done = true;
     if (a.timed_out) {
-        ++counters_.transactions_timed_out;
+        ++stats_.transactions_timed_out;
         // §16.7 step 2 / §16.8: a branch that times out is a 408 for the client, if nothing final
         // went back yet. The request is read back from what we forwarded.
         const txn::state s = t.server.current();
@@ -786,11 +817,18 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
     if (a.terminated) maybe_free(t);
 }
 
+void pipeline::note_final(transaction& t, int status) noexcept {
+    if (status < 200 || t.final_sent) return;
+    t.final_sent = true;
+    --stats_.transactions_pending;
+}
+
 void pipeline::maybe_free(transaction& t) noexcept {
     if (!t.server_done || (t.client_started && !t.client_done) || (t.cancel_sent && !t.cancel_done)) return;
     for (core::timer_handle& h : t.timers) wheel_.cancel(h);
     ++generations_[t.slot];  // stale branches and timers now find nothing
-    --counters_.transactions_active;
+    --stats_.transactions_active;
+    note_final(t, 200);  // one freed without a final answer (a timeout that could not be answered)
     (void)transactions_->erase_at(t.slot);
 }
 
@@ -869,7 +907,7 @@ void pipeline::send_cancel(transaction& t, outbox& out) noexcept {
     if (!t.cancel_sent) {  // the first time: its own transaction retransmits it on Timer E until F
         t.cancel_sent = true;
         t.cancel = txn::client_transaction(false, t.downstream_transport != sip::transport::udp,
-                                           txn::timer_values{config_.t1_ns, config_.t2_ns, config_.t4_ns});
+                                           txn::timer_values{config_->t1_ns, config_->t2_ns, config_->t4_ns});
         arm(t, t.cancel.start(), 4, 5);
     }
 }

@@ -26,10 +26,17 @@ def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET, host="127.0.0.1"):
 
 
 class Daemon:
-    """sipfastd running `config` (TOML text) from `tmp`; stop() sends SIGTERM and waits."""
+    """sipfastd running `config` (TOML text) from `tmp`; stop() sends SIGTERM and waits. Unless the
+    config says otherwise its control socket is in `tmp` and its metrics on an ephemeral port, so
+    tests never meet another daemon's."""
 
     def __init__(self, binary, tmp, config, name="sipfastd"):
         self.config = os.path.join(tmp, name + ".toml")
+        self.control = os.path.join(tmp, name + ".sock")
+        if "control_socket" not in config:
+            config = f'control_socket = "{self.control}"\n' + config
+        if "[metrics]" not in config:
+            config += '\n[metrics]\nlisten = "127.0.0.1:0"\n'
         with open(self.config, "w") as f:
             f.write(config)
         self.log = open(os.path.join(tmp, name + ".log"), "w+")
@@ -43,6 +50,11 @@ class Daemon:
                 self.stop()
             finally:
                 raise AssertionError("sipfastd did not start: " + out)
+
+    @property
+    def metrics_url(self):
+        m = re.search(r"metrics (http://\S+/metrics)", self.output())
+        return m.group(1) if m else None
 
     def output(self):
         self.log.seek(0)

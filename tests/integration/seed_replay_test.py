@@ -11,9 +11,7 @@ Usage: seed_replay_test.py SIPFASTD CORPUS_DIR"""
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,28 +59,17 @@ class Seed002Replay(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sipfast-seed-")
         cls.proxy_port, cls.caller_port, cls.fs_port = free_udp_port(), free_udp_port(), free_udp_port()
-        cfg = os.path.join(cls.tmp, "sipfast.toml")
-        with open(cfg, "w") as f:
-            f.write(f'listen = ["udp:127.0.0.1:{cls.proxy_port}"]\nmode = "stateful"\nworkers = 2\n'
-                    f'domains = ["127.0.0.1"]\n[[location]]\nuser = "1009"\ndomain = "127.0.0.1"\n'
-                    f'contact = "sip:1009@127.0.0.1:{cls.fs_port}"\n')
-        cls.log = open(os.path.join(cls.tmp, "sipfastd.log"), "w+")
-        cls.proxy = subprocess.Popen([SIPFASTD, "--config", cfg], stdout=cls.log, stderr=cls.log)
-        for _ in range(100):
-            cls.log.seek(0)
-            if "listening on" in cls.log.read():
-                break
-            time.sleep(0.05)
+        cls.proxy = Daemon(SIPFASTD, cls.tmp,
+                           f'listen = ["udp:127.0.0.1:{cls.proxy_port}"]\nmode = "stateful"\nworkers = 2\n'
+                           f'domains = ["127.0.0.1"]\n[[location]]\nuser = "1009"\ndomain = "127.0.0.1"\n'
+                           f'contact = "sip:1009@127.0.0.1:{cls.fs_port}"\n')
 
     @classmethod
     def tearDownClass(cls):
-        cls.proxy.send_signal(signal.SIGTERM)
         try:
-            cls.proxy.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.proxy.kill()
-        cls.log.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+            cls.proxy.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         self.caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

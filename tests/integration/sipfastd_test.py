@@ -6,13 +6,14 @@ process started is stopped, even on failure. Usage: sipfastd_test.py SIPFASTD SI
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+
+from harness import Daemon
 
 SIPFASTD = sys.argv.pop(1)
 SCENARIOS = sys.argv.pop(1)
@@ -37,9 +38,7 @@ class ProxyBase:
         cls.uas_port = free_udp_port()
         cls.carol_port = free_udp_port()
         cls.dave_port = free_udp_port()
-        cls.config = os.path.join(cls.tmp, "sipfast.toml")
-        with open(cls.config, "w") as f:
-            f.write(f"""
+        cls.daemon = Daemon(SIPFASTD, cls.tmp, f"""
 listen = ["udp:127.0.0.1:{cls.proxy_port}"]
 mode = "{cls.mode}"
 workers = 2
@@ -57,33 +56,13 @@ user = "dave"
 domain = "127.0.0.1"
 contact = "sip:dave@127.0.0.1:{cls.dave_port}"
 """)
-        cls.log = open(os.path.join(cls.tmp, "sipfastd.log"), "w+")  # closed in tearDownClass
-        cls.proxy = subprocess.Popen([SIPFASTD, "--config", cls.config], stderr=cls.log, stdout=cls.log)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            cls.log.seek(0)
-            if "listening on" in cls.log.read():
-                break
-            if cls.proxy.poll() is not None:
-                break
-            time.sleep(0.05)
-        cls.log.seek(0)
-        startup = cls.log.read()
-        if "listening on" not in startup:
-            cls.tearDownClass()
-            raise AssertionError("sipfastd did not start: " + startup)
 
     @classmethod
     def tearDownClass(cls):
-        if getattr(cls, "proxy", None) and cls.proxy.poll() is None:
-            cls.proxy.send_signal(signal.SIGTERM)
-            try:
-                cls.proxy.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                cls.proxy.kill()
-        if getattr(cls, "log", None):
-            cls.log.close()
-        shutil.rmtree(getattr(cls, "tmp", "/nonexistent"), ignore_errors=True)
+        try:
+            cls.daemon.stop()
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def exchange(self, request, timeout=2.0):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -275,19 +254,12 @@ class Ipv6(unittest.TestCase):
                 return s.getsockname()[1]
 
         tmp = tempfile.mkdtemp(prefix="sipfast-v6-")
+        self.addCleanup(shutil.rmtree, tmp, True)
         proxy_port, eve_port = free_port6(), free_port6()
-        cfg = os.path.join(tmp, "v6.toml")
-        with open(cfg, "w") as f:
-            f.write(f'listen = ["udp:[::1]:{proxy_port}"]\nmode = "stateful"\nworkers = 2\ndomains = ["example.test"]\n'
-                    f'[[location]]\nuser = "eve"\ndomain = "example.test"\ncontact = "sip:eve@[::1]:{eve_port}"\n')
-        log = open(os.path.join(tmp, "log"), "w+")
-        proxy = subprocess.Popen([SIPFASTD, "--config", cfg], stdout=log, stderr=log)
+        proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:[::1]:{proxy_port}"]\nmode = "stateful"\nworkers = 2\n'
+                       f'domains = ["example.test"]\n[[location]]\nuser = "eve"\ndomain = "example.test"\n'
+                       f'contact = "sip:eve@[::1]:{eve_port}"\n')
         try:
-            for _ in range(100):
-                log.seek(0)
-                if "listening on" in log.read():
-                    break
-                time.sleep(0.05)
             with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as eve, \
                     socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as alice:
                 eve.bind(("::1", eve_port))
@@ -314,13 +286,7 @@ class Ipv6(unittest.TestCase):
                 self.assertTrue(alice.recvfrom(65535)[0].startswith(b"SIP/2.0 486 Busy Here\r\n"))
                 self.assertTrue(eve.recvfrom(65535)[0].startswith(f"ACK sip:eve@[::1]:{eve_port} SIP/2.0".encode()))
         finally:
-            proxy.send_signal(signal.SIGTERM)
-            try:
-                proxy.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proxy.kill()
-            log.close()
-            shutil.rmtree(tmp, ignore_errors=True)
+            proxy.stop()
 
 
 class Startup(unittest.TestCase):

@@ -18,6 +18,7 @@ struct mail {
     std::uint32_t len;
     std::uint32_t listen_index;  ///< the listen point it arrived on (to a shard)
     proxy::net_address peer;     ///< where it came from, or where it goes (to the TCP thread)
+    std::uint64_t received_ns;   ///< when it was received (latency histograms)
     char data[max_bytes];
 };
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sipfast/core/counter.hpp"
 #include "sipfast/io/mail_hub.hpp"
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/sip/message.hpp"
@@ -24,21 +25,24 @@ struct tcp_limits {
     std::size_t max_pending_bytes = 1 << 20;    ///< unsent bytes a connection may hold before it is closed
 };
 
-/// What the TCP thread has done; written by it alone, read after it stops.
+/// What the TCP thread has done; written by it alone, readable from any thread while it runs.
 struct tcp_counters {
-    std::uint64_t accepted = 0;
-    std::uint64_t refused_total_limit = 0;
-    std::uint64_t refused_ip_limit = 0;
-    std::uint64_t connected = 0;        ///< connections we opened
-    std::uint64_t connect_failed = 0;
-    std::uint64_t closed_by_peer = 0;
-    std::uint64_t closed_idle = 0;
-    std::uint64_t closed_error = 0;     ///< framing fault, write error, too much unsent
-    std::uint64_t messages_in = 0;      ///< framed and handed to their shard
-    std::uint64_t messages_out = 0;
-    std::uint64_t framing_errors = 0;
-    std::uint64_t keepalives = 0;       ///< RFC 5626 CRLFCRLF pings answered
-    std::uint64_t dropped_unsendable = 0;  ///< no connection could be had for an outgoing message
+    core::counter open;                 ///< connections open now
+    core::counter accepted;
+    core::counter refused_total_limit;
+    core::counter refused_ip_limit;
+    core::counter connected;            ///< connections we opened
+    core::counter connect_failed;
+    core::counter closed_by_peer;
+    core::counter closed_idle;
+    core::counter closed_error;         ///< framing fault, write error, too much unsent
+    core::counter messages_in;          ///< framed and handed to their shard
+    core::counter messages_out;
+    core::counter bytes_in;
+    core::counter bytes_out;
+    core::counter framing_errors;
+    core::counter keepalives;           ///< RFC 5626 CRLFCRLF pings answered
+    core::counter dropped_unsendable;   ///< no connection could be had for an outgoing message
 };
 
 /// The kernel TCP slow path (DESIGN §1): one thread with epoll accepts and reads connections,
@@ -49,7 +53,8 @@ struct tcp_counters {
 /// to a peer reuse the one open to it.
 class tcp_server {
 public:
-    /// Serves the configuration's tcp listen points; `hub` must have a stream thread.
+    /// Serves the configuration's tcp listen points; `hub` must have a stream thread. `limits` must
+    /// outlive the server (or be replaced with set_limits).
     tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, mail_hub& hub);
     ~tcp_server();
     tcp_server(const tcp_server&) = delete;
@@ -61,6 +66,10 @@ public:
     void run(const std::atomic<bool>& stop, int cpu);
 
     [[nodiscard]] const tcp_counters& counters() const noexcept { return counters_; }
+    /// A reload's limits, taken at once from any thread; `limits` must outlive the server.
+    void set_limits(const tcp_limits& limits) noexcept { limits_.store(&limits, std::memory_order_release); }
+    /// Stopping: the listening sockets are closed at the next turn; connections go on.
+    void stop_accepting() noexcept { stop_accepting_.store(true, std::memory_order_relaxed); }
 
 private:
     struct connection;
@@ -79,16 +88,19 @@ private:
     void send_from_shards(std::uint64_t now) noexcept;
     [[nodiscard]] connection* connect_to(const proxy::net_address& peer, std::uint64_t now) noexcept;
     connection* add(int fd, const proxy::net_address& peer, std::uint32_t listen_index, bool inbound, std::uint64_t now);
-    void close(connection& c, std::uint64_t& reason) noexcept;
+    void close(connection& c, core::counter& reason) noexcept;
     void update_events(connection& c) noexcept;
     void stall(connection& c) noexcept;
     [[nodiscard]] connection* find(const proxy::net_address& peer) noexcept;
     /// Whether `data` is a response; if so `sent_by` is its top Via's received address and port.
     [[nodiscard]] bool is_response(std::string_view data, proxy::net_address& sent_by) noexcept;
     void sweep(std::uint64_t now) noexcept;
+    void close_listeners() noexcept;
+    [[nodiscard]] const tcp_limits& limits() const noexcept { return *limits_.load(std::memory_order_acquire); }
 
     const proxy::proxy_config& config_;
-    tcp_limits limits_;
+    std::atomic<const tcp_limits*> limits_;
+    std::atomic<bool> stop_accepting_{false};
     mail_hub& hub_;
     unsigned self_;
     int epoll_ = -1;

@@ -13,6 +13,13 @@
 
 namespace sipfast::io {
 
+/// What the daemon tells its threads while they run: the configuration snapshot to use (a reload
+/// swaps it; each worker picks it up at its next loop turn, no lock) and whether we are stopping.
+struct run_control {
+    std::atomic<const proxy::proxy_config*> config{nullptr};
+    std::atomic<bool> draining{false};
+};
+
 /// One worker of the kernel backend (DESIGN §1): its own SO_REUSEPORT UDP socket per listen
 /// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own pipeline (its shard).
 /// Sockets are opened by open() before the thread starts, so a bind failure is reported at start.
@@ -21,7 +28,8 @@ public:
     static constexpr unsigned burst = 32;
 
     /// Worker `index` of hub->workers() (or the only one when hub is null).
-    udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub = nullptr);
+    udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub = nullptr,
+               const run_control* control = nullptr);
     ~udp_worker();
     udp_worker(const udp_worker&) = delete;
     udp_worker& operator=(const udp_worker&) = delete;
@@ -33,7 +41,8 @@ public:
     /// `stop` becomes true (checked at least every 50 ms). Pins itself to core `cpu` when >= 0.
     void run(const std::atomic<bool>& stop, int cpu);
 
-    [[nodiscard]] const proxy::pipeline_counters& counters() const noexcept { return pipeline_.counters(); }
+    /// This shard's statistics; safe to read from any thread while the worker runs.
+    [[nodiscard]] const proxy::shard_stats& stats() const noexcept { return pipeline_.stats(); }
 
 private:
     struct socket_point {
@@ -44,6 +53,8 @@ private:
     void flush(int fallback_fd) noexcept;
     [[nodiscard]] bool to_stream_thread(const proxy::outgoing& o) noexcept;
     void publish_mail() noexcept;
+    void follow_control() noexcept;
+    void report_faults(std::uint64_t now_ns) noexcept;
     void handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept;
     void drain_mail(std::uint64_t now_ns) noexcept;
     [[nodiscard]] int socket_for(const proxy::net_address& to) const noexcept;
@@ -51,6 +62,9 @@ private:
     const proxy::proxy_config& config_;
     std::uint32_t index_;
     mail_hub* hub_;
+    const run_control* control_;
+    std::uint64_t next_report_ns_ = 0;
+    std::uint64_t reported_malformed_ = 0;
     std::vector<bool> dirty_;  // rings to publish at the end of this turn, by participant
     std::vector<socket_point> sockets_;
     proxy::pipeline pipeline_;

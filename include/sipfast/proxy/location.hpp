@@ -24,12 +24,12 @@ public:
 /// The bindings written in the configuration ([[location]]): fixed for the life of the config.
 class static_locations final : public location_service {
 public:
-    explicit static_locations(const std::vector<location_entry>& entries) noexcept : entries_(entries) {}
+    explicit static_locations(const std::vector<location_entry>& entries) noexcept : entries_(&entries) {}
     [[nodiscard]] const location_entry* lookup(std::string_view user, std::string_view domain,
                                                bool any_domain) const noexcept override;
 
 private:
-    const std::vector<location_entry>& entries_;
+    const std::vector<location_entry>* entries_;
 };
 
 } // namespace sipfast::proxy

@@ -17,6 +17,8 @@ struct outgoing {
     sip::transport transport = sip::transport::udp;
     std::uint32_t offset = 0;
     std::uint32_t size = 0;
+    std::uint8_t latency = 0;       ///< the histogram its delay goes to (see stats.hpp), 0 for none
+    std::uint64_t received_ns = 0;  ///< when what it forwards was received
 };
 
 /// What a worker's pipeline produced during one burst, for the backend to send in a batch
@@ -36,8 +38,10 @@ public:
         return {arena_.get() + used_, n};
     }
     /// Queues the first `size` bytes of the last reserve() for `destination`.
-    void commit(const net_address& destination, sip::transport t, std::size_t size) noexcept {
-        slots_[count_++] = outgoing{destination, t, static_cast<std::uint32_t>(used_), static_cast<std::uint32_t>(size)};
+    void commit(const net_address& destination, sip::transport t, std::size_t size, std::uint8_t latency = 0,
+                std::uint64_t received_ns = 0) noexcept {
+        slots_[count_++] = outgoing{destination, t, static_cast<std::uint32_t>(used_), static_cast<std::uint32_t>(size),
+                                    latency, received_ns};
         used_ += size;
     }
 

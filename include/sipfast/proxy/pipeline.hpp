@@ -13,6 +13,7 @@
 #include "sipfast/proxy/location.hpp"
 #include "sipfast/proxy/net_address.hpp"
 #include "sipfast/proxy/outbox.hpp"
+#include "sipfast/proxy/stats.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/message.hpp"
 #include "sipfast/txn/transaction.hpp"
@@ -25,47 +26,7 @@ struct inbound {
     net_address source;
     const listen_point* local = nullptr;  ///< where it arrived; our Via and Record-Route use it
     bool handed_over = false;             ///< came through a mailbox from another shard: it is ours
-};
-
-/// What one shard's pipeline has done, written only by its worker.
-struct pipeline_counters {
-    std::uint64_t requests = 0;
-    std::uint64_t responses = 0;
-    std::uint64_t forwarded_requests = 0;
-    std::uint64_t forwarded_responses = 0;
-    std::uint64_t replied[7] = {};  ///< our own responses by status class (index 1..6)
-    std::uint64_t parse_errors = 0;
-    std::uint64_t dropped_not_ours = 0;   ///< responses whose top Via is not ours
-    std::uint64_t dropped_no_route = 0;   ///< a destination that is not an address we can send to
-    std::uint64_t dropped_outbox_full = 0;
-    std::uint64_t dropped_table_full = 0;       ///< stateful: new requests answered 503
-    std::uint64_t retransmissions_absorbed = 0; ///< stateful: requests and responses not forwarded again
-    std::uint64_t transactions_created = 0;
-    std::uint64_t transactions_timed_out = 0;
-    std::uint64_t transactions_active = 0;
-    std::uint64_t mailbox_hops = 0;          ///< messages handed to their owner shard
-    std::uint64_t dropped_mailbox_full = 0;
-
-    /// Adds another shard's counters (they are summed on read, DESIGN §8).
-    pipeline_counters& operator+=(const pipeline_counters& o) noexcept {
-        requests += o.requests;
-        responses += o.responses;
-        forwarded_requests += o.forwarded_requests;
-        forwarded_responses += o.forwarded_responses;
-        for (std::size_t k = 0; k < 7; ++k) replied[k] += o.replied[k];
-        parse_errors += o.parse_errors;
-        dropped_not_ours += o.dropped_not_ours;
-        dropped_no_route += o.dropped_no_route;
-        dropped_outbox_full += o.dropped_outbox_full;
-        dropped_table_full += o.dropped_table_full;
-        retransmissions_absorbed += o.retransmissions_absorbed;
-        transactions_created += o.transactions_created;
-        transactions_timed_out += o.transactions_timed_out;
-        transactions_active += o.transactions_active;
-        mailbox_hops += o.mailbox_hops;
-        dropped_mailbox_full += o.dropped_mailbox_full;
-        return *this;
-    }
+    std::uint64_t received_ns = 0;        ///< when the backend received it (latency histograms)
 };
 
 /// The shard that owns a message (DESIGN §1): a request the shard its Call-ID hashes to, a response
@@ -101,15 +62,24 @@ public:
     /// Handles one message and returns this shard's number; or, in stateful mode, returns the number
     /// of the shard that owns it, without handling it, for the backend to hand it over once.
     std::uint32_t on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept;
-    /// Counts a message the backend could not hand over (the owner's mailbox was full).
-    void count_mailbox_full() noexcept { ++counters_.dropped_mailbox_full; }
-    void count_hop() noexcept { ++counters_.mailbox_hops; }
-    /// Counts a message the backend had no way to send (no TCP thread, or its mailbox was full).
-    void count_no_route() noexcept { ++counters_.dropped_no_route; }
+    /// The shard's statistics; the backend adds its own (bytes, busy time, drops, sent latency).
+    [[nodiscard]] shard_stats& stats() noexcept { return stats_; }
+    /// Switches to a reloaded configuration (routes, domains, locations, record-route, extensions,
+    /// timers for new transactions). It must outlive the pipeline; the mode and table sizes stay.
+    void reconfigure(const proxy_config& config) noexcept;
+    [[nodiscard]] const proxy_config& config() const noexcept { return *config_; }
+    /// While stopping: new calls are answered 503 with Retry-After, what is in progress goes on.
+    void set_draining(bool on) noexcept { draining_ = on; }
+    /// The last message that failed to parse: why, and where it came from (for rate-limited logs).
+    struct fault {
+        sip::parse_error error = sip::parse_error::none;
+        net_address source;
+    };
+    [[nodiscard]] fault last_fault() const noexcept { return last_fault_; }
     /// Runs the timers due by now_ns (retransmissions, timeouts, cleanup).
     void on_tick(std::uint64_t now_ns, outbox& out) noexcept;
 
-    [[nodiscard]] const pipeline_counters& counters() const noexcept { return counters_; }
+    [[nodiscard]] const shard_stats& stats() const noexcept { return stats_; }
 
     struct transaction;  // private: the server and client halves of one proxied request
 
@@ -125,27 +95,39 @@ private:
     void send_cancel(transaction& t, outbox& out) noexcept;
     void send_ack(transaction& t, outbox& out) noexcept;
     void maybe_free(transaction& t) noexcept;
+    void note_final(transaction& t, int status) noexcept;
     transaction* from_branch(std::string_view branch) noexcept;
     void on_response(const inbound& in, outbox& out) noexcept;
     void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
                outbox& out) noexcept;
     [[nodiscard]] std::string_view to_tag(std::string_view call_id, std::array<char, 16>& buf) const noexcept;
     void send_edited(const net_address& to, sip::transport t, outbox& out) noexcept;
+    /// Tags the next message sent: its delay since `in` arrived goes to histogram `latency`.
+    void tag(const inbound& in, std::uint8_t latency) noexcept {
+        tag_latency_ = in.received_ns != 0 ? latency : std::uint8_t{0};
+        tag_received_ns_ = in.received_ns;
+    }
     [[nodiscard]] const listen_point* local_for(sip::transport t, std::uint8_t family,
                                                 const listen_point* prefer) const noexcept;
     [[nodiscard]] std::string_view record_route_line(const listen_point& side, sip::edit_error& err) noexcept;
     [[nodiscard]] bool is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
     [[nodiscard]] bool is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
 
-    const proxy_config& config_;
+    const proxy_config* config_;
     static_locations configured_locations_;
+    bool own_locations_;
+    bool draining_ = false;
+    fault last_fault_;
     const location_service* locations_;
     std::uint32_t shard_;
     std::uint32_t shards_;
     std::vector<sip::header> slots_;
     sip::message msg_;
     sip::message_editor editor_;
-    pipeline_counters counters_;
+    shard_stats stats_;
+    // The latency tag of the next message sent (set just before a forward, cleared by the send).
+    std::uint64_t tag_received_ns_ = 0;
+    std::uint8_t tag_latency_ = 0;
     std::uint64_t now_ns_ = 0;
     std::unique_ptr<core::shard_table<transaction, 192>> transactions_;
     std::vector<std::uint32_t> generations_;  // per slot, so a stale branch or timer finds nothing

@@ -57,6 +57,8 @@ connect_timeout_ms = 1500
 max_connections = 100
 max_connections_per_ip = 4
 max_pending_kib = 64
+[metrics]
+listen = "127.0.0.1:9999"
 )", "test.toml", c);
     ASSERT_FALSE(e) << e.to_string();
     EXPECT_EQ(c.proxy.listen[0].address.family, 6);
@@ -81,6 +83,32 @@ max_pending_kib = 64
     EXPECT_EQ(c.tcp.max_connections, 100u);
     EXPECT_EQ(c.tcp.max_connections_per_ip, 4u);
     EXPECT_EQ(c.tcp.max_pending_bytes, 64u * 1024);
+    EXPECT_EQ(c.metrics_listen, "127.0.0.1:9999");
+}
+
+TEST(DaemonConfig, OpsKeys) {
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\ncontrol_socket = \"/tmp/x.sock\"\nshutdown_grace_ms = 250\n"
+                             "[metrics]\nlisten = \"\"\n",
+                             "ops.toml", c));
+    EXPECT_EQ(c.control_socket, "/tmp/x.sock");
+    EXPECT_EQ(c.shutdown_grace_ns, 250'000'000u);
+    EXPECT_TRUE(c.metrics_listen.empty());  // metrics off
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "ops.toml", d));
+    EXPECT_EQ(d.metrics_listen, "127.0.0.1:9160");
+    EXPECT_EQ(d.control_socket, "/run/sipfast/sipfastd.sock");
+}
+
+TEST(DaemonConfig, ReloadTakesRoutesButNotListenAddresses) {
+    daemon_config running, next, moved;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5060\"]\n", "a.toml", running));
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5060\"]\ndomains = [\"x\"]\nlog_level = \"debug\"\n"
+                             "[[route]]\nnext_hop = \"udp:198.18.0.30\"\n[tcp]\nidle_timeout_s = 5\n",
+                             "a.toml", next));
+    EXPECT_EQ(reload_conflict(running, next), "");
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5061\"]\nworkers = 3\nmode = \"stateless\"\n", "a.toml", moved));
+    EXPECT_EQ(reload_conflict(running, moved), "listen, workers, mode changed: a restart is needed to apply that");
 }
 
 TEST(DaemonConfig, RefusesWithFileLineAndReason) {
@@ -107,6 +135,9 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "tcp: unknown key 'linger' (idle_timeout_s, connect_timeout_ms, max_connections, max_connections_per_ip, max_pending_kib)"},
         {"listen = [\"udp:127.0.0.1\"]\n[[location]]\nuser = \"a\"\ncontact = \"sip:a@198.18.0.2;transport=sctp\"\n", 4,
          "location.contact: transport 'sctp' is not udp or tcp"},
+        {"listen = [\"udp:127.0.0.1\"]\n[metrics]\nlisten = \"localhost:9160\"\n", 3,
+         "metrics.listen: 'localhost:9160' is not ip:port (\"\" turns metrics off)"},
+        {"listen = [\"udp:127.0.0.1\"]\nshutdown_grace_ms = -5\n", 2, "shutdown_grace_ms: expected milliseconds from 0 to 3600000"},
         {"listen = [\"udp:127.0.0.1\"]\ntransactions_per_worker = 3\n", 2, "transactions_per_worker: expected an integer from 16 to 16777216"},
     };
     for (const row& r : rows) {

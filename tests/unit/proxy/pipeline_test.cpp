@@ -73,7 +73,7 @@ TEST(Pipeline, ForwardsToTheLocationOfOurDomain) {
     });
     ASSERT_EQ(vias.size(), 2u);
     EXPECT_EQ(vias[1], "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1;received=198.18.0.9;rport=5070");
-    EXPECT_EQ(f.p->counters().forwarded_requests, 1u);
+    EXPECT_EQ(f.p->stats().requests_forwarded(), 1u);
 }
 
 TEST(Pipeline, RetransmissionsAndCancelTakeTheSameBranch) {
@@ -109,13 +109,13 @@ TEST(Pipeline, ResponsesFollowTheNextVia) {
     EXPECT_EQ(back.msg.status_code, 180);
     EXPECT_EQ(back.msg.count(sip::header_id::via), 1u);
     EXPECT_EQ(back.msg.top_via.branch, "z9hG4bKuac1");
-    EXPECT_EQ(f.p->counters().forwarded_responses, 1u);
+    EXPECT_EQ(f.p->stats().responses_forwarded(), 1u);
 
     // A response whose top Via is somebody else's is dropped.
     std::string stray = ringing;
     stray.replace(stray.find("198.18.0.1:5060;branch"), 15, "198.18.0.77:506");
     EXPECT_EQ(f.feed(stray, addr("198.18.0.20:5062")), 0u);
-    EXPECT_EQ(f.p->counters().dropped_not_ours, 1u);
+    EXPECT_EQ(f.p->stats().dropped(drop_cause::not_ours), 1u);
 }
 
 TEST(Pipeline, AnotherLocationServiceCanAnswer) {

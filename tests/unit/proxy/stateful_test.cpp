@@ -95,8 +95,10 @@ TEST(Stateful, InviteIsAnswered100AndForwardedOnce) {
     ASSERT_EQ(f.feed(invite(), f.uac), 1u);
     EXPECT_EQ(f.out[0].destination, f.uac);
     EXPECT_EQ(status_of(f.sent()), 100);
-    EXPECT_EQ(f.p->counters().forwarded_requests, 1u);
-    EXPECT_EQ(f.p->counters().retransmissions_absorbed, 1u);
+    EXPECT_EQ(f.p->stats().requests_forwarded(), 1u);
+    EXPECT_EQ(f.p->stats().retransmissions_absorbed, 1u);
+    EXPECT_EQ(f.p->stats().transactions_pending, 1u);  // no final answer yet: a drain waits for it
+    EXPECT_EQ(f.p->stats().received_requests[static_cast<std::size_t>(sip::method::invite)], 2u);
 }
 
 TEST(Stateful, TimerARetransmitsUntilAProvisionalArrives) {
@@ -135,7 +137,8 @@ TEST(Stateful, NonTwoHundredFinalIsAckedHopByHopAndItsAckAbsorbed) {
     EXPECT_EQ(f.feed(caller_ack, f.uac), 0u);
     // Timer G stops after the ACK; everything is gone after Timers I and D.
     EXPECT_EQ(f.tick(40000 * ms), 0u);
-    EXPECT_EQ(f.p->counters().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 
 TEST(Stateful, TwoHundredPassesAndEndsTheTransaction) {
@@ -144,7 +147,8 @@ TEST(Stateful, TwoHundredPassesAndEndsTheTransaction) {
     const std::string fwd = f.sent_to(f.uas);
     ASSERT_EQ(f.feed(answer(fwd, 200, "OK"), f.uas), 1u);
     EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
-    EXPECT_EQ(f.p->counters().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
     // A retransmitted 200 matches nothing now: forwarded statelessly by its Via (§16.7).
     ASSERT_EQ(f.feed(answer(fwd, 200, "OK"), f.uas), 1u);
     EXPECT_EQ(f.out[0].destination, f.uac);
@@ -180,7 +184,8 @@ TEST(Stateful, CancelIsAnswered200AndSentOnAfterAProvisional) {
     f.tick(40000 * ms);
     for (std::size_t i = 0; i < f.out.size(); ++i)
         EXPECT_NE(parsed(f.sent(i)).msg.method, sip::method::cancel);
-    EXPECT_EQ(f.p->counters().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 
 TEST(Stateful, SilenceIsAnswered408AfterTimerB) {
@@ -194,7 +199,7 @@ TEST(Stateful, SilenceIsAnswered408AfterTimerB) {
     EXPECT_EQ(t.msg.status_code, 408);
     EXPECT_EQ(t.msg.count(sip::header_id::via), 1u);  // the caller's Via only
     EXPECT_EQ(t.msg.top_via.branch, "z9hG4bKuac1");
-    EXPECT_EQ(f.p->counters().transactions_timed_out, 1u);
+    EXPECT_EQ(f.p->stats().transactions_timed_out, 1u);
 }
 
 TEST(Stateful, AFullTableAnswers503) {
@@ -205,7 +210,7 @@ TEST(Stateful, AFullTableAnswers503) {
     parsed r(f.sent());
     EXPECT_EQ(r.msg.status_code, 503);
     EXPECT_EQ(r.msg.find(sip::header_id::retry_after)->value, "5");
-    EXPECT_EQ(f.p->counters().dropped_table_full, 1u);
+    EXPECT_EQ(f.p->stats().dropped(drop_cause::table_full), 1u);
 }
 
 TEST(Stateful, NonInviteGetsNoTrying) {
@@ -219,7 +224,8 @@ TEST(Stateful, NonInviteGetsNoTrying) {
     ASSERT_EQ(f.feed(invite("MESSAGE"), f.uac), 1u);
     EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
     EXPECT_EQ(f.tick(40000 * ms), 0u);
-    EXPECT_EQ(f.p->counters().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_active, 0u);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 
 TEST(Stateful, RefusalsGoThroughTheTransaction) {
@@ -271,8 +277,8 @@ TEST(Stateful, EveryMessageOfACallIsHandledByItsOwnerShard) {
         ASSERT_EQ(deliver(ack, addr("198.18.0.9:5070")), owner);
     }
     EXPECT_GT(hops, 20);  // about half the deliveries land on the wrong shard first
-    EXPECT_EQ(shard0.counters().transactions_active + shard1.counters().transactions_active, 0u);
-    EXPECT_EQ(shard0.counters().forwarded_responses + shard1.counters().forwarded_responses, 80u);
+    EXPECT_EQ(shard0.stats().transactions_active + shard1.stats().transactions_active, 0u);
+    EXPECT_EQ(shard0.stats().responses_forwarded() + shard1.stats().responses_forwarded(), 80u);
 }
 
 } // namespace
