@@ -257,7 +257,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             if (read_int_table(c, v, "timers",
                                {{"t1_ms", 1, 600000, ms, &cfg.proxy.t1_ns, nullptr, nullptr, "milliseconds"},
                                 {"t2_ms", 1, 600000, ms, &cfg.proxy.t2_ns, nullptr, nullptr, "milliseconds"},
-                                {"t4_ms", 1, 600000, ms, &cfg.proxy.t4_ns, nullptr, nullptr, "milliseconds"}}) &&
+                                {"t4_ms", 1, 600000, ms, &cfg.proxy.t4_ns, nullptr, nullptr, "milliseconds"},
+                                {"c_ms", 1000, 3600000, ms, &cfg.proxy.timer_c_ns, nullptr, nullptr, "milliseconds"}}) &&
                 cfg.proxy.t2_ns < cfg.proxy.t1_ns)
                 c.fail(v, "timers: t2_ms must not be below t1_ms");
         } else if (key == "tcp") {

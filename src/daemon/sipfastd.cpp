@@ -101,13 +101,15 @@ class daemon_process {
 public:
     daemon_process(const overrides& o, std::unique_ptr<daemon::daemon_config> cfg, std::string source)
         : overrides_(o), source_(std::move(source)), started_ns_(now_ns()), started_unix_(std::time(nullptr)) {
+        current_.store(cfg.get());
         configs_.push_back(std::move(cfg));
     }
 
     int run();
 
 private:
-    [[nodiscard]] const daemon::daemon_config& current() const { return *configs_.back(); }
+    /// The configuration in force; any thread (configs_ itself is touched under reload_mutex_ only).
+    [[nodiscard]] const daemon::daemon_config& current() const { return *current_.load(std::memory_order_acquire); }
     std::string reload();
     std::string command(std::string_view line);
     std::string routes() const;
@@ -124,6 +126,7 @@ private:
     // Every configuration ever loaded stays alive: a worker may still read the one it had when a
     // reload swapped in the next (reloads are rare; each costs a few kilobytes).
     std::vector<std::unique_ptr<daemon::daemon_config>> configs_;
+    std::atomic<const daemon::daemon_config*> current_{nullptr};
     std::mutex reload_mutex_;
     io::run_control control_;
     std::unique_ptr<io::mail_hub> hub_;
@@ -164,6 +167,7 @@ std::string daemon_process::reload() {
         return "error: " + source + ": " + conflict + " (the running configuration stays)\n";
     }
     configs_.push_back(std::move(next));
+    current_.store(configs_.back().get(), std::memory_order_release);
     const daemon::daemon_config& c = current();
     apply_log_level(c);
     if (tcp_) tcp_->set_limits(c.tcp);
@@ -203,7 +207,10 @@ std::string daemon_process::command(std::string_view line) {
     if (line == "reload") return reload();
     if (line == "version") return std::string("sipfastd ") + SIPFAST_VERSION + "\n";
     if (line == "shutdown") {
-        (void)::kill(::getpid(), SIGTERM);  // the signal loop drains as for any SIGTERM
+        // The signal loop drains as for any SIGTERM; asked again while draining, it is not taken
+        // for the second signal that abandons calls in progress.
+        if (control_.draining.load()) return "already stopping\n";
+        (void)::kill(::getpid(), SIGTERM);
         return "stopping: in-flight transactions finish first (shutdown_grace_ms)\n";
     }
     return "error: unknown command '" + std::string(line) + "' (stats, stats --json, routes, reload, shutdown, version)\n";

@@ -110,10 +110,19 @@ void udp_worker::flush(int fallback_fd) noexcept {
     std::array<mmsghdr, burst * 4> msgs{};
     std::array<iovec, burst * 4> iov{};
     std::array<sockaddr_storage, burst * 4> to{};
+    proxy::shard_stats& st = pipeline_.stats();
+    // What was sent counts (bytes, and each forward's delay since it was received) once it is with
+    // the kernel or the TCP thread; what was refused does not.
+    const std::uint64_t sent_at = monotonic_ns();
+    const auto count_sent = [&](const proxy::outgoing& o) {
+        st.bytes_out += o.size;
+        if (o.latency != 0 && sent_at > o.received_ns) proxy::record_latency(st, o.latency, sent_at - o.received_ns);
+    };
     std::size_t i = 0;
     while (i < outbox_.size()) {
         if (outbox_[i].transport != sip::transport::udp) {  // the TCP thread sends it
-            if (!to_stream_thread(outbox_[i])) pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+            if (to_stream_thread(outbox_[i])) count_sent(outbox_[i]);
+            else st.count_drop(proxy::drop_cause::no_route);
             ++i;
             continue;
         }
@@ -139,18 +148,9 @@ void udp_worker::flush(int fallback_fd) noexcept {
             if (r <= 0) break;  // what the kernel refuses is dropped, not retried in a spin (l3fwd)
             sent += static_cast<std::size_t>(r);
         }
+        for (std::size_t k = 0; k < sent; ++k) count_sent(outbox_[i + k]);
         i += n;
     }
-    // Delays are taken once the batch is with the kernel (or handed to the TCP thread).
-    proxy::shard_stats& st = pipeline_.stats();
-    const std::uint64_t sent_at = monotonic_ns();
-    std::uint64_t bytes = 0;
-    for (std::size_t k = 0; k < outbox_.size(); ++k) {
-        const proxy::outgoing& o = outbox_[k];
-        bytes += o.size;
-        if (o.latency != 0 && sent_at > o.received_ns) proxy::record_latency(st, o.latency, sent_at - o.received_ns);
-    }
-    st.bytes_out += bytes;
     outbox_.clear();
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -18,15 +19,23 @@ namespace sipfast::ops {
 
 namespace {
 
-constexpr int io_timeout_ms = 2000;  // a client that sends nothing is dropped after this
+constexpr int client_budget_ms = 2000;  // a whole request and answer, however the client trickles
 
-// Reads until `end` is seen, the peer closes, `limit` bytes, or the timeout.
-std::string read_until(int fd, std::string_view end, std::size_t limit) {
+using clock = std::chrono::steady_clock;
+
+int ms_left(clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    return left > 0 ? static_cast<int>(left) : 0;
+}
+
+// Reads until `end` is seen, the peer closes, `limit` bytes, or the deadline (the socket is
+// non-blocking: nothing here waits past the deadline).
+std::string read_until(int fd, std::string_view end, std::size_t limit, clock::time_point deadline) {
     std::string in;
     char buf[2048];
     while (in.size() < limit && in.find(end) == std::string::npos) {
         pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, io_timeout_ms) <= 0) break;
+        if (::poll(&p, 1, ms_left(deadline)) <= 0) break;
         const ssize_t n = ::read(fd, buf, sizeof buf);
         if (n <= 0) break;
         in.append(buf, static_cast<std::size_t>(n));
@@ -34,11 +43,11 @@ std::string read_until(int fd, std::string_view end, std::size_t limit) {
     return in;
 }
 
-void write_all(int fd, std::string_view data) {
+void write_all(int fd, std::string_view data, clock::time_point deadline) {
     while (!data.empty()) {
         pollfd p{fd, POLLOUT, 0};
-        if (::poll(&p, 1, io_timeout_ms) <= 0) return;
-        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (::poll(&p, 1, ms_left(deadline)) <= 0) return;
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n <= 0) return;
         data.remove_prefix(static_cast<std::size_t>(n));
     }
@@ -86,11 +95,16 @@ std::string ops_server::open(std::string_view metrics_listen, const std::string&
             return std::string("control: ") + e.what();
         }
         control_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        // A socket left by a daemon that died is replaced; a live one means another daemon runs.
+        // A socket left by a daemon that died is replaced; a live one means another daemon runs;
+        // anything else at that path is not ours to remove.
         if (::connect(control_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
             return "control: " + control_path + ": another sipfastd answers there";
         ::close(control_fd_);
-        (void)::unlink(control_path.c_str());
+        struct stat st{};
+        if (::lstat(control_path.c_str(), &st) == 0) {
+            if (!S_ISSOCK(st.st_mode)) return "control: " + control_path + ": exists and is not a socket";
+            (void)::unlink(control_path.c_str());
+        }
         control_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const mode_t old = ::umask(0177);  // created 0600: the commands stop and reload the daemon
         const int r = ::bind(control_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
@@ -103,7 +117,8 @@ std::string ops_server::open(std::string_view metrics_listen, const std::string&
 }
 
 void ops_server::serve_http(int fd) {
-    const std::string req = read_until(fd, "\r\n\r\n", 8192);
+    const auto deadline = clock::now() + std::chrono::milliseconds(client_budget_ms);
+    const std::string req = read_until(fd, "\r\n\r\n", 8192, deadline);
     const std::size_t sp = req.find(' ');
     const std::string_view method = std::string_view(req).substr(0, sp);
     std::string_view path = sp == std::string::npos ? std::string_view{} : std::string_view(req).substr(sp + 1);
@@ -124,15 +139,17 @@ void ops_server::serve_http(int fd) {
     }
     std::string head = "HTTP/1.1 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-    write_all(fd, head);
-    if (method != "HEAD") write_all(fd, body);
+    write_all(fd, head, deadline);
+    if (method != "HEAD") write_all(fd, body, deadline);
 }
 
 void ops_server::serve_control(int fd) {
-    std::string line = read_until(fd, "\n", 4096);
+    const auto deadline = clock::now() + std::chrono::milliseconds(client_budget_ms);
+    std::string line = read_until(fd, "\n", 4096, deadline);
     line = line.substr(0, line.find('\n'));
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    write_all(fd, handlers_.command(line));
+    // The answer may take a moment to make (a reload); the client gets its own budget to read it.
+    write_all(fd, handlers_.command(line), clock::now() + std::chrono::milliseconds(client_budget_ms));
 }
 
 void ops_server::run(const std::atomic<bool>& stop) {
@@ -141,7 +158,7 @@ void ops_server::run(const std::atomic<bool>& stop) {
         if (::poll(fds, 2, 100) <= 0) continue;
         for (int k = 0; k < 2; ++k) {
             if (!(fds[k].revents & POLLIN)) continue;
-            const int c = ::accept4(fds[k].fd, nullptr, nullptr, SOCK_CLOEXEC);
+            const int c = ::accept4(fds[k].fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (c < 0) continue;
             try {
                 if (k == 0) serve_http(c);
@@ -166,7 +183,7 @@ std::string send_command(const std::string& control_path, std::string_view comma
             throw std::runtime_error(control_path + ": permission denied (the socket is mode 0600: run as the daemon's user)");
         throw std::runtime_error(control_path + ": " + std::strerror(e));
     }
-    write_all(fd, std::string(command) + "\n");
+    write_all(fd, std::string(command) + "\n", clock::now() + std::chrono::seconds(10));
     (void)::shutdown(fd, SHUT_WR);
     std::string answer;
     char buf[4096];

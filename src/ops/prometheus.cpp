@@ -47,7 +47,8 @@ public:
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < core::histogram::buckets; ++i) {
             cumulative += h.count(i);
-            if (i != 0 && i % (1u << core::histogram::sub_bits) != 0) continue;
+            // The overflow bucket has no finite edge: it shows only under +Inf.
+            if (i == core::histogram::overflow || (i != 0 && i % (1u << core::histogram::sub_bits) != 0)) continue;
             std::array<char, 32> le{};
             const double edge = static_cast<double>(core::histogram::upper_bound(i) + 1) / 1e9;
             (void)std::snprintf(le.data(), le.size(), "%.9g", edge);

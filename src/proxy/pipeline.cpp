@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstring>
+#include <utility>
 
 #include "sipfast/core/shard_hash.hpp"
 #include "sipfast/proxy/response.hpp"
@@ -111,11 +112,13 @@ struct pipeline::transaction {
     bool cancel_pending = false;
     bool cancel_sent = false;
     bool cancel_done = false;
+    bool upstream_cancelled = false;  // the caller sent CANCEL: a give-up answers 487, not 408
     bool final_sent = false;  // the client has its final answer (or never will): not pending
     txn::client_transaction cancel;  // our CANCEL downstream: a non-INVITE client transaction (§9.1)
     std::uint32_t slot = 0;
     // server retransmit and lifetime, client retransmit and lifetime, CANCEL retransmit and lifetime
-    core::timer_handle timers[6];
+    // ... and Timer C (§16.6 step 11): an INVITE that rings without end is cancelled, then given up.
+    core::timer_handle timers[7];
     net_address upstream;
     net_address downstream;
     sip::transport upstream_transport = sip::transport::udp;
@@ -156,7 +159,8 @@ pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_
                         ? std::make_unique<core::shard_table<transaction, 192>>(config.transactions_per_shard)
                         : nullptr),
       generations_(config.mode == proxy_mode::stateful ? config.transactions_per_shard : 0),
-      wheel_(config.mode == proxy_mode::stateful ? config.transactions_per_shard * 4 : 1, 1'000'000, now_ns),
+      // Up to seven timers per transaction (two per side, two for our CANCEL, Timer C).
+      wheel_(config.mode == proxy_mode::stateful ? config.transactions_per_shard * 7 : 1, 1'000'000, now_ns),
       aux_slots_(sip::default_header_slots) {}
 
 pipeline::~pipeline() = default;
@@ -253,13 +257,13 @@ std::string_view pipeline::to_tag(std::string_view call_id, std::array<char, 16>
 }
 
 void pipeline::send_edited(const net_address& to, sip::transport t, outbox& out) noexcept {
+    const std::uint8_t latency = std::exchange(tag_latency_, std::uint8_t{0});  // this message's only
     const std::span<char> room = out.reserve(editor_.size());
     if (room.empty() || editor_.serialize(room) == 0) {
         stats_.count_drop(drop_cause::outbox_full);
         return;
     }
-    out.commit(to, t, room.size(), tag_latency_, tag_received_ns_);
-    tag_latency_ = 0;
+    out.commit(to, t, room.size(), latency, tag_received_ns_);
 }
 
 void pipeline::on_request(const inbound& in, outbox& out) noexcept {
@@ -579,6 +583,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     t->client = txn::client_transaction(t->invite, transport != sip::transport::udp,
                                         txn::timer_values{config_->t1_ns, config_->t2_ns, config_->t4_ns});
     t->client_started = true;
+    if (t->invite) arm_timer_c(*t, config_->timer_c_ns);
     t->received_ns = in.received_ns;
     tag(in, latency_of_request(m.method));
     apply_client(*t, t->client.start(), out);
@@ -615,21 +620,30 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
                 apply_client(*t, a, out);
                 return;
             }
-            if (status < 200) t->provisional_seen = true;
+            if (status < 200) {
+                t->provisional_seen = true;
+                if (t->invite && !t->cancel_sent) arm_timer_c(*t, config_->timer_c_ns);  // reset by each 1xx
+            }
             const bool cancel_now = t->cancel_pending && status < 200 && !t->cancel_sent;
             const txn::state s = t->server.current();
-            bool forward = false;
+            bool forward = false, too_large = false;
             if (status != 100 && (s == txn::state::trying || s == txn::state::proceeding)) {
                 (void)editor_.remove(sip::first_value_span(editor_.original(), *first));
                 if (editor_.size() <= sizeof t->response) {
                     t->response_len = static_cast<std::uint32_t>(editor_.serialize({t->response, sizeof t->response}));
                     forward = true;
+                } else {
+                    too_large = status >= 200;  // the caller still gets a final answer
                 }
             }
             apply_client(*t, a, out);  // frees nothing: the server side is still open
             if (cancel_now) {
                 t->cancel_pending = false;
                 send_cancel(*t, out);
+            }
+            if (too_large && sip::parse({t->request, t->request_len}, aux_, aux_slots_).ok()) {
+                respond(*t, aux_, true, 502, "Response Too Large To Relay", {}, out);  // may free t
+                return;
             }
             if (forward) {
                 ++stats_.forwarded_responses[status_class(status)];
@@ -717,6 +731,7 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
                                               : transactions_->find(core::table_key{core::call_id_hash(invite_key), invite_key});
         if (inv == nullptr) return nullptr;  // §16.10: no matching INVITE here, forward it statelessly
         reply(in, 200, "OK", {}, out);  // §16.10: the CANCEL is answered at once
+        inv->upstream_cancelled = true;
         if (!inv->server_done && inv->client_started && !inv->client_done && !inv->cancel_sent) {
             // §9.1: a CANCEL may be sent only once a provisional response has come back.
             if (inv->provisional_seen) send_cancel(*inv, out);
@@ -751,14 +766,14 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
 
 void pipeline::send_stored(const char* data, std::uint32_t len, const net_address& to, sip::transport tp,
                            outbox& out) noexcept {
+    const std::uint8_t latency = std::exchange(tag_latency_, std::uint8_t{0});  // this message's only
     const std::span<char> room = out.reserve(len);
     if (room.empty()) {
         stats_.count_drop(drop_cause::outbox_full);
         return;
     }
     std::memcpy(room.data(), data, len);
-    out.commit(to, tp, len, tag_latency_, tag_received_ns_);
-    tag_latency_ = 0;
+    out.commit(to, tp, len, latency, tag_received_ns_);
 }
 
 void pipeline::respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
@@ -769,7 +784,16 @@ void pipeline::respond(transaction& t, const sip::message& request, bool our_via
     // what we forwarded has them already.
     const std::size_t n = write_response(request, status, reason, tag, extra, {t.response, sizeof t.response},
                                          our_via_on_top, our_via_on_top ? nullptr : &t.upstream);
-    if (n == 0) return;
+    if (n == 0) {
+        // A final answer that cannot be written (a request whose headers fill the buffer) ends the
+        // server side rather than leaving it waiting for ever.
+        if (status >= 200) {
+            note_final(t, status);
+            t.server_done = true;
+            maybe_free(t);
+        }
+        return;
+    }
     t.response_len = static_cast<std::uint32_t>(n);
     ++stats_.replied[status_class(status)];
     note_final(t, status);
@@ -815,6 +839,31 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
         }
     }
     if (a.terminated) maybe_free(t);
+}
+
+void pipeline::arm_timer_c(transaction& t, std::uint64_t in_ns) noexcept {
+    wheel_.cancel(t.timers[6]);
+    t.timers[6] = wheel_.schedule(now_ns_ + in_ns, cookie(generations_[t.slot], t.slot, txn::timer::C));
+}
+
+void pipeline::on_timer_c(transaction& t, outbox& out) noexcept {
+    if (t.server_done || t.client_done) return;  // answered meanwhile
+    if (t.provisional_seen && !t.cancel_sent) {
+        send_cancel(t, out);  // rearms C for 64*T1
+        return;
+    }
+    // The CANCEL brought no final answer either: the branch is over (§9.1). The caller gets 487 if
+    // it cancelled, else 408 (§16.7 step 2), read back from what we forwarded.
+    for (int i = 2; i < 4; ++i) wheel_.cancel(t.timers[i]);
+    t.client_done = true;
+    ++stats_.transactions_timed_out;
+    const txn::state s = t.server.current();
+    if ((s == txn::state::trying || s == txn::state::proceeding) && sip::parse({t.request, t.request_len}, aux_, aux_slots_).ok()) {
+        if (t.upstream_cancelled) respond(t, aux_, true, 487, "Request Terminated", {}, out);
+        else respond(t, aux_, true, 408, "Request Timeout", {}, out);
+        return;  // respond() may have freed t
+    }
+    maybe_free(t);
 }
 
 void pipeline::note_final(transaction& t, int status) noexcept {
@@ -909,6 +958,8 @@ void pipeline::send_cancel(transaction& t, outbox& out) noexcept {
         t.cancel = txn::client_transaction(false, t.downstream_transport != sip::transport::udp,
                                            txn::timer_values{config_->t1_ns, config_->t2_ns, config_->t4_ns});
         arm(t, t.cancel.start(), 4, 5);
+        // §9.1: with no final answer 64*T1 after the CANCEL, the INVITE is given up.
+        arm_timer_c(t, 64 * config_->t1_ns);
     }
 }
 
@@ -933,7 +984,9 @@ void pipeline::on_tick(std::uint64_t now_ns, outbox& out) noexcept {
         transaction* t = transactions_->at(slot);
         if (t == nullptr || generations_[slot] != gen) return;
         const bool cancel_timer = t->invite && (which == txn::timer::E || which == txn::timer::F || which == txn::timer::K);
-        if (cancel_timer) {  // an INVITE's client runs A/B/D: E/F/K belong to its CANCEL
+        if (which == txn::timer::C) {
+            on_timer_c(*t, out);
+        } else if (cancel_timer) {  // an INVITE's client runs A/B/D: E/F/K belong to its CANCEL
             const txn::actions a = t->cancel.on_timer(which);
             if (a.send_request) send_cancel(*t, out);
             arm(*t, a, 4, 5);

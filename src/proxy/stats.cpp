@@ -11,7 +11,6 @@ std::string_view drop_cause_name(drop_cause c) noexcept {
     case drop_cause::outbox_full: return "outbox_full";
     case drop_cause::table_full: return "table_full";
     case drop_cause::mailbox_full: return "mailbox_full";
-    case drop_cause::over_limit: return "over_limit";
     case drop_cause::count_: break;
     }
     return "unknown";

@@ -20,10 +20,16 @@ public:
         return *this;
     }
 
+#ifndef SIPFAST_STATS_OFF
     /// Writer only.
     void add(std::uint64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
     /// Writer only; for gauges (transactions active).
     void sub(std::uint64_t n) noexcept { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+#else
+    // Only for the benchmark that measures what counting costs (bench/pipeline_bench.cpp).
+    void add(std::uint64_t) noexcept {}
+    void sub(std::uint64_t) noexcept {}
+#endif
     counter& operator++() noexcept {
         add(1);
         return *this;

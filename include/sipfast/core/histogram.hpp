@@ -11,27 +11,31 @@
 namespace sipfast::core {
 
 /// A latency histogram in nanoseconds with log-linear buckets (HDR-histogram style): every power of
-/// two from 1 µs to about 34 s is split into 8 equal sub-buckets, so a value is placed within 12.5 %
-/// of itself; below 1 µs is one bucket. Fixed memory, one writer (the shard's worker), readers on
-/// any thread; histograms of several shards merge by adding buckets.
+/// two from 1 µs to about 9 minutes is split into 8 equal sub-buckets, so a value is placed within
+/// 12.5 % of itself; below 1 µs is one bucket, beyond the last power one overflow bucket. Fixed
+/// memory, one writer (the shard's worker), readers on any thread; histograms of several shards
+/// merge by adding buckets.
 class histogram {
 public:
     static constexpr unsigned sub_bits = 3;                 // 8 sub-buckets per power of two
     static constexpr unsigned min_exp = 10;                 // 2^10 ns ≈ 1 µs: the first power bucketed
-    static constexpr unsigned max_exp = 35;                 // 2^35 ns ≈ 34 s: larger values clamp here
-    static constexpr std::size_t buckets = 1 + (max_exp - min_exp) * (1u << sub_bits);
+    static constexpr unsigned max_exp = 39;                 // 2^39 ns ≈ 550 s: larger values overflow
+    static constexpr std::size_t buckets = 1 + (max_exp - min_exp) * (1u << sub_bits) + 1;
+    static constexpr std::size_t overflow = buckets - 1;     // has no upper bound (Prometheus: +Inf)
 
     /// Bucket of a value.
     [[nodiscard]] static constexpr std::size_t index_of(std::uint64_t ns) noexcept {
         if (ns < (std::uint64_t{1} << min_exp)) return 0;
         const unsigned e = static_cast<unsigned>(std::bit_width(ns)) - 1;  // ns in [2^e, 2^(e+1))
-        if (e >= max_exp) return buckets - 1;
+        if (e >= max_exp) return overflow;
         const auto sub = static_cast<std::size_t>((ns >> (e - sub_bits)) & ((1u << sub_bits) - 1));
         return 1 + (e - min_exp) * (std::size_t{1} << sub_bits) + sub;
     }
-    /// Largest value a bucket holds (its upper bound, exclusive of the next).
+    /// Largest value a bucket holds (its upper bound, exclusive of the next); the overflow bucket's
+    /// is the largest value there is.
     [[nodiscard]] static constexpr std::uint64_t upper_bound(std::size_t i) noexcept {
         if (i == 0) return (std::uint64_t{1} << min_exp) - 1;
+        if (i >= overflow) return ~std::uint64_t{0};
         const std::size_t k = i - 1;
         const unsigned e = min_exp + static_cast<unsigned>(k >> sub_bits);
         const std::uint64_t sub = k & ((1u << sub_bits) - 1);
@@ -40,8 +44,12 @@ public:
 
     /// Writer only.
     void record(std::uint64_t ns) noexcept {
+#ifndef SIPFAST_STATS_OFF
         ++counts_[index_of(ns)];
         sum_ += ns;
+#else
+        (void)ns;
+#endif
     }
 
     [[nodiscard]] std::uint64_t count(std::size_t i) const noexcept { return counts_[i].get(); }
@@ -51,7 +59,8 @@ public:
         for (const counter& c : counts_) n += c.get();
         return n;
     }
-    /// The value at quantile q (0..1): the upper bound of the bucket it falls in; 0 when empty.
+    /// The value at quantile q (0..1): the upper bound of the bucket it falls in (2^max_exp ns for
+    /// the overflow bucket: "at least that"); 0 when empty.
     [[nodiscard]] std::uint64_t quantile(double q) const noexcept {
         const std::uint64_t n = total();
         if (n == 0) return 0;
@@ -60,9 +69,9 @@ public:
         std::uint64_t seen = 0;
         for (std::size_t i = 0; i < buckets; ++i) {
             seen += counts_[i].get();
-            if (seen > rank) return upper_bound(i);
+            if (seen > rank) return i == overflow ? std::uint64_t{1} << max_exp : upper_bound(i);
         }
-        return upper_bound(buckets - 1);
+        return std::uint64_t{1} << max_exp;
     }
 
     /// Adds another shard's histogram (a reader's merge).

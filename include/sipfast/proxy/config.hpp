@@ -57,6 +57,7 @@ struct proxy_config {
     std::uint64_t t1_ns = 500'000'000;            ///< RFC 3261 timers, stateful mode
     std::uint64_t t2_ns = 4'000'000'000;
     std::uint64_t t4_ns = 5'000'000'000;
+    std::uint64_t timer_c_ns = 180'000'000'000;   ///< §16.6 step 11: an INVITE ringing this long is cancelled
 };
 
 } // namespace sipfast::proxy

@@ -96,6 +96,8 @@ private:
     void send_ack(transaction& t, outbox& out) noexcept;
     void maybe_free(transaction& t) noexcept;
     void note_final(transaction& t, int status) noexcept;
+    void arm_timer_c(transaction& t, std::uint64_t in_ns) noexcept;
+    void on_timer_c(transaction& t, outbox& out) noexcept;
     transaction* from_branch(std::string_view branch) noexcept;
     void on_response(const inbound& in, outbox& out) noexcept;
     void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,

@@ -10,7 +10,8 @@ namespace sipfast::core {
 namespace {
 
 TEST(Histogram, BucketsHoldTheirValuesWithinAnEighth) {
-    for (std::uint64_t v : {0ull, 1ull, 1023ull, 1024ull, 1100ull, 5'000ull, 123'456ull, 999'999'999ull, 30'000'000'000ull}) {
+    for (std::uint64_t v : {0ull, 1ull, 1023ull, 1024ull, 1100ull, 5'000ull, 123'456ull, 999'999'999ull, 30'000'000'000ull,
+                            200'000'000'000ull}) {
         const std::size_t i = histogram::index_of(v);
         EXPECT_LE(v, histogram::upper_bound(i)) << v;
         if (i > 0) {
@@ -18,8 +19,14 @@ TEST(Histogram, BucketsHoldTheirValuesWithinAnEighth) {
             EXPECT_LE(static_cast<double>(histogram::upper_bound(i) - v), 0.125 * static_cast<double>(v) + 1) << v;
         }
     }
-    EXPECT_EQ(histogram::index_of(std::uint64_t{1} << 40), histogram::buckets - 1);  // clamped, not lost
+    // Past the last power: the overflow bucket, counted, with no finite bound to misreport.
+    EXPECT_EQ(histogram::index_of(std::uint64_t{1} << 40), histogram::overflow);
+    EXPECT_EQ(histogram::index_of((std::uint64_t{1} << 39) - 1), histogram::overflow - 1);
     for (std::size_t i = 1; i < histogram::buckets; ++i) EXPECT_GT(histogram::upper_bound(i), histogram::upper_bound(i - 1));
+    histogram h;
+    h.record(std::uint64_t{1} << 45);
+    EXPECT_EQ(h.quantile(0.5), std::uint64_t{1} << 39);
+    EXPECT_EQ(h.total(), 1u);
 }
 
 TEST(Histogram, QuantilesAndMerge) {

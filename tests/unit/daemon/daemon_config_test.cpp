@@ -128,7 +128,7 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "location.contact: 'sip:a@host.example' is not a sip: URI with a numeric host"},
         {"listen = [\"udp:127.0.0.1\"\n", 1, ""},  // a TOML syntax error: toml++'s own description
         {"mode = \"stateless\"\n", 0, "listen: at least one address is needed"},
-        {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt3_ms = 5\n", 3, "timers: unknown key 't3_ms' (t1_ms, t2_ms, t4_ms)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt3_ms = 5\n", 3, "timers: unknown key 't3_ms' (t1_ms, t2_ms, t4_ms, c_ms)"},
         {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt1_ms = 900\nt2_ms = 800\n", 2, "timers: t2_ms must not be below t1_ms"},
         {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nidle_timeout_s = 0\n", 3, "tcp.idle_timeout_s: expected seconds from 1 to 86400"},
         {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nlinger = 1\n", 3,

@@ -188,6 +188,55 @@ TEST(Stateful, CancelIsAnswered200AndSentOnAfterAProvisional) {
     EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 
+TEST(Stateful, RingingWithoutEndIsCancelledByTimerCThenGivenUp) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    f.feed(answer(fwd, 180, "Ringing"), f.uas);
+    f.tick(179'000 * ms);
+    // §16.6 step 11: three minutes after the last provisional, the branch is cancelled ...
+    bool cancelled = false;
+    f.tick(181'000 * ms);
+    for (std::size_t i = 0; i < f.out.size(); ++i) cancelled = cancelled || parsed(f.sent(i)).msg.method == sip::method::cancel;
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(f.p->stats().transactions_pending, 1u);
+    // ... and with no final answer 64*T1 later (§9.1), the caller gets 408 and nothing waits.
+    f.tick(200'000 * ms);
+    f.tick(214'000 * ms);
+    bool timed_out = false;
+    for (std::size_t i = 0; i < f.out.size(); ++i)
+        timed_out = timed_out || (f.out[i].destination == f.uac && status_of(f.sent(i)) == 408);
+    EXPECT_TRUE(timed_out);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
+    f.tick(300'000 * ms);
+    EXPECT_EQ(f.p->stats().transactions_active, 0u);
+}
+
+TEST(Stateful, ACancelTheCalleeNeverAnswersEndsIn487) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    f.feed(answer(fwd, 180, "Ringing"), f.uas);
+    f.feed(invite("CANCEL"), f.uac);  // 200 here, CANCEL downstream; then silence
+    f.tick(31'000 * ms);
+    bool terminated = false;
+    f.tick(34'000 * ms);
+    for (std::size_t i = 0; i < f.out.size(); ++i)
+        terminated = terminated || (f.out[i].destination == f.uac && status_of(f.sent(i)) == 487);
+    EXPECT_TRUE(terminated);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
+}
+
+TEST(Stateful, AFinalAnswerTooLargeToRelayBecomes502) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    std::string busy = answer(f.sent_to(f.uas), 486, "Busy Here");
+    busy.insert(busy.find("Content-Length"), "X-Padding: " + std::string(5000, 'p') + "\r\n");
+    f.feed(busy, f.uas);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 502);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
+}
+
 TEST(Stateful, SilenceIsAnswered408AfterTimerB) {
     fixture f;
     f.feed(invite(), f.uac);

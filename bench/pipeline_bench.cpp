@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+// sipfast-bench-pipeline: what one message costs through the stateless pipeline, a call's six
+// messages at a time in bursts of 32 as the kernel backend runs them, including the backend's
+// latency recording after each burst. Built twice: as is, and with SIPFAST_STATS_OFF (every
+// counter and histogram update compiled out) as sipfast-bench-pipeline-nostats; tools/bench-stats
+// runs both, interleaved, for what counting and histograms cost.
+//
+//   sipfast-bench-pipeline [--reps N] [--seconds S]   median ns per message over N timed runs
+//   sipfast-bench-pipeline --loop N                    N passes, untimed (for callgrind)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sipfast/proxy/pipeline.hpp"
+
+namespace {
+
+using namespace sipfast;
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+std::string crlf(std::string s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\n') out += '\r';
+        out += c;
+    }
+    return out;
+}
+
+// A call through the proxy at 198.18.0.1:5060 between alice (198.18.0.9:5070) and bob
+// (198.18.0.20:5062), as the messages arrive at it.
+std::vector<std::string> call(int n) {
+    const std::string id = "Call-ID: bench-" + std::to_string(n) + "@198.18.0.9\n";
+    const std::string from = "From: \"Alice\" <sip:alice@example.com>;tag=a" + std::to_string(n) + "\n";
+    const std::string to = "To: <sip:bob@example.com>\n", to_tagged = "To: <sip:bob@example.com>;tag=b1\n";
+    const std::string uac_via = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKc" + std::to_string(n) + ";rport\n";
+    const std::string our_via = "Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.0123456789abcdef.fedcba9876543210\n";
+    const std::string uac_via_rcvd = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKc" + std::to_string(n) +
+                                     ";received=198.18.0.9;rport=5070\n";
+    const std::string sdp = "v=0\no=alice 1 1 IN IP4 198.18.0.9\ns=-\nc=IN IP4 198.18.0.9\nt=0 0\n"
+                            "m=audio 4000 RTP/AVP 0 8 101\na=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n"
+                            "a=rtpmap:101 telephone-event/8000\na=sendrecv\n";
+    const std::string body = crlf(sdp);
+    const auto with_body = [&](std::string head) {
+        return crlf(head + "Content-Type: application/sdp\nContent-Length: " + std::to_string(body.size()) + "\n\n") + body;
+    };
+    const std::string rr = "Record-Route: <sip:198.18.0.1:5060;lr>\n";
+    return {
+        with_body("INVITE sip:bob@example.com SIP/2.0\n" + uac_via + "Max-Forwards: 70\n" + from + to + id +
+                  "CSeq: 1 INVITE\nContact: <sip:alice@198.18.0.9:5070>\nUser-Agent: bench\n"),
+        crlf("SIP/2.0 180 Ringing\n" + our_via + uac_via_rcvd + rr + from + to_tagged + id +
+             "CSeq: 1 INVITE\nContact: <sip:bob@198.18.0.20:5062>\nContent-Length: 0\n\n"),
+        with_body("SIP/2.0 200 OK\n" + our_via + uac_via_rcvd + rr + from + to_tagged + id +
+                  "CSeq: 1 INVITE\nContact: <sip:bob@198.18.0.20:5062>\n"),
+        crlf("ACK sip:bob@198.18.0.20:5062 SIP/2.0\n" + uac_via + "Route: <sip:198.18.0.1:5060;lr>\nMax-Forwards: 70\n" +
+             from + to_tagged + id + "CSeq: 1 ACK\nContent-Length: 0\n\n"),
+        crlf("BYE sip:bob@198.18.0.20:5062 SIP/2.0\n" + uac_via + "Route: <sip:198.18.0.1:5060;lr>\nMax-Forwards: 70\n" +
+             from + to_tagged + id + "CSeq: 2 BYE\nContent-Length: 0\n\n"),
+        crlf("SIP/2.0 200 OK\n" + our_via + uac_via_rcvd + from + to_tagged + id + "CSeq: 2 BYE\nContent-Length: 0\n\n"),
+    };
+}
+
+struct bench {
+    proxy::proxy_config config;
+    std::vector<std::string> messages;
+    std::unique_ptr<proxy::pipeline> p;
+    proxy::outbox out{32 * 4096, 64};
+    proxy::net_address alice, bob;
+
+    bench() {
+        proxy::net_address us;
+        (void)proxy::parse_ip_port("198.18.0.1:5060", 5060, us);
+        (void)proxy::parse_ip_port("198.18.0.9:5070", 5060, alice);
+        (void)proxy::parse_ip_port("198.18.0.20:5062", 5060, bob);
+        config.listen.push_back({sip::transport::udp, us});
+        config.mode = proxy::proxy_mode::stateless;
+        config.domains = {"example.com"};
+        config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", bob});
+        p = std::make_unique<proxy::pipeline>(config, 0);
+        for (int n = 0; n < 64; ++n)
+            for (std::string& m : call(n)) messages.push_back(std::move(m));
+    }
+
+    // One pass over every message, 32 to a burst; after each burst the backend's step: one clock
+    // read, each forwarded message's delay recorded, the outbox emptied.
+    std::uint64_t pass() {
+        std::uint64_t forwarded = 0;
+        for (std::size_t i = 0; i < messages.size(); i += 32) {
+            const std::uint64_t received = now_ns();
+            for (std::size_t k = i; k < std::min(i + 32, messages.size()); ++k) {
+                const std::string& m = messages[k];
+                const bool response = m[0] == 'S';
+                (void)p->on_packet(proxy::inbound{m, response ? bob : alice, &config.listen[0], false, received}, received, out);
+            }
+            const std::uint64_t sent = now_ns();
+            for (std::size_t k = 0; k < out.size(); ++k)
+                if (out[k].latency != 0) proxy::record_latency(p->stats(), out[k].latency, sent - out[k].received_ns);
+            forwarded += out.size();
+            out.clear();
+        }
+        return forwarded;
+    }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    int reps = 9;
+    double seconds = 0.3;
+    long loop = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--loop")) loop = std::atol(argv[i + 1]);
+        else {
+            std::fprintf(stderr, "usage: %s [--reps N] [--seconds S] [--loop N]\n", argv[0]);
+            return 2;
+        }
+    }
+    bench b;
+    if (b.pass() != b.messages.size()) {  // every message of the flow must be forwarded
+        std::fprintf(stderr, "%s: the call flow was not forwarded whole\n", argv[0]);
+        return 1;
+    }
+    if (loop > 0) {
+        for (long i = 0; i < loop; ++i) (void)b.pass();
+        std::printf("%ld messages\n", loop * static_cast<long>(b.messages.size()));
+        return 0;
+    }
+    std::vector<double> ns;
+    for (int r = 0; r < reps; ++r) {
+        std::uint64_t n = 0;
+        const std::uint64_t start = now_ns();
+        while (now_ns() - start < static_cast<std::uint64_t>(seconds * 1e9)) n += b.pass();
+        ns.push_back(static_cast<double>(now_ns() - start) / static_cast<double>(n));
+    }
+    std::sort(ns.begin(), ns.end());
+#ifdef SIPFAST_STATS_OFF
+    const char* variant = "without counters";
+#else
+    const char* variant = "with counters";
+#endif
+    std::printf("%s: median %.1f ns/message (min %.1f, max %.1f, %d runs)\n", variant, ns[ns.size() / 2], ns.front(),
+                ns.back(), reps);
+    return 0;
+}
