@@ -27,6 +27,8 @@ ROOT = os.path.dirname(HERE)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROXY, UAS, UAC = 25060, 25070, 25080
 WORKERS = int(os.environ.get("SIPFAST_WORKERS", "2"))
+# The CPUs the target may run on (taskset -c); sipfastd pins its workers to the first of them.
+TARGET_CPUS = os.environ.get("SIPFAST_TARGET_CPUS", "1")
 
 
 def cpu_of_group(pgid):
@@ -59,7 +61,7 @@ def start_target(name, tmp, build):
         cmd = ["kamailio", "-f", cfg, "-DD", "-E", "-m", "256", "-M", "16", "-Y", tmp]
     else:
         cmd = [os.path.join(build, "bench/udp-floor"), str(PROXY), str(UAS), str(UAC)]
-    p = subprocess.Popen(["taskset", "-c", "1", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    p = subprocess.Popen(["taskset", "-c", TARGET_CPUS, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
     time.sleep(2.0)  # Kamailio forks its children and binds after a moment
     if p.poll() is not None:

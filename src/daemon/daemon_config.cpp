@@ -155,6 +155,7 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
     check(running.workers == next.workers, "workers");
     check(running.proxy.mode == next.proxy.mode, "mode");
     check(running.proxy.transactions_per_shard == next.proxy.transactions_per_shard, "transactions_per_worker");
+    check(running.proxy.dialogs_per_shard == next.proxy.dialogs_per_shard, "dialogs_per_worker");
     check(running.metrics_listen == next.metrics_listen, "metrics.listen");
     check(running.control_socket == next.control_socket, "control_socket");
     return changed.empty() ? std::string() : changed + " changed: a restart is needed to apply that";
@@ -221,6 +222,16 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             const auto* b = v.as_boolean();
             if (b == nullptr) c.fail(v, "record_route: expected true or false");
             else cfg.proxy.record_route = b->get();
+        } else if (key == "dialogs_per_worker") {
+            const auto* i = v.as_integer();
+            if (i == nullptr || i->get() < 16 || i->get() > (1 << 24))
+                c.fail(v, "dialogs_per_worker: expected an integer from 16 to 16777216");
+            else cfg.proxy.dialogs_per_shard = static_cast<std::uint32_t>(i->get());
+        } else if (key == "dialog_timeout_s") {
+            const auto* i = v.as_integer();
+            if (i == nullptr || i->get() < 1 || i->get() > 7 * 86400)
+                c.fail(v, "dialog_timeout_s: expected seconds from 1 to 604800");
+            else cfg.proxy.dialog_timeout_ns = static_cast<std::uint64_t>(i->get()) * 1'000'000'000;
         } else if (key == "metrics") {
             const auto* t = v.as_table();
             if (t == nullptr) {

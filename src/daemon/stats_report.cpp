@@ -44,6 +44,10 @@ std::vector<stats_reporter::row> stats_reporter::rows(const stats_sources& s) {
     add("transactions pending", t.transactions_pending, true);
     add("transactions timed out", t.transactions_timed_out);
     add("retransmissions absorbed", t.retransmissions_absorbed);
+    add("dialogs created", t.dialogs_created);
+    add("dialogs active", t.dialogs_active, true);
+    add("dialogs ended", t.dialogs_ended);
+    add("dialogs timed out", t.dialogs_timed_out);
     add("mailbox hops", t.mailbox_hops);
     add("bytes in (udp)", t.bytes_in);
     add("bytes out", t.bytes_out);

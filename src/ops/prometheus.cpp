@@ -143,6 +143,14 @@ std::string render_prometheus(const metrics_view& v) {
     per_worker(w, v, "sipfast_retransmissions_absorbed_total", "counter",
                "Retransmitted requests and responses answered from a transaction, not forwarded again.",
                [](const shard_stats& s) { return s.retransmissions_absorbed.get(); });
+    per_worker(w, v, "sipfast_dialogs_created_total", "counter", "Dialogs created (2xx to an initial INVITE forwarded).",
+               [](const shard_stats& s) { return s.dialogs_created.get(); });
+    per_worker(w, v, "sipfast_dialogs_active", "gauge", "Dialogs in progress.",
+               [](const shard_stats& s) { return s.dialogs_active.get(); });
+    per_worker(w, v, "sipfast_dialogs_ended_total", "counter", "Dialogs ended by the final answer to a BYE.",
+               [](const shard_stats& s) { return s.dialogs_ended.get(); });
+    per_worker(w, v, "sipfast_dialogs_timed_out_total", "counter", "Dialogs ended by silence (dialog_timeout_s).",
+               [](const shard_stats& s) { return s.dialogs_timed_out.get(); });
     per_worker(w, v, "sipfast_mailbox_hops_total", "counter", "Messages handed to the worker owning their call.",
                [](const shard_stats& s) { return s.mailbox_hops.get(); });
     per_worker(w, v, "sipfast_received_bytes_total", "counter", "UDP payload bytes received.",

@@ -113,6 +113,7 @@ struct pipeline::transaction {
     bool cancel_sent = false;
     bool cancel_done = false;
     bool upstream_cancelled = false;  // the caller sent CANCEL: a give-up answers 487, not 408
+    bool initial = false;             // no To tag: a 2xx to it creates a dialog
     bool final_sent = false;  // the client has its final answer (or never will): not pending
     txn::client_transaction cancel;  // our CANCEL downstream: a non-INVITE client transaction (§9.1)
     std::uint32_t slot = 0;
@@ -159,8 +160,10 @@ pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_
                         ? std::make_unique<core::shard_table<transaction, 192>>(config.transactions_per_shard)
                         : nullptr),
       generations_(config.mode == proxy_mode::stateful ? config.transactions_per_shard : 0),
-      // Up to seven timers per transaction (two per side, two for our CANCEL, Timer C).
-      wheel_(config.mode == proxy_mode::stateful ? config.transactions_per_shard * 7 : 1, 1'000'000, now_ns),
+      dialogs_(config.mode == proxy_mode::stateful ? std::make_unique<dialog_tracker>(config.dialogs_per_shard) : nullptr),
+      // Up to seven timers per transaction (two per side, two for our CANCEL, Timer C), one per dialog.
+      wheel_(config.mode == proxy_mode::stateful ? config.transactions_per_shard * 7 + config.dialogs_per_shard : 1,
+             1'000'000, now_ns),
       aux_slots_(sip::default_header_slots) {}
 
 pipeline::~pipeline() = default;
@@ -567,6 +570,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     note(editor_.insert(top, via_line));
     if (err != sip::edit_error::none) return refuse(500, "Request Too Complex To Forward");
     ++stats_.forwarded_requests[static_cast<std::size_t>(m.method)];
+    if (dialogs_ && !m.to.tag.empty()) refresh_dialog();
     if (t == nullptr) {
         tag(in, latency_of_request(m.method));
         send_edited(destination, transport, out);
@@ -650,6 +654,7 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
                 if (t->invite && status >= 200 && status < 300 && now_ns_ > t->received_ns)
                     stats_.call_setup.record(now_ns_ - t->received_ns);
                 tag(in, latency_of_response(status));
+                track_dialog(*t, status);
                 note_final(*t, status);
                 apply_server(*t, t->server.on_send(status), out);  // may free t
             }
@@ -749,6 +754,7 @@ pipeline::transaction* pipeline::open_transaction(const inbound& in, outbox& out
     }
     t->slot = transactions_->index_of(t);
     t->invite = m.method == sip::method::invite;
+    t->initial = m.to.tag.empty();
     t->upstream_transport = in.local ? in.local->transport : sip::transport::udp;
     const bool reliable = t->upstream_transport != sip::transport::udp;
     t->server = txn::server_transaction(t->invite, reliable, txn::timer_values{config_->t1_ns, config_->t2_ns, config_->t4_ns});
@@ -866,6 +872,33 @@ void pipeline::on_timer_c(transaction& t, outbox& out) noexcept {
     maybe_free(t);
 }
 
+void pipeline::track_dialog(const transaction& t, int status) noexcept {
+    // msg_ is the final answer being forwarded.
+    const sip::message& m = msg_;
+    if (t.invite && t.initial && status >= 200 && status < 300) {
+        const dialog_tracker::ref d = dialogs_->create(m.call_id, m.from.tag, m.to.tag);
+        if (d.d == nullptr) return;  // known (a 2xx retransmitted through a new branch) or no room
+        d.d->timeout = wheel_.schedule(now_ns_ + config_->dialog_timeout_ns, cookie(d.generation, d.slot, txn::timer::dialog));
+        ++stats_.dialogs_created;
+        ++stats_.dialogs_active;
+    } else if (m.cseq.method == sip::method::bye && status >= 200) {
+        const dialog_tracker::ref d = dialogs_->find(m.call_id, m.from.tag, m.to.tag);
+        if (d.d == nullptr) return;
+        wheel_.cancel(d.d->timeout);
+        if (dialogs_->erase(d.slot, d.generation)) {
+            --stats_.dialogs_active;
+            ++stats_.dialogs_ended;
+        }
+    }
+}
+
+void pipeline::refresh_dialog() noexcept {
+    const dialog_tracker::ref d = dialogs_->find(msg_.call_id, msg_.from.tag, msg_.to.tag);
+    if (d.d == nullptr) return;
+    wheel_.cancel(d.d->timeout);
+    d.d->timeout = wheel_.schedule(now_ns_ + config_->dialog_timeout_ns, cookie(d.generation, d.slot, txn::timer::dialog));
+}
+
 void pipeline::note_final(transaction& t, int status) noexcept {
     if (status < 200 || t.final_sent) return;
     t.final_sent = true;
@@ -981,6 +1014,13 @@ void pipeline::on_tick(std::uint64_t now_ns, outbox& out) noexcept {
         const auto gen = static_cast<std::uint32_t>(c >> 32);
         const auto slot = static_cast<std::uint32_t>((c >> 4) & 0x0fff'ffff);
         const auto which = static_cast<txn::timer>(c & 15);
+        if (which == txn::timer::dialog) {  // silence: the dialog is over (its end was never seen)
+            if (dialogs_->erase(slot, gen)) {
+                --stats_.dialogs_active;
+                ++stats_.dialogs_timed_out;
+            }
+            return;
+        }
         transaction* t = transactions_->at(slot);
         if (t == nullptr || generations_[slot] != gen) return;
         const bool cancel_timer = t->invite && (which == txn::timer::E || which == txn::timer::F || which == txn::timer::K);

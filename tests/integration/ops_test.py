@@ -128,6 +128,9 @@ class Operations(unittest.TestCase):
         self.assertEqual(metric(text, "sipfast_responses_sent_total", **{"class": "4xx"}), 1)
         self.assertEqual(metric(text, "sipfast_request_latency_seconds_count", method="INVITE"), 3)
         self.assertEqual(metric(text, "sipfast_call_setup_seconds_count"), 3)
+        self.assertEqual(metric(text, "sipfast_dialogs_created_total"), 3)
+        self.assertEqual(metric(text, "sipfast_dialogs_ended_total"), 3)
+        self.assertEqual(metric(text, "sipfast_dialogs_active"), 0)
         self.assertGreater(metric(text, "sipfast_received_bytes_total"), 0)
         self.assertGreater(metric(text, "sipfast_worker_busy_seconds_total"), 0)
 

@@ -54,6 +54,8 @@ struct proxy_config {
     /// moved from UDP to TCP.
     std::size_t max_stream_message = default_max_stream_message;
     std::uint32_t transactions_per_shard = 4096;  ///< stateful mode: a full table answers 503
+    std::uint32_t dialogs_per_shard = 32768;      ///< stateful mode: dialogs tracked (counts, timeouts)
+    std::uint64_t dialog_timeout_ns = 7'200'000'000'000;  ///< a dialog with no request this long is over
     std::uint64_t t1_ns = 500'000'000;            ///< RFC 3261 timers, stateful mode
     std::uint64_t t2_ns = 4'000'000'000;
     std::uint64_t t4_ns = 5'000'000'000;

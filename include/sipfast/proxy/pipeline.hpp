@@ -10,6 +10,7 @@
 #include "sipfast/core/shard_table.hpp"
 #include "sipfast/core/timer_wheel.hpp"
 #include "sipfast/proxy/config.hpp"
+#include "sipfast/proxy/dialogs.hpp"
 #include "sipfast/proxy/location.hpp"
 #include "sipfast/proxy/net_address.hpp"
 #include "sipfast/proxy/outbox.hpp"
@@ -98,6 +99,8 @@ private:
     void note_final(transaction& t, int status) noexcept;
     void arm_timer_c(transaction& t, std::uint64_t in_ns) noexcept;
     void on_timer_c(transaction& t, outbox& out) noexcept;
+    void track_dialog(const transaction& t, int status) noexcept;
+    void refresh_dialog() noexcept;
     transaction* from_branch(std::string_view branch) noexcept;
     void on_response(const inbound& in, outbox& out) noexcept;
     void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
@@ -133,6 +136,7 @@ private:
     std::uint64_t now_ns_ = 0;
     std::unique_ptr<core::shard_table<transaction, 192>> transactions_;
     std::vector<std::uint32_t> generations_;  // per slot, so a stale branch or timer finds nothing
+    std::unique_ptr<dialog_tracker> dialogs_;
     core::timer_wheel wheel_;
     std::vector<sip::header> aux_slots_;      // for re-reading a stored request (CANCEL, ACK)
     sip::message aux_;

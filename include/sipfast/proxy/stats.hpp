@@ -44,6 +44,10 @@ struct shard_stats {
     core::counter transactions_pending;  ///< open and still without a final answer upstream
     core::counter transactions_timed_out;
     core::counter retransmissions_absorbed;  ///< stateful: requests and responses not forwarded again
+    core::counter dialogs_created;           ///< stateful: 2xx to initial INVITEs forwarded
+    core::counter dialogs_active;
+    core::counter dialogs_ended;             ///< by the final answer to a BYE
+    core::counter dialogs_timed_out;         ///< by silence (dialog_timeout_s)
     core::counter mailbox_hops;              ///< messages handed to their owner shard
     // Written by the backend that drives the shard.
     core::counter bytes_in;

@@ -154,6 +154,49 @@ TEST(Stateful, TwoHundredPassesAndEndsTheTransaction) {
     EXPECT_EQ(f.out[0].destination, f.uac);
 }
 
+// The callee hangs up: a BYE from bob to alice's Contact, through us by the route set.
+std::string bye_from_callee(std::string_view branch = "z9hG4bKbye1") {
+    return crlf("BYE sip:alice@198.18.0.9:5070 SIP/2.0\n"
+                "Via: SIP/2.0/UDP 198.18.0.20:5062;branch=" + std::string(branch) + "\n"
+                "Route: <sip:198.18.0.1:5060;lr>\n"
+                "Max-Forwards: 70\n"
+                "From: Bob <sip:bob@example.com>;tag=b1\n"
+                "To: Alice <sip:alice@example.com>;tag=a1\n"
+                "Call-ID: call-1@198.18.0.9\n"
+                "CSeq: 7 BYE\n"
+                "Content-Length: 0\n\n");
+}
+
+TEST(Stateful, DialogsAreCountedFromTheir2xxToTheAnswerToBye) {
+    fixture f;
+    f.feed(invite(), f.uac);
+    f.feed(answer(f.sent_to(f.uas), 200, "OK"), f.uas);
+    EXPECT_EQ(f.p->stats().dialogs_created, 1u);
+    EXPECT_EQ(f.p->stats().dialogs_active, 1u);
+    // A BYE from the other end finds the same dialog (the tags in the other order).
+    f.feed(bye_from_callee(), f.uas);
+    const std::string bye = f.sent_to(f.uac);
+    ASSERT_FALSE(bye.empty());
+    std::string ok = answer(bye, 200, "OK");  // alice answers: the To of the BYE is hers
+    ok.replace(ok.find("To: Bob <sip:bob@example.com>;tag=b1"), 36, "To: Alice <sip:alice@example.com>;tag=a1");
+    f.feed(ok, f.uac);
+    EXPECT_EQ(f.p->stats().dialogs_active, 0u);
+    EXPECT_EQ(f.p->stats().dialogs_ended, 1u);
+}
+
+TEST(Stateful, ASilentDialogTimesOut) {
+    fixture f;
+    f.config.dialog_timeout_ns = 60'000 * ms;
+    f.feed(invite(), f.uac);
+    f.feed(answer(f.sent_to(f.uas), 200, "OK"), f.uas);
+    EXPECT_EQ(f.p->stats().dialogs_active, 1u);
+    f.tick(59'000 * ms);
+    EXPECT_EQ(f.p->stats().dialogs_active, 1u);
+    f.tick(61'000 * ms);
+    EXPECT_EQ(f.p->stats().dialogs_active, 0u);
+    EXPECT_EQ(f.p->stats().dialogs_timed_out, 1u);
+}
+
 TEST(Stateful, CancelIsAnswered200AndSentOnAfterAProvisional) {
     fixture f;
     f.feed(invite(), f.uac);

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/dialogs.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "sipfast/core/shard_hash.hpp"
+
+namespace sipfast::proxy {
+
+namespace {
+
+// Call-ID, then the smaller tag, then the larger: the same key from either end of the call.
+std::string_view make_key(std::string_view call_id, std::string_view a, std::string_view b,
+                          std::array<char, 256>& buf) noexcept {
+    if (b < a) std::swap(a, b);
+    std::size_t n = 0;
+    for (std::string_view part : {call_id, std::string_view("\x1f"), a, std::string_view("\x1f"), b}) {
+        if (part.size() > buf.size() - n) return {};
+        std::memcpy(buf.data() + n, part.data(), part.size());
+        n += part.size();
+    }
+    return {buf.data(), n};
+}
+
+} // namespace
+
+dialog_tracker::dialog_tracker(std::uint32_t capacity) : table_(capacity), generations_(capacity, 0) {}
+
+dialog_tracker::ref dialog_tracker::create(std::string_view call_id, std::string_view tag_a,
+                                           std::string_view tag_b) noexcept {
+    std::array<char, 256> buf{};
+    const std::string_view k = make_key(call_id, tag_a, tag_b, buf);
+    if (k.empty()) return {};
+    dialog* d = table_.insert(core::table_key{core::call_id_hash(k), k});
+    if (d == nullptr) return {};
+    const std::uint32_t slot = table_.index_of(d);
+    return {slot, generations_[slot], d};
+}
+
+dialog_tracker::ref dialog_tracker::find(std::string_view call_id, std::string_view tag_a,
+                                         std::string_view tag_b) noexcept {
+    std::array<char, 256> buf{};
+    const std::string_view k = make_key(call_id, tag_a, tag_b, buf);
+    if (k.empty()) return {};
+    dialog* d = table_.find(core::table_key{core::call_id_hash(k), k});
+    if (d == nullptr) return {};
+    const std::uint32_t slot = table_.index_of(d);
+    return {slot, generations_[slot], d};
+}
+
+bool dialog_tracker::erase(std::uint32_t slot, std::uint32_t generation) noexcept {
+    if (slot >= generations_.size() || generations_[slot] != generation || table_.at(slot) == nullptr) return false;
+    ++generations_[slot];  // a timer still set for it finds nothing
+    return table_.erase_at(slot);
+}
+
+} // namespace sipfast::proxy
