@@ -214,6 +214,24 @@ std::size_t encode_arp_reply(std::span<std::uint8_t> out, const mac_address& our
     return eth_header + 28;
 }
 
+std::size_t encode_arp_request(std::span<std::uint8_t> out, const mac_address& our_mac, const proxy::net_address& our_ip,
+                               const proxy::net_address& target) noexcept {
+    if (out.size() < eth_header + 28 || our_ip.family != 4 || target.family != 4) return 0;
+    std::uint8_t* p = out.data();
+    put_eth(p, mac_address{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, our_mac, ethertype_arp);
+    std::uint8_t* a = p + eth_header;
+    put16(a, 1);
+    put16(a + 2, ethertype_ipv4);
+    a[4] = 6;
+    a[5] = 4;
+    put16(a + 6, 1);
+    std::memcpy(a + 8, our_mac.data(), 6);
+    std::memcpy(a + 14, our_ip.ip.data(), 4);
+    std::memset(a + 18, 0, 6);
+    std::memcpy(a + 24, target.ip.data(), 4);
+    return eth_header + 28;
+}
+
 std::size_t encode_neighbor_advertisement(std::span<std::uint8_t> out, const mac_address& our_mac,
                                           const decoded_frame& ns) noexcept {
     constexpr std::size_t icmp_len = 32;  // NA header (24) + target link-layer address option (8)

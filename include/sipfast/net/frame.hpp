@@ -50,6 +50,10 @@ struct decoded_frame {
 [[nodiscard]] std::size_t encode_arp_reply(std::span<std::uint8_t> out, const mac_address& our_mac,
                                            const decoded_frame& request) noexcept;
 
+/// A broadcast ARP request asking who has `target`, from `our_ip` at `our_mac`.
+[[nodiscard]] std::size_t encode_arp_request(std::span<std::uint8_t> out, const mac_address& our_mac,
+                                             const proxy::net_address& our_ip, const proxy::net_address& target) noexcept;
+
 /// The ICMPv6 neighbour advertisement (solicited, override) for the target of `solicitation`.
 [[nodiscard]] std::size_t encode_neighbor_advertisement(std::span<std::uint8_t> out, const mac_address& our_mac,
                                                         const decoded_frame& solicitation) noexcept;

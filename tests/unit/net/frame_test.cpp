@@ -83,6 +83,13 @@ TEST(Frame, ArpRequestForUsIsAnswered) {
     EXPECT_EQ(r.src_mac, ours);
     EXPECT_EQ(r.src.family, 4);
     EXPECT_EQ(r.dst_mac, theirs);
+    // And asking for a neighbour we do not know yet.
+    const std::size_t q = encode_arp_request(out, ours, addr("198.18.0.1:0"), addr("198.18.0.20:0"));
+    ASSERT_EQ(q, 42u);
+    const decoded_frame ask = decode({out.data(), q});
+    ASSERT_EQ(ask.kind, frame_kind::arp_request);
+    EXPECT_EQ(ask.dst, addr("198.18.0.20:0"));
+    EXPECT_EQ(ask.src, addr("198.18.0.1:0"));
 }
 
 TEST(Frame, NeighborSolicitationIsAdvertised) {

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: Apache-2.0
+// sipfast-dpdk: the libsipfast pipeline run to completion on DPDK lcores straight from NIC queues
+// (DESIGN §1). Each lcore owns one RX and one TX queue of the port and one shard: rx_burst ->
+// Ethernet/ARP/IPv4/IPv6/UDP decode -> pipeline -> UDP/IP/Ethernet encode -> tx_burst. Messages for
+// another lcore's shard go there through the same one-hop SPSC mailboxes as in sipfastd.
+//
+//   sipfast-dpdk [EAL args] -- [--config FILE] [--address IP] [--port NAME] [--gateway IP]
+//                [--listen URI]... [--mode stateless|stateful] [--domain NAME]... [--record-route on|off]
+//                [--exit-when-idle MS]
+//
+// Not yet here (the rest of the kernel-bypass issue): the TCP/tap exception path, fragment
+// reassembly, hardware checksum offload, RSS configuration beyond the default.
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <csignal>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon_config.hpp"
+#include "sipfast/io/mail_hub.hpp"
+#include "sipfast/net/frame.hpp"
+#include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/sip/parser.hpp"
+
+namespace {
+
+using namespace sipfast;
+
+constexpr std::uint16_t burst = 32;
+constexpr std::uint16_t ring_size = 1024;
+
+std::atomic<bool> stop{false};
+void on_signal(int) { stop.store(true); }
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+struct app_options {
+    std::string config_file;
+    std::string address;
+    std::string port_name;
+    std::string gateway;
+    std::vector<std::string> listen;
+    std::string mode;
+    std::vector<std::string> domains;
+    std::string record_route;
+    unsigned exit_when_idle_ms = 0;  // for replays: stop once RX has been quiet this long
+};
+
+bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
+    for (int i = 0; i < argc; ++i) {
+        const std::string a = argv[i];
+        const auto value = [&](std::string& out) {
+            if (i + 1 >= argc) {
+                error = a + " needs a value";
+                return false;
+            }
+            out = argv[++i];
+            return true;
+        };
+        std::string v;
+        if (a == "--config") {
+            if (!value(o.config_file)) return false;
+        } else if (a == "--address") {
+            if (!value(o.address)) return false;
+        } else if (a == "--port") {
+            if (!value(o.port_name)) return false;
+        } else if (a == "--gateway") {
+            if (!value(o.gateway)) return false;
+        } else if (a == "--listen") {
+            if (!value(v)) return false;
+            o.listen.push_back(v);
+        } else if (a == "--mode") {
+            if (!value(o.mode)) return false;
+            if (o.mode != "stateless" && o.mode != "stateful") {
+                error = "--mode " + o.mode + ": stateless or stateful";
+                return false;
+            }
+        } else if (a == "--domain") {
+            if (!value(v)) return false;
+            o.domains.push_back(v);
+        } else if (a == "--record-route") {
+            if (!value(o.record_route)) return false;
+        } else if (a == "--exit-when-idle") {
+            if (!value(v)) return false;
+            o.exit_when_idle_ms = static_cast<unsigned>(std::stoul(v));
+        } else if (a == "--help" || a == "-h") {
+            error = "usage: sipfast-dpdk [EAL args] -- [--config FILE] [--address IP] [--port NAME] [--gateway IP] "
+                    "[--listen URI]... [--mode stateless|stateful] [--domain NAME]... [--record-route on|off] "
+                    "[--exit-when-idle MS]";
+            return false;
+        } else {
+            error = "unknown option " + a + " (--help lists them)";
+            return false;
+        }
+    }
+    return true;
+}
+
+/// Where our neighbours are: learned from what they send (ARP and IP), the gateway for the rest.
+/// Fixed size, open addressing, newest wins; per lcore, so no sharing.
+class neighbours {
+public:
+    void learn(const proxy::net_address& ip, const net::mac_address& mac) noexcept {
+        entry& e = slot(ip);
+        e.ip = ip;
+        e.ip.port = 0;
+        e.mac = mac;
+        e.used = true;
+    }
+    [[nodiscard]] const net::mac_address* find(proxy::net_address ip) const noexcept {
+        ip.port = 0;
+        const entry& e = const_cast<neighbours*>(this)->slot(ip);
+        return e.used && e.ip == ip ? &e.mac : nullptr;
+    }
+
+private:
+    struct entry {
+        proxy::net_address ip;
+        net::mac_address mac{};
+        bool used = false;
+    };
+    entry& slot(const proxy::net_address& ip) noexcept {
+        std::uint32_t h = 2166136261u;
+        for (std::size_t i = 0; i < (ip.family == 4 ? 4u : 16u); ++i) h = (h ^ ip.ip[i]) * 16777619u;
+        return table_[h % table_.size()];
+    }
+    std::array<entry, 4096> table_{};
+};
+
+struct shared_state {
+    const proxy::proxy_config* config = nullptr;
+    std::uint16_t port = 0;
+    rte_mempool* pool = nullptr;
+    net::mac_address our_mac{};
+    proxy::net_address gateway;
+    net::mac_address gateway_mac{};
+    bool have_gateway_mac = false;
+    io::mail_hub* hub = nullptr;
+    unsigned exit_when_idle_ms = 0;
+};
+
+struct lcore_counters {
+    std::uint64_t rx = 0, tx = 0, tx_dropped = 0, arp_answered = 0, nd_answered = 0, not_for_us = 0, no_neighbour = 0,
+                  exception = 0, copied = 0;
+};
+
+/// One lcore: its queue, its shard.
+class worker {
+public:
+    worker(const shared_state& s, std::uint16_t queue)
+        : s_(s), queue_(queue), pipeline_(*s.config, queue, now_ns(), s.hub->workers()), outbox_(burst * 4 * 4096, burst * 4) {}
+
+    void run() {
+        std::uint64_t last_rx = now_ns();
+        bool seen = false;
+        while (!stop.load(std::memory_order_relaxed)) {
+            rte_mbuf* rx[burst];
+            const std::uint16_t n = rte_eth_rx_burst(s_.port, queue_, rx, burst);
+            const std::uint64_t now = now_ns();
+            for (std::uint16_t i = 0; i < n; ++i) handle(rx[i], now);
+            if (n > 0) {
+                last_rx = now;
+                seen = true;
+            }
+            drain_mail(now);
+            pipeline_.on_tick(now, outbox_);
+            send_outbox();
+            flush_tx();
+            publish_mail();
+            if (s_.exit_when_idle_ms != 0 && seen && now - last_rx > std::uint64_t{s_.exit_when_idle_ms} * 1'000'000) break;
+        }
+    }
+
+    const lcore_counters& counters() const noexcept { return c_; }
+    const proxy::shard_stats& stats() const noexcept { return pipeline_.stats(); }
+
+private:
+    bool ours(const proxy::net_address& ip) const noexcept {
+        for (const proxy::listen_point& l : s_.config->listen)
+            if (l.address.family == ip.family && l.address.ip == ip.ip) return true;
+        return false;
+    }
+    const proxy::listen_point* listener(const proxy::net_address& dst) const noexcept {
+        for (const proxy::listen_point& l : s_.config->listen)
+            if (l.transport == sip::transport::udp && l.address == dst) return &l;
+        return nullptr;
+    }
+
+    void handle(rte_mbuf* m, std::uint64_t now) {
+        ++c_.rx;
+        if (m->nb_segs != 1) {  // jumbo chains are not expected at SIP sizes
+            ++c_.exception;
+            rte_pktmbuf_free(m);
+            return;
+        }
+        const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
+        const net::decoded_frame f = net::decode({data, m->data_len});
+        switch (f.kind) {
+        case net::frame_kind::arp_request:
+        case net::frame_kind::arp_reply:
+            neighbours_.learn(f.src, f.src_mac);
+            if (f.kind == net::frame_kind::arp_request && ours(f.dst)) {
+                answer([&](std::span<std::uint8_t> out) { return net::encode_arp_reply(out, s_.our_mac, f); });
+                ++c_.arp_answered;
+            }
+            break;
+        case net::frame_kind::neighbor_solicitation:
+            neighbours_.learn(f.src, f.src_mac);
+            if (ours(f.dst)) {
+                answer([&](std::span<std::uint8_t> out) { return net::encode_neighbor_advertisement(out, s_.our_mac, f); });
+                ++c_.nd_answered;
+            }
+            break;
+        case net::frame_kind::udp:
+            if (const proxy::listen_point* l = listener(f.dst)) {
+                neighbours_.learn(f.src, f.src_mac);
+                deliver(f, *l, m, now);
+            } else {
+                ++c_.not_for_us;
+            }
+            break;
+        default:
+            ++c_.exception;  // the tap exception path is the next step of this backend
+            break;
+        }
+        rte_pktmbuf_free(m);
+    }
+
+    void deliver(const net::decoded_frame& f, const proxy::listen_point& l, rte_mbuf* m, std::uint64_t now) {
+        // The parser's decoders may load whole vectors up to padding_bytes past the message: zero
+        // copy when the mbuf has that much tailroom, else a copy to scratch (the padding contract).
+        std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+        const auto* end = f.payload.data() + f.payload.size();
+        const auto* buf_end = static_cast<const std::uint8_t*>(m->buf_addr) + m->buf_len;
+        if (end + sip::padding_bytes > buf_end) {
+            if (payload.size() > scratch_.size() - sip::padding_bytes) return;
+            std::memcpy(scratch_.data(), payload.data(), payload.size());
+            payload = {scratch_.data(), payload.size()};
+            ++c_.copied;
+        }
+        const proxy::inbound in{payload, f.src, &l, false, now};
+        const std::uint32_t owner = pipeline_.on_packet(in, now, outbox_);
+        if (owner == queue_) return;
+        io::mail* mail = payload.size() <= io::mail::max_bytes ? s_.hub->ring(queue_, owner).claim() : nullptr;
+        if (mail == nullptr) {
+            pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);
+            return;
+        }
+        mail->len = static_cast<std::uint32_t>(payload.size());
+        mail->listen_index = static_cast<std::uint32_t>(&l - s_.config->listen.data());
+        mail->peer = f.src;
+        mail->received_ns = now;
+        std::memcpy(mail->data, payload.data(), payload.size());
+        s_.hub->ring(queue_, owner).push_claimed();
+        ++pipeline_.stats().mailbox_hops;
+        dirty_[owner] = true;
+    }
+
+    void drain_mail(std::uint64_t now) {
+        for (unsigned from = 0; from < s_.hub->workers(); ++from) {
+            if (from == queue_) continue;
+            s_.hub->ring(from, queue_).consume([&](const io::mail& mail) {
+                const proxy::inbound in{std::string_view(mail.data, mail.len), mail.peer,
+                                        &s_.config->listen[mail.listen_index], true, mail.received_ns};
+                (void)pipeline_.on_packet(in, now, outbox_);
+            });
+        }
+    }
+
+    void publish_mail() {
+        for (unsigned to = 0; to < dirty_.size(); ++to)
+            if (dirty_[to]) {
+                dirty_[to] = false;
+                s_.hub->ring(queue_, to).publish();  // lcores poll: no wake-up needed
+            }
+    }
+
+    template <class F>
+    void answer(F&& write) {
+        rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+        if (m == nullptr) {
+            ++c_.tx_dropped;
+            return;
+        }
+        auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 128));
+        const std::size_t n = out ? write(std::span<std::uint8_t>(out, 128)) : 0;
+        if (n == 0) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(128 - n));
+        queue_tx(m);
+    }
+
+    void send_outbox() {
+        for (std::size_t i = 0; i < outbox_.size(); ++i) {
+            const proxy::outgoing& o = outbox_[i];
+            if (o.transport != sip::transport::udp) {  // TCP leaves by the exception path (not built yet)
+                pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+                continue;
+            }
+            const net::mac_address* mac = neighbours_.find(o.destination);
+            if (mac == nullptr && s_.have_gateway_mac) mac = &s_.gateway_mac;
+            const proxy::listen_point* from = nullptr;
+            for (const proxy::listen_point& l : s_.config->listen)
+                if (l.transport == sip::transport::udp && l.address.family == o.destination.family) from = &l;
+            if (mac == nullptr) {
+                // Not known yet: ask, and let the sender's retransmission (Timer A/E, or the
+                // caller's) find the answer learned.
+                ++c_.no_neighbour;
+                pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+                if (from != nullptr && o.destination.family == 4)
+                    answer([&](std::span<std::uint8_t> out) {
+                        return net::encode_arp_request(out, s_.our_mac, from->address, o.destination);
+                    });
+                continue;
+            }
+            rte_mbuf* m = from ? rte_pktmbuf_alloc(s_.pool) : nullptr;
+            if (m == nullptr) {
+                ++c_.tx_dropped;
+                continue;
+            }
+            const std::size_t room = rte_pktmbuf_tailroom(m);
+            auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
+            const auto bytes = outbox_.bytes(o);
+            const std::size_t n = net::encode_udp({out, room}, s_.our_mac, *mac, from->address, o.destination, bytes, ip_id_++);
+            if (n == 0) {  // larger than one mbuf: fragmentation is not done here
+                ++c_.tx_dropped;
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
+            pipeline_.stats().bytes_out += o.size;
+            queue_tx(m);
+        }
+        outbox_.clear();
+    }
+
+    void queue_tx(rte_mbuf* m) {
+        if (tx_count_ == burst) flush_tx();
+        tx_[tx_count_++] = m;
+    }
+
+    void flush_tx() {
+        std::uint16_t sent = 0;
+        for (int tries = 0; sent < tx_count_ && tries < 8; ++tries)
+            sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(s_.port, queue_, tx_ + sent, static_cast<std::uint16_t>(tx_count_ - sent)));
+        c_.tx += sent;
+        for (std::uint16_t i = sent; i < tx_count_; ++i) {
+            ++c_.tx_dropped;
+            rte_pktmbuf_free(tx_[i]);
+        }
+        tx_count_ = 0;
+    }
+
+    const shared_state& s_;
+    std::uint16_t queue_;
+    proxy::pipeline pipeline_;
+    proxy::outbox outbox_;
+    neighbours neighbours_;
+    lcore_counters c_;
+    rte_mbuf* tx_[burst];
+    std::uint16_t tx_count_ = 0;
+    std::uint16_t ip_id_ = 1;
+    std::vector<bool> dirty_ = std::vector<bool>(64, false);
+    std::array<char, 65536 + sip::padding_bytes> scratch_{};
+};
+
+int fail(const std::string& message, int status = 2) {
+    std::fprintf(stderr, "sipfast-dpdk: error: %s\n", message.c_str());
+    rte_eal_cleanup();
+    return status;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const int eal = rte_eal_init(argc, argv);
+    if (eal < 0) {
+        std::fprintf(stderr, "sipfast-dpdk: error: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+        return 2;
+    }
+    app_options o;
+    std::string error;
+    if (!parse_options(argc - eal - 1, argv + eal + 1, o, error)) return fail(error);
+
+    daemon::daemon_config cfg;
+    std::string text(daemon::embedded_default_config()), source = "<embedded default>";
+    if (!o.config_file.empty()) {
+        std::ifstream in(o.config_file, std::ios::binary);
+        if (!in) return fail(o.config_file + ": cannot open");
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        source = o.config_file;
+    }
+    if (const daemon::config_error e = daemon::load_config(text, source, cfg)) return fail(e.to_string());
+    if (!o.listen.empty()) {
+        cfg.proxy.listen.clear();
+        for (const std::string& l : o.listen) {
+            proxy::listen_point lp;
+            if (!daemon::parse_listen(l, lp)) return fail("--listen " + l + ": not transport:ip:port");
+            cfg.proxy.listen.push_back(lp);
+        }
+    }
+    if (!o.address.empty()) {  // the address we own on the port: every listen point takes it
+        proxy::net_address a;
+        if (!proxy::parse_ip(o.address.substr(0, o.address.find('/')), a)) return fail("--address " + o.address + ": not an IP");
+        for (proxy::listen_point& l : cfg.proxy.listen) {
+            const std::uint16_t port = l.address.port;
+            l.address = a;
+            l.address.port = port;
+        }
+    }
+    if (!o.mode.empty()) cfg.proxy.mode = o.mode == "stateless" ? proxy::proxy_mode::stateless : proxy::proxy_mode::stateful;
+    if (!o.domains.empty()) cfg.proxy.domains = o.domains;
+    if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
+
+    std::uint16_t port = 0;
+    if (!o.port_name.empty()) {
+        if (rte_eth_dev_get_port_by_name(o.port_name.c_str(), &port) != 0) return fail("--port " + o.port_name + ": no such port");
+    } else if (rte_eth_dev_count_avail() == 0) {
+        return fail("no port: give one with --vdev (e.g. net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap) or a PCI device");
+    }
+    const unsigned lcores = rte_lcore_count();
+    shared_state s;
+    s.config = &cfg.proxy;
+    s.port = port;
+    s.exit_when_idle_ms = o.exit_when_idle_ms;
+    io::mail_hub hub(lcores, 256);
+    s.hub = &hub;
+    s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+    if (s.pool == nullptr) return fail(std::string("mbuf pool: ") + rte_strerror(rte_errno), 1);
+
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port, &info) != 0) return fail("port info unavailable", 1);
+    rte_eth_conf conf{};
+    if (lcores > 1 && info.flow_type_rss_offloads != 0) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+    }
+    const auto queues = static_cast<std::uint16_t>(lcores);
+    if (queues > info.max_rx_queues || queues > info.max_tx_queues)
+        return fail("port has " + std::to_string(info.max_rx_queues) + " queues, " + std::to_string(lcores) + " lcores given", 1);
+    if (rte_eth_dev_configure(port, queues, queues, &conf) != 0) return fail("rte_eth_dev_configure failed", 1);
+    for (std::uint16_t q = 0; q < queues; ++q) {
+        if (rte_eth_rx_queue_setup(port, q, ring_size, rte_eth_dev_socket_id(port), nullptr, s.pool) != 0 ||
+            rte_eth_tx_queue_setup(port, q, ring_size, rte_eth_dev_socket_id(port), nullptr) != 0)
+            return fail("queue setup failed", 1);
+    }
+    rte_ether_addr mac{};
+    (void)rte_eth_macaddr_get(port, &mac);
+    std::memcpy(s.our_mac.data(), mac.addr_bytes, 6);
+    if (rte_eth_dev_start(port) != 0) return fail("rte_eth_dev_start failed", 1);
+
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::vector<std::unique_ptr<worker>> workers;
+    for (std::uint16_t q = 0; q < queues; ++q) workers.push_back(std::make_unique<worker>(s, q));
+    char name[RTE_ETH_NAME_MAX_LEN] = {};
+    (void)rte_eth_dev_get_name_by_port(port, name);
+    std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x); %u lcores; mode %s; ready\n",
+                 source.c_str(), name, s.our_mac[0], s.our_mac[1], s.our_mac[2], s.our_mac[3], s.our_mac[4],
+                 s.our_mac[5], lcores, cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
+
+    unsigned index = 1;
+    unsigned lcore_id = 0;
+    RTE_LCORE_FOREACH_WORKER(lcore_id) {
+        worker* w = workers[index++].get();
+        rte_eal_remote_launch([](void* p) { static_cast<worker*>(p)->run(); return 0; }, w, lcore_id);
+    }
+    workers[0]->run();
+    stop.store(true);  // one lcore ending a replay ends them all
+    rte_eal_mp_wait_lcore();
+
+    rte_eth_stats st{};
+    (void)rte_eth_stats_get(port, &st);
+    proxy::shard_stats total;
+    lcore_counters c;
+    for (const auto& w : workers) {
+        total += w->stats();
+        c.rx += w->counters().rx;
+        c.tx += w->counters().tx;
+        c.tx_dropped += w->counters().tx_dropped;
+        c.arp_answered += w->counters().arp_answered;
+        c.exception += w->counters().exception;
+        c.no_neighbour += w->counters().no_neighbour;
+    }
+    std::fprintf(stderr,
+                 "sipfast-dpdk: info: port rx %llu tx %llu imissed %llu rx_nombuf %llu; frames rx %llu tx %llu dropped %llu, "
+                 "arp answered %llu, exception %llu, no neighbour %llu; requests %llu (forwarded %llu), responses %llu "
+                 "(forwarded %llu), parse errors %llu, mailbox hops %llu\n",
+                 static_cast<unsigned long long>(st.ipackets), static_cast<unsigned long long>(st.opackets),
+                 static_cast<unsigned long long>(st.imissed), static_cast<unsigned long long>(st.rx_nombuf),
+                 static_cast<unsigned long long>(c.rx), static_cast<unsigned long long>(c.tx),
+                 static_cast<unsigned long long>(c.tx_dropped), static_cast<unsigned long long>(c.arp_answered),
+                 static_cast<unsigned long long>(c.exception), static_cast<unsigned long long>(c.no_neighbour),
+                 static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
+                 static_cast<unsigned long long>(total.responses()), static_cast<unsigned long long>(total.responses_forwarded()),
+                 static_cast<unsigned long long>(total.malformed()), static_cast<unsigned long long>(total.mailbox_hops.get()));
+    (void)rte_eth_dev_stop(port);
+    (void)rte_eth_dev_close(port);
+    rte_eal_cleanup();
+    return 0;
+}
