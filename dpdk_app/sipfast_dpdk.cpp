@@ -57,6 +57,8 @@ struct app_options {
     std::vector<std::string> domains;
     std::string record_route;
     unsigned exit_when_idle_ms = 0;  // for replays: stop once RX has been quiet this long
+    unsigned seconds = 0;            // for benchmarks: run this long, then report messages per second
+    bool framing_only = false;       // for benchmarks: L2-L4 only, each datagram echoed (the ceiling)
 };
 
 bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
@@ -96,10 +98,15 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
         } else if (a == "--exit-when-idle") {
             if (!value(v)) return false;
             o.exit_when_idle_ms = static_cast<unsigned>(std::stoul(v));
+        } else if (a == "--seconds") {
+            if (!value(v)) return false;
+            o.seconds = static_cast<unsigned>(std::stoul(v));
+        } else if (a == "--framing-only") {
+            o.framing_only = true;
         } else if (a == "--help" || a == "-h") {
             error = "usage: sipfast-dpdk [EAL args] -- [--config FILE] [--address IP] [--port NAME] [--gateway IP] "
                     "[--listen URI]... [--mode stateless|stateful] [--domain NAME]... [--record-route on|off] "
-                    "[--exit-when-idle MS]";
+                    "[--exit-when-idle MS] [--seconds S] [--framing-only]";
             return false;
         } else {
             error = "unknown option " + a + " (--help lists them)";
@@ -150,11 +157,13 @@ struct shared_state {
     bool have_gateway_mac = false;
     io::mail_hub* hub = nullptr;
     unsigned exit_when_idle_ms = 0;
+    std::uint64_t deadline_ns = 0;  // --seconds
+    bool framing_only = false;
 };
 
 struct lcore_counters {
     std::uint64_t rx = 0, tx = 0, tx_dropped = 0, arp_answered = 0, nd_answered = 0, not_for_us = 0, no_neighbour = 0,
-                  exception = 0, copied = 0;
+                  exception = 0, copied = 0, echoed = 0;
 };
 
 /// One lcore: its queue, its shard.
@@ -181,6 +190,7 @@ public:
             flush_tx();
             publish_mail();
             if (s_.exit_when_idle_ms != 0 && seen && now - last_rx > std::uint64_t{s_.exit_when_idle_ms} * 1'000'000) break;
+            if (s_.deadline_ns != 0 && now >= s_.deadline_ns) break;
         }
     }
 
@@ -227,7 +237,8 @@ private:
         case net::frame_kind::udp:
             if (const proxy::listen_point* l = listener(f.dst)) {
                 neighbours_.learn(f.src, f.src_mac);
-                deliver(f, *l, m, now);
+                if (s_.framing_only) echo(f);
+                else deliver(f, *l, m, now);
             } else {
                 ++c_.not_for_us;
             }
@@ -237,6 +248,26 @@ private:
             break;
         }
         rte_pktmbuf_free(m);
+    }
+
+    // The framing ceiling: what the same loop costs with the pipeline left out.
+    void echo(const net::decoded_frame& f) {
+        rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+        if (m == nullptr) {
+            ++c_.tx_dropped;
+            return;
+        }
+        const std::size_t room = rte_pktmbuf_tailroom(m);
+        auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
+        const std::size_t n = net::encode_udp({out, room}, s_.our_mac, f.src_mac, f.dst, f.src,
+                                              {reinterpret_cast<const char*>(f.payload.data()), f.payload.size()}, ip_id_++);
+        if (n == 0) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
+        ++c_.echoed;
+        queue_tx(m);
     }
 
     void deliver(const net::decoded_frame& f, const proxy::listen_point& l, rte_mbuf* m, std::uint64_t now) {
@@ -438,6 +469,7 @@ int main(int argc, char** argv) {
     s.config = &cfg.proxy;
     s.port = port;
     s.exit_when_idle_ms = o.exit_when_idle_ms;
+    s.framing_only = o.framing_only;
     io::mail_hub hub(lcores, 256);
     s.hub = &hub;
     s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
@@ -474,6 +506,8 @@ int main(int argc, char** argv) {
                  source.c_str(), name, s.our_mac[0], s.our_mac[1], s.our_mac[2], s.our_mac[3], s.our_mac[4],
                  s.our_mac[5], lcores, cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
 
+    const std::uint64_t started = now_ns();
+    if (o.seconds != 0) s.deadline_ns = started + std::uint64_t{o.seconds} * 1'000'000'000;
     unsigned index = 1;
     unsigned lcore_id = 0;
     RTE_LCORE_FOREACH_WORKER(lcore_id) {
@@ -484,6 +518,7 @@ int main(int argc, char** argv) {
     stop.store(true);  // one lcore ending a replay ends them all
     rte_eal_mp_wait_lcore();
 
+    const double elapsed = static_cast<double>(now_ns() - started) / 1e9;
     rte_eth_stats st{};
     (void)rte_eth_stats_get(port, &st);
     proxy::shard_stats total;
@@ -496,6 +531,13 @@ int main(int argc, char** argv) {
         c.arp_answered += w->counters().arp_answered;
         c.exception += w->counters().exception;
         c.no_neighbour += w->counters().no_neighbour;
+        c.echoed += w->counters().echoed;
+    }
+    if (o.seconds != 0) {
+        const double sip_messages = static_cast<double>(o.framing_only ? c.echoed : total.requests() + total.responses());
+        std::fprintf(stderr, "sipfast-dpdk: result: %s %.0f SIP messages/s per lcore (%u lcores, %.2f s)\n",
+                     o.framing_only ? "framing-only" : (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful"),
+                     sip_messages / elapsed / lcores, lcores, elapsed);
     }
     std::fprintf(stderr,
                  "sipfast-dpdk: info: port rx %llu tx %llu imissed %llu rx_nombuf %llu; frames rx %llu tx %llu dropped %llu, "
