@@ -347,23 +347,26 @@ void tcp_server::update_events(connection& c) noexcept {
     c.events = want;
 }
 
+bool tcp_server::write_some(connection& c, const char* data, std::size_t len, std::size_t& sent) noexcept {
+    while (sent < len) {
+        const ssize_t n = ::send(c.fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            sent += static_cast<std::size_t>(n);
+            counters_.bytes_out += static_cast<std::uint64_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // the rest waits for EPOLLOUT
+        close(c, counters_.closed_error);
+        return false;
+    }
+    return true;
+}
+
 void tcp_server::send(connection& c, const char* data, std::size_t len) noexcept {
     if (c.fd < 0) return;
     std::size_t sent = 0;
-    if (c.out.empty() && !c.connecting) {
-        while (sent < len) {
-            const ssize_t n = ::send(c.fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) {
-                sent += static_cast<std::size_t>(n);
-                counters_.bytes_out += static_cast<std::uint64_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-            close(c, counters_.closed_error);
-            return;
-        }
-    }
+    if (c.out.empty() && !c.connecting && !write_some(c, data, len, sent)) return;
     if (sent == len) return;
     if (c.out.size() + (len - sent) > limits().max_pending_bytes) {  // a peer that does not read
         close(c, counters_.closed_error);
@@ -393,18 +396,7 @@ void tcp_server::on_writable(connection& c, std::uint64_t now) noexcept {
     }
     c.active_ns = now;
     std::size_t sent = 0;
-    while (sent < c.out.size()) {
-        const ssize_t n = ::send(c.fd, c.out.data() + sent, c.out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            sent += static_cast<std::size_t>(n);
-            counters_.bytes_out += static_cast<std::uint64_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        close(c, counters_.closed_error);
-        return;
-    }
+    if (!write_some(c, c.out.data(), c.out.size(), sent)) return;
     c.out.erase(0, sent);
     update_events(c);
     finish_closing(c);

@@ -36,6 +36,32 @@ std::uint32_t pseudo_sum(const proxy::net_address& from, const proxy::net_addres
     return sum + proto + (length >> 16) + (length & 0xffff);
 }
 
+// The ARP body for Ethernet/IPv4 (RFC 826).
+void put_arp(std::uint8_t* a, std::uint16_t op, const mac_address& sender_mac, const std::uint8_t* sender_ip,
+             const mac_address& target_mac, const std::uint8_t* target_ip) noexcept {
+    put16(a, 1);
+    put16(a + 2, ethertype_ipv4);
+    a[4] = 6;
+    a[5] = 4;
+    put16(a + 6, op);
+    std::memcpy(a + 8, sender_mac.data(), 6);
+    std::memcpy(a + 14, sender_ip, 4);
+    std::memcpy(a + 18, target_mac.data(), 6);
+    std::memcpy(a + 24, target_ip, 4);
+}
+
+// The UDP header at the start of `udp` (what IP says it carries): ports and payload, or truncated.
+void decode_udp(std::span<const std::uint8_t> udp, decoded_frame& d) noexcept {
+    if (udp.size() < 8 || be16(udp.data() + 4) < 8 || be16(udp.data() + 4) > udp.size()) {
+        d.kind = frame_kind::truncated;
+        return;
+    }
+    d.src.port = be16(udp.data());
+    d.dst.port = be16(udp.data() + 2);
+    d.payload = udp.subspan(8, be16(udp.data() + 4) - 8u);
+    d.kind = frame_kind::udp;
+}
+
 } // namespace
 
 std::uint32_t checksum_add(std::span<const std::uint8_t> data, std::uint32_t sum) noexcept {
@@ -109,16 +135,7 @@ decoded_frame decode(std::span<const std::uint8_t> f) noexcept {
             d.kind = frame_kind::fragment;
             return d;
         }
-        if (l3[9] != proto_udp) return d;
-        const std::span<const std::uint8_t> udp = l3.subspan(ihl, total - ihl);
-        if (udp.size() < 8 || be16(udp.data() + 4) < 8 || be16(udp.data() + 4) > udp.size()) {
-            d.kind = frame_kind::truncated;
-            return d;
-        }
-        d.src.port = be16(udp.data());
-        d.dst.port = be16(udp.data() + 2);
-        d.payload = udp.subspan(8, be16(udp.data() + 4) - 8u);
-        d.kind = frame_kind::udp;
+        if (l3[9] == proto_udp) decode_udp(l3.subspan(ihl, total - ihl), d);
         return d;
     }
     if (type == ethertype_ipv6) {
@@ -137,14 +154,7 @@ decoded_frame decode(std::span<const std::uint8_t> f) noexcept {
         std::memcpy(d.dst.ip.data(), l3.data() + 24, 16);
         const std::span<const std::uint8_t> next = l3.subspan(40, plen);
         if (l3[6] == proto_udp) {  // extension headers are the exception path's
-            if (next.size() < 8 || be16(next.data() + 4) < 8 || be16(next.data() + 4) > next.size()) {
-                d.kind = frame_kind::truncated;
-                return d;
-            }
-            d.src.port = be16(next.data());
-            d.dst.port = be16(next.data() + 2);
-            d.payload = next.subspan(8, be16(next.data() + 4) - 8u);
-            d.kind = frame_kind::udp;
+            decode_udp(next, d);
         } else if (l3[6] == proto_icmpv6 && next.size() >= 24 && next[0] == 135 && next[1] == 0) {
             std::memcpy(d.dst.ip.data(), next.data() + 8, 16);  // the target being asked for
             d.kind = frame_kind::neighbor_solicitation;
@@ -201,16 +211,7 @@ std::size_t encode_arp_reply(std::span<std::uint8_t> out, const mac_address& our
     if (out.size() < eth_header + 28 || req.kind != frame_kind::arp_request) return 0;
     std::uint8_t* p = out.data();
     put_eth(p, req.src_mac, our_mac, ethertype_arp);
-    std::uint8_t* a = p + eth_header;
-    put16(a, 1);
-    put16(a + 2, ethertype_ipv4);
-    a[4] = 6;
-    a[5] = 4;
-    put16(a + 6, 2);
-    std::memcpy(a + 8, our_mac.data(), 6);
-    std::memcpy(a + 14, req.dst.ip.data(), 4);   // the address asked for: ours
-    std::memcpy(a + 18, req.src_mac.data(), 6);
-    std::memcpy(a + 24, req.src.ip.data(), 4);
+    put_arp(p + eth_header, 2, our_mac, req.dst.ip.data(), req.src_mac, req.src.ip.data());  // asked-for = ours
     return eth_header + 28;
 }
 
@@ -219,16 +220,7 @@ std::size_t encode_arp_request(std::span<std::uint8_t> out, const mac_address& o
     if (out.size() < eth_header + 28 || our_ip.family != 4 || target.family != 4) return 0;
     std::uint8_t* p = out.data();
     put_eth(p, mac_address{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, our_mac, ethertype_arp);
-    std::uint8_t* a = p + eth_header;
-    put16(a, 1);
-    put16(a + 2, ethertype_ipv4);
-    a[4] = 6;
-    a[5] = 4;
-    put16(a + 6, 1);
-    std::memcpy(a + 8, our_mac.data(), 6);
-    std::memcpy(a + 14, our_ip.ip.data(), 4);
-    std::memset(a + 18, 0, 6);
-    std::memcpy(a + 24, target.ip.data(), 4);
+    put_arp(p + eth_header, 1, our_mac, our_ip.ip.data(), mac_address{}, target.ip.data());
     return eth_header + 28;
 }
 

@@ -3,10 +3,29 @@
 always stopped."""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
+
+
+def tcp_listener(port, host="127.0.0.1"):
+    """A listening TCP socket on host:port with a 3 s timeout (a callee the proxy connects to)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(4)
+    s.settimeout(3)
+    return s
+
+
+def udp_socket(port=0, host="127.0.0.1"):
+    """A UDP socket bound to host:port (0: any) with a 3 s timeout."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, port))
+    s.settimeout(3)
+    return s
 
 
 def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET, host="127.0.0.1"):
@@ -23,6 +42,46 @@ def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET, host="127.0.0.1"):
         except OSError:
             continue
     raise RuntimeError("no port free for both UDP and TCP")
+
+
+def sipp_calls(sipp, scenarios, tmp, proxy_port, uas_port, calls, uac_transport="u1"):
+    """`calls` calls from a SIPp caller (uac_rr.xml, over `uac_transport`) through the proxy to a
+    SIPp callee on UDP (uas_rr.xml); both must succeed. Returns the callee's message trace."""
+    uas_log, uac_log = os.path.join(tmp, "uas.log"), os.path.join(tmp, "uac.log")
+    uas = subprocess.Popen([sipp, "-sf", os.path.join(scenarios, "uas_rr.xml"), "-i", "127.0.0.1",
+                            "-p", str(uas_port), "-m", str(calls), "-nostdin", "-timeout", "30s",
+                            "-trace_msg", "-message_file", uas_log],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+    try:
+        time.sleep(0.3)
+        kind = socket.SOCK_STREAM if uac_transport.startswith("t") else socket.SOCK_DGRAM
+        uac = subprocess.run([sipp, "-sf", os.path.join(scenarios, "uac_rr.xml"), "-t", uac_transport, "-s", "bob",
+                              f"127.0.0.1:{proxy_port}", "-i", "127.0.0.1", "-p", str(free_port(kind)),
+                              "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error",
+                              "-trace_msg", "-message_file", uac_log],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp, timeout=60)
+        if uac.returncode != 0:
+            raise AssertionError("the SIPp caller failed: " + uac.stdout.decode(errors="replace")[-3000:])
+        if uas.wait(timeout=30) != 0:
+            raise AssertionError("the SIPp callee failed")
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+    with open(uas_log) as f:  # read with newline translation: CRLF becomes \n
+        return f.read()
+
+
+class DaemonClass:
+    """A test class with one daemon for all its tests: setUpClass sets cls.tmp and cls.proxy;
+    tearDownClass stops it (failing on an unclean exit) and removes the folder."""
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if getattr(cls, "proxy", None):
+                cls.proxy.stop()
+        finally:
+            shutil.rmtree(getattr(cls, "tmp", "/nonexistent"), ignore_errors=True)
 
 
 class Daemon:

@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import Daemon, all_headers, free_port, header
+from harness import Daemon, DaemonClass, all_headers, free_port, header
 
 SIPFASTD = sys.argv.pop(1)
 SIPFASTCTL = sys.argv.pop(1)
@@ -74,7 +74,7 @@ def metric(text, name, **labels):
     return total
 
 
-class Operations(unittest.TestCase):
+class Operations(DaemonClass, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if SIPP is None:
@@ -96,13 +96,6 @@ class Operations(unittest.TestCase):
                      b"From: <sip:a@b>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: bad\r\nCSeq: x OPTIONS\r\n\r\n",
                      ("127.0.0.1", cls.port))
         time.sleep(1.5)  # the workers' once-a-second fault report
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.proxy.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def scrape(self):
         with urllib.request.urlopen(self.proxy.metrics_url, timeout=5) as r:

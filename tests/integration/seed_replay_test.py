@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, StreamReader, free_port
+from harness import Daemon, DaemonClass, StreamReader, free_port, tcp_listener, udp_socket
 
 SIPFASTD = sys.argv.pop(1)
 CORPUS = sys.argv.pop(1)
@@ -54,7 +54,7 @@ def all_headers(msg, name):
     return [v.strip() for v in re.findall(rf"^{name}:\s*(.*)$", msg, re.M | re.I)]
 
 
-class Seed002Replay(unittest.TestCase):
+class Seed002Replay(DaemonClass, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sipfast-seed-")
@@ -63,13 +63,6 @@ class Seed002Replay(unittest.TestCase):
                            f'listen = ["udp:127.0.0.1:{cls.proxy_port}"]\nmode = "stateful"\nworkers = 2\n'
                            f'domains = ["127.0.0.1"]\n[[location]]\nuser = "1009"\ndomain = "127.0.0.1"\n'
                            f'contact = "sip:1009@127.0.0.1:{cls.fs_port}"\n')
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.proxy.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         self.caller = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -167,7 +160,7 @@ class Seed002Replay(unittest.TestCase):
             self.recv(self.caller, "BYE")
 
 
-class Seed000Replay(unittest.TestCase):
+class Seed000Replay(DaemonClass, unittest.TestCase):
     """Seed 000's call: UE1 (TCP) -> sipfastd -> UE2, with the UE addresses moved to loopback."""
     ims = "ims.mnc001.mcc001.3gppnetwork.org"
 
@@ -186,13 +179,6 @@ domain = "{cls.ims}"
 contact = "sip:1012@127.0.0.1:{cls.ue2}"
 """)
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.proxy.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-
     def moved(self, name):
         """The seed message with its UEs and proxy on loopback."""
         text = seed(name).replace("182.0.3.113:5060", f"127.0.0.1:{self.ue1}")
@@ -207,19 +193,9 @@ contact = "sip:1012@127.0.0.1:{cls.ue2}"
         return join(f"{start.split()[0]} {target} SIP/2.0", [f"Route: {route}"] + headers, body)
 
     def test_seed_000_call_from_a_tcp_ue(self):
-        ue1_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        ue1_udp.bind(("127.0.0.1", self.ue1))
-        ue1_udp.settimeout(3)
-        self.addCleanup(ue1_udp.close)
-        ue2_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        ue2_tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ue2_tcp.bind(("127.0.0.1", self.ue2))
-        ue2_tcp.listen(4)
-        ue2_tcp.settimeout(3)
-        self.addCleanup(ue2_tcp.close)
-        ue2_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        ue2_udp.bind(("127.0.0.1", self.ue2))
-        self.addCleanup(ue2_udp.close)
+        ue1_udp, ue2_tcp, ue2_udp = udp_socket(self.ue1), tcp_listener(self.ue2), udp_socket(self.ue2)
+        for s in (ue1_udp, ue2_tcp, ue2_udp):
+            self.addCleanup(s.close)
 
         # 1. UE1's INVITE to tel:1012 over its TCP connection; 100 Trying comes back on it with
         #    received and rport filled in (the seed's note: "rport added").

@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon
+from harness import Daemon, DaemonClass, sipp_calls
 
 SIPFASTD = sys.argv.pop(1)
 SCENARIOS = sys.argv.pop(1)
@@ -26,7 +26,7 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-class ProxyBase:
+class ProxyBase(DaemonClass):
     mode = "stateless"
 
     @classmethod
@@ -38,7 +38,7 @@ class ProxyBase:
         cls.uas_port = free_udp_port()
         cls.carol_port = free_udp_port()
         cls.dave_port = free_udp_port()
-        cls.daemon = Daemon(SIPFASTD, cls.tmp, f"""
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
 listen = ["udp:127.0.0.1:{cls.proxy_port}"]
 mode = "{cls.mode}"
 workers = 2
@@ -57,13 +57,6 @@ domain = "127.0.0.1"
 contact = "sip:dave@127.0.0.1:{cls.dave_port}"
 """)
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.daemon.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-
     def exchange(self, request, timeout=2.0):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
@@ -81,28 +74,8 @@ contact = "sip:dave@127.0.0.1:{cls.dave_port}"
                 f"Call-ID: {time.time_ns()}@127.0.0.1\nCSeq: 1 {method}\nContent-Length: 0\n\n")
 
     def test_calls_through_the_proxy_keep_the_route_set(self):
-        uas_log = os.path.join(self.tmp, "uas.log")
-        uac_log = os.path.join(self.tmp, "uac.log")
-        uac_port = free_udp_port()
         calls = 5
-        uas = subprocess.Popen([SIPP, "-sf", os.path.join(SCENARIOS, "uas_rr.xml"), "-i", "127.0.0.1",
-                                "-p", str(self.uas_port), "-m", str(calls), "-nostdin", "-timeout", "30s",
-                                "-trace_msg", "-message_file", uas_log],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
-        try:
-            time.sleep(0.3)
-            uac = subprocess.run([SIPP, "-sf", os.path.join(SCENARIOS, "uac_rr.xml"), "-s", "bob",
-                                  f"127.0.0.1:{self.proxy_port}", "-i", "127.0.0.1", "-p", str(uac_port),
-                                  "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error",
-                                  "-trace_msg", "-message_file", uac_log],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
-            self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-3000:])
-            self.assertEqual(uas.wait(timeout=30), 0)
-        finally:
-            if uas.poll() is None:
-                uas.kill()
-        with open(uas_log) as f:  # read with newline translation: CRLF becomes \n
-            trace = f.read()
+        trace = sipp_calls(SIPP, SCENARIOS, self.tmp, self.proxy_port, self.uas_port, calls)
         invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", trace, re.S)
         byes = re.findall(r"message received[^\n]*\n\n(BYE .*?)\n\n", trace, re.S)
         self.assertEqual(len(invites), calls)
@@ -118,7 +91,7 @@ contact = "sip:dave@127.0.0.1:{cls.dave_port}"
         # BYE came back through the proxy (its Via on top) with our Route removed.
         self.assertRegex(byes[0], rf"Via: SIP/2.0/UDP 127.0.0.1:{self.proxy_port};branch=z9hG4bKsf")
         self.assertNotIn("Route:", byes[0])
-        with open(uac_log) as f:
+        with open(os.path.join(self.tmp, "uac.log")) as f:  # the caller's trace, beside the callee's
             trying = len(re.findall(r"^SIP/2.0 100 Trying$", f.read(), re.M))
         # A stateful proxy answers every INVITE with its own 100 Trying; a stateless one sends none.
         self.assertEqual(trying, calls if self.mode == "stateful" else 0)

@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, StreamReader, all_headers, free_port, header
+from harness import Daemon, DaemonClass, sipp_calls, StreamReader, all_headers, free_port, header, tcp_listener, udp_socket
 
 SIPFASTD = sys.argv.pop(1)
 SCENARIOS = sys.argv.pop(1)
@@ -39,7 +39,7 @@ def answer(request, status, contact, tag=";tag=callee1"):
     return sip(f"SIP/2.0 {status}", hs)
 
 
-class TcpProxy(unittest.TestCase):
+class TcpProxy(DaemonClass, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sipfast-tcp-")
@@ -64,22 +64,13 @@ domain = "127.0.0.1"
 contact = "sip:big@127.0.0.1:{cls.big}"
 """)
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.proxy.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-
     def connect(self):
         s = socket.create_connection(("127.0.0.1", self.port), timeout=3)
         self.addCleanup(s.close)
         return s
 
     def udp(self):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        s.settimeout(3)
+        s = udp_socket()
         self.addCleanup(s.close)
         return s
 
@@ -92,26 +83,8 @@ contact = "sip:big@127.0.0.1:{cls.big}"
     def test_a_tcp_caller_reaches_a_udp_callee(self):
         if SIPP is None:
             self.skipTest("sipp (Debian sip-tester) is not installed")
-        uas_log, uac_log = os.path.join(self.tmp, "uas.log"), os.path.join(self.tmp, "uac.log")
         calls = 3
-        uas = subprocess.Popen([SIPP, "-sf", os.path.join(SCENARIOS, "uas_rr.xml"), "-i", "127.0.0.1",
-                                "-p", str(self.bob), "-m", str(calls), "-nostdin", "-timeout", "30s",
-                                "-trace_msg", "-message_file", uas_log],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
-        try:
-            time.sleep(0.3)
-            uac = subprocess.run([SIPP, "-sf", os.path.join(SCENARIOS, "uac_rr.xml"), "-t", "t1", "-s", "bob",
-                                  f"127.0.0.1:{self.port}", "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_STREAM)),
-                                  "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error",
-                                  "-trace_msg", "-message_file", uac_log],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
-            self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-3000:])
-            self.assertEqual(uas.wait(timeout=30), 0)
-        finally:
-            if uas.poll() is None:
-                uas.kill()
-        with open(uas_log) as f:
-            trace = f.read()
+        trace = sipp_calls(SIPP, SCENARIOS, self.tmp, self.port, self.bob, calls, uac_transport="t1")
         invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", trace, re.S)
         byes = re.findall(r"message received[^\n]*\n\n(BYE .*?)\n\n", trace, re.S)
         self.assertEqual((len(invites), len(byes)), (calls, calls))
@@ -151,11 +124,7 @@ contact = "sip:big@127.0.0.1:{cls.big}"
         self.assertTrue(reply.startswith("SIP/2.0 400 Missing Content-Length on a stream"), reply)
 
     def test_a_udp_caller_reaches_a_tcp_callee_over_the_connection_the_proxy_opens(self):
-        callee = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        callee.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        callee.bind(("127.0.0.1", self.tom))
-        callee.listen(4)
-        callee.settimeout(3)
+        callee = tcp_listener(self.tom)
         self.addCleanup(callee.close)
         caller = self.udp()
         cport = caller.getsockname()[1]
@@ -195,14 +164,9 @@ contact = "sip:big@127.0.0.1:{cls.big}"
         self.assertTrue(tom.message().startswith("SIP/2.0 200 OK"))
 
     def test_a_request_too_large_for_udp_goes_over_tcp(self):
-        callee_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        callee_tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        callee_tcp.bind(("127.0.0.1", self.big))
-        callee_tcp.listen(4)
-        callee_tcp.settimeout(3)
+        callee_tcp = tcp_listener(self.big)
         self.addCleanup(callee_tcp.close)
-        callee_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        callee_udp.bind(("127.0.0.1", self.big))
+        callee_udp = udp_socket(self.big)
         self.addCleanup(callee_udp.close)
         caller = self.udp()
         cport = caller.getsockname()[1]
@@ -235,7 +199,7 @@ contact = "sip:big@127.0.0.1:{cls.big}"
             callee_udp.recv(65535)
 
 
-class TcpLimits(unittest.TestCase):
+class TcpLimits(DaemonClass, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sipfast-tcplim-")
@@ -247,13 +211,6 @@ workers = 1
 max_connections_per_ip = 3
 idle_timeout_s = 1
 """)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.proxy.stop()
-        finally:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def ping(self, s):
         s.sendall(b"\r\n\r\n")

@@ -83,6 +83,8 @@ private:
     /// Frames what `c` has buffered; false when a shard's mailbox is full and some is left.
     bool frame(connection& c) noexcept;
     void send(connection& c, const char* data, std::size_t len) noexcept;
+    /// Sends what the kernel takes now, from `sent` on; false when that closed the connection.
+    [[nodiscard]] bool write_some(connection& c, const char* data, std::size_t len, std::size_t& sent) noexcept;
     void answer_fault(connection& c, const sip::parse_result& r) noexcept;
     void finish_closing(connection& c) noexcept;
     void send_from_shards(std::uint64_t now) noexcept;

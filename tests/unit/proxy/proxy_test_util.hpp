@@ -6,8 +6,13 @@
 
 #include <string_view>
 
+#include <cstdint>
+#include <memory>
+#include <string>
+
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/proxy/net_address.hpp"
+#include "sipfast/proxy/pipeline.hpp"
 
 namespace sipfast::test {
 
@@ -28,5 +33,34 @@ inline proxy::proxy_config test_config(proxy::proxy_mode mode) {
     c.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
     return c;
 }
+
+/// A pipeline driven by hand with a fake clock: what each test fixture feeds and reads back.
+struct pipeline_driver {
+    static constexpr std::uint64_t ms = 1'000'000;
+    proxy::proxy_config config;
+    proxy::outbox out{1 << 16, 64};
+    std::unique_ptr<proxy::pipeline> p;
+    std::uint64_t now = 0;
+
+    explicit pipeline_driver(proxy::proxy_config c) : config(std::move(c)) {}
+    /// One message in from `from` at `local`; returns how many messages it produced.
+    std::size_t feed_at(const std::string& text, proxy::net_address from, const proxy::listen_point* local) {
+        out.clear();
+        p->on_packet(proxy::inbound{text, from, local}, now, out);
+        return out.size();
+    }
+    /// Runs the clock to `to` in 10 ms steps; returns what the timers sent.
+    std::size_t tick(std::uint64_t to) {
+        out.clear();
+        for (; now < to; now += 10 * ms) p->on_tick(now, out);
+        now = to;
+        p->on_tick(now, out);
+        return out.size();
+    }
+    [[nodiscard]] std::string sent(std::size_t i = 0) const {
+        const auto b = out.bytes(out[i]);
+        return std::string(b.data(), b.size());
+    }
+};
 
 } // namespace sipfast::test

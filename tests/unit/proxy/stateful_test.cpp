@@ -18,38 +18,19 @@ namespace {
 using test::crlf;
 using test::parsed;
 
-constexpr std::uint64_t ms = 1'000'000;
+constexpr std::uint64_t ms = test::pipeline_driver::ms;
 
 using test::addr;
 
-struct fixture {
-    proxy_config config = test::test_config(proxy_mode::stateful);
-    outbox out{1 << 16, 64};
-    std::unique_ptr<pipeline> p;
+struct fixture : test::pipeline_driver {
     net_address uac = addr("198.18.0.9:5070");
     net_address uas = addr("198.18.0.20:5062");
-    std::uint64_t now = 0;
 
-    explicit fixture(std::uint32_t capacity = 64) {
+    explicit fixture(std::uint32_t capacity = 64) : pipeline_driver(test::test_config(proxy_mode::stateful)) {
         config.transactions_per_shard = capacity;
         p = std::make_unique<pipeline>(config, 3);
     }
-    std::size_t feed(const std::string& datagram, net_address from) {
-        out.clear();
-        p->on_packet(inbound{datagram, from, &config.listen[0]}, now, out);
-        return out.size();
-    }
-    std::size_t tick(std::uint64_t to) {
-        out.clear();
-        for (; now < to; now += 10 * ms) p->on_tick(now, out);
-        now = to;
-        p->on_tick(now, out);
-        return out.size();
-    }
-    std::string sent(std::size_t i = 0) const {
-        const auto b = out.bytes(out[i]);
-        return std::string(b.data(), b.size());
-    }
+    std::size_t feed(const std::string& datagram, net_address from) { return feed_at(datagram, from, &config.listen[0]); }
     // The message sent to `to`, or "" when none was.
     std::string sent_to(const net_address& to) const {
         for (std::size_t i = 0; i < out.size(); ++i)

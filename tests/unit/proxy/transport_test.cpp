@@ -20,17 +20,13 @@ using test::addr;
 using test::crlf;
 using test::parsed;
 
-constexpr std::uint64_t ms = 1'000'000;
+constexpr std::uint64_t ms = test::pipeline_driver::ms;
 
 // The test proxy, also listening on TCP 198.18.0.1:5060; carol is reached over TCP.
-struct fixture {
-    proxy_config config;
-    outbox out{1 << 16, 64};
-    std::unique_ptr<pipeline> p;
+struct fixture : test::pipeline_driver {
     net_address ue = addr("198.18.0.9:40123");  // a TCP client's ephemeral port
-    std::uint64_t now = 0;
 
-    explicit fixture(proxy_mode mode = proxy_mode::stateless, bool tcp = true) : config(test::test_config(mode)) {
+    explicit fixture(proxy_mode mode = proxy_mode::stateless, bool tcp = true) : pipeline_driver(test::test_config(mode)) {
         if (tcp) config.listen.push_back({sip::transport::tcp, addr("198.18.0.1:5060")});
         config.locations.push_back({"carol", "example.com", "sip:carol@198.18.0.21:5064;transport=tcp",
                                     addr("198.18.0.21:5064"), sip::transport::tcp});
@@ -40,20 +36,7 @@ struct fixture {
     const listen_point* udp() const { return &config.listen[0]; }
     const listen_point* tcp() const { return &config.listen[1]; }
     std::size_t feed(const std::string& text, net_address from, const listen_point* local) {
-        out.clear();
-        p->on_packet(inbound{text, from, local}, now, out);
-        return out.size();
-    }
-    std::size_t tick(std::uint64_t to) {
-        out.clear();
-        for (; now < to; now += 10 * ms) p->on_tick(now, out);
-        now = to;
-        p->on_tick(now, out);
-        return out.size();
-    }
-    std::string sent(std::size_t i = 0) const {
-        const auto b = out.bytes(out[i]);
-        return std::string(b.data(), b.size());
+        return feed_at(text, from, local);
     }
 };
 
