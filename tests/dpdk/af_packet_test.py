@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""sipfast-dpdk end to end on net_af_packet: the app owns 198.18.0.2 on one end of a veth pair in a
+network namespace of its own, SIPp agents sit at 198.18.0.1 on the other end in a second namespace
+(no default route, addresses from 198.18.0.0/15). The kernel of the SIPp side finds the app by ARP,
+which the app answers. Calls with Record-Route through 2 lcores on 2 queues, and a busy callee.
+Namespaces and links are removed even on failure. Usage: af_packet_test.py SIPFAST_DPDK SIPP_DIR"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+APP = sys.argv.pop(1)
+SCENARIOS = os.path.abspath(sys.argv.pop(1))
+SIPP = shutil.which("sipp")
+IP = shutil.which("ip")
+APP_NS, SIPP_NS = f"sfapp{os.getpid()}", f"sfsipp{os.getpid()}"
+
+
+def sh(*args, ns=None, check=True, **kw):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    return subprocess.run(cmd, check=check, capture_output=True, timeout=60, **kw)
+
+
+class AfPacket(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0 or IP is None or SIPP is None:
+            raise unittest.SkipTest("needs root, iproute2 and sipp")
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-afp-")
+        try:
+            sh("ip", "netns", "add", APP_NS)
+            sh("ip", "netns", "add", SIPP_NS)
+            sh("ip", "link", "add", "sfa" + str(os.getpid() % 10000), "type", "veth", "peer", "name", "sfb" + str(os.getpid() % 10000))
+        except subprocess.CalledProcessError as e:
+            cls.tearDownClass()
+            raise unittest.SkipTest("cannot make namespaces here: " + e.stderr.decode())
+        a, b = "sfa" + str(os.getpid() % 10000), "sfb" + str(os.getpid() % 10000)
+        sh("ip", "link", "set", a, "netns", APP_NS)
+        sh("ip", "link", "set", b, "netns", SIPP_NS)
+        for ns in (APP_NS, SIPP_NS):
+            sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", ns=ns)
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+        sh("ip", "link", "set", a, "up", ns=APP_NS)
+        sh("ip", "addr", "add", "198.18.0.1/24", "dev", b, ns=SIPP_NS)
+        sh("ip", "link", "set", b, "up", ns=SIPP_NS)
+        cfg = os.path.join(cls.tmp, "dpdk.toml")
+        with open(cfg, "w") as f:
+            f.write('listen = ["udp:198.18.0.2:5060"]\nmode = "stateful"\ndomains = ["198.18.0.2"]\n'
+                    'control_socket = ""\n[metrics]\nlisten = ""\n'
+                    '[[location]]\nuser = "bob"\ndomain = "198.18.0.2"\ncontact = "sip:bob@198.18.0.1:5070"\n'
+                    '[[location]]\nuser = "carol"\ndomain = "198.18.0.2"\ncontact = "sip:carol@198.18.0.1:5072"\n')
+        cls.log = open(os.path.join(cls.tmp, "app.log"), "w+")
+        cls.app = subprocess.Popen(["ip", "netns", "exec", APP_NS, APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
+                                    "--lcores", "0@0,1@1", "--log-level", "lib.eal:error",
+                                    f"--vdev=net_af_packet0,iface={a},qpairs=2", "--", "--config", cfg],
+                                   stdout=cls.log, stderr=cls.log, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline and "ready" not in cls.output() and cls.app.poll() is None:
+            time.sleep(0.1)
+        if "ready" not in cls.output():
+            out = cls.output()
+            cls.tearDownClass()
+            raise AssertionError("sipfast-dpdk did not start: " + out)
+
+    @classmethod
+    def output(cls):
+        cls.log.seek(0)
+        return cls.log.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        app = getattr(cls, "app", None)
+        if app is not None and app.poll() is None:
+            app.send_signal(2)
+            try:
+                app.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                app.kill()
+                app.wait()
+        for ns in (APP_NS, SIPP_NS):  # deleting the namespaces removes the veth pair
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(getattr(cls, "tmp", "/nonexistent"), ignore_errors=True)
+
+    def sipp(self, scenario, *args, background=False):
+        cmd = ["ip", "netns", "exec", SIPP_NS, SIPP, "-sf", os.path.join(SCENARIOS, scenario), "-i", "198.18.0.1",
+               "-nostdin", "-timeout", "30s", *args]
+        if background:
+            return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
+        return subprocess.run(cmd, capture_output=True, timeout=90, cwd=self.tmp)
+
+    def test_calls_with_record_route_over_two_lcores(self):
+        calls = 20
+        trace = os.path.join(self.tmp, "uas.log")
+        uas = self.sipp("uas_rr.xml", "-p", "5070", "-m", str(calls), "-trace_msg", "-message_file", trace, background=True)
+        try:
+            time.sleep(0.5)
+            uac = self.sipp("uac_rr.xml", "-s", "bob", "198.18.0.2:5060", "-p", "5080", "-m", str(calls), "-r", "20",
+                            "-timeout_error")
+            self.assertEqual(uac.returncode, 0, (uac.stdout + uac.stderr).decode(errors="replace")[-2000:] + self.output())
+            self.assertEqual(uas.wait(timeout=30), 0)
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+        with open(trace) as f:
+            invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", f.read(), re.S)
+        self.assertEqual(len(invites), calls)
+        self.assertIn("Record-Route: <sip:198.18.0.2:5060;lr>", invites[0])
+        self.assertRegex(invites[0], r"Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bKsf000[01]\.")
+
+    def test_a_busy_callee(self):
+        uas = self.sipp("uas_busy.xml", "-p", "5072", "-m", "3", background=True)
+        try:
+            time.sleep(0.5)
+            uac = self.sipp("uac_busy.xml", "-s", "carol", "198.18.0.2:5060", "-p", "5082", "-m", "3", "-r", "5",
+                            "-timeout_error")
+            self.assertEqual(uac.returncode, 0, (uac.stdout + uac.stderr).decode(errors="replace")[-2000:] + self.output())
+            self.assertEqual(uas.wait(timeout=30), 0)  # it saw the hop-by-hop ACK of each 486
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+
+
+if __name__ == "__main__":
+    result = unittest.main(verbosity=2, exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    sys.exit(77 if result.skipped and len(result.skipped) == result.testsRun else 0)
