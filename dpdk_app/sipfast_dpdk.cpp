@@ -24,11 +24,15 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "daemon_config.hpp"
+#include "sipfast/core/counter.hpp"
 #include "sipfast/io/mail_hub.hpp"
 #include "sipfast/net/frame.hpp"
+#include "sipfast/ops/ops_server.hpp"
+#include "sipfast/ops/prometheus.hpp"
 #include "sipfast/proxy/pipeline.hpp"
 #include "sipfast/sip/parser.hpp"
 
@@ -161,9 +165,9 @@ struct shared_state {
     bool framing_only = false;
 };
 
+/// What an lcore did besides the pipeline's own statistics; single writer, read by the ops thread.
 struct lcore_counters {
-    std::uint64_t rx = 0, tx = 0, tx_dropped = 0, arp_answered = 0, nd_answered = 0, not_for_us = 0, no_neighbour = 0,
-                  exception = 0, copied = 0, echoed = 0;
+    core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed;
 };
 
 /// One lcore: its queue, its shard.
@@ -175,11 +179,19 @@ public:
     void run() {
         std::uint64_t last_rx = now_ns();
         bool seen = false;
+        proxy::shard_stats& st = pipeline_.stats();
+        std::uint64_t turn = now_ns();
         while (!stop.load(std::memory_order_relaxed)) {
             rte_mbuf* rx[burst];
             const std::uint16_t n = rte_eth_rx_burst(s_.port, queue_, rx, burst);
             const std::uint64_t now = now_ns();
-            for (std::uint16_t i = 0; i < n; ++i) handle(rx[i], now);
+            // A poll-mode lcore never sleeps: a turn that found nothing is idle time, one that did, busy.
+            (n > 0 ? st.busy_ns : st.idle_ns) += now - turn;
+            turn = now;
+            for (std::uint16_t i = 0; i < n; ++i) {
+                st.bytes_in += rx[i]->pkt_len;
+                handle(rx[i], now);
+            }
             if (n > 0) {
                 last_rx = now;
                 seen = true;
@@ -410,6 +422,47 @@ private:
     std::array<char, 65536 + sip::padding_bytes> scratch_{};
 };
 
+std::string metrics_text(const std::vector<std::unique_ptr<worker>>& workers, std::uint16_t port, unsigned lcores) {
+    std::vector<const proxy::shard_stats*> shards;
+    for (const auto& w : workers) shards.push_back(&w->stats());
+    std::string out = ops::render_prometheus({shards, nullptr, "dpdk", 0});
+    const auto family = [&](const char* name, const char* type, const char* help) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    };
+    const auto sample = [&](const std::string& series, std::uint64_t v) { out += series + " " + std::to_string(v) + "\n"; };
+    rte_eth_stats st{};
+    (void)rte_eth_stats_get(port, &st);
+    const std::string p = "port=\"" + std::to_string(port) + "\"";
+    family("sipfast_dpdk_port_packets_total", "counter", "Packets the port received and sent.");
+    sample("sipfast_dpdk_port_packets_total{" + p + ",direction=\"rx\"}", st.ipackets);
+    sample("sipfast_dpdk_port_packets_total{" + p + ",direction=\"tx\"}", st.opackets);
+    family("sipfast_dpdk_port_dropped_total", "counter", "Packets the port lost, by cause.");
+    sample("sipfast_dpdk_port_dropped_total{" + p + ",cause=\"imissed\"}", st.imissed);
+    sample("sipfast_dpdk_port_dropped_total{" + p + ",cause=\"rx_nombuf\"}", st.rx_nombuf);
+    sample("sipfast_dpdk_port_dropped_total{" + p + ",cause=\"ierrors\"}", st.ierrors);
+    sample("sipfast_dpdk_port_dropped_total{" + p + ",cause=\"oerrors\"}", st.oerrors);
+    family("sipfast_dpdk_queue_packets_total", "counter", "Packets per queue (where the port counts them).");
+    for (unsigned q = 0; q < lcores && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; ++q) {
+        const std::string l = p + ",queue=\"" + std::to_string(q) + "\"";
+        sample("sipfast_dpdk_queue_packets_total{" + l + ",direction=\"rx\"}", st.q_ipackets[q]);
+        sample("sipfast_dpdk_queue_packets_total{" + l + ",direction=\"tx\"}", st.q_opackets[q]);
+    }
+    family("sipfast_dpdk_frames_total", "counter", "Frames an lcore handled, by what became of them.");
+    for (std::size_t k = 0; k < workers.size(); ++k) {
+        const lcore_counters& c = workers[k]->counters();
+        const std::string w = "worker=\"" + std::to_string(k) + "\"";
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"received\"}", c.rx);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"sent\"}", c.tx);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"tx_dropped\"}", c.tx_dropped);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"arp_answered\"}", c.arp_answered);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"nd_answered\"}", c.nd_answered);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"not_for_us\"}", c.not_for_us);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"exception\"}", c.exception);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"no_neighbour\"}", c.no_neighbour);
+    }
+    return out;
+}
+
 int fail(const std::string& message, int status = 2) {
     std::fprintf(stderr, "sipfast-dpdk: error: %s\n", message.c_str());
     rte_eal_cleanup();
@@ -506,6 +559,18 @@ int main(int argc, char** argv) {
                  source.c_str(), name, s.our_mac[0], s.our_mac[1], s.our_mac[2], s.our_mac[3], s.our_mac[4],
                  s.our_mac[5], lcores, cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
 
+    // Port, queue and lcore counters go out the same way as sipfastd's (DESIGN §8): Prometheus text
+    // from a thread of its own that reads the lcores' single-writer counters.
+    std::atomic<bool> stop_ops{false};
+    std::thread ops_thread;
+    ops::ops_server ops_srv(ops::ops_server::handlers{
+        [&] { return metrics_text(workers, port, lcores); },
+        [](std::string_view) { return std::string("error: sipfast-dpdk answers metrics only\n"); }});
+    if (!cfg.metrics_listen.empty()) {
+        if (const std::string err = ops_srv.open(cfg.metrics_listen, {}); !err.empty()) return fail(err, 1);
+        ops_thread = std::thread([&] { ops_srv.run(stop_ops); });
+        std::fprintf(stderr, "sipfast-dpdk: info: metrics on port %u\n", ops_srv.metrics_port());
+    }
     const std::uint64_t started = now_ns();
     if (o.seconds != 0) s.deadline_ns = started + std::uint64_t{o.seconds} * 1'000'000'000;
     unsigned index = 1;
@@ -533,8 +598,10 @@ int main(int argc, char** argv) {
         c.no_neighbour += w->counters().no_neighbour;
         c.echoed += w->counters().echoed;
     }
+    stop_ops.store(true);
+    if (ops_thread.joinable()) ops_thread.join();
     if (o.seconds != 0) {
-        const double sip_messages = static_cast<double>(o.framing_only ? c.echoed : total.requests() + total.responses());
+        const double sip_messages = static_cast<double>(o.framing_only ? c.echoed.get() : total.requests() + total.responses());
         std::fprintf(stderr, "sipfast-dpdk: result: %s %.0f SIP messages/s per lcore (%u lcores, %.2f s)\n",
                      o.framing_only ? "framing-only" : (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful"),
                      sip_messages / elapsed / lcores, lcores, elapsed);
@@ -545,9 +612,9 @@ int main(int argc, char** argv) {
                  "(forwarded %llu), parse errors %llu, mailbox hops %llu\n",
                  static_cast<unsigned long long>(st.ipackets), static_cast<unsigned long long>(st.opackets),
                  static_cast<unsigned long long>(st.imissed), static_cast<unsigned long long>(st.rx_nombuf),
-                 static_cast<unsigned long long>(c.rx), static_cast<unsigned long long>(c.tx),
-                 static_cast<unsigned long long>(c.tx_dropped), static_cast<unsigned long long>(c.arp_answered),
-                 static_cast<unsigned long long>(c.exception), static_cast<unsigned long long>(c.no_neighbour),
+                 static_cast<unsigned long long>(c.rx.get()), static_cast<unsigned long long>(c.tx.get()),
+                 static_cast<unsigned long long>(c.tx_dropped.get()), static_cast<unsigned long long>(c.arp_answered.get()),
+                 static_cast<unsigned long long>(c.exception.get()), static_cast<unsigned long long>(c.no_neighbour.get()),
                  static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
                  static_cast<unsigned long long>(total.responses()), static_cast<unsigned long long>(total.responses_forwarded()),
                  static_cast<unsigned long long>(total.malformed()), static_cast<unsigned long long>(total.mailbox_hops.get()));

@@ -51,9 +51,10 @@ class AfPacket(unittest.TestCase):
         cfg = os.path.join(cls.tmp, "dpdk.toml")
         with open(cfg, "w") as f:
             f.write('listen = ["udp:198.18.0.2:5060"]\nmode = "stateful"\ndomains = ["198.18.0.2"]\n'
-                    'control_socket = ""\n[metrics]\nlisten = ""\n'
+                    'control_socket = ""\n'
                     '[[location]]\nuser = "bob"\ndomain = "198.18.0.2"\ncontact = "sip:bob@198.18.0.1:5070"\n'
-                    '[[location]]\nuser = "carol"\ndomain = "198.18.0.2"\ncontact = "sip:carol@198.18.0.1:5072"\n')
+                    '[[location]]\nuser = "carol"\ndomain = "198.18.0.2"\ncontact = "sip:carol@198.18.0.1:5072"\n'
+                    '[metrics]\nlisten = "127.0.0.1:9169"\n')
         cls.log = open(os.path.join(cls.tmp, "app.log"), "w+")
         cls.app = subprocess.Popen(["ip", "netns", "exec", APP_NS, APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
                                     "--lcores", "0@0,1@1", "--log-level", "lib.eal:error",
@@ -111,6 +112,25 @@ class AfPacket(unittest.TestCase):
         self.assertEqual(len(invites), calls)
         self.assertIn("Record-Route: <sip:198.18.0.2:5060;lr>", invites[0])
         self.assertRegex(invites[0], r"Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bKsf000[01]\.")
+
+    def test_z_port_and_lcore_counters_are_scraped(self):  # after the calls (tests run in name order)
+        if shutil.which("promtool") is None:
+            self.skipTest("promtool (Debian prometheus) is not installed")
+        text = sh("python3", "-c", "import urllib.request;"
+                  "print(urllib.request.urlopen('http://127.0.0.1:9169/metrics', timeout=5).read().decode())",
+                  ns=APP_NS).stdout.decode()
+        r = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, (r.stdout + r.stderr).decode())
+
+        def total(prefix):
+            return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(prefix))
+
+        self.assertGreaterEqual(total('sipfast_requests_received_total{worker="0",method="INVITE"}')
+                                + total('sipfast_requests_received_total{worker="1",method="INVITE"}'), 23)
+        self.assertGreater(total('sipfast_dpdk_port_packets_total{port="0",direction="rx"}'), 0)
+        self.assertGreater(total('sipfast_dpdk_frames_total{worker="0",what="arp_answered"}')
+                           + total('sipfast_dpdk_frames_total{worker="1",what="arp_answered"}'), 0)
+        self.assertGreater(total("sipfast_worker_idle_seconds_total"), 0)
 
     def test_a_busy_callee(self):
         uas = self.sipp("uas_busy.xml", "-p", "5072", "-m", "3", background=True)

@@ -105,7 +105,8 @@ class Replay(unittest.TestCase):
         cfg = os.path.join(tmp, "dpdk.toml")
         with open(cfg, "w") as f:
             f.write('listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
-                    '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n')
+                    '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
+                    '[metrics]\nlisten = ""\n')
         try:
             r = subprocess.run([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0", "--log-level", "lib.eal:error",
                                 "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",
