@@ -30,6 +30,7 @@
 #include "daemon_config.hpp"
 #include "sipfast/core/counter.hpp"
 #include "sipfast/io/mail_hub.hpp"
+#include "sipfast/io/tcp_server.hpp"
 #include "sipfast/net/frame.hpp"
 #include "sipfast/ops/ops_server.hpp"
 #include "sipfast/ops/prometheus.hpp"
@@ -63,6 +64,7 @@ struct app_options {
     unsigned exit_when_idle_ms = 0;  // for replays: stop once RX has been quiet this long
     unsigned seconds = 0;            // for benchmarks: run this long, then report messages per second
     bool framing_only = false;       // for benchmarks: L2-L4 only, each datagram echoed (the ceiling)
+    std::string exception_port;      // a net_tap port: what is not SIP over UDP goes to the kernel there
 };
 
 bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
@@ -105,12 +107,14 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
         } else if (a == "--seconds") {
             if (!value(v)) return false;
             o.seconds = static_cast<unsigned>(std::stoul(v));
+        } else if (a == "--exception-port") {
+            if (!value(o.exception_port)) return false;
         } else if (a == "--framing-only") {
             o.framing_only = true;
         } else if (a == "--help" || a == "-h") {
             error = "usage: sipfast-dpdk [EAL args] -- [--config FILE] [--address IP] [--port NAME] [--gateway IP] "
                     "[--listen URI]... [--mode stateless|stateful] [--domain NAME]... [--record-route on|off] "
-                    "[--exit-when-idle MS] [--seconds S] [--framing-only]";
+                    "[--exit-when-idle MS] [--seconds S] [--framing-only] [--exception-port NAME]";
             return false;
         } else {
             error = "unknown option " + a + " (--help lists them)";
@@ -163,11 +167,14 @@ struct shared_state {
     unsigned exit_when_idle_ms = 0;
     std::uint64_t deadline_ns = 0;  // --seconds
     bool framing_only = false;
+    bool have_tap = false;          // the exception path: frames for the kernel go out this port
+    std::uint16_t tap = 0;
 };
 
 /// What an lcore did besides the pipeline's own statistics; single writer, read by the ops thread.
 struct lcore_counters {
-    core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed;
+    core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed,
+        to_kernel, from_kernel;
 };
 
 /// One lcore: its queue, its shard.
@@ -196,6 +203,7 @@ public:
                 last_rx = now;
                 seen = true;
             }
+            from_kernel();
             drain_mail(now);
             pipeline_.on_tick(now, outbox_);
             send_outbox();
@@ -237,6 +245,8 @@ private:
             if (f.kind == net::frame_kind::arp_request && ours(f.dst)) {
                 answer([&](std::span<std::uint8_t> out) { return net::encode_arp_reply(out, s_.our_mac, f); });
                 ++c_.arp_answered;
+            } else if (f.kind == net::frame_kind::arp_reply && to_kernel(m)) {
+                return;  // the kernel behind the exception port resolves its own neighbours too
             }
             break;
         case net::frame_kind::neighbor_solicitation:
@@ -251,15 +261,41 @@ private:
                 neighbours_.learn(f.src, f.src_mac);
                 if (s_.framing_only) echo(f);
                 else deliver(f, *l, m, now);
+            } else if (ours(f.dst) && to_kernel(m)) {
+                return;  // UDP to another port of ours: the kernel's
             } else {
                 ++c_.not_for_us;
             }
             break;
         default:
-            ++c_.exception;  // the tap exception path is the next step of this backend
+            // TCP, ICMP, fragments ...: the kernel terminates them behind the exception port (SIP over
+            // TCP then reaches the TCP thread and comes back to the shards through the mailboxes).
+            if ((f.kind == net::frame_kind::other || f.kind == net::frame_kind::fragment) && to_kernel(m)) return;
+            ++c_.exception;
             break;
         }
         rte_pktmbuf_free(m);
+    }
+
+    /// Hands a frame to the kernel through the exception port; false (the frame stays ours to free)
+    /// when there is none or its queue is full.
+    bool to_kernel(rte_mbuf* m) {
+        if (!s_.have_tap) return false;
+        if (rte_eth_tx_burst(s_.tap, queue_, &m, 1) != 1) return false;
+        ++c_.to_kernel;
+        return true;
+    }
+
+    /// What the kernel sends out through the exception port leaves by the wire (each lcore reads
+    /// its own queue of it: the kernel spreads flows over them).
+    void from_kernel() {
+        if (!s_.have_tap) return;
+        rte_mbuf* in[burst];
+        const std::uint16_t n = rte_eth_rx_burst(s_.tap, queue_, in, burst);
+        for (std::uint16_t i = 0; i < n; ++i) {
+            ++c_.from_kernel;
+            queue_tx(in[i]);
+        }
     }
 
     // The framing ceiling: what the same loop costs with the pipeline left out.
@@ -313,7 +349,7 @@ private:
     }
 
     void drain_mail(std::uint64_t now) {
-        for (unsigned from = 0; from < s_.hub->workers(); ++from) {
+        for (unsigned from = 0; from < s_.hub->participants(); ++from) {
             if (from == queue_) continue;
             s_.hub->ring(from, queue_).consume([&](const io::mail& mail) {
                 const proxy::inbound in{std::string_view(mail.data, mail.len), mail.peer,
@@ -327,8 +363,25 @@ private:
         for (unsigned to = 0; to < dirty_.size(); ++to)
             if (dirty_[to]) {
                 dirty_[to] = false;
-                s_.hub->ring(queue_, to).publish();  // lcores poll: no wake-up needed
+                s_.hub->ring(queue_, to).publish();
+                // Lcores poll; the TCP thread sleeps in epoll and is woken.
+                if (s_.hub->has_stream_thread() && to == s_.hub->stream_thread()) s_.hub->wake(to);
             }
+    }
+
+    bool to_stream_thread(const proxy::outgoing& o) {
+        if (!s_.hub->has_stream_thread() || o.size > io::mail::max_bytes) return false;
+        const unsigned to = s_.hub->stream_thread();
+        io::mail* mail = s_.hub->ring(queue_, to).claim();
+        if (mail == nullptr) return false;
+        mail->len = o.size;
+        mail->listen_index = 0;
+        mail->peer = o.destination;
+        mail->received_ns = o.received_ns;
+        std::memcpy(mail->data, outbox_.bytes(o).data(), o.size);
+        s_.hub->ring(queue_, to).push_claimed();
+        dirty_[to] = true;
+        return true;
     }
 
     template <class F>
@@ -351,8 +404,8 @@ private:
     void send_outbox() {
         for (std::size_t i = 0; i < outbox_.size(); ++i) {
             const proxy::outgoing& o = outbox_[i];
-            if (o.transport != sip::transport::udp) {  // TCP leaves by the exception path (not built yet)
-                pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+            if (o.transport != sip::transport::udp) {  // TCP: the TCP thread sends it through the kernel
+                if (!to_stream_thread(o)) pipeline_.stats().count_drop(proxy::drop_cause::no_route);
                 continue;
             }
             const net::mac_address* mac = neighbours_.find(o.destination);
@@ -459,6 +512,8 @@ std::string metrics_text(const std::vector<std::unique_ptr<worker>>& workers, st
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"not_for_us\"}", c.not_for_us);
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"exception\"}", c.exception);
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"no_neighbour\"}", c.no_neighbour);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"to_kernel\"}", c.to_kernel);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"from_kernel\"}", c.from_kernel);
     }
     return out;
 }
@@ -517,13 +572,23 @@ int main(int argc, char** argv) {
     } else if (rte_eth_dev_count_avail() == 0) {
         return fail("no port: give one with --vdev (e.g. net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap) or a PCI device");
     }
+    std::uint16_t tap = 0;
+    const bool have_tap = !o.exception_port.empty();
+    if (have_tap && rte_eth_dev_get_port_by_name(o.exception_port.c_str(), &tap) != 0)
+        return fail("--exception-port " + o.exception_port + ": no such port (e.g. --vdev net_tap0,iface=sf0)");
+    if (o.port_name.empty() && have_tap && port == tap) port = tap == 0 ? 1 : 0;  // the other one is the NIC
+    bool have_tcp = false;
+    for (const proxy::listen_point& l : cfg.proxy.listen) have_tcp = have_tcp || l.transport == sip::transport::tcp;
+    if (have_tcp && !have_tap) return fail("TCP listen addresses need --exception-port (TCP is terminated by the kernel)");
     const unsigned lcores = rte_lcore_count();
     shared_state s;
+    s.have_tap = have_tap;
+    s.tap = tap;
     s.config = &cfg.proxy;
     s.port = port;
     s.exit_when_idle_ms = o.exit_when_idle_ms;
     s.framing_only = o.framing_only;
-    io::mail_hub hub(lcores, 256);
+    io::mail_hub hub(lcores, 256, have_tcp);
     s.hub = &hub;
     s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
     if (s.pool == nullptr) return fail(std::string("mbuf pool: ") + rte_strerror(rte_errno), 1);
@@ -548,6 +613,24 @@ int main(int argc, char** argv) {
     (void)rte_eth_macaddr_get(port, &mac);
     std::memcpy(s.our_mac.data(), mac.addr_bytes, 6);
     if (rte_eth_dev_start(port) != 0) return fail("rte_eth_dev_start failed", 1);
+    if (have_tap) {
+        // The kernel side speaks with our MAC, so frames pass between the wire and it unchanged.
+        rte_eth_conf tap_conf{};
+        if (rte_eth_dev_configure(tap, queues, queues, &tap_conf) != 0) return fail("exception port setup failed", 1);
+        for (std::uint16_t q = 0; q < queues; ++q)
+            if (rte_eth_rx_queue_setup(tap, q, ring_size, rte_eth_dev_socket_id(tap), nullptr, s.pool) != 0 ||
+                rte_eth_tx_queue_setup(tap, q, ring_size, rte_eth_dev_socket_id(tap), nullptr) != 0)
+                return fail("exception port queue setup failed", 1);
+        (void)rte_eth_dev_default_mac_addr_set(tap, &mac);
+        if (rte_eth_dev_start(tap) != 0) return fail("exception port start failed", 1);
+    }
+    std::unique_ptr<io::tcp_server> tcp;
+    std::thread tcp_thread;
+    if (have_tcp) {
+        tcp = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, hub);
+        if (const std::string err = tcp->open(); !err.empty()) return fail("tcp: " + err, 1);
+        tcp_thread = std::thread([&] { tcp->run(stop, -1); });
+    }
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -600,6 +683,7 @@ int main(int argc, char** argv) {
     }
     stop_ops.store(true);
     if (ops_thread.joinable()) ops_thread.join();
+    if (tcp_thread.joinable()) tcp_thread.join();
     if (o.seconds != 0) {
         const double sip_messages = static_cast<double>(o.framing_only ? c.echoed.get() : total.requests() + total.responses());
         std::fprintf(stderr, "sipfast-dpdk: result: %s %.0f SIP messages/s per lcore (%u lcores, %.2f s)\n",

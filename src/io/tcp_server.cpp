@@ -87,6 +87,9 @@ std::string tcp_server::open() {
         const int on = 1;
         (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
         if (lp.address.family == 6) (void)::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        // The address may not be up yet (a kernel-bypass exception interface configured after
+        // start, a floating address): bind anyway and take connections once it is.
+        (void)::setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof on);
         sockaddr_storage ss;
         const socklen_t len = detail::to_sockaddr(lp.address, ss);
         if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1024) != 0) {

@@ -3,7 +3,9 @@
 """sipfast-dpdk end to end on net_af_packet: the app owns 198.18.0.2 on one end of a veth pair in a
 network namespace of its own, SIPp agents sit at 198.18.0.1 on the other end in a second namespace
 (no default route, addresses from 198.18.0.0/15). The kernel of the SIPp side finds the app by ARP,
-which the app answers. Calls with Record-Route through 2 lcores on 2 queues, and a busy callee.
+which the app answers. Calls with Record-Route through 2 lcores on 2 queues, and a busy callee; what
+is not SIP over UDP goes to the kernel through a net_tap exception port: ping, and a SIPp caller on
+TCP (terminated by the kernel, served by the TCP thread) reaching a callee on UDP.
 Namespaces and links are removed even on failure. Usage: af_packet_test.py SIPFAST_DPDK SIPP_DIR"""
 import os
 import re
@@ -48,17 +50,22 @@ class AfPacket(unittest.TestCase):
         sh("ip", "link", "set", a, "up", ns=APP_NS)
         sh("ip", "addr", "add", "198.18.0.1/24", "dev", b, ns=SIPP_NS)
         sh("ip", "link", "set", b, "up", ns=SIPP_NS)
+        # Without this the SIPp side's TCP segments reach AF_PACKET with partial checksums, and the
+        # kernel behind the exception port drops them (DPDK_NOTES §7).
+        sh("ethtool", "-K", b, "tx", "off", ns=SIPP_NS, check=False)
         cfg = os.path.join(cls.tmp, "dpdk.toml")
         with open(cfg, "w") as f:
-            f.write('listen = ["udp:198.18.0.2:5060"]\nmode = "stateful"\ndomains = ["198.18.0.2"]\n'
+            f.write('listen = ["udp:198.18.0.2:5060", "tcp:198.18.0.2:5060"]\nmode = "stateful"\ndomains = ["198.18.0.2"]\n'
                     'control_socket = ""\n'
                     '[[location]]\nuser = "bob"\ndomain = "198.18.0.2"\ncontact = "sip:bob@198.18.0.1:5070"\n'
                     '[[location]]\nuser = "carol"\ndomain = "198.18.0.2"\ncontact = "sip:carol@198.18.0.1:5072"\n'
+                    '[[location]]\nuser = "dave"\ndomain = "198.18.0.2"\ncontact = "sip:dave@198.18.0.1:5074"\n'
                     '[metrics]\nlisten = "127.0.0.1:9169"\n')
         cls.log = open(os.path.join(cls.tmp, "app.log"), "w+")
         cls.app = subprocess.Popen(["ip", "netns", "exec", APP_NS, APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
                                     "--lcores", "0@0,1@1", "--log-level", "lib.eal:error",
-                                    f"--vdev=net_af_packet0,iface={a},qpairs=2", "--", "--config", cfg],
+                                    f"--vdev=net_af_packet0,iface={a},qpairs=2", "--vdev=net_tap0,iface=sftap",
+                                    "--", "--config", cfg, "--exception-port", "net_tap0"],
                                    stdout=cls.log, stderr=cls.log, stdin=subprocess.DEVNULL)
         deadline = time.time() + 20
         while time.time() < deadline and "ready" not in cls.output() and cls.app.poll() is None:
@@ -67,6 +74,9 @@ class AfPacket(unittest.TestCase):
             out = cls.output()
             cls.tearDownClass()
             raise AssertionError("sipfast-dpdk did not start: " + out)
+        # The kernel's side of the exception port owns the same address (and, set by the app, MAC).
+        sh("ip", "addr", "add", "198.18.0.2/24", "dev", "sftap", ns=APP_NS)
+        sh("ip", "link", "set", "sftap", "up", ns=APP_NS)
 
     @classmethod
     def output(cls):
@@ -131,6 +141,39 @@ class AfPacket(unittest.TestCase):
         self.assertGreater(total('sipfast_dpdk_frames_total{worker="0",what="arp_answered"}')
                            + total('sipfast_dpdk_frames_total{worker="1",what="arp_answered"}'), 0)
         self.assertGreater(total("sipfast_worker_idle_seconds_total"), 0)
+
+    def test_icmp_reaches_the_kernel_behind_the_exception_port(self):
+        # An ICMP echo from a raw socket (iputils is not installed here): the kernel answers it.
+        probe = ("import socket,struct,time\n"
+                 "def cs(b):\n s=sum(struct.unpack('!%dH'%(len(b)//2),b))\n"
+                 " s=(s&0xffff)+(s>>16); s=(s&0xffff)+(s>>16); return ~s&0xffff\n"
+                 "r=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP); r.settimeout(3)\n"
+                 "h=struct.pack('!BBHHH',8,0,0,77,1)+b'sipfast!'\n"
+                 "h=h[:2]+struct.pack('!H',cs(h))+h[4:]\n"
+                 "r.sendto(h,('198.18.0.2',0))\n"
+                 "while True:\n d=r.recv(2048)\n"
+                 " if d[20]==0 and struct.unpack('!H',d[24:26])[0]==77: print('echo reply'); break\n")
+        r = sh("python3", "-c", probe, ns=SIPP_NS, check=False)
+        self.assertEqual(r.stdout.decode().strip(), "echo reply", (r.stdout + r.stderr).decode() + self.output())
+
+    def test_a_tcp_caller_through_the_exception_path(self):
+        calls = 3
+        trace = os.path.join(self.tmp, "uas_tcp.log")
+        uas = self.sipp("uas_rr.xml", "-p", "5074", "-m", str(calls), "-trace_msg", "-message_file", trace, background=True)
+        try:
+            time.sleep(0.5)
+            uac = self.sipp("uac_rr.xml", "-t", "t1", "-s", "dave", "198.18.0.2:5060", "-p", "5084", "-m", str(calls),
+                            "-r", "5", "-timeout_error")
+            self.assertEqual(uac.returncode, 0, (uac.stdout + uac.stderr).decode(errors="replace")[-2000:] + self.output())
+            self.assertEqual(uas.wait(timeout=30), 0)
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+        with open(trace) as f:
+            invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", f.read(), re.S)
+        self.assertEqual(len(invites), calls)
+        self.assertIn("Record-Route: <sip:198.18.0.2:5060;lr>", invites[0])
+        self.assertIn("Record-Route: <sip:198.18.0.2:5060;transport=tcp;lr>", invites[0])
 
     def test_a_busy_callee(self):
         uas = self.sipp("uas_busy.xml", "-p", "5072", "-m", "3", background=True)
