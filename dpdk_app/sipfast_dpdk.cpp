@@ -124,45 +124,85 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
     return true;
 }
 
-/// Where our neighbours are: learned from what they send (ARP and IP), the gateway for the rest.
-/// Fixed size, open addressing, newest wins; per lcore, so no sharing.
+/// Where our neighbours are, shared by every lcore: learned from what any of them receives (ARP and
+/// IP), so the lcore that owns a call can send to a peer another lcore heard from. Fixed size, open
+/// slots by hash, newest wins. Readers take no lock (a sequence number per entry, retried while a
+/// write is in progress); writers, rare since an unchanged entry is not rewritten, take the entry's
+/// flag. `asked_ns` rate-limits our ARP requests for an address.
 class neighbours {
 public:
     void learn(const proxy::net_address& ip, const net::mac_address& mac) noexcept {
         entry& e = slot(ip);
-        e.ip = ip;
-        e.ip.port = 0;
-        e.mac = mac;
-        e.used = true;
+        net::mac_address known{};
+        if (read(e, ip, known) && known == mac) return;
+        write(e, [&] {
+            e.ip = key(ip);
+            e.mac = mac;
+            e.used = true;
+        });
     }
-    [[nodiscard]] const net::mac_address* find(proxy::net_address ip) const noexcept {
-        ip.port = 0;
-        const entry& e = const_cast<neighbours*>(this)->slot(ip);
-        return e.used && e.ip == ip ? &e.mac : nullptr;
+    [[nodiscard]] bool find(const proxy::net_address& ip, net::mac_address& mac) const noexcept {
+        return read(slot(ip), ip, mac);
+    }
+    /// Whether to send an ARP request for `ip` now (at most one a second per address).
+    [[nodiscard]] bool should_ask(const proxy::net_address& ip, std::uint64_t now_ns) noexcept {
+        entry& e = slot(ip);
+        std::uint64_t last = e.asked_ns.load(std::memory_order_relaxed);
+        return now_ns - last >= 1'000'000'000 && e.asked_ns.compare_exchange_strong(last, now_ns);
     }
 
 private:
     struct entry {
+        std::atomic<std::uint32_t> seq{0};  // odd while written
+        std::atomic<bool> writing{false};
+        std::atomic<std::uint64_t> asked_ns{0};
         proxy::net_address ip;
         net::mac_address mac{};
         bool used = false;
     };
-    entry& slot(const proxy::net_address& ip) noexcept {
+    static proxy::net_address key(proxy::net_address ip) noexcept {
+        ip.port = 0;
+        return ip;
+    }
+    entry& slot(const proxy::net_address& ip) const noexcept {
         std::uint32_t h = 2166136261u;
         for (std::size_t i = 0; i < (ip.family == 4 ? 4u : 16u); ++i) h = (h ^ ip.ip[i]) * 16777619u;
         return table_[h % table_.size()];
     }
-    std::array<entry, 4096> table_{};
+    static bool read(const entry& e, const proxy::net_address& ip, net::mac_address& mac) noexcept {
+        for (;;) {
+            const std::uint32_t before = e.seq.load(std::memory_order_acquire);
+            if (before & 1u) continue;
+            const bool hit = e.used && e.ip == key(ip);
+            const net::mac_address m = e.mac;
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (e.seq.load(std::memory_order_relaxed) != before) continue;
+            if (hit) mac = m;
+            return hit;
+        }
+    }
+    template <class F>
+    static void write(entry& e, F&& f) noexcept {
+        bool expected = false;
+        while (!e.writing.compare_exchange_weak(expected, true, std::memory_order_acquire)) expected = false;
+        e.seq.fetch_add(1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        f();
+        e.seq.fetch_add(1, std::memory_order_release);
+        e.writing.store(false, std::memory_order_release);
+    }
+    mutable std::array<entry, 4096> table_{};
 };
 
 struct shared_state {
     const proxy::proxy_config* config = nullptr;
+    neighbours* neighbours_table = nullptr;
+    proxy::net_address subnet;       // our address with the prefix's host bits cleared
+    unsigned prefix = 32;
     std::uint16_t port = 0;
     rte_mempool* pool = nullptr;
     net::mac_address our_mac{};
-    proxy::net_address gateway;
-    net::mac_address gateway_mac{};
-    bool have_gateway_mac = false;
+    proxy::net_address gateway;      // the next hop for what is off our subnet (family 0: none)
     io::mail_hub* hub = nullptr;
     unsigned exit_when_idle_ms = 0;
     std::uint64_t deadline_ns = 0;  // --seconds
@@ -212,9 +252,11 @@ public:
             if (s_.exit_when_idle_ms != 0 && seen && now - last_rx > std::uint64_t{s_.exit_when_idle_ms} * 1'000'000) break;
             if (s_.deadline_ns != 0 && now >= s_.deadline_ns) break;
         }
+        stop.store(true);  // one lcore ending a replay or a timed run ends them all
     }
 
     const lcore_counters& counters() const noexcept { return c_; }
+    void set_mtu(std::uint16_t mtu) noexcept { max_frame_ = 14u + mtu; }
     const proxy::shard_stats& stats() const noexcept { return pipeline_.stats(); }
 
 private:
@@ -245,7 +287,7 @@ private:
             if (f.kind == net::frame_kind::arp_request && ours(f.dst)) {
                 answer([&](std::span<std::uint8_t> out) { return net::encode_arp_reply(out, s_.our_mac, f); });
                 ++c_.arp_answered;
-            } else if (f.kind == net::frame_kind::arp_reply && to_kernel(m)) {
+            } else if (f.kind == net::frame_kind::arp_reply && ours(f.dst) && to_kernel(m)) {
                 return;  // the kernel behind the exception port resolves its own neighbours too
             }
             break;
@@ -270,7 +312,9 @@ private:
         default:
             // TCP, ICMP, fragments ...: the kernel terminates them behind the exception port (SIP over
             // TCP then reaches the TCP thread and comes back to the shards through the mailboxes).
-            if ((f.kind == net::frame_kind::other || f.kind == net::frame_kind::fragment) && to_kernel(m)) return;
+            if ((f.kind == net::frame_kind::other || f.kind == net::frame_kind::fragment) && f.dst.valid() && ours(f.dst) &&
+                to_kernel(m))
+                return;
             ++c_.exception;
             break;
         }
@@ -351,11 +395,15 @@ private:
     void drain_mail(std::uint64_t now) {
         for (unsigned from = 0; from < s_.hub->participants(); ++from) {
             if (from == queue_) continue;
-            s_.hub->ring(from, queue_).consume([&](const io::mail& mail) {
-                const proxy::inbound in{std::string_view(mail.data, mail.len), mail.peer,
-                                        &s_.config->listen[mail.listen_index], true, mail.received_ns};
-                (void)pipeline_.on_packet(in, now, outbox_);
-            });
+            // A bounded batch per ring and turn, so the outbox (4 bursts) never overflows.
+            s_.hub->ring(from, queue_).consume(
+                [&](const io::mail& mail) {
+                    const proxy::inbound in{std::string_view(mail.data, mail.len), mail.peer,
+                                            &s_.config->listen[mail.listen_index], true, mail.received_ns};
+                    (void)pipeline_.on_packet(in, now, outbox_);
+                },
+                burst);
+            send_outbox();
         }
     }
 
@@ -408,19 +456,19 @@ private:
                 if (!to_stream_thread(o)) pipeline_.stats().count_drop(proxy::drop_cause::no_route);
                 continue;
             }
-            const net::mac_address* mac = neighbours_.find(o.destination);
-            if (mac == nullptr && s_.have_gateway_mac) mac = &s_.gateway_mac;
             const proxy::listen_point* from = nullptr;
             for (const proxy::listen_point& l : s_.config->listen)
                 if (l.transport == sip::transport::udp && l.address.family == o.destination.family) from = &l;
-            if (mac == nullptr) {
-                // Not known yet: ask, and let the sender's retransmission (Timer A/E, or the
-                // caller's) find the answer learned.
+            const proxy::net_address hop = next_hop(o.destination);
+            net::mac_address mac{};
+            if (!neighbours_.find(hop, mac)) {
+                // Not known yet: ask (once a second per address), and let the sender's retransmission
+                // (Timer A/E, or the caller's) find the answer learned.
                 ++c_.no_neighbour;
                 pipeline_.stats().count_drop(proxy::drop_cause::no_route);
-                if (from != nullptr && o.destination.family == 4)
+                if (from != nullptr && hop.family == 4 && neighbours_.should_ask(hop, now_ns()))
                     answer([&](std::span<std::uint8_t> out) {
-                        return net::encode_arp_request(out, s_.our_mac, from->address, o.destination);
+                        return net::encode_arp_request(out, s_.our_mac, from->address, hop);
                     });
                 continue;
             }
@@ -432,8 +480,8 @@ private:
             const std::size_t room = rte_pktmbuf_tailroom(m);
             auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
             const auto bytes = outbox_.bytes(o);
-            const std::size_t n = net::encode_udp({out, room}, s_.our_mac, *mac, from->address, o.destination, bytes, ip_id_++);
-            if (n == 0) {  // larger than one mbuf: fragmentation is not done here
+            const std::size_t n = net::encode_udp({out, room}, s_.our_mac, mac, from->address, o.destination, bytes, ip_id_++);
+            if (n == 0 || n > max_frame_) {  // larger than the MTU: fragmentation is not done here
                 ++c_.tx_dropped;
                 rte_pktmbuf_free(m);
                 continue;
@@ -443,6 +491,17 @@ private:
             queue_tx(m);
         }
         outbox_.clear();
+    }
+
+    /// The neighbour a destination is reached through: itself on our subnet, else the gateway.
+    proxy::net_address next_hop(const proxy::net_address& to) const noexcept {
+        if (s_.gateway.family != to.family || s_.subnet.family != to.family) return to;
+        const unsigned bits = to.family == 4 ? 32 : 128;
+        for (unsigned i = 0; i < s_.prefix && i < bits; ++i) {
+            const unsigned byte = i / 8, bit = 7 - i % 8;
+            if (((to.ip[byte] >> bit) & 1) != ((s_.subnet.ip[byte] >> bit) & 1)) return s_.gateway;
+        }
+        return to;
     }
 
     void queue_tx(rte_mbuf* m) {
@@ -466,12 +525,13 @@ private:
     std::uint16_t queue_;
     proxy::pipeline pipeline_;
     proxy::outbox outbox_;
-    neighbours neighbours_;
+    neighbours& neighbours_ = *s_.neighbours_table;
     lcore_counters c_;
     rte_mbuf* tx_[burst];
     std::uint16_t tx_count_ = 0;
     std::uint16_t ip_id_ = 1;
-    std::vector<bool> dirty_ = std::vector<bool>(64, false);
+    std::size_t max_frame_ = 1514;  // Ethernet header + the port's MTU (set at start)
+    std::vector<bool> dirty_ = std::vector<bool>(s_.hub->participants(), false);
     std::array<char, 65536 + sip::padding_bytes> scratch_{};
 };
 
@@ -553,15 +613,31 @@ int main(int argc, char** argv) {
             cfg.proxy.listen.push_back(lp);
         }
     }
-    if (!o.address.empty()) {  // the address we own on the port: every listen point takes it
+    proxy::net_address subnet;
+    unsigned prefix = 0;
+    if (!o.address.empty()) {  // the address we own on the port (IP/PREFIX): every listen point takes it
         proxy::net_address a;
-        if (!proxy::parse_ip(o.address.substr(0, o.address.find('/')), a)) return fail("--address " + o.address + ": not an IP");
+        const std::size_t slash = o.address.find('/');
+        if (!proxy::parse_ip(o.address.substr(0, slash), a)) return fail("--address " + o.address + ": not an IP");
+        prefix = a.family == 4 ? 32u : 128u;
+        if (slash != std::string::npos) {
+            const std::string bits = o.address.substr(slash + 1);
+            if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos ||
+                std::stoul(bits) > prefix)
+                return fail("--address " + o.address + ": prefix is not 0.." + std::to_string(prefix));
+            prefix = static_cast<unsigned>(std::stoul(bits));
+        }
+        subnet = a;
         for (proxy::listen_point& l : cfg.proxy.listen) {
             const std::uint16_t port = l.address.port;
             l.address = a;
             l.address.port = port;
         }
     }
+    proxy::net_address gateway;
+    if (!o.gateway.empty() && !proxy::parse_ip(o.gateway, gateway)) return fail("--gateway " + o.gateway + ": not an IP");
+    if (gateway.valid() && (subnet.family != gateway.family || prefix == 0))
+        return fail("--gateway needs --address IP/PREFIX of the same family (what is off that subnet goes to the gateway)");
     if (!o.mode.empty()) cfg.proxy.mode = o.mode == "stateless" ? proxy::proxy_mode::stateless : proxy::proxy_mode::stateful;
     if (!o.domains.empty()) cfg.proxy.domains = o.domains;
     if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
@@ -581,7 +657,12 @@ int main(int argc, char** argv) {
     for (const proxy::listen_point& l : cfg.proxy.listen) have_tcp = have_tcp || l.transport == sip::transport::tcp;
     if (have_tcp && !have_tap) return fail("TCP listen addresses need --exception-port (TCP is terminated by the kernel)");
     const unsigned lcores = rte_lcore_count();
+    static neighbours neighbour_table;  // shared by the lcores; static: 4096 entries stay off the stack
     shared_state s;
+    s.neighbours_table = &neighbour_table;
+    s.subnet = subnet;
+    s.prefix = prefix;
+    s.gateway = gateway;
     s.have_tap = have_tap;
     s.tap = tap;
     s.config = &cfg.proxy;
@@ -590,7 +671,12 @@ int main(int argc, char** argv) {
     s.framing_only = o.framing_only;
     io::mail_hub hub(lcores, 256, have_tcp);
     s.hub = &hub;
-    s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+    // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
+    // each lcore's cache and what is in flight in a burst.
+    const unsigned ring_mbufs = lcores * 2u * ring_size * (o.exception_port.empty() ? 1u : 2u);
+    const unsigned pool_size = ring_mbufs + lcores * (256u + 4u * burst) + 1024u;
+    s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", pool_size, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                     static_cast<int>(rte_socket_id()));
     if (s.pool == nullptr) return fail(std::string("mbuf pool: ") + rte_strerror(rte_errno), 1);
 
     rte_eth_dev_info info{};
@@ -635,7 +721,12 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     std::vector<std::unique_ptr<worker>> workers;
-    for (std::uint16_t q = 0; q < queues; ++q) workers.push_back(std::make_unique<worker>(s, q));
+    std::uint16_t mtu = 1500;
+    (void)rte_eth_dev_get_mtu(port, &mtu);
+    for (std::uint16_t q = 0; q < queues; ++q) {
+        workers.push_back(std::make_unique<worker>(s, q));
+        workers.back()->set_mtu(mtu);
+    }
     char name[RTE_ETH_NAME_MAX_LEN] = {};
     (void)rte_eth_dev_get_name_by_port(port, name);
     std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x); %u lcores; mode %s; ready\n",
@@ -650,7 +741,11 @@ int main(int argc, char** argv) {
         [&] { return metrics_text(workers, port, lcores); },
         [](std::string_view) { return std::string("error: sipfast-dpdk answers metrics only\n"); }});
     if (!cfg.metrics_listen.empty()) {
-        if (const std::string err = ops_srv.open(cfg.metrics_listen, {}); !err.empty()) return fail(err, 1);
+        if (const std::string err = ops_srv.open(cfg.metrics_listen, {}); !err.empty()) {
+            stop.store(true);
+            if (tcp_thread.joinable()) tcp_thread.join();
+            return fail(err, 1);
+        }
         ops_thread = std::thread([&] { ops_srv.run(stop_ops); });
         std::fprintf(stderr, "sipfast-dpdk: info: metrics on port %u\n", ops_srv.metrics_port());
     }
@@ -667,6 +762,9 @@ int main(int argc, char** argv) {
     rte_eal_mp_wait_lcore();
 
     const double elapsed = static_cast<double>(now_ns() - started) / 1e9;
+    stop_ops.store(true);  // before the port's counters are read here: some PMDs clear on read
+    if (ops_thread.joinable()) ops_thread.join();
+    if (tcp_thread.joinable()) tcp_thread.join();
     rte_eth_stats st{};
     (void)rte_eth_stats_get(port, &st);
     proxy::shard_stats total;
@@ -681,9 +779,7 @@ int main(int argc, char** argv) {
         c.no_neighbour += w->counters().no_neighbour;
         c.echoed += w->counters().echoed;
     }
-    stop_ops.store(true);
-    if (ops_thread.joinable()) ops_thread.join();
-    if (tcp_thread.joinable()) tcp_thread.join();
+
     if (o.seconds != 0) {
         const double sip_messages = static_cast<double>(o.framing_only ? c.echoed.get() : total.requests() + total.responses());
         std::fprintf(stderr, "sipfast-dpdk: result: %s %.0f SIP messages/s per lcore (%u lcores, %.2f s)\n",
@@ -704,6 +800,10 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(total.malformed()), static_cast<unsigned long long>(total.mailbox_hops.get()));
     (void)rte_eth_dev_stop(port);
     (void)rte_eth_dev_close(port);
+    if (have_tap) {
+        (void)rte_eth_dev_stop(tap);
+        (void)rte_eth_dev_close(tap);
+    }
     rte_eal_cleanup();
     return 0;
 }

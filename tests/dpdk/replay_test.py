@@ -15,7 +15,8 @@ import unittest
 APP = sys.argv.pop(1)
 
 PROXY_MAC, ALICE_MAC, BOB_MAC = bytes.fromhex("020000000001"), bytes.fromhex("020000000009"), bytes.fromhex("020000000020")
-PROXY, ALICE, BOB = "198.18.0.1", "198.18.0.9", "198.18.0.20"
+GATEWAY_MAC = bytes.fromhex("0200000000fe")
+PROXY, ALICE, BOB, GATEWAY, CAROL = "198.18.0.1", "198.18.0.9", "198.18.0.20", "198.18.0.254", "198.19.5.5"
 
 
 def ip4(a):
@@ -100,17 +101,25 @@ class Replay(unittest.TestCase):
             mac, src, port = (ALICE_MAC, ALICE, 5070) if who == "alice" else (BOB_MAC, BOB, 5062)
             frames.append(udp_frame(mac, PROXY_MAC, src, port, PROXY, 5060, sip(text)))
         frames.append(udp_frame(ALICE_MAC, PROXY_MAC, ALICE, 5070, "198.18.0.77", 5060, b"not for us"))
+        # carol is off our /24: her INVITE leaves for the gateway's MAC (learned from its ARP).
+        frames.append(arp_request(GATEWAY_MAC, GATEWAY, PROXY))
+        frames.append(udp_frame(ALICE_MAC, PROXY_MAC, ALICE, 5070, PROXY, 5060, sip(
+            "INVITE sip:carol@example.com SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKinv2;rport\n"
+            "Max-Forwards: 70\nCall-ID: replay-2@198.18.0.9\nFrom: <sip:alice@example.com>;tag=a2\n"
+            "To: <sip:carol@example.com>\nCSeq: 1 INVITE\n\n")))
         rx, tx = os.path.join(tmp, "rx.pcap"), os.path.join(tmp, "tx.pcap")
         write_pcap(rx, frames)
         cfg = os.path.join(tmp, "dpdk.toml")
         with open(cfg, "w") as f:
             f.write('listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
                     '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
+                    '[[location]]\nuser = "carol"\ndomain = "example.com"\ncontact = "sip:carol@198.19.5.5:5060"\n'
                     '[metrics]\nlisten = ""\n')
         try:
             r = subprocess.run([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0", "--log-level", "lib.eal:error",
                                 "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",
-                                "--config", cfg, "--exit-when-idle", "300"],
+                                "--config", cfg, "--exit-when-idle", "300", "--address", "198.18.0.1/24",
+                                "--gateway", GATEWAY],
                                capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             self.fail("sipfast-dpdk did not finish the replay")
@@ -119,15 +128,19 @@ class Replay(unittest.TestCase):
             raise unittest.SkipTest("DPDK cannot run here: " + err[-500:])
         self.assertEqual(r.returncode, 0, err)
         out = read_pcap(tx)
-        self.assertEqual(len(out), 8, err)
+        self.assertEqual(len(out), 10, err)
+        # ARP answers leave within the burst that asked; SIP after its burst's pipeline run.
+        arps = [f for f in out if f[12:14] == b"\x08\x06"]
+        out = [f for f in out if f[12:14] != b"\x08\x06"]
 
-        # 1. ARP replies to alice and bob: our address is at the port's MAC.
-        for arp, mac in ((out[0], ALICE_MAC), (out[1], BOB_MAC)):
+        # 1. ARP replies to alice, bob and the gateway: our address is at the port's MAC.
+        self.assertEqual(len(arps), 3)
+        for arp, mac in zip(arps, (ALICE_MAC, BOB_MAC, GATEWAY_MAC)):
             self.assertEqual(arp[12:14], b"\x08\x06")
             self.assertEqual(arp[0:6], mac)
             self.assertEqual(struct.unpack("!H", arp[20:22])[0], 2)
             self.assertEqual(arp[28:32], ip4(PROXY))
-        port_mac = out[0][6:12]
+        port_mac = arps[0][6:12]
 
         def udp(frame):
             self.assertEqual(frame[12:14], b"\x08\x00")
@@ -137,11 +150,11 @@ class Replay(unittest.TestCase):
             sport, dport, length = struct.unpack("!HHH", frame[14 + ihl:14 + ihl + 6])
             return frame[0:6], src, dst, sport, dport, frame[14 + ihl + 8:14 + ihl + length].decode()
 
-        # 2.. The call: each frame from the port's MAC and our address, to the right end.
+        # 2. The call: each frame from the port's MAC and our address, to the right end.
         expect = [("INVITE sip:bob@198.18.0.20:5062 SIP/2.0", "bob"), ("SIP/2.0 180 Ringing", "alice"),
                   ("SIP/2.0 200 OK", "alice"), ("ACK sip:bob@198.18.0.20:5062 SIP/2.0", "bob"),
                   ("BYE sip:bob@198.18.0.20:5062 SIP/2.0", "bob"), ("SIP/2.0 200 OK", "alice")]
-        for frame, (start, to) in zip(out[2:], expect):
+        for frame, (start, to) in zip(out, expect):
             self.assertEqual(frame[6:12], port_mac)
             dst_mac, src, dst, sport, dport, text = udp(frame)
             self.assertTrue(text.startswith(start + "\r\n"), text)
@@ -154,11 +167,15 @@ class Replay(unittest.TestCase):
             else:
                 self.assertEqual((dst_mac, dst, dport), (ALICE_MAC, ip4(ALICE), 5070))
                 self.assertNotIn("198.18.0.1:5060;branch=z9hG4bKsf", text)  # our Via taken off
-        invite = udp(out[2])[5]
+        invite = udp(out[0])[5]
         self.assertIn("\r\nRecord-Route: <sip:198.18.0.1:5060;lr>\r\n", invite)
         self.assertIn(";received=198.18.0.9;rport=5070", invite)
         self.assertTrue(invite.endswith("\r\n\r\nv=0\r\n"))
-        self.assertIn("requests 3 (forwarded 3), responses 3 (forwarded 3)", err)
+        self.assertIn("requests 4 (forwarded 4), responses 3 (forwarded 3)", err)
+        # 3. carol's INVITE to the gateway's MAC, her own address in IP.
+        dst_mac, src, dst, sport, dport, text = udp(out[6])
+        self.assertEqual((dst_mac, dst, dport), (GATEWAY_MAC, ip4(CAROL), 5060))
+        self.assertTrue(text.startswith("INVITE sip:carol@198.19.5.5:5060 SIP/2.0\r\n"), text)
 
 
 if __name__ == "__main__":
