@@ -104,14 +104,15 @@ class AfPacket(unittest.TestCase):
             return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
         return subprocess.run(cmd, capture_output=True, timeout=90, cwd=self.tmp)
 
-    def test_calls_with_record_route_over_two_lcores(self):
-        calls = 20
-        trace = os.path.join(self.tmp, "uas.log")
-        uas = self.sipp("uas_rr.xml", "-p", "5070", "-m", str(calls), "-trace_msg", "-message_file", trace, background=True)
+    def calls(self, user, uas_port, uac_port, calls, rate, *uac_args):
+        """`calls` SIPp calls to `user` through the app; returns the INVITEs the callee received."""
+        trace = os.path.join(self.tmp, f"uas_{uas_port}.log")
+        uas = self.sipp("uas_rr.xml", "-p", str(uas_port), "-m", str(calls), "-trace_msg", "-message_file", trace,
+                        background=True)
         try:
             time.sleep(0.5)
-            uac = self.sipp("uac_rr.xml", "-s", "bob", "198.18.0.2:5060", "-p", "5080", "-m", str(calls), "-r", "20",
-                            "-timeout_error")
+            uac = self.sipp("uac_rr.xml", *uac_args, "-s", user, "198.18.0.2:5060", "-p", str(uac_port), "-m", str(calls),
+                            "-r", str(rate), "-timeout_error")
             self.assertEqual(uac.returncode, 0, (uac.stdout + uac.stderr).decode(errors="replace")[-2000:] + self.output())
             self.assertEqual(uas.wait(timeout=30), 0)
         finally:
@@ -120,6 +121,10 @@ class AfPacket(unittest.TestCase):
         with open(trace) as f:
             invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", f.read(), re.S)
         self.assertEqual(len(invites), calls)
+        return invites
+
+    def test_calls_with_record_route_over_two_lcores(self):
+        invites = self.calls("bob", 5070, 5080, 20, 20)
         self.assertIn("Record-Route: <sip:198.18.0.2:5060;lr>", invites[0])
         self.assertRegex(invites[0], r"Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bKsf000[01]\.")
 
@@ -157,21 +162,7 @@ class AfPacket(unittest.TestCase):
         self.assertEqual(r.stdout.decode().strip(), "echo reply", (r.stdout + r.stderr).decode() + self.output())
 
     def test_a_tcp_caller_through_the_exception_path(self):
-        calls = 3
-        trace = os.path.join(self.tmp, "uas_tcp.log")
-        uas = self.sipp("uas_rr.xml", "-p", "5074", "-m", str(calls), "-trace_msg", "-message_file", trace, background=True)
-        try:
-            time.sleep(0.5)
-            uac = self.sipp("uac_rr.xml", "-t", "t1", "-s", "dave", "198.18.0.2:5060", "-p", "5084", "-m", str(calls),
-                            "-r", "5", "-timeout_error")
-            self.assertEqual(uac.returncode, 0, (uac.stdout + uac.stderr).decode(errors="replace")[-2000:] + self.output())
-            self.assertEqual(uas.wait(timeout=30), 0)
-        finally:
-            if uas.poll() is None:
-                uas.kill()
-        with open(trace) as f:
-            invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", f.read(), re.S)
-        self.assertEqual(len(invites), calls)
+        invites = self.calls("dave", 5074, 5084, 3, 5, "-t", "t1")
         self.assertIn("Record-Route: <sip:198.18.0.2:5060;lr>", invites[0])
         self.assertIn("Record-Route: <sip:198.18.0.2:5060;transport=tcp;lr>", invites[0])
 
