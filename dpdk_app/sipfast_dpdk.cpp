@@ -11,7 +11,10 @@
 // Not yet here (the rest of the kernel-bypass issue): the TCP/tap exception path, fragment
 // reassembly, hardware checksum offload, RSS configuration beyond the default.
 #include <rte_eal.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
@@ -214,14 +217,24 @@ struct shared_state {
 /// What an lcore did besides the pipeline's own statistics; single writer, read by the ops thread.
 struct lcore_counters {
     core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed,
-        to_kernel, from_kernel;
+        to_kernel, from_kernel, reassembled;
 };
 
 /// One lcore: its queue, its shard.
 class worker {
 public:
     worker(const shared_state& s, std::uint16_t queue)
-        : s_(s), queue_(queue), pipeline_(*s.config, queue, now_ns(), s.hub->workers()), outbox_(burst * 4 * 4096, burst * 4) {}
+        : s_(s), queue_(queue), pipeline_(*s.config, queue, now_ns(), s.hub->workers()), outbox_(burst * 4 * 4096, burst * 4),
+          // Fragments of one datagram may wait 2 s for the rest (RFC 791 leaves it to us).
+          frags_(rte_ip_frag_table_create(1024, 16, 4096, rte_get_tsc_hz() * 2, static_cast<int>(rte_socket_id()))) {}
+    ~worker() {
+        if (frags_ != nullptr) {
+            rte_ip_frag_free_death_row(&death_row_, 0);
+            rte_ip_frag_table_destroy(frags_);
+        }
+    }
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
 
     void run() {
         std::uint64_t last_rx = now_ns();
@@ -239,6 +252,7 @@ public:
                 st.bytes_in += rx[i]->pkt_len;
                 handle(rx[i], now);
             }
+            if (frags_ != nullptr) rte_ip_frag_free_death_row(&death_row_, 3);
             if (n > 0) {
                 last_rx = now;
                 seen = true;
@@ -309,6 +323,12 @@ private:
                 ++c_.not_for_us;
             }
             break;
+        case net::frame_kind::fragment:
+            if (f.src.family == 4 && ours(f.dst) && frags_ != nullptr) {
+                reassemble(m, data, now);
+                return;  // the table owns the fragment now (or freed it on its death row)
+            }
+            [[fallthrough]];
         default:
             // TCP, ICMP, fragments ...: the kernel terminates them behind the exception port (SIP over
             // TCP then reaches the TCP thread and comes back to the shards through the mailboxes).
@@ -319,6 +339,36 @@ private:
             break;
         }
         rte_pktmbuf_free(m);
+    }
+
+    /// An IPv4 fragment for us: kept until its datagram is whole (rte_ip_frag), which is then copied
+    /// into scratch in one piece and handled like any datagram.
+    void reassemble(rte_mbuf* m, const std::uint8_t* data, std::uint64_t now) {
+        m->l2_len = (data[12] == 0x81 && data[13] == 0x00) ? 18 : 14;
+        auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
+        m->l3_len = static_cast<std::uint16_t>((ip->version_ihl & 15) * 4);
+        rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(frags_, &death_row_, m, rte_rdtsc(), ip);
+        if (whole == nullptr) return;
+        ++c_.reassembled;
+        if (whole->pkt_len + sip::padding_bytes <= frame_scratch_.size()) {
+            const auto* bytes = static_cast<const std::uint8_t*>(rte_pktmbuf_read(whole, 0, whole->pkt_len, frame_scratch_.data()));
+            if (bytes != frame_scratch_.data()) std::memcpy(frame_scratch_.data(), bytes, whole->pkt_len);
+            // The reassembled header's checksum is not ours to trust: set it afresh.
+            std::uint8_t* hdr = frame_scratch_.data() + whole->l2_len;
+            hdr[10] = hdr[11] = 0;
+            const std::uint16_t sum = net::checksum_fold(net::checksum_add({hdr, whole->l3_len}));
+            hdr[10] = static_cast<std::uint8_t>(sum >> 8);
+            hdr[11] = static_cast<std::uint8_t>(sum);
+            const net::decoded_frame f = net::decode({frame_scratch_.data(), whole->pkt_len});
+            if (f.kind == net::frame_kind::udp) {
+                if (const proxy::listen_point* l = listener(f.dst)) {
+                    neighbours_.learn(f.src, f.src_mac);
+                    // frame_scratch_ keeps padding_bytes after the largest datagram it holds.
+                    deliver_payload(f, *l, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()), now);
+                }
+            }
+        }
+        rte_pktmbuf_free(whole);
     }
 
     /// Hands a frame to the kernel through the exception port; false (the frame stays ours to free)
@@ -374,6 +424,10 @@ private:
             payload = {scratch_.data(), payload.size()};
             ++c_.copied;
         }
+        deliver_payload(f, l, payload, now);
+    }
+
+    void deliver_payload(const net::decoded_frame& f, const proxy::listen_point& l, std::string_view payload, std::uint64_t now) {
         const proxy::inbound in{payload, f.src, &l, false, now};
         const std::uint32_t owner = pipeline_.on_packet(in, now, outbox_);
         if (owner == queue_) return;
@@ -533,6 +587,9 @@ private:
     std::size_t max_frame_ = 1514;  // Ethernet header + the port's MTU (set at start)
     std::vector<bool> dirty_ = std::vector<bool>(s_.hub->participants(), false);
     std::array<char, 65536 + sip::padding_bytes> scratch_{};
+    std::array<std::uint8_t, 65536 + 18 + sip::padding_bytes> frame_scratch_{};
+    rte_ip_frag_tbl* frags_;
+    rte_ip_frag_death_row death_row_{};
 };
 
 std::string metrics_text(const std::vector<std::unique_ptr<worker>>& workers, std::uint16_t port, unsigned lcores) {
@@ -574,6 +631,7 @@ std::string metrics_text(const std::vector<std::unique_ptr<worker>>& workers, st
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"no_neighbour\"}", c.no_neighbour);
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"to_kernel\"}", c.to_kernel);
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"from_kernel\"}", c.from_kernel);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"reassembled\"}", c.reassembled);
     }
     return out;
 }
@@ -798,6 +856,7 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
                  static_cast<unsigned long long>(total.responses()), static_cast<unsigned long long>(total.responses_forwarded()),
                  static_cast<unsigned long long>(total.malformed()), static_cast<unsigned long long>(total.mailbox_hops.get()));
+    workers.clear();  // their fragment tables live in EAL memory: gone before rte_eal_cleanup
     (void)rte_eth_dev_stop(port);
     (void)rte_eth_dev_close(port);
     if (have_tap) {

@@ -39,6 +39,18 @@ def udp_frame(src_mac, dst_mac, src, sport, dst, dport, payload):
     return dst_mac + src_mac + b"\x08\x00" + hdr + udp
 
 
+def fragments(src_mac, dst_mac, src, sport, dst, dport, payload, ident, cut=304):
+    """The UDP datagram as two IPv4 fragments, the first `cut` bytes (a multiple of 8) of it first."""
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    out = []
+    for offset, data, more in ((0, udp[:cut], 1), (cut // 8, udp[cut:], 0)):
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(data), ident, (more << 13) | offset, 64, 17, 0,
+                          ip4(src), ip4(dst))
+        hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+        out.append(dst_mac + src_mac + b"\x08\x00" + hdr + data)
+    return out
+
+
 def arp_request(src_mac, src, target):
     return (b"\xff" * 6 + src_mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + src_mac + ip4(src)
             + b"\0" * 6 + ip4(target))
@@ -107,6 +119,12 @@ class Replay(unittest.TestCase):
             "INVITE sip:carol@example.com SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKinv2;rport\n"
             "Max-Forwards: 70\nCall-ID: replay-2@198.18.0.9\nFrom: <sip:alice@example.com>;tag=a2\n"
             "To: <sip:carol@example.com>\nCSeq: 1 INVITE\n\n")))
+        # A MESSAGE that arrives in two IPv4 fragments is reassembled and forwarded whole.
+        text = "x" * 500
+        frames += fragments(ALICE_MAC, PROXY_MAC, ALICE, 5070, PROXY, 5060, sip(
+            "MESSAGE sip:bob@example.com SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKmsg1;rport\n"
+            "Max-Forwards: 70\nCall-ID: replay-3@198.18.0.9\nFrom: <sip:alice@example.com>;tag=a3\n"
+            "To: <sip:bob@example.com>\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n\n" + text), 4242)
         rx, tx = os.path.join(tmp, "rx.pcap"), os.path.join(tmp, "tx.pcap")
         write_pcap(rx, frames)
         cfg = os.path.join(tmp, "dpdk.toml")
@@ -128,7 +146,7 @@ class Replay(unittest.TestCase):
             raise unittest.SkipTest("DPDK cannot run here: " + err[-500:])
         self.assertEqual(r.returncode, 0, err)
         out = read_pcap(tx)
-        self.assertEqual(len(out), 10, err)
+        self.assertEqual(len(out), 11, err)
         # ARP answers leave within the burst that asked; SIP after its burst's pipeline run.
         arps = [f for f in out if f[12:14] == b"\x08\x06"]
         out = [f for f in out if f[12:14] != b"\x08\x06"]
@@ -171,11 +189,16 @@ class Replay(unittest.TestCase):
         self.assertIn("\r\nRecord-Route: <sip:198.18.0.1:5060;lr>\r\n", invite)
         self.assertIn(";received=198.18.0.9;rport=5070", invite)
         self.assertTrue(invite.endswith("\r\n\r\nv=0\r\n"))
-        self.assertIn("requests 4 (forwarded 4), responses 3 (forwarded 3)", err)
+        self.assertIn("requests 5 (forwarded 5), responses 3 (forwarded 3)", err)
         # 3. carol's INVITE to the gateway's MAC, her own address in IP.
         dst_mac, src, dst, sport, dport, text = udp(out[6])
         self.assertEqual((dst_mac, dst, dport), (GATEWAY_MAC, ip4(CAROL), 5060))
         self.assertTrue(text.startswith("INVITE sip:carol@198.19.5.5:5060 SIP/2.0\r\n"), text)
+        # 4. The reassembled MESSAGE, whole, to bob.
+        dst_mac, src, dst, sport, dport, text = udp(out[7])
+        self.assertEqual((dst_mac, dst, dport), (BOB_MAC, ip4(BOB), 5062))
+        self.assertTrue(text.startswith("MESSAGE sip:bob@198.18.0.20:5062 SIP/2.0\r\n"), text)
+        self.assertTrue(text.endswith("\r\n\r\n" + "x" * 500), text[-80:])
 
 
 if __name__ == "__main__":
