@@ -23,8 +23,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -56,14 +54,10 @@ std::uint64_t now_ns() {
 }
 
 struct app_options {
-    std::string config_file;
+    daemon::command_line cli;  // what sipfastd also takes: --config, --listen, --mode, --domain, --record-route
     std::string address;
     std::string port_name;
     std::string gateway;
-    std::vector<std::string> listen;
-    std::string mode;
-    std::vector<std::string> domains;
-    std::string record_route;
     unsigned exit_when_idle_ms = 0;  // for replays: stop once RX has been quiet this long
     unsigned seconds = 0;            // for benchmarks: run this long, then report messages per second
     bool framing_only = false;       // for benchmarks: L2-L4 only, each datagram echoed (the ceiling)
@@ -83,7 +77,7 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
         };
         std::string v;
         if (a == "--config") {
-            if (!value(o.config_file)) return false;
+            if (!value(o.cli.config_file)) return false;
         } else if (a == "--address") {
             if (!value(o.address)) return false;
         } else if (a == "--port") {
@@ -92,18 +86,18 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
             if (!value(o.gateway)) return false;
         } else if (a == "--listen") {
             if (!value(v)) return false;
-            o.listen.push_back(v);
+            o.cli.listen.push_back(v);
         } else if (a == "--mode") {
-            if (!value(o.mode)) return false;
-            if (o.mode != "stateless" && o.mode != "stateful") {
-                error = "--mode " + o.mode + ": stateless or stateful";
+            if (!value(o.cli.mode)) return false;
+            if (o.cli.mode != "stateless" && o.cli.mode != "stateful") {
+                error = "--mode " + o.cli.mode + ": stateless or stateful";
                 return false;
             }
         } else if (a == "--domain") {
             if (!value(v)) return false;
-            o.domains.push_back(v);
+            o.cli.domains.push_back(v);
         } else if (a == "--record-route") {
-            if (!value(o.record_route)) return false;
+            if (!value(o.cli.record_route)) return false;
         } else if (a == "--exit-when-idle") {
             if (!value(v)) return false;
             o.exit_when_idle_ms = static_cast<unsigned>(std::stoul(v));
@@ -431,17 +425,10 @@ private:
         const proxy::inbound in{payload, f.src, &l, false, now};
         const std::uint32_t owner = pipeline_.on_packet(in, now, outbox_);
         if (owner == queue_) return;
-        io::mail* mail = payload.size() <= io::mail::max_bytes ? s_.hub->ring(queue_, owner).claim() : nullptr;
-        if (mail == nullptr) {
+        if (!s_.hub->post(queue_, owner, payload, static_cast<std::uint32_t>(&l - s_.config->listen.data()), f.src, now)) {
             pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);
             return;
         }
-        mail->len = static_cast<std::uint32_t>(payload.size());
-        mail->listen_index = static_cast<std::uint32_t>(&l - s_.config->listen.data());
-        mail->peer = f.src;
-        mail->received_ns = now;
-        std::memcpy(mail->data, payload.data(), payload.size());
-        s_.hub->ring(queue_, owner).push_claimed();
         ++pipeline_.stats().mailbox_hops;
         dirty_[owner] = true;
     }
@@ -472,16 +459,9 @@ private:
     }
 
     bool to_stream_thread(const proxy::outgoing& o) {
-        if (!s_.hub->has_stream_thread() || o.size > io::mail::max_bytes) return false;
+        if (!s_.hub->has_stream_thread()) return false;
         const unsigned to = s_.hub->stream_thread();
-        io::mail* mail = s_.hub->ring(queue_, to).claim();
-        if (mail == nullptr) return false;
-        mail->len = o.size;
-        mail->listen_index = 0;
-        mail->peer = o.destination;
-        mail->received_ns = o.received_ns;
-        std::memcpy(mail->data, outbox_.bytes(o).data(), o.size);
-        s_.hub->ring(queue_, to).push_claimed();
+        if (!s_.hub->post(queue_, to, {outbox_.bytes(o).data(), o.size}, 0, o.destination, o.received_ns)) return false;
         dirty_[to] = true;
         return true;
     }
@@ -655,22 +635,8 @@ int main(int argc, char** argv) {
     if (!parse_options(argc - eal - 1, argv + eal + 1, o, error)) return fail(error);
 
     daemon::daemon_config cfg;
-    std::string text(daemon::embedded_default_config()), source = "<embedded default>";
-    if (!o.config_file.empty()) {
-        std::ifstream in(o.config_file, std::ios::binary);
-        if (!in) return fail(o.config_file + ": cannot open");
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        source = o.config_file;
-    }
-    if (const daemon::config_error e = daemon::load_config(text, source, cfg)) return fail(e.to_string());
-    if (!o.listen.empty()) {
-        cfg.proxy.listen.clear();
-        for (const std::string& l : o.listen) {
-            proxy::listen_point lp;
-            if (!daemon::parse_listen(l, lp)) return fail("--listen " + l + ": not transport:ip:port");
-            cfg.proxy.listen.push_back(lp);
-        }
-    }
+    std::string source;
+    if (const std::string err = daemon::load_with_command_line(o.cli, cfg, source); !err.empty()) return fail(err);
     proxy::net_address subnet;
     unsigned prefix = 0;
     if (!o.address.empty()) {  // the address we own on the port (IP/PREFIX): every listen point takes it
@@ -696,9 +662,6 @@ int main(int argc, char** argv) {
     if (!o.gateway.empty() && !proxy::parse_ip(o.gateway, gateway)) return fail("--gateway " + o.gateway + ": not an IP");
     if (gateway.valid() && (subnet.family != gateway.family || prefix == 0))
         return fail("--gateway needs --address IP/PREFIX of the same family (what is off that subnet goes to the gateway)");
-    if (!o.mode.empty()) cfg.proxy.mode = o.mode == "stateless" ? proxy::proxy_mode::stateless : proxy::proxy_mode::stateful;
-    if (!o.domains.empty()) cfg.proxy.domains = o.domains;
-    if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
 
     std::uint16_t port = 0;
     if (!o.port_name.empty()) {

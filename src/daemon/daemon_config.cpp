@@ -3,6 +3,11 @@
 
 #include <toml++/toml.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
 #include "sipfast/sip/uri.hpp"
 
 namespace sipfast::daemon {
@@ -52,6 +57,19 @@ struct int_key {
     std::string_view unit;  // for the refusal: "milliseconds"
 };
 
+// One integer key: range-checked, scaled, stored; refused as "LABEL: expected UNIT from MIN to MAX".
+bool read_int(context& c, const toml::node& v, const int_key& key, const std::string& label) {
+    const auto* i = v.as_integer();
+    if (i == nullptr || i->get() < key.min || i->get() > key.max)
+        return c.fail(v, label + ": expected " + std::string(key.unit) + " from " + std::to_string(key.min) + " to " +
+                             std::to_string(key.max));
+    const std::uint64_t value = static_cast<std::uint64_t>(i->get()) * key.scale;
+    if (key.u64) *key.u64 = value;
+    if (key.u32) *key.u32 = static_cast<std::uint32_t>(value);
+    if (key.size) *key.size = static_cast<std::size_t>(value);
+    return true;
+}
+
 bool read_int_table(context& c, const toml::node& n, std::string_view table, std::initializer_list<int_key> keys) {
     std::string names;
     for (const int_key& k : keys) names += (names.empty() ? "" : ", ") + std::string(k.name);
@@ -64,14 +82,7 @@ bool read_int_table(context& c, const toml::node& n, std::string_view table, std
             if (k.name == name) key = &k;
         if (key == nullptr)
             return c.fail(tv, std::string(table) + ": unknown key '" + std::string(name) + "' (" + names + ")");
-        const auto* i = tv.as_integer();
-        if (i == nullptr || i->get() < key->min || i->get() > key->max)
-            return c.fail(tv, std::string(table) + "." + std::string(name) + ": expected " + std::string(key->unit) +
-                                  " from " + std::to_string(key->min) + " to " + std::to_string(key->max));
-        const std::uint64_t value = static_cast<std::uint64_t>(i->get()) * key->scale;
-        if (key->u64) *key->u64 = value;
-        if (key->u32) *key->u32 = static_cast<std::uint32_t>(value);
-        if (key->size) *key->size = static_cast<std::size_t>(value);
+        if (!read_int(c, tv, *key, std::string(table) + "." + std::string(name))) return false;
     }
     return true;
 }
@@ -140,6 +151,32 @@ std::string config_error::to_string() const {
 
 std::string_view embedded_default_config() noexcept { return embedded_toml; }
 
+std::string load_with_command_line(const command_line& cli, daemon_config& cfg, std::string& source) {
+    source = "<embedded default>";
+    std::string text(embedded_default_config());
+    if (!cli.config_file.empty()) {
+        std::ifstream in(cli.config_file, std::ios::binary);
+        if (!in) return cli.config_file + ": cannot open: " + std::strerror(errno);
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        source = cli.config_file;
+    }
+    if (const config_error e = load_config(text, source, cfg)) return e.to_string();
+    if (!cli.listen.empty()) {
+        cfg.proxy.listen.clear();
+        for (const std::string& l : cli.listen) {
+            proxy::listen_point lp;
+            if (!parse_listen(l, lp)) return "--listen " + l + ": not transport:ip:port (udp or tcp, a numeric address)";
+            cfg.proxy.listen.push_back(lp);
+        }
+    }
+    if (cli.workers) cfg.workers = cli.workers;
+    if (!cli.mode.empty()) cfg.proxy.mode = cli.mode == "stateless" ? proxy::proxy_mode::stateless : proxy::proxy_mode::stateful;
+    if (!cli.domains.empty()) cfg.proxy.domains = cli.domains;
+    if (!cli.record_route.empty()) cfg.proxy.record_route = cli.record_route == "on";
+    if (!cli.log_level.empty()) cfg.log_level = cli.log_level;
+    return {};
+}
+
 std::string reload_conflict(const daemon_config& running, const daemon_config& next) {
     const auto same_listen = [](const std::vector<proxy::listen_point>& a, const std::vector<proxy::listen_point>& b) {
         if (a.size() != b.size()) return false;
@@ -186,9 +223,21 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                             std::string(e.description())};
     }
     daemon_config cfg;
+    const int_key top_ints[] = {
+        {"workers", 0, 256, 1, nullptr, &cfg.workers, nullptr, "an integer"},
+        {"transactions_per_worker", 16, 1 << 24, 1, nullptr, &cfg.proxy.transactions_per_shard, nullptr, "an integer"},
+        {"dialogs_per_worker", 16, 1 << 24, 1, nullptr, &cfg.proxy.dialogs_per_shard, nullptr, "an integer"},
+        {"dialog_timeout_s", 1, 7 * 86400, 1'000'000'000, &cfg.proxy.dialog_timeout_ns, nullptr, nullptr, "seconds"},
+        {"shutdown_grace_ms", 0, 3'600'000, 1'000'000, &cfg.shutdown_grace_ns, nullptr, nullptr, "milliseconds"},
+    };
     for (auto&& [k, v] : root) {
         const std::string_view key = k.str();
-        if (key == "listen") {
+        const int_key* integer = nullptr;
+        for (const int_key& ik : top_ints)
+            if (ik.name == key) integer = &ik;
+        if (integer != nullptr) {
+            (void)read_int(c, v, *integer, std::string(key));
+        } else if (key == "listen") {
             std::vector<std::string> items;
             if (!read_strings(c, v, "listen", items)) break;
             if (items.empty()) {
@@ -203,10 +252,6 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                 }
                 cfg.proxy.listen.push_back(lp);
             }
-        } else if (key == "workers") {
-            const auto* i = v.as_integer();
-            if (i == nullptr || i->get() < 0 || i->get() > 256) c.fail(v, "workers: expected an integer from 0 to 256");
-            else cfg.workers = static_cast<unsigned>(i->get());
         } else if (key == "mode") {
             std::string m;
             if (read_string(c, v, "mode", m)) {
@@ -222,16 +267,6 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             const auto* b = v.as_boolean();
             if (b == nullptr) c.fail(v, "record_route: expected true or false");
             else cfg.proxy.record_route = b->get();
-        } else if (key == "dialogs_per_worker") {
-            const auto* i = v.as_integer();
-            if (i == nullptr || i->get() < 16 || i->get() > (1 << 24))
-                c.fail(v, "dialogs_per_worker: expected an integer from 16 to 16777216");
-            else cfg.proxy.dialogs_per_shard = static_cast<std::uint32_t>(i->get());
-        } else if (key == "dialog_timeout_s") {
-            const auto* i = v.as_integer();
-            if (i == nullptr || i->get() < 1 || i->get() > 7 * 86400)
-                c.fail(v, "dialog_timeout_s: expected seconds from 1 to 604800");
-            else cfg.proxy.dialog_timeout_ns = static_cast<std::uint64_t>(i->get()) * 1'000'000'000;
         } else if (key == "metrics") {
             const auto* t = v.as_table();
             if (t == nullptr) {
@@ -249,20 +284,10 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             }
         } else if (key == "control_socket") {
             (void)read_string(c, v, "control_socket", cfg.control_socket);
-        } else if (key == "shutdown_grace_ms") {
-            const auto* i = v.as_integer();
-            if (i == nullptr || i->get() < 0 || i->get() > 3'600'000)
-                c.fail(v, "shutdown_grace_ms: expected milliseconds from 0 to 3600000");
-            else cfg.shutdown_grace_ns = static_cast<std::uint64_t>(i->get()) * 1'000'000;
         } else if (key == "log_level") {
             if (read_string(c, v, "log_level", cfg.log_level) && cfg.log_level != "error" && cfg.log_level != "warn" &&
                 cfg.log_level != "info" && cfg.log_level != "debug")
                 c.fail(v, "log_level: '" + cfg.log_level + "' is not error, warn, info or debug");
-        } else if (key == "transactions_per_worker") {
-            const auto* i = v.as_integer();
-            if (i == nullptr || i->get() < 16 || i->get() > (1 << 24))
-                c.fail(v, "transactions_per_worker: expected an integer from 16 to 16777216");
-            else cfg.proxy.transactions_per_shard = static_cast<std::uint32_t>(i->get());
         } else if (key == "timers") {
             constexpr std::uint64_t ms = 1'000'000;
             if (read_int_table(c, v, "timers",

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/proxy/config.hpp"
@@ -38,6 +39,22 @@ struct config_error {
 /// Parses TOML text (`source` names it in errors) into `out`, starting from defaults. Every key is
 /// checked: unknown keys, wrong types and bad values are refused.
 [[nodiscard]] config_error load_config(std::string_view toml_text, std::string_view source, daemon_config& out);
+
+/// What the command line says over the file, as sipfastd and sipfast-dpdk take it.
+struct command_line {
+    std::string config_file;  ///< empty: the embedded default
+    std::vector<std::string> listen;
+    unsigned workers = 0;
+    std::string mode;  ///< "stateless", "stateful" or empty
+    std::vector<std::string> domains;
+    std::string record_route;  ///< "on", "off" or empty
+    std::string log_level;
+};
+
+/// The configuration file (or the embedded default) with the command line applied over it: at
+/// start and at every reload, so a reload keeps what the command line said. Sets `source` to what
+/// was read; returns "" or why it was refused ("file:line: reason", "--listen X: ...").
+[[nodiscard]] std::string load_with_command_line(const command_line& cli, daemon_config& out, std::string& source);
 
 /// Why `next` cannot replace `running` without a restart ("" when it can): listen addresses,
 /// workers, mode, table sizes and the ops sockets are fixed for the life of the process.

@@ -2,9 +2,7 @@
 // sipfastctl: talks to a running sipfastd over its control socket (DESIGN §8): stats, routes,
 // reload, shutdown, version. The socket path comes from --socket, else from the daemon's config
 // (--config, else the embedded default).
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -37,19 +35,12 @@ int main(int argc, char** argv) {
     if (const auto status = tools::parse_command_line(app, argc, argv, "sipfastctl")) return *status;
 
     if (socket.empty()) {
-        std::string text(daemon::embedded_default_config()), source = "<embedded default>";
-        if (!config_file.empty()) {
-            std::ifstream in(config_file, std::ios::binary);
-            if (!in) {
-                std::cerr << "sipfastctl: " << config_file << ": cannot open\n";
-                return 2;
-            }
-            text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-            source = config_file;
-        }
+        daemon::command_line cli;
+        cli.config_file = config_file;
         daemon::daemon_config cfg;
-        if (const daemon::config_error e = daemon::load_config(text, source, cfg)) {
-            std::cerr << "sipfastctl: " << e.to_string() << '\n';
+        std::string source;
+        if (const std::string err = daemon::load_with_command_line(cli, cfg, source); !err.empty()) {
+            std::cerr << "sipfastctl: " << err << '\n';
             return 2;
         }
         socket = cfg.control_socket;

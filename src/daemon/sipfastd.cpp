@@ -14,8 +14,6 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -47,47 +45,11 @@ using ops::log_error;
 using ops::log_info;
 using ops::log_warn;
 
-struct overrides {
-    std::string config_file;
-    std::vector<std::string> listen;
-    unsigned workers = 0;
-    std::string mode;
-    std::vector<std::string> domains;
-    std::string record_route;
-    std::string log_level;
-};
+using overrides = daemon::command_line;
 
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
-
-/// The configuration file with the command line applied over it: at start and at every reload, so
-/// a reload keeps what the command line said. "" or why it was refused (file:line: reason).
-std::string load(const overrides& o, daemon::daemon_config& cfg, std::string& source) {
-    source = "<embedded default>";
-    std::string text(daemon::embedded_default_config());
-    if (!o.config_file.empty()) {
-        std::ifstream in(o.config_file, std::ios::binary);
-        if (!in) return o.config_file + ": cannot open: " + std::strerror(errno);
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        source = o.config_file;
-    }
-    if (const daemon::config_error e = daemon::load_config(text, source, cfg)) return e.to_string();
-    if (!o.listen.empty()) {
-        cfg.proxy.listen.clear();
-        for (const std::string& l : o.listen) {
-            proxy::listen_point lp;
-            if (!daemon::parse_listen(l, lp)) return "--listen " + l + ": not transport:ip:port (udp or tcp, a numeric address)";
-            cfg.proxy.listen.push_back(lp);
-        }
-    }
-    if (o.workers) cfg.workers = o.workers;
-    if (!o.mode.empty()) cfg.proxy.mode = o.mode == "stateless" ? proxy::proxy_mode::stateless : proxy::proxy_mode::stateful;
-    if (!o.domains.empty()) cfg.proxy.domains = o.domains;
-    if (!o.record_route.empty()) cfg.proxy.record_route = o.record_route == "on";
-    if (!o.log_level.empty()) cfg.log_level = o.log_level;
-    return {};
 }
 
 /// "127.0.0.1" of "127.0.0.1:9160", "[::1]" of "[::1]:9160".
@@ -158,7 +120,7 @@ std::string daemon_process::reload() {
     std::lock_guard<std::mutex> lock(reload_mutex_);
     auto next = std::make_unique<daemon::daemon_config>();
     std::string source;
-    if (std::string err = load(overrides_, *next, source); !err.empty()) {
+    if (std::string err = daemon::load_with_command_line(overrides_, *next, source); !err.empty()) {
         log_error("reload refused, the running configuration stays: " + err);
         return "error: " + err + " (the running configuration stays)\n";
     }
@@ -375,7 +337,7 @@ int main(int argc, char** argv) {
     if (const auto status = tools::parse_command_line(app, argc, argv, "sipfastd")) return *status;
     auto cfg = std::make_unique<daemon::daemon_config>();
     std::string source;
-    if (const std::string err = load(o, *cfg, source); !err.empty()) {
+    if (const std::string err = daemon::load_with_command_line(o, *cfg, source); !err.empty()) {
         log_error(err);
         return 2;
     }

@@ -22,9 +22,7 @@ std::string fixed(double v, int decimals) {
 
 } // namespace
 
-std::vector<stats_reporter::row> stats_reporter::rows(const stats_sources& s) {
-    proxy::shard_stats t;
-    for (const proxy::shard_stats* p : s.shards) t += *p;
+std::vector<stats_reporter::row> stats_reporter::rows(const proxy::shard_stats& t, const stats_sources& s) {
     std::vector<row> r;
     const auto add = [&](std::string name, std::uint64_t v, bool gauge = false) { r.push_back({std::move(name), v, gauge}); };
     add("requests received", t.requests());
@@ -60,19 +58,12 @@ std::vector<stats_reporter::row> stats_reporter::rows(const stats_sources& s) {
         add("tcp bytes in", s.tcp->bytes_in);
         add("tcp bytes out", s.tcp->bytes_out);
     }
-    std::uint64_t busy = 0, idle = 0;
-    for (const proxy::shard_stats* p : s.shards) {
-        busy += p->busy_ns;
-        idle += p->idle_ns;
-    }
-    add("worker busy ms", busy / 1'000'000);
-    add("worker idle ms", idle / 1'000'000);
+    add("worker busy ms", t.busy_ns / 1'000'000);
+    add("worker idle ms", t.idle_ns / 1'000'000);
     return r;
 }
 
-std::vector<stats_reporter::latency> stats_reporter::latencies(const stats_sources& s) {
-    proxy::shard_stats t;
-    for (const proxy::shard_stats* p : s.shards) t += *p;
+std::vector<stats_reporter::latency> stats_reporter::latencies(const proxy::shard_stats& t) {
     std::vector<latency> out;
     const auto add = [&](std::string name, const core::histogram& h) {
         const std::uint64_t n = h.total();
@@ -100,8 +91,17 @@ std::vector<double> stats_reporter::rates(const std::vector<row>& now_rows, cons
     return r;
 }
 
+namespace {
+proxy::shard_stats sum_of(const stats_sources& s) {
+    proxy::shard_stats t;
+    for (const proxy::shard_stats* p : s.shards) t += *p;
+    return t;
+}
+} // namespace
+
 std::string stats_reporter::text(const stats_sources& s, std::uint64_t now_ns) {
-    const std::vector<row> r = rows(s);
+    const proxy::shard_stats total = sum_of(s);
+    const std::vector<row> r = rows(total, s);
     const std::vector<double> per_s = rates(r, s, now_ns);
     std::string out = "uptime " + fixed(static_cast<double>(s.uptime_ns) / 1e9, 1) + " s, " +
                       std::to_string(s.shards.size()) + " workers\n\n";
@@ -113,7 +113,7 @@ std::string stats_reporter::text(const stats_sources& s, std::uint64_t now_ns) {
                             static_cast<unsigned long long>(r[i].total), r[i].gauge ? "" : fixed(per_s[i], 1).c_str());
         out += line.data();
     }
-    const std::vector<latency> l = latencies(s);
+    const std::vector<latency> l = latencies(total);
     if (!l.empty()) {
         (void)std::snprintf(line.data(), line.size(), "\n%-28s %12s %12s %12s %12s\n", "latency (µs)", "count", "p50", "p99",
                             "p99.9");
@@ -129,7 +129,8 @@ std::string stats_reporter::text(const stats_sources& s, std::uint64_t now_ns) {
 }
 
 std::string stats_reporter::json(const stats_sources& s, std::uint64_t now_ns) {
-    const std::vector<row> r = rows(s);
+    const proxy::shard_stats total = sum_of(s);
+    const std::vector<row> r = rows(total, s);
     const std::vector<double> per_s = rates(r, s, now_ns);
     nlohmann::json j;
     j["uptime_seconds"] = static_cast<double>(s.uptime_ns) / 1e9;
@@ -140,7 +141,7 @@ std::string stats_reporter::json(const stats_sources& s, std::uint64_t now_ns) {
         j["counters"][key] = r[i].total;
         if (!r[i].gauge) j["per_second"][key] = per_s[i];
     }
-    for (const latency& x : latencies(s))
+    for (const latency& x : latencies(total))
         j["latency_us"][x.name] = {{"count", x.count}, {"p50", x.p50_us}, {"p99", x.p99_us}, {"p99.9", x.p999_us}};
     return j.dump(2) + "\n";
 }

@@ -37,8 +37,8 @@ private:
         std::uint64_t count = 0;
         double p50_us = 0, p99_us = 0, p999_us = 0;
     };
-    [[nodiscard]] static std::vector<row> rows(const stats_sources& s);
-    [[nodiscard]] static std::vector<latency> latencies(const stats_sources& s);
+    [[nodiscard]] static std::vector<row> rows(const proxy::shard_stats& total, const stats_sources& s);
+    [[nodiscard]] static std::vector<latency> latencies(const proxy::shard_stats& total);
     /// Rate per second of each counter since the previous report (the first: since start).
     [[nodiscard]] std::vector<double> rates(const std::vector<row>& now_rows, const stats_sources& s, std::uint64_t now_ns);
 

@@ -291,17 +291,10 @@ bool tcp_server::frame(connection& c) noexcept {
             continue;
         }
         const std::uint32_t owner = proxy::message_owner(msg_, hub_.workers(), 0);
-        mail* m = hub_.ring(self_, owner).claim();
-        if (m == nullptr) {  // the owner is behind: keep the bytes, stop reading, try again next turn
-            all = false;
+        if (!hub_.post(self_, owner, data.substr(0, r.consumed), c.listen_index, c.peer, received_ns)) {
+            all = false;  // the owner is behind: keep the bytes, stop reading, try again next turn
             break;
         }
-        m->len = static_cast<std::uint32_t>(r.consumed);
-        m->listen_index = c.listen_index;
-        m->peer = c.peer;
-        m->received_ns = received_ns;
-        std::memcpy(m->data, data.data(), r.consumed);
-        hub_.ring(self_, owner).push_claimed();
         dirty_[owner] = true;
         ++counters_.messages_in;
         at += r.consumed;

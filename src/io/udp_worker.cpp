@@ -41,17 +41,11 @@ void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept
     if (owner == index_ || hub_ == nullptr) return;
     // Not ours: handed to its owner once (DESIGN §1). A full mailbox drops it and counts; the sender
     // retransmits.
-    mail* m = in.data.size() <= mail::max_bytes ? hub_->ring(index_, owner).claim() : nullptr;
-    if (m == nullptr) {
+    if (!hub_->post(index_, owner, in.data, static_cast<std::uint32_t>(in.local - config_.listen.data()), in.source,
+                    in.received_ns)) {
         pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);
         return;
     }
-    m->len = static_cast<std::uint32_t>(in.data.size());
-    m->listen_index = static_cast<std::uint32_t>(in.local - config_.listen.data());
-    m->peer = in.source;
-    m->received_ns = in.received_ns;
-    std::memcpy(m->data, in.data.data(), in.data.size());
-    hub_->ring(index_, owner).push_claimed();
     ++pipeline_.stats().mailbox_hops;
     dirty_[owner] = true;
 }
@@ -158,16 +152,9 @@ static_assert(proxy::default_max_stream_message <= mail::max_bytes,
               "the pipeline moves to TCP only what a mailbox slot holds");
 
 bool udp_worker::to_stream_thread(const proxy::outgoing& o) noexcept {
-    if (hub_ == nullptr || !hub_->has_stream_thread() || o.size > mail::max_bytes) return false;
+    if (hub_ == nullptr || !hub_->has_stream_thread()) return false;
     const unsigned to = hub_->stream_thread();
-    mail* m = hub_->ring(index_, to).claim();
-    if (m == nullptr) return false;
-    m->len = o.size;
-    m->listen_index = 0;
-    m->peer = o.destination;
-    m->received_ns = o.received_ns;
-    std::memcpy(m->data, outbox_.bytes(o).data(), o.size);
-    hub_->ring(index_, to).push_claimed();
+    if (!hub_->post(index_, to, {outbox_.bytes(o).data(), o.size}, 0, o.destination, o.received_ns)) return false;
     dirty_[to] = true;
     return true;
 }

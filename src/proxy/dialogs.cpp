@@ -32,10 +32,7 @@ dialog_tracker::ref dialog_tracker::create(std::string_view call_id, std::string
     std::array<char, 256> buf{};
     const std::string_view k = make_key(call_id, tag_a, tag_b, buf);
     if (k.empty()) return {};
-    dialog* d = table_.insert(core::table_key{core::call_id_hash(k), k});
-    if (d == nullptr) return {};
-    const std::uint32_t slot = table_.index_of(d);
-    return {slot, generations_[slot], d};
+    return ref_to(table_.insert(core::table_key{core::call_id_hash(k), k}));
 }
 
 dialog_tracker::ref dialog_tracker::find(std::string_view call_id, std::string_view tag_a,
@@ -43,7 +40,10 @@ dialog_tracker::ref dialog_tracker::find(std::string_view call_id, std::string_v
     std::array<char, 256> buf{};
     const std::string_view k = make_key(call_id, tag_a, tag_b, buf);
     if (k.empty()) return {};
-    dialog* d = table_.find(core::table_key{core::call_id_hash(k), k});
+    return ref_to(table_.find(core::table_key{core::call_id_hash(k), k}));
+}
+
+dialog_tracker::ref dialog_tracker::ref_to(dialog* d) const noexcept {
     if (d == nullptr) return {};
     const std::uint32_t slot = table_.index_of(d);
     return {slot, generations_[slot], d};

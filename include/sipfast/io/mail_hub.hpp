@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "sipfast/core/spsc_ring.hpp"
@@ -41,6 +42,11 @@ public:
     [[nodiscard]] bool has_stream_thread() const noexcept { return all_ > workers_; }
     /// The TCP thread's participant number (meaningful when has_stream_thread()).
     [[nodiscard]] unsigned stream_thread() const noexcept { return workers_; }
+
+    /// Stages a copy of `data` in the ring from `from` to `to` (published by the producer's next
+    /// publish()); false when it is larger than a slot or the ring is full.
+    [[nodiscard]] bool post(unsigned from, unsigned to, std::string_view data, std::uint32_t listen_index,
+                            const proxy::net_address& peer, std::uint64_t received_ns) noexcept;
 
     /// Wakes participant `to` after a publish.
     void wake(unsigned to) const noexcept;

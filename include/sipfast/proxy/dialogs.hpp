@@ -36,6 +36,8 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return table_.size(); }
 
 private:
+    [[nodiscard]] ref ref_to(dialog* d) const noexcept;
+
     static constexpr std::size_t key_max = 256;
     core::shard_table<dialog, key_max> table_;
     std::vector<std::uint32_t> generations_;
