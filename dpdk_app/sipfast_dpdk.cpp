@@ -76,6 +76,16 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
             return true;
         };
         std::string v;
+        // A count of milliseconds or seconds: digits only, refused by name otherwise.
+        const auto count = [&](unsigned& out) {
+            if (!value(v)) return false;
+            if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
+                error = a + " " + v + ": expected a whole number";
+                return false;
+            }
+            out = static_cast<unsigned>(std::stoul(v));
+            return true;
+        };
         if (a == "--config") {
             if (!value(o.cli.config_file)) return false;
         } else if (a == "--address") {
@@ -99,11 +109,9 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
         } else if (a == "--record-route") {
             if (!value(o.cli.record_route)) return false;
         } else if (a == "--exit-when-idle") {
-            if (!value(v)) return false;
-            o.exit_when_idle_ms = static_cast<unsigned>(std::stoul(v));
+            if (!count(o.exit_when_idle_ms)) return false;
         } else if (a == "--seconds") {
-            if (!value(v)) return false;
-            o.seconds = static_cast<unsigned>(std::stoul(v));
+            if (!count(o.seconds)) return false;
         } else if (a == "--exception-port") {
             if (!value(o.exception_port)) return false;
         } else if (a == "--framing-only") {

@@ -201,6 +201,21 @@ class Replay(unittest.TestCase):
         self.assertTrue(text.endswith("\r\n\r\n" + "x" * 500), text[-80:])
 
 
+class Options(unittest.TestCase):
+    def test_bad_options_are_refused_by_name(self):
+        for args, message in ((["--seconds", "abc"], "--seconds abc: expected a whole number"),
+                              (["--address", "198.18.0.1/40"], "--address 198.18.0.1/40: prefix is not 0..32"),
+                              (["--bogus"], "unknown option --bogus")):
+            r = subprocess.run([APP, "--no-huge", "-m", "128", "--no-shconf", "--no-pci", "-l", "0", "--log-level",
+                                "lib.eal:error", "--vdev", "net_null0", "--", *args],
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            err = r.stderr.decode(errors="replace")
+            if "EAL initialisation failed" in err:
+                raise unittest.SkipTest("DPDK cannot run here: " + err[-300:])
+            self.assertEqual(r.returncode, 2, err)
+            self.assertIn("sipfast-dpdk: error: " + message, err)
+
+
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result
     if not result.wasSuccessful():
