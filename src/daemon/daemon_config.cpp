@@ -3,6 +3,7 @@
 
 #include <toml++/toml.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -84,6 +85,80 @@ bool read_int_table(context& c, const toml::node& n, std::string_view table, std
             return c.fail(tv, std::string(table) + ": unknown key '" + std::string(name) + "' (" + names + ")");
         if (!read_int(c, tv, *key, std::string(table) + "." + std::string(name))) return false;
     }
+    return true;
+}
+
+std::string host_text(const proxy::net_address& a) {
+    std::array<char, 48> buf{};
+    return std::string(proxy::format_host(a, buf));
+}
+
+// What makes the addresses and gateways of [dpdk] (or the command line) unusable together: "" when
+// nothing does.
+std::string check_owned(const dpdk_config& d) {
+    for (std::size_t i = 0; i < d.addresses.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (d.addresses[i].ip.family == d.addresses[j].ip.family)
+                return "addresses: one address per family (IPv4 and IPv6), two given for IPv" +
+                       std::to_string(d.addresses[i].ip.family);
+    for (std::size_t i = 0; i < d.gateways.size(); ++i) {
+        const proxy::net_address& g = d.gateways[i];
+        for (std::size_t j = 0; j < i; ++j)
+            if (d.gateways[j].family == g.family) return "gateways: one gateway per family, two given for IPv" + std::to_string(g.family);
+        const owned_address* own = nullptr;
+        for (const owned_address& a : d.addresses)
+            if (a.ip.family == g.family) own = &a;
+        if (own == nullptr || !proxy::same_subnet(own->ip, g, own->prefix) || own->prefix == 0 ||
+            own->prefix == (g.family == 4 ? 32u : 128u))
+            return "gateways: " + host_text(g) + " is not on the subnet of an address of ours (give addresses as IP/PREFIX)";
+    }
+    return {};
+}
+
+bool read_dpdk(context& c, const toml::node& n, dpdk_config& d) {
+    constexpr std::string_view names =
+        "port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_slots";
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "dpdk: expected a table ([dpdk] with " + std::string(names) + ")");
+    const int_key ints[] = {
+        {"rx_descriptors", 64, 32768, 1, nullptr, &d.rx_descriptors, nullptr, "descriptors"},
+        {"tx_descriptors", 64, 32768, 1, nullptr, &d.tx_descriptors, nullptr, "descriptors"},
+        {"mbufs", 0, 1 << 24, 1, nullptr, &d.mbufs, nullptr, "mbufs (0: sized from the rings)"},
+        {"mailbox_slots", 16, 1 << 16, 1, nullptr, &d.mailbox_slots, nullptr, "slots"},
+    };
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view name = tk.str();
+        const std::string label = "dpdk." + std::string(name);
+        const int_key* integer = nullptr;
+        for (const int_key& k : ints)
+            if (k.name == name) integer = &k;
+        std::vector<std::string> items;
+        if (integer != nullptr) {
+            if (!read_int(c, tv, *integer, label)) return false;
+        } else if (name == "port") {
+            if (!read_string(c, tv, label, d.port)) return false;
+        } else if (name == "exception_port") {
+            if (!read_string(c, tv, label, d.exception_port)) return false;
+        } else if (name == "addresses") {
+            if (!read_strings(c, tv, label, items)) return false;
+            for (const std::string& item : items) {
+                owned_address a;
+                if (const std::string why = parse_owned_address(item, a); !why.empty())
+                    return c.fail(tv, label + ": '" + item + "': " + why);
+                d.addresses.push_back(a);
+            }
+        } else if (name == "gateways") {
+            if (!read_strings(c, tv, label, items)) return false;
+            for (const std::string& item : items) {
+                proxy::net_address g;
+                if (!proxy::parse_ip(item, g)) return c.fail(tv, label + ": '" + item + "' is not an IP address");
+                d.gateways.push_back(g);
+            }
+        } else {
+            return c.fail(tv, "dpdk: unknown key '" + std::string(name) + "' (" + std::string(names) + ")");
+        }
+    }
+    if (const std::string why = check_owned(d); !why.empty()) return c.fail(n, "dpdk." + why);
     return true;
 }
 
@@ -174,6 +249,26 @@ std::string load_with_command_line(const command_line& cli, daemon_config& cfg, 
     if (!cli.domains.empty()) cfg.proxy.domains = cli.domains;
     if (!cli.record_route.empty()) cfg.proxy.record_route = cli.record_route == "on";
     if (!cli.log_level.empty()) cfg.log_level = cli.log_level;
+    if (!cli.port.empty()) cfg.dpdk.port = cli.port;
+    if (!cli.exception_port.empty()) cfg.dpdk.exception_port = cli.exception_port;
+    if (!cli.addresses.empty()) {
+        cfg.dpdk.addresses.clear();
+        for (const std::string& a : cli.addresses) {
+            owned_address own;
+            if (const std::string why = parse_owned_address(a, own); !why.empty()) return "--address " + a + ": " + why;
+            cfg.dpdk.addresses.push_back(own);
+        }
+    }
+    if (!cli.gateways.empty()) {
+        cfg.dpdk.gateways.clear();
+        for (const std::string& g : cli.gateways) {
+            proxy::net_address ip;
+            if (!proxy::parse_ip(g, ip)) return "--gateway " + g + ": not an IP address";
+            cfg.dpdk.gateways.push_back(ip);
+        }
+    }
+    if (!cli.addresses.empty() || !cli.gateways.empty())
+        if (const std::string why = check_owned(cfg.dpdk); !why.empty()) return "--address/--gateway: " + why;
     return {};
 }
 
@@ -196,6 +291,23 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
     check(running.metrics_listen == next.metrics_listen, "metrics.listen");
     check(running.control_socket == next.control_socket, "control_socket");
     return changed.empty() ? std::string() : changed + " changed: a restart is needed to apply that";
+}
+
+std::string parse_owned_address(std::string_view text, owned_address& out) {
+    const std::size_t slash = text.find('/');
+    owned_address a;
+    if (!proxy::parse_ip(text.substr(0, slash), a.ip)) return "not IP/PREFIX with a numeric IP";
+    const unsigned bits = a.ip.family == 4 ? 32u : 128u;
+    a.prefix = bits;
+    if (slash != std::string_view::npos) {
+        const std::string_view p = text.substr(slash + 1);
+        if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string_view::npos ||
+            std::stoul(std::string(p)) > bits)
+            return "prefix is not 0.." + std::to_string(bits);
+        a.prefix = static_cast<unsigned>(std::stoul(std::string(p)));
+    }
+    out = a;
+    return {};
 }
 
 bool parse_listen(std::string_view text, proxy::listen_point& out) {
@@ -282,6 +394,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                     c.fail(mv, "metrics.listen: '" + cfg.metrics_listen + "' is not ip:port (\"\" turns metrics off)");
                 }
             }
+        } else if (key == "dpdk") {
+            (void)read_dpdk(c, v, cfg.dpdk);
         } else if (key == "control_socket") {
             (void)read_string(c, v, "control_socket", cfg.control_socket);
         } else if (key == "log_level") {

@@ -13,6 +13,28 @@
 
 namespace sipfast::daemon {
 
+/// An address sipfast-dpdk owns on its port, with the prefix of the subnet it sits on.
+struct owned_address {
+    proxy::net_address ip;
+    unsigned prefix = 0;
+};
+
+/// Parses "IP/PREFIX" ("198.18.0.2/24", "2001:db8::2/64"; no prefix: a host route). Returns "" or
+/// what is wrong with it ("prefix is not 0..32").
+[[nodiscard]] std::string parse_owned_address(std::string_view text, owned_address& out);
+
+/// sipfast-dpdk's port and what it owns there ([dpdk]; sipfastd ignores it, so one file serves both).
+struct dpdk_config {
+    std::string port;                          ///< PCI address or vdev name; empty: the first port
+    std::vector<owned_address> addresses;      ///< at most one per family; listen points take them
+    std::vector<proxy::net_address> gateways;  ///< next hop off the subnet, at most one per family
+    std::string exception_port;                ///< a net_tap port: what is not SIP over UDP goes to the kernel
+    std::uint32_t rx_descriptors = 1024;       ///< per RX queue
+    std::uint32_t tx_descriptors = 1024;       ///< per TX queue
+    std::uint32_t mbufs = 0;                   ///< the mbuf pool; 0: sized from the rings and lcores
+    std::uint32_t mailbox_slots = 256;         ///< messages one lcore may have waiting for another
+};
+
 struct daemon_config {
     proxy::proxy_config proxy;
     unsigned workers = 0;  ///< 0: one per core
@@ -21,6 +43,7 @@ struct daemon_config {
     std::string metrics_listen = "127.0.0.1:9160";  ///< Prometheus /metrics; empty: off
     std::string control_socket = "/run/sipfast/sipfastd.sock";  ///< sipfastctl; empty: off
     std::uint64_t shutdown_grace_ns = 5'000'000'000;  ///< SIGTERM: how long transactions may finish
+    dpdk_config dpdk;
 };
 
 /// Why a configuration was refused: "<source>:<line>: <what>".
@@ -49,6 +72,11 @@ struct command_line {
     std::vector<std::string> domains;
     std::string record_route;  ///< "on", "off" or empty
     std::string log_level;
+    // sipfast-dpdk's own: each replaces the [dpdk] key of the same meaning.
+    std::string port;
+    std::vector<std::string> addresses;  ///< IP/PREFIX, one per family
+    std::vector<std::string> gateways;
+    std::string exception_port;
 };
 
 /// The configuration file (or the embedded default) with the command line applied over it: at

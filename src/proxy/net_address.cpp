@@ -77,6 +77,16 @@ std::string_view format_host(const net_address& a, std::span<char> out) noexcept
     return {out.data(), n};
 }
 
+bool same_subnet(const net_address& a, const net_address& b, unsigned prefix) noexcept {
+    if (a.family != b.family) return false;
+    const unsigned bits = a.family == 4 ? 32u : 128u;
+    for (unsigned i = 0; i < prefix && i < bits; ++i) {
+        const unsigned byte = i / 8, bit = 7 - i % 8;
+        if (((a.ip[byte] >> bit) & 1) != ((b.ip[byte] >> bit) & 1)) return false;
+    }
+    return true;
+}
+
 bool same_ip(std::string_view host, const net_address& a) noexcept {
     net_address h;
     return parse_ip(host, h) && h.family == a.family && h.ip == a.ip;

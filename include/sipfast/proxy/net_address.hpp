@@ -27,6 +27,9 @@ struct net_address {
 /// Whether `host` (a SIP host: "198.18.0.1", "[2001:db8::1]") is the address of `a`, port aside.
 [[nodiscard]] bool same_ip(std::string_view host, const net_address& a) noexcept;
 
+/// Whether `a` and `b` (the same family) agree in their first `prefix` bits: on one subnet.
+[[nodiscard]] bool same_subnet(const net_address& a, const net_address& b, unsigned prefix) noexcept;
+
 /// Parses "ip:port", "[ipv6]:port" or a bare ip (port `default_port`). Port 0 ("any free port", for
 /// a socket whose port is reported after binding) only with `allow_any_port`.
 [[nodiscard]] bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out,

@@ -100,6 +100,52 @@ TEST(DaemonConfig, OpsKeys) {
     EXPECT_EQ(d.control_socket, "/run/sipfast/sipfastd.sock");
 }
 
+TEST(DaemonConfig, DpdkPortAndAddressesFromFileAndCommandLine) {
+    daemon_config c;
+    const config_error e = load_config(R"(
+listen = ["udp:0.0.0.0:5060"]
+[dpdk]
+port = "0000:3b:00.0"
+addresses = ["198.18.0.2/24", "2001:db8::2/64"]
+gateways = ["198.18.0.254", "2001:db8::1"]
+exception_port = "net_tap0"
+rx_descriptors = 2048
+mbufs = 65536
+)",
+                                       "dpdk.toml", c);
+    ASSERT_FALSE(e) << e.to_string();
+    EXPECT_EQ(c.dpdk.port, "0000:3b:00.0");
+    ASSERT_EQ(c.dpdk.addresses.size(), 2u);
+    EXPECT_EQ(c.dpdk.addresses[0].prefix, 24u);
+    EXPECT_EQ(c.dpdk.addresses[1].ip.family, 6);
+    EXPECT_EQ(c.dpdk.addresses[1].prefix, 64u);
+    ASSERT_EQ(c.dpdk.gateways.size(), 2u);
+    EXPECT_EQ(c.dpdk.exception_port, "net_tap0");
+    EXPECT_EQ(c.dpdk.rx_descriptors, 2048u);
+    EXPECT_EQ(c.dpdk.tx_descriptors, 1024u);
+    EXPECT_EQ(c.dpdk.mbufs, 65536u);
+
+    // The command line replaces the file's addresses and gateways, and is checked the same way.
+    const std::string path = ::testing::TempDir() + "dpdk_cli.toml";
+    std::ofstream(path) << "listen = [\"udp:0.0.0.0:5060\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\n";
+    command_line cli;
+    cli.config_file = path;
+    cli.addresses = {"198.18.5.9/16"};
+    cli.gateways = {"198.18.0.1"};
+    daemon_config d;
+    std::string source;
+    ASSERT_EQ(load_with_command_line(cli, d, source), "");
+    ASSERT_EQ(d.dpdk.addresses.size(), 1u);
+    EXPECT_EQ(d.dpdk.addresses[0].prefix, 16u);
+    EXPECT_TRUE(proxy::same_subnet(d.dpdk.addresses[0].ip, d.dpdk.gateways[0], 16));
+    EXPECT_FALSE(proxy::same_subnet(d.dpdk.addresses[0].ip, d.dpdk.gateways[0], 24));
+    cli.gateways = {"203.0.113.1"};
+    EXPECT_EQ(load_with_command_line(cli, d, source),
+              "--address/--gateway: gateways: 203.0.113.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)");
+    cli.addresses = {"fe80::1/129"};
+    EXPECT_EQ(load_with_command_line(cli, d, source), "--address fe80::1/129: prefix is not 0..128");
+}
+
 TEST(DaemonConfig, ReloadTakesRoutesButNotListenAddresses) {
     daemon_config running, next, moved;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5060\"]\n", "a.toml", running));
@@ -139,6 +185,15 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "metrics.listen: 'localhost:9160' is not ip:port (\"\" turns metrics off)"},
         {"listen = [\"udp:127.0.0.1\"]\nshutdown_grace_ms = -5\n", 2, "shutdown_grace_ms: expected milliseconds from 0 to 3600000"},
         {"listen = [\"udp:127.0.0.1\"]\ntransactions_per_worker = 3\n", 2, "transactions_per_worker: expected an integer from 16 to 16777216"},
+        {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/33\"]\n", 3,
+         "dpdk.addresses: '198.18.0.2/33': prefix is not 0..32"},
+        {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\", \"198.18.1.2/24\"]\n", 2,
+         "dpdk.addresses: one address per family (IPv4 and IPv6), two given for IPv4"},
+        {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\ngateways = [\"198.19.0.1\"]\n", 2,
+         "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nrx_descriptors = 8\n", 3, "dpdk.rx_descriptors: expected descriptors from 64 to 32768"},
+        {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nqueues = 2\n", 3,
+         "dpdk: unknown key 'queues' (port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_slots)"},
     };
     for (const row& r : rows) {
         daemon_config c;

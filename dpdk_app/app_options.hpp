@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <string>
+
+#include "daemon_config.hpp"
+
+namespace sipfast::dpdk {
+
+/// What follows `--` on sipfast-dpdk's command line.
+struct app_options {
+    daemon::command_line cli;        // as sipfastd takes it, plus --port/--address/--gateway/--exception-port
+    unsigned exit_when_idle_ms = 0;  // for replays: stop once RX has been quiet this long
+    unsigned seconds = 0;            // for benchmarks: run this long, then report messages per second
+    bool framing_only = false;       // for benchmarks: L2-L4 only, each datagram echoed (the ceiling)
+    unsigned generate = 0;           // for benchmarks: calls kept in flight by a generator lcore (0: none)
+};
+
+/// Parses the application's arguments (after EAL's); false with `error` set (a usage line for
+/// --help) when they cannot be taken.
+[[nodiscard]] bool parse_options(int argc, char** argv, app_options& o, std::string& error);
+
+} // namespace sipfast::dpdk

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+// One lcore's run-to-completion loop (DESIGN §1): rx_burst -> Ethernet/ARP/IPv4/IPv6/UDP decode ->
+// the pipeline -> UDP/IP/Ethernet encode -> tx_burst. Messages for another lcore's shard go there
+// through the same one-hop SPSC mailboxes as in sipfastd.
+#include "lcore_worker.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace sipfast::dpdk {
+
+std::uint64_t now_ns() noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+lcore_worker::lcore_worker(const shared_state& s, std::uint16_t queue)
+    : s_(s), queue_(queue), pipeline_(*s.config, queue, now_ns(), s.hub->workers()), outbox_(burst * 4 * 4096, burst * 4),
+      neighbours_(*s.neighbour_table), dirty_(s.hub->participants(), false),
+      // Fragments of one datagram may wait 2 s for the rest (RFC 791 leaves it to us).
+      frags_(rte_ip_frag_table_create(1024, 16, 4096, rte_get_tsc_hz() * 2, static_cast<int>(rte_socket_id()))) {}
+
+lcore_worker::~lcore_worker() {
+    if (frags_ != nullptr) {
+        rte_ip_frag_free_death_row(&death_row_, 0);
+        rte_ip_frag_table_destroy(frags_);
+    }
+}
+
+void lcore_worker::run() {
+    std::uint64_t last_rx = now_ns();
+    bool seen = false;
+    proxy::shard_stats& st = pipeline_.stats();
+    std::uint64_t turn = now_ns();
+    while (!s_.stop->load(std::memory_order_relaxed)) {
+        rte_mbuf* rx[burst];
+        const std::uint16_t n = rte_eth_rx_burst(s_.port, queue_, rx, burst);
+        const std::uint64_t now = now_ns();
+        // A poll-mode lcore never sleeps: a turn that found nothing is idle time, one that did, busy.
+        (n > 0 ? st.busy_ns : st.idle_ns) += now - turn;
+        turn = now;
+        for (std::uint16_t i = 0; i < n; ++i) {
+            st.bytes_in += rx[i]->pkt_len;
+            handle(rx[i], now);
+        }
+        if (frags_ != nullptr) rte_ip_frag_free_death_row(&death_row_, 3);
+        if (n > 0) {
+            last_rx = now;
+            seen = true;
+        }
+        from_kernel();
+        drain_mail(now);
+        pipeline_.on_tick(now, outbox_);
+        send_outbox();
+        flush_tx();
+        publish_mail();
+        if (s_.exit_when_idle_ms != 0 && seen && now - last_rx > std::uint64_t{s_.exit_when_idle_ms} * 1'000'000) break;
+        if (s_.deadline_ns != 0 && now >= s_.deadline_ns) break;
+    }
+    s_.stop->store(true);  // one lcore ending a replay or a timed run ends them all
+}
+
+
+bool lcore_worker::ours(const proxy::net_address& ip) const noexcept {
+    for (const proxy::listen_point& l : s_.config->listen)
+        if (l.address.family == ip.family && l.address.ip == ip.ip) return true;
+    return false;
+}
+const proxy::listen_point* lcore_worker::listener(const proxy::net_address& dst) const noexcept {
+    for (const proxy::listen_point& l : s_.config->listen)
+        if (l.transport == sip::transport::udp && l.address == dst) return &l;
+    return nullptr;
+}
+
+void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
+    ++c_.rx;
+    if (m->nb_segs != 1) {  // jumbo chains are not expected at SIP sizes
+        ++c_.exception;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    const net::decoded_frame f = net::decode({data, m->data_len});
+    switch (f.kind) {
+    case net::frame_kind::arp_request:
+    case net::frame_kind::arp_reply:
+        neighbours_.learn(f.src, link_peer{f.src_mac, 0});
+        if (f.kind == net::frame_kind::arp_request && ours(f.dst)) {
+            answer([&](std::span<std::uint8_t> out) { return net::encode_arp_reply(out, s_.our_mac, f); });
+            ++c_.arp_answered;
+        } else if (f.kind == net::frame_kind::arp_reply && ours(f.dst) && to_kernel(m)) {
+            return;  // the kernel behind the exception port resolves its own neighbours too
+        }
+        break;
+    case net::frame_kind::neighbor_solicitation:
+        neighbours_.learn(f.src, link_peer{f.src_mac, 0});
+        if (ours(f.dst)) {
+            answer([&](std::span<std::uint8_t> out) { return net::encode_neighbor_advertisement(out, s_.our_mac, f); });
+            ++c_.nd_answered;
+        }
+        break;
+    case net::frame_kind::udp:
+        if (const proxy::listen_point* l = listener(f.dst)) {
+            neighbours_.learn(f.src, link_peer{f.src_mac, 0});
+            if (s_.framing_only) echo(f);
+            else deliver(f, *l, m, now);
+        } else if (ours(f.dst) && to_kernel(m)) {
+            return;  // UDP to another port of ours: the kernel's
+        } else {
+            ++c_.not_for_us;
+        }
+        break;
+    case net::frame_kind::fragment:
+        if (f.src.family == 4 && ours(f.dst) && frags_ != nullptr) {
+            reassemble(m, data, now);
+            return;  // the table owns the fragment now (or freed it on its death row)
+        }
+        [[fallthrough]];
+    default:
+        // TCP, ICMP, fragments ...: the kernel terminates them behind the exception port (SIP over
+        // TCP then reaches the TCP thread and comes back to the shards through the mailboxes).
+        if ((f.kind == net::frame_kind::other || f.kind == net::frame_kind::fragment) && f.dst.valid() && ours(f.dst) &&
+            to_kernel(m))
+            return;
+        ++c_.exception;
+        break;
+    }
+    rte_pktmbuf_free(m);
+}
+
+/// An IPv4 fragment for us: kept until its datagram is whole (rte_ip_frag), which is then copied
+/// into scratch in one piece and handled like any datagram.
+void lcore_worker::reassemble(rte_mbuf* m, const std::uint8_t* data, std::uint64_t now) {
+    m->l2_len = (data[12] == 0x81 && data[13] == 0x00) ? 18 : 14;
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
+    m->l3_len = static_cast<std::uint16_t>((ip->version_ihl & 15) * 4);
+    rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(frags_, &death_row_, m, rte_rdtsc(), ip);
+    if (whole == nullptr) return;
+    ++c_.reassembled;
+    if (whole->pkt_len + sip::padding_bytes <= frame_scratch_.size()) {
+        const auto* bytes = static_cast<const std::uint8_t*>(rte_pktmbuf_read(whole, 0, whole->pkt_len, frame_scratch_.data()));
+        if (bytes != frame_scratch_.data()) std::memcpy(frame_scratch_.data(), bytes, whole->pkt_len);
+        // The reassembled header's checksum is not ours to trust: set it afresh.
+        std::uint8_t* hdr = frame_scratch_.data() + whole->l2_len;
+        hdr[10] = hdr[11] = 0;
+        const std::uint16_t sum = net::checksum_fold(net::checksum_add({hdr, whole->l3_len}));
+        hdr[10] = static_cast<std::uint8_t>(sum >> 8);
+        hdr[11] = static_cast<std::uint8_t>(sum);
+        const net::decoded_frame f = net::decode({frame_scratch_.data(), whole->pkt_len});
+        if (f.kind == net::frame_kind::udp) {
+            if (const proxy::listen_point* l = listener(f.dst)) {
+                neighbours_.learn(f.src, link_peer{f.src_mac, 0});
+                // frame_scratch_ keeps padding_bytes after the largest datagram it holds.
+                deliver_payload(f, *l, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()), now);
+            }
+        }
+    }
+    rte_pktmbuf_free(whole);
+}
+
+/// Hands a frame to the kernel through the exception port; false (the frame stays ours to free)
+/// when there is none or its queue is full.
+bool lcore_worker::to_kernel(rte_mbuf* m) {
+    if (!s_.have_tap) return false;
+    if (rte_eth_tx_burst(s_.tap, queue_, &m, 1) != 1) return false;
+    ++c_.to_kernel;
+    return true;
+}
+
+/// What the kernel sends out through the exception port leaves by the wire (each lcore reads
+/// its own queue of it: the kernel spreads flows over them).
+void lcore_worker::from_kernel() {
+    if (!s_.have_tap) return;
+    rte_mbuf* in[burst];
+    const std::uint16_t n = rte_eth_rx_burst(s_.tap, queue_, in, burst);
+    for (std::uint16_t i = 0; i < n; ++i) {
+        ++c_.from_kernel;
+        queue_tx(in[i]);
+    }
+}
+
+// The framing ceiling: what the same loop costs with the pipeline left out.
+void lcore_worker::echo(const net::decoded_frame& f) {
+    rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+    if (m == nullptr) {
+        ++c_.tx_dropped;
+        return;
+    }
+    const std::size_t room = rte_pktmbuf_tailroom(m);
+    auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
+    const std::size_t n = net::encode_udp({out, room}, s_.our_mac, f.src_mac, f.dst, f.src,
+                                          {reinterpret_cast<const char*>(f.payload.data()), f.payload.size()}, ip_id_++);
+    if (n == 0) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
+    ++c_.echoed;
+    queue_tx(m);
+}
+
+void lcore_worker::deliver(const net::decoded_frame& f, const proxy::listen_point& l, rte_mbuf* m, std::uint64_t now) {
+    // The parser's decoders may load whole vectors up to padding_bytes past the message: zero
+    // copy when the mbuf has that much tailroom, else a copy to scratch (the padding contract).
+    std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+    const auto* end = f.payload.data() + f.payload.size();
+    const auto* buf_end = static_cast<const std::uint8_t*>(m->buf_addr) + m->buf_len;
+    if (end + sip::padding_bytes > buf_end) {
+        if (payload.size() > scratch_.size() - sip::padding_bytes) return;
+        std::memcpy(scratch_.data(), payload.data(), payload.size());
+        payload = {scratch_.data(), payload.size()};
+        ++c_.copied;
+    }
+    deliver_payload(f, l, payload, now);
+}
+
+void lcore_worker::deliver_payload(const net::decoded_frame& f, const proxy::listen_point& l, std::string_view payload, std::uint64_t now) {
+    const proxy::inbound in{payload, f.src, &l, false, now};
+    const std::uint32_t owner = pipeline_.on_packet(in, now, outbox_);
+    if (owner == queue_) return;
+    if (!s_.hub->post(queue_, owner, payload, static_cast<std::uint32_t>(&l - s_.config->listen.data()), f.src, now)) {
+        pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);
+        return;
+    }
+    ++pipeline_.stats().mailbox_hops;
+    dirty_[owner] = true;
+}
+
+void lcore_worker::drain_mail(std::uint64_t now) {
+    for (unsigned from = 0; from < s_.hub->participants(); ++from) {
+        if (from == queue_) continue;
+        // A bounded batch per ring and turn, so the outbox (4 bursts) never overflows.
+        s_.hub->ring(from, queue_).consume(
+            [&](const io::mail& mail) {
+                const proxy::inbound in{std::string_view(mail.data, mail.len), mail.peer,
+                                        &s_.config->listen[mail.listen_index], true, mail.received_ns};
+                (void)pipeline_.on_packet(in, now, outbox_);
+            },
+            burst);
+        send_outbox();
+    }
+}
+
+void lcore_worker::publish_mail() {
+    for (unsigned to = 0; to < dirty_.size(); ++to)
+        if (dirty_[to]) {
+            dirty_[to] = false;
+            s_.hub->ring(queue_, to).publish();
+            // Lcores poll; the TCP thread sleeps in epoll and is woken.
+            if (s_.hub->has_stream_thread() && to == s_.hub->stream_thread()) s_.hub->wake(to);
+        }
+}
+
+bool lcore_worker::to_stream_thread(const proxy::outgoing& o) {
+    if (!s_.hub->has_stream_thread()) return false;
+    const unsigned to = s_.hub->stream_thread();
+    if (!s_.hub->post(queue_, to, {outbox_.bytes(o).data(), o.size}, 0, o.destination, o.received_ns)) return false;
+    dirty_[to] = true;
+    return true;
+}
+
+template <class F>
+void lcore_worker::answer(F&& write) {
+    rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+    if (m == nullptr) {
+        ++c_.tx_dropped;
+        return;
+    }
+    auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 128));
+    const std::size_t n = out ? write(std::span<std::uint8_t>(out, 128)) : 0;
+    if (n == 0) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(128 - n));
+    queue_tx(m);
+}
+
+void lcore_worker::send_outbox() {
+    for (std::size_t i = 0; i < outbox_.size(); ++i) {
+        const proxy::outgoing& o = outbox_[i];
+        if (o.transport != sip::transport::udp) {  // TCP: the TCP thread sends it through the kernel
+            if (!to_stream_thread(o)) pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+            continue;
+        }
+        const proxy::listen_point* from = nullptr;
+        for (const proxy::listen_point& l : s_.config->listen)
+            if (l.transport == sip::transport::udp && l.address.family == o.destination.family) from = &l;
+        const proxy::net_address hop = next_hop(o.destination);
+        link_peer peer;
+        if (!neighbours_.find(hop, peer)) {
+            // Not known yet: ask (once a second per address), and let the sender's retransmission
+            // (Timer A/E, or the caller's) find the answer learned.
+            ++c_.no_neighbour;
+            pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+            if (from != nullptr && hop.family == 4 && neighbours_.should_ask(hop, now_ns()))
+                answer([&](std::span<std::uint8_t> out) {
+                    return net::encode_arp_request(out, s_.our_mac, from->address, hop);
+                });
+            continue;
+        }
+        rte_mbuf* m = from ? rte_pktmbuf_alloc(s_.pool) : nullptr;
+        if (m == nullptr) {
+            ++c_.tx_dropped;
+            continue;
+        }
+        const std::size_t room = rte_pktmbuf_tailroom(m);
+        auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
+        const auto bytes = outbox_.bytes(o);
+        const std::size_t n = net::encode_udp({out, room}, s_.our_mac, peer.mac, from->address, o.destination, bytes, ip_id_++);
+        if (n == 0 || n > s_.max_frame) {  // larger than the MTU: fragmentation is not done here
+            ++c_.tx_dropped;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
+        pipeline_.stats().bytes_out += o.size;
+        queue_tx(m);
+    }
+    outbox_.clear();
+}
+
+/// The neighbour a destination is reached through: itself on our subnet (or with no gateway of its
+/// family), else the gateway.
+proxy::net_address lcore_worker::next_hop(const proxy::net_address& to) const noexcept {
+    for (const proxy::net_address& g : s_.dpdk->gateways) {
+        if (g.family != to.family) continue;
+        for (const daemon::owned_address& a : s_.dpdk->addresses)
+            if (a.ip.family == to.family && !proxy::same_subnet(a.ip, to, a.prefix)) return g;
+    }
+    return to;
+}
+
+void lcore_worker::queue_tx(rte_mbuf* m) {
+    if (tx_count_ == burst) flush_tx();
+    tx_[tx_count_++] = m;
+}
+
+void lcore_worker::flush_tx() {
+    std::uint16_t sent = 0;
+    for (int tries = 0; sent < tx_count_ && tries < 8; ++tries)
+        sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(s_.port, queue_, tx_ + sent, static_cast<std::uint16_t>(tx_count_ - sent)));
+    c_.tx += sent;
+    for (std::uint16_t i = sent; i < tx_count_; ++i) {
+        ++c_.tx_dropped;
+        rte_pktmbuf_free(tx_[i]);
+    }
+    tx_count_ = 0;
+}
+
+} // namespace sipfast::dpdk

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <rte_ip_frag.h>
+#include <rte_mbuf.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "daemon_config.hpp"
+#include "neighbours.hpp"
+#include "sipfast/core/counter.hpp"
+#include "sipfast/io/mail_hub.hpp"
+#include "sipfast/net/frame.hpp"
+#include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/sip/parser.hpp"
+
+namespace sipfast::dpdk {
+
+constexpr std::uint16_t burst = 32;
+
+/// What every lcore reads and none writes after start (the neighbour table aside, which is built
+/// for sharing).
+struct shared_state {
+    const proxy::proxy_config* config = nullptr;
+    const daemon::dpdk_config* dpdk = nullptr;  // our addresses and gateways
+    neighbours* neighbour_table = nullptr;
+    std::atomic<bool>* stop = nullptr;  // any lcore ending a replay or a timed run ends them all
+    std::uint16_t port = 0;
+    rte_mempool* pool = nullptr;
+    net::mac_address our_mac{};
+    io::mail_hub* hub = nullptr;
+    std::size_t max_frame = 1514;   // Ethernet header + the port's MTU
+    unsigned exit_when_idle_ms = 0;
+    std::uint64_t deadline_ns = 0;  // --seconds
+    bool framing_only = false;
+    bool have_tap = false;          // the exception path: frames for the kernel go out this port
+    std::uint16_t tap = 0;
+};
+
+/// What an lcore did besides the pipeline's own statistics; single writer, read by the ops thread.
+struct lcore_counters {
+    core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed,
+        to_kernel, from_kernel, reassembled;
+};
+
+/// The monotonic clock every lcore and the pipeline run on.
+[[nodiscard]] std::uint64_t now_ns() noexcept;
+
+/// One lcore: its RX/TX queue pair, its shard, its fragment table.
+class lcore_worker {
+public:
+    lcore_worker(const shared_state& s, std::uint16_t queue);
+    ~lcore_worker();
+    lcore_worker(const lcore_worker&) = delete;
+    lcore_worker& operator=(const lcore_worker&) = delete;
+
+    /// Polls until the stop flag, the deadline, or (replays) the idle limit.
+    void run();
+
+    [[nodiscard]] const lcore_counters& counters() const noexcept { return c_; }
+    [[nodiscard]] const proxy::shard_stats& stats() const noexcept { return pipeline_.stats(); }
+
+private:
+    [[nodiscard]] bool ours(const proxy::net_address& ip) const noexcept;
+    [[nodiscard]] const proxy::listen_point* listener(const proxy::net_address& dst) const noexcept;
+    [[nodiscard]] proxy::net_address next_hop(const proxy::net_address& to) const noexcept;
+    void handle(rte_mbuf* m, std::uint64_t now);
+    void reassemble(rte_mbuf* m, const std::uint8_t* data, std::uint64_t now);
+    bool to_kernel(rte_mbuf* m);
+    void from_kernel();
+    void echo(const net::decoded_frame& f);
+    void deliver(const net::decoded_frame& f, const proxy::listen_point& l, rte_mbuf* m, std::uint64_t now);
+    void deliver_payload(const net::decoded_frame& f, const proxy::listen_point& l, std::string_view payload, std::uint64_t now);
+    void drain_mail(std::uint64_t now);
+    void publish_mail();
+    bool to_stream_thread(const proxy::outgoing& o);
+    template <class F>
+    void answer(F&& write);
+    void send_outbox();
+    void queue_tx(rte_mbuf* m);
+    void flush_tx();
+
+    const shared_state& s_;
+    std::uint16_t queue_;
+    proxy::pipeline pipeline_;
+    proxy::outbox outbox_;
+    neighbours& neighbours_;
+    lcore_counters c_;
+    rte_mbuf* tx_[burst];
+    std::uint16_t tx_count_ = 0;
+    std::uint16_t ip_id_ = 1;
+    std::vector<bool> dirty_;  // mailboxes this turn wrote to, published at its end
+    std::array<char, 65536 + sip::padding_bytes> scratch_{};
+    std::array<std::uint8_t, 65536 + 18 + sip::padding_bytes> frame_scratch_{};
+    rte_ip_frag_tbl* frags_;
+    rte_ip_frag_death_row death_row_{};
+};
+
+} // namespace sipfast::dpdk
