@@ -341,18 +341,21 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         first.add(m.top_via.branch);
         first.add(m.top_via.host);
     } else if (t == nullptr) {
+        // RFC 2543 peers: what a retransmission, its CANCEL and its non-2xx ACK share (not the
+        // To tag or the CSeq method, which an ACK changes).
         first.add(m.top_via.text);
-        first.add(m.to.tag);
         first.add(m.from.tag);
         first.add(m.call_id);
-        first.add(m.find(sip::header_id::cseq)->value);
+        first.add({reinterpret_cast<const char*>(&m.cseq.number), sizeof m.cseq.number});
         first.add(m.request_uri_text);
     }
     hasher loop;
     loop.add(m.request_uri_text);
     loop.add(m.call_id);
     loop.add(m.from.tag);
-    loop.add(m.to.tag);
+    // An ACK's To tag is the one the response gave: the INVITE it acknowledges had none, and a
+    // non-2xx ACK must leave with the INVITE's branch (§17.1.1.3), so the tag stays out of it.
+    loop.add(m.method == sip::method::ack ? std::string_view{} : m.to.tag);
     m.for_each_value(sip::header_id::route, [&](std::string_view v) {
         loop.add(v);
         return true;
@@ -464,21 +467,27 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
             return refuse(503, "Route Not Resolvable");
         }
         transport = uri_transport(next_route.address, sip::transport::udp);
-    } else if (ours_by_uri || ours_by_tel) {
-        const location_entry* found = ours_by_tel ? locations_->lookup(target.user, phone_context, false)
-                                                  : locations_->lookup(target.user, target.host, ruri_is_us);
-        if (found == nullptr) return refuse(404, "Not Found");
+    } else if (const location_entry* found = (ours_by_uri || ours_by_tel)
+                                                 ? (ours_by_tel ? locations_->lookup(target.user, phone_context, false)
+                                                                : locations_->lookup(target.user, target.host, ruri_is_us))
+                                                 : nullptr) {
         new_ruri = found->contact_uri;
         destination = found->contact_address;
         transport = found->transport;
     } else {
+        // A domain of ours with no binding (a REGISTER for the domain itself, a user the static
+        // location does not know) goes where a route naming that domain says: the registrar, say.
+        const bool ours = ours_by_uri || ours_by_tel;
         const route_rule* rule = nullptr;
         for (const route_rule& r : config_->routes) {
-            if (!r.domain.empty() && !sip::iequals(r.domain, target.host)) continue;
+            if (ours ? !sip::iequals(r.domain, ours_by_tel ? phone_context : target.host)
+                     : (!r.domain.empty() && !sip::iequals(r.domain, target.host)))
+                continue;
             if (!r.user_prefix.empty() && target.user.substr(0, r.user_prefix.size()) != r.user_prefix) continue;
             rule = &r;
             break;
         }
+        if (rule == nullptr && ours) return refuse(404, "Not Found");
         if (rule != nullptr) {
             destination = rule->next_hop;
             transport = rule->transport;
@@ -593,6 +602,21 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     apply_client(*t, t->client.start(), out);
 }
 
+namespace {
+
+// The Via after the top one (ours): in the same header line after a comma, or the next Via line.
+bool next_via(const sip::message& m, const sip::header& first, sip::via& next) noexcept {
+    std::string_view rest;
+    sip::via tmp;
+    (void)sip::parse_via(first.value, tmp, &rest);
+    if (!rest.empty()) return sip::parse_via(rest, next, &rest) == sip::parse_error::none;
+    for (const sip::header& h : m.headers)
+        if (h.id == sip::header_id::via && &h != &first) return sip::parse_via(h.value, next, &rest) == sip::parse_error::none;
+    return false;
+}
+
+} // namespace
+
 void pipeline::on_response(const inbound& in, outbox& out) noexcept {
     // Responses go by their Via, not back to where they came from.
     ++stats_.received_responses[status_class(msg_.status_code)];
@@ -605,6 +629,8 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
         return;
     }
     const sip::header* first = m.find(sip::header_id::via);
+    sip::via next;
+    const bool have_next = next_via(m, *first, next);
     if (transactions_) {
         if (transaction* t = from_branch(ours.branch)) {
             if (m.cseq.method == sip::method::cancel) {  // the answer to our CANCEL ends here
@@ -631,7 +657,9 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
             const bool cancel_now = t->cancel_pending && status < 200 && !t->cancel_sent;
             const txn::state s = t->server.current();
             bool forward = false, too_large = false;
-            if (status != 100 && (s == txn::state::trying || s == txn::state::proceeding)) {
+            if (!have_next) {  // §16.7 step 3: meant for us (no Via left), never forwarded
+                stats_.count_drop(drop_cause::not_ours);
+            } else if (status != 100 && (s == txn::state::trying || s == txn::state::proceeding)) {
                 (void)editor_.remove(sip::first_value_span(editor_.original(), *first));
                 if (editor_.size() <= sizeof t->response) {
                     t->response_len = static_cast<std::uint32_t>(editor_.serialize({t->response, sizeof t->response}));
@@ -660,20 +688,6 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
             }
             return;
         }
-    }
-    std::string_view rest;
-    sip::via tmp;
-    (void)sip::parse_via(first->value, tmp, &rest);
-    sip::via next;
-    bool have_next = false;
-    if (!rest.empty()) {
-        have_next = sip::parse_via(rest, next, &rest) == sip::parse_error::none;
-    } else {
-        for (const sip::header& h : m.headers)
-            if (h.id == sip::header_id::via && &h != first) {
-                have_next = sip::parse_via(h.value, next, &rest) == sip::parse_error::none;
-                break;
-            }
     }
     if (!have_next) {  // a response to a request we originated; nothing to forward
         stats_.count_drop(drop_cause::not_ours);

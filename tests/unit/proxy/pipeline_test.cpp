@@ -91,6 +91,22 @@ TEST(Pipeline, RetransmissionsAndCancelTakeTheSameBranch) {
     EXPECT_NE(parsed(f.sent()).msg.top_via.branch, first);
 }
 
+TEST(Pipeline, TheAckOfAFailureTakesTheInvitesBranch) {
+    // §17.1.1.3: the ACK of a non-2xx answer belongs to the INVITE's transaction downstream, so a
+    // stateless proxy must give it the INVITE's branch although it now carries the To tag.
+    for (const std::string_view uac_branch : {"z9hG4bKuac1", "rfc2543-branch"}) {
+        fixture f;
+        ASSERT_EQ(f.feed(invite("sip:bob@example.com", "", uac_branch), f.uac), 1u);
+        const std::string invite_branch = std::string(parsed(f.sent()).msg.top_via.branch);
+        std::string ack = invite("sip:bob@example.com", "", uac_branch);
+        ack.replace(0, 6, "ACK");
+        ack.replace(ack.find("CSeq: 1 INVITE"), 14, "CSeq: 1 ACK");
+        ack.replace(ack.find("To: Bob <sip:bob@example.com>"), 29, "To: Bob <sip:bob@example.com>;tag=b1");
+        ASSERT_EQ(f.feed(ack, f.uac), 1u) << uac_branch;
+        EXPECT_EQ(parsed(f.sent()).msg.top_via.branch, invite_branch) << uac_branch;
+    }
+}
+
 TEST(Pipeline, ResponsesFollowTheNextVia) {
     fixture f;
     ASSERT_EQ(f.feed(invite("sip:bob@example.com"), f.uac), 1u);
@@ -148,6 +164,27 @@ TEST(Pipeline, StaticRoutesAndTheRequestUriItself) {
     ASSERT_EQ(f.feed(invite("sip:carol@198.18.0.40:5080"), f.uac), 1u);
     EXPECT_EQ(f.out[0].destination, addr("198.18.0.40:5080"));
     EXPECT_EQ(parsed(f.sent()).msg.request_uri_text, "sip:carol@198.18.0.40:5080");
+}
+
+TEST(Pipeline, OurDomainWithNoBindingFollowsARouteNamingIt) {
+    fixture f;
+    // No route for example.com: a user without a binding is 404, a REGISTER for the domain too.
+    ASSERT_EQ(f.feed(invite("sip:zoe@example.com"), f.uac), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.status_code, 404);
+    // With one (the registrar), both go there; bob, who has a binding, still goes to it. A route
+    // for any domain does not take our domain's traffic.
+    f.config.routes.insert(f.config.routes.begin(), {"", "", addr("198.18.0.99:5060"), sip::transport::udp});
+    f.config.routes.push_back({"example.com", "", addr("198.18.0.31:5060"), sip::transport::udp});
+    std::string reg = invite("sip:example.com");
+    reg.replace(0, 6, "REGISTER");
+    reg.replace(reg.find("CSeq: 1 INVITE"), 14, "CSeq: 1 REGISTER");
+    ASSERT_EQ(f.feed(reg, f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.31:5060"));
+    EXPECT_EQ(parsed(f.sent()).msg.request_uri_text, "sip:example.com");
+    ASSERT_EQ(f.feed(invite("sip:zoe@example.com"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.31:5060"));
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com"), f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));
 }
 
 TEST(Pipeline, AnAddressDomainIsOursOnlyOnOurPorts) {

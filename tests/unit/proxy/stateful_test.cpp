@@ -122,6 +122,23 @@ TEST(Stateful, NonTwoHundredFinalIsAckedHopByHopAndItsAckAbsorbed) {
     EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 
+TEST(Stateful, AResponseWithNoViaLeftIsNotForwarded) {
+    // §16.7 step 3: a callee that answers with our Via alone sent it to us; the caller must not get
+    // a response without a Via. The failure is still ACKed hop by hop.
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    const std::string our_via = "Via: " + std::string(parsed(fwd).msg.find(sip::header_id::via)->value) + "\r\n";
+    const std::string bad = crlf("SIP/2.0 487 Request Terminated\n") + our_via +
+                            crlf("From: Alice <sip:alice@example.com>;tag=a1\nTo: Bob <sip:bob@example.com>;tag=b1\n"
+                                 "Call-ID: call-1@198.18.0.9\nCSeq: 1 INVITE\nContent-Length: 0\n\n");
+    ASSERT_EQ(parsed(bad).msg.top_via.branch, parsed(fwd).msg.top_via.branch);
+    f.feed(bad, f.uas);
+    EXPECT_EQ(f.sent_to(f.uac), "");
+    EXPECT_EQ(parsed(f.sent_to(f.uas)).msg.method, sip::method::ack);
+    EXPECT_EQ(f.p->stats().dropped(drop_cause::not_ours), 1u);
+}
+
 TEST(Stateful, TwoHundredPassesAndEndsTheTransaction) {
     fixture f;
     f.feed(invite(), f.uac);
