@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""sipfast-dpdk replaying a call from a pcap with net_pcap, no kernel in the path: ARP, then
-INVITE..BYE between alice and bob through the stateless proxy; the frames it transmits are read back
-from the tx pcap and checked one by one (Ethernet and IP addresses, UDP ports, the SIP edits).
-Usage: replay_test.py SIPFAST_DPDK"""
+"""sipfast-dpdk replaying SIP traffic from a pcap with net_pcap, no kernel in the path: ARP, then
+INVITE..BYE between alice and bob through the stateless proxy, a REGISTER with digest
+authentication through a static route to a registrar, and a call cancelled while ringing; the
+frames it transmits are read back from the tx pcap and checked one by one (Ethernet and IP
+addresses, UDP ports, the SIP edits). Usage: replay_test.py SIPFAST_DPDK"""
+import hashlib
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -17,6 +20,7 @@ APP = sys.argv.pop(1)
 PROXY_MAC, ALICE_MAC, BOB_MAC = bytes.fromhex("020000000001"), bytes.fromhex("020000000009"), bytes.fromhex("020000000020")
 GATEWAY_MAC = bytes.fromhex("0200000000fe")
 PROXY, ALICE, BOB, GATEWAY, CAROL = "198.18.0.1", "198.18.0.9", "198.18.0.20", "198.18.0.254", "198.19.5.5"
+REGISTRAR, REGISTRAR_MAC = "198.18.0.30", bytes.fromhex("020000000030")
 
 
 def ip4(a):
@@ -81,6 +85,43 @@ def sip(text):
     return (head + f"\r\nContent-Length: {len(body)}\r\n\r\n" + body).encode()
 
 
+def replay(test, frames, config):
+    """Runs sipfast-dpdk (one lcore, stateless unless `config` says otherwise) over `frames` from a
+    net_pcap rx file until RX has been idle 300 ms; returns the frames it sent and its stderr.
+    Skips the test where DPDK cannot run."""
+    tmp = tempfile.mkdtemp(prefix="sipfast-dpdk-")
+    test.addCleanup(shutil.rmtree, tmp, True)
+    rx, tx = os.path.join(tmp, "rx.pcap"), os.path.join(tmp, "tx.pcap")
+    write_pcap(rx, frames)
+    cfg = os.path.join(tmp, "dpdk.toml")
+    with open(cfg, "w") as f:
+        f.write(config)
+    try:
+        r = subprocess.run([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0", "--log-level", "lib.eal:error",
+                            "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",
+                            "--config", cfg, "--exit-when-idle", "300", "--address", "198.18.0.1/24",
+                            "--gateway", GATEWAY],
+                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        test.fail("sipfast-dpdk did not finish the replay")
+    err = r.stderr.decode(errors="replace")
+    if r.returncode != 0 and ("Permission denied" in err or "EAL initialisation failed" in err):
+        raise unittest.SkipTest("DPDK cannot run here: " + err[-500:])
+    test.assertEqual(r.returncode, 0, err)
+    return read_pcap(tx), err
+
+
+def decode_udp(test, frame):
+    """(destination MAC, source IP, destination IP, source port, destination port, payload text) of
+    an IPv4/UDP frame, its IPv4 header checksum verified."""
+    test.assertEqual(frame[12:14], b"\x08\x00")
+    ihl = (frame[14] & 15) * 4
+    test.assertEqual(csum(frame[14:14 + ihl]), 0)  # our IPv4 header checksum verifies
+    src, dst = frame[26:30], frame[30:34]
+    sport, dport, length = struct.unpack("!HHH", frame[14 + ihl:14 + ihl + 6])
+    return frame[0:6], src, dst, sport, dport, frame[14 + ihl + 8:14 + ihl + length].decode()
+
+
 CALL = "Call-ID: replay-1@198.18.0.9\nFrom: <sip:alice@example.com>;tag=a1\n"
 OUR_VIA = "Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.0123456789abcdef.fedcba9876543210\n"
 ALICE_VIA = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKinv1;received=198.18.0.9;rport=5070\n"
@@ -106,8 +147,6 @@ MESSAGES = [  # (from, message) after the two ARP requests
 
 class Replay(unittest.TestCase):
     def test_a_call_replayed_from_pcap(self):
-        tmp = tempfile.mkdtemp(prefix="sipfast-dpdk-")
-        self.addCleanup(shutil.rmtree, tmp, True)
         frames = [arp_request(ALICE_MAC, ALICE, PROXY), arp_request(BOB_MAC, BOB, PROXY)]
         for who, text in MESSAGES:
             mac, src, port = (ALICE_MAC, ALICE, 5070) if who == "alice" else (BOB_MAC, BOB, 5062)
@@ -125,27 +164,10 @@ class Replay(unittest.TestCase):
             "MESSAGE sip:bob@example.com SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKmsg1;rport\n"
             "Max-Forwards: 70\nCall-ID: replay-3@198.18.0.9\nFrom: <sip:alice@example.com>;tag=a3\n"
             "To: <sip:bob@example.com>\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n\n" + text), 4242)
-        rx, tx = os.path.join(tmp, "rx.pcap"), os.path.join(tmp, "tx.pcap")
-        write_pcap(rx, frames)
-        cfg = os.path.join(tmp, "dpdk.toml")
-        with open(cfg, "w") as f:
-            f.write('listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
-                    '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
-                    '[[location]]\nuser = "carol"\ndomain = "example.com"\ncontact = "sip:carol@198.19.5.5:5060"\n'
-                    '[metrics]\nlisten = ""\n')
-        try:
-            r = subprocess.run([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0", "--log-level", "lib.eal:error",
-                                "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",
-                                "--config", cfg, "--exit-when-idle", "300", "--address", "198.18.0.1/24",
-                                "--gateway", GATEWAY],
-                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            self.fail("sipfast-dpdk did not finish the replay")
-        err = r.stderr.decode(errors="replace")
-        if r.returncode != 0 and ("Permission denied" in err or "EAL initialisation failed" in err):
-            raise unittest.SkipTest("DPDK cannot run here: " + err[-500:])
-        self.assertEqual(r.returncode, 0, err)
-        out = read_pcap(tx)
+        out, err = replay(self, frames, 'listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
+                          '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
+                          '[[location]]\nuser = "carol"\ndomain = "example.com"\ncontact = "sip:carol@198.19.5.5:5060"\n'
+                          '[metrics]\nlisten = ""\n')
         self.assertEqual(len(out), 11, err)
         # ARP answers leave within the burst that asked; SIP after its burst's pipeline run.
         arps = [f for f in out if f[12:14] == b"\x08\x06"]
@@ -161,12 +183,7 @@ class Replay(unittest.TestCase):
         port_mac = arps[0][6:12]
 
         def udp(frame):
-            self.assertEqual(frame[12:14], b"\x08\x00")
-            ihl = (frame[14] & 15) * 4
-            self.assertEqual(csum(frame[14:14 + ihl]), 0)  # our IPv4 header checksum verifies
-            src, dst = frame[26:30], frame[30:34]
-            sport, dport, length = struct.unpack("!HHH", frame[14 + ihl:14 + ihl + 6])
-            return frame[0:6], src, dst, sport, dport, frame[14 + ihl + 8:14 + ihl + length].decode()
+            return decode_udp(self, frame)
 
         # 2. The call: each frame from the port's MAC and our address, to the right end.
         expect = [("INVITE sip:bob@198.18.0.20:5062 SIP/2.0", "bob"), ("SIP/2.0 180 Ringing", "alice"),
@@ -200,6 +217,166 @@ class Replay(unittest.TestCase):
         self.assertTrue(text.startswith("MESSAGE sip:bob@198.18.0.20:5062 SIP/2.0\r\n"), text)
         self.assertTrue(text.endswith("\r\n\r\n" + "x" * 500), text[-80:])
 
+    def test_a_registration_with_digest_auth_replayed(self):
+        # alice's softphone (its messages shaped like Zoiper's in the seeds, outbound proxy = us as a
+        # preloaded Route) registers with the registrar of voip.example.net, reached by a static
+        # [[route]]: REGISTER (and its retransmission), 401 with WWW-Authenticate, REGISTER with the
+        # digest Authorization and CSeq 2, 200 with the binding. The registrar answers ARP first, so
+        # its MAC is known (a pcap cannot wait for the app's own ARP request).
+        realm, password, nonce = "voip.example.net", "alice-secret", "fffe2121-d01f-4c89-ab62-12a030a1c10d"
+        cnonce, uri = "b3468b9ac6827d7c51e85ef96618190f", "sip:voip.example.net"
+        ha1 = hashlib.md5(f"alice:{realm}:{password}".encode()).hexdigest()
+        ha2 = hashlib.md5(f"REGISTER:{uri}".encode()).hexdigest()
+        response = hashlib.md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}".encode()).hexdigest()
+        authorization = (f'Authorization: Digest username="alice",realm="{realm}",nonce="{nonce}",uri="{uri}",'
+                         f'response="{response}",cnonce="{cnonce}",nc=00000001,qop=auth,algorithm=MD5\n')
+        challenge = f'WWW-Authenticate: Digest realm="{realm}", nonce="{nonce}", algorithm=MD5, qop="auth"\n'
+        dialog = ('To: "alice"<sip:alice@voip.example.net;transport=UDP>\n'
+                  'From: "alice"<sip:alice@voip.example.net;transport=UDP>;tag=88741f1c\n'
+                  "Call-ID: gzK0vdfGjqqhSuekwhNwmg..\n")
+        contact = "Contact: <sip:alice@198.18.0.9:5070;rinstance=59defe5c8b2788ae;transport=UDP>"
+        phone = ("Expires: 3600\nAllow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE\n"
+                 "Supported: replaces, norefersub, extended-refer, timer, outbound, path, X-cisco-serviceuri\n"
+                 "User-Agent: Zoiper v2.10.20.4_1\nAllow-Events: presence, kpml, talk\n")
+
+        def register(branch, cseq, auth=""):
+            return sip(f"REGISTER {uri} SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch={branch};rport\n"
+                       "Max-Forwards: 70\nRoute: <sip:198.18.0.1:5060;lr>\n" + contact + "\n" + dialog
+                       + f"CSeq: {cseq} REGISTER\n" + phone + auth + "\n")
+
+        def answer(status, our_branch, branch, cseq, extra):
+            # As a registrar answers: the Via set it received (ours on top, alice's with received
+            # and rport), From, Call-ID, CSeq, To with its tag.
+            return sip(f"SIP/2.0 {status}\nVia: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.{our_branch}\n"
+                       f"Via: SIP/2.0/UDP 198.18.0.9:5070;branch={branch};received=198.18.0.9;rport=5070\n"
+                       + dialog.replace('transport=UDP>\n', 'transport=UDP>;tag=6HS75N5BNQ02p\n', 1)
+                       + f"CSeq: {cseq} REGISTER\n" + extra + "Server: registrar 1.0\n\n")
+
+        b1, b2 = "z9hG4bK-524287-1---86aa6dd38424cee1", "z9hG4bK-524287-1---3c1a5e77d1f0b2a9"
+        sent = [("alice", register(b1, 1)),
+                ("alice", register(b1, 1)),  # retransmitted (Timer E) before the challenge came
+                ("registrar", answer("401 Unauthorized", "6c2f0d1e9a8b7c65.0f1e2d3c4b5a6978", b1, 1, challenge)),
+                ("alice", register(b2, 2, authorization)),
+                ("registrar", answer("200 OK", "0a1b2c3d4e5f6071.8293a4b5c6d7e8f9", b2, 2,
+                                     contact + ";expires=3600\nDate: Sat, 13 Nov 2010 23:29:00 GMT\n"))]
+        frames = [arp_request(ALICE_MAC, ALICE, PROXY), arp_request(REGISTRAR_MAC, REGISTRAR, PROXY)]
+        for who, payload in sent:
+            mac, src, port = (ALICE_MAC, ALICE, 5070) if who == "alice" else (REGISTRAR_MAC, REGISTRAR, 5060)
+            frames.append(udp_frame(mac, PROXY_MAC, src, port, PROXY, 5060, payload))
+        out, err = replay(self, frames, 'listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
+                          '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
+                          f'[[route]]\ndomain = "{realm}"\nnext_hop = "udp:{REGISTRAR}:5060"\n'
+                          '[metrics]\nlisten = ""\n')
+        arps = [f for f in out if f[12:14] == b"\x08\x06"]
+        out = [f for f in out if f[12:14] != b"\x08\x06"]
+        self.assertEqual([a[0:6] for a in arps], [ALICE_MAC, REGISTRAR_MAC], err)
+        port_mac = arps[0][6:12]
+        self.assertEqual(len(out), len(sent), err)
+        self.assertIn("requests 3 (forwarded 3), responses 2 (forwarded 2)", err)
+
+        our_vias = []
+        for frame, (who, original) in zip(out, sent):
+            self.assertEqual(frame[6:12], port_mac)
+            dst_mac, src, dst, sport, dport, text = decode_udp(self, frame)
+            self.assertEqual((src, sport), (ip4(PROXY), 5060))
+            original = original.decode()
+            if who == "alice":  # a REGISTER, to the registrar the route names
+                self.assertEqual((dst_mac, dst, dport), (REGISTRAR_MAC, ip4(REGISTRAR), 5060))
+                via = re.match(r"REGISTER [^\r]*\r\n(Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000\.[0-9a-f]{16}\."
+                               r"[0-9a-f]{16}\r\n)", text)
+                self.assertIsNotNone(via, text)
+                our_vias.append(via.group(1))
+                # Exactly these edits, nothing else touched (the Authorization included): our Via
+                # on top, received on alice's, Max-Forwards down one, our Route taken off.
+                expect = (original.replace("\r\nVia: ", "\r\n" + via.group(1) + "Via: ", 1)
+                          .replace(";rport\r\n", ";received=198.18.0.9;rport=5070\r\n", 1)
+                          .replace("\r\nMax-Forwards: 70\r\n", "\r\nMax-Forwards: 69\r\n", 1)
+                          .replace("Route: <sip:198.18.0.1:5060;lr>\r\n", "", 1))
+                self.assertEqual(text, expect)
+                self.assertTrue(text.startswith("REGISTER sip:voip.example.net SIP/2.0\r\n"), text)
+                self.assertNotIn("Record-Route", text)
+            else:  # an answer, back to alice with our Via taken off and nothing else changed
+                self.assertEqual((dst_mac, dst, dport), (ALICE_MAC, ip4(ALICE), 5070))
+                self.assertEqual(text, re.sub(r"\r\nVia: SIP/2.0/UDP 198.18.0.1:5060;[^\r]*", "", original, count=1))
+        # The retransmission leaves with the branch of the first copy (RFC 3261 §16.11), the
+        # authenticated REGISTER, a new transaction, with another.
+        self.assertEqual(our_vias[0], our_vias[1])
+        self.assertNotEqual(our_vias[0], our_vias[2])
+        dst_mac, src, dst, sport, dport, text = decode_udp(self, out[2])
+        self.assertTrue(text.startswith("SIP/2.0 401 Unauthorized\r\n"), text)
+        self.assertIn("\r\n" + challenge.replace("\n", "\r\n"), text)
+        self.assertIn("\r\n" + authorization.replace("\n", "\r\n"), decode_udp(self, out[3])[5])
+        self.assertIn("\r\nCSeq: 2 REGISTER\r\n", decode_udp(self, out[3])[5])
+        text = decode_udp(self, out[4])[5]
+        self.assertTrue(text.startswith("SIP/2.0 200 OK\r\n"), text)
+        self.assertIn("\r\n" + contact + ";expires=3600\r\n", text)
+
+
+    def cancelled_call(self):
+        """alice gives up while bob rings, replayed through the stateless proxy: returns each
+        forwarded frame's (who sent the original, original text, frame), and the app's stderr."""
+        call = ("Call-ID: 3c26700b5d5c1b5e@198.18.0.9\nFrom: \"alice\" <sip:alice@example.com>;tag=9fxced76sl\n"
+                "To: <sip:bob@example.com>")
+        via = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bK74bf9"
+        ours = OUR_VIA.replace("z9hG4bKsf0000.0123456789abcdef", "z9hG4bKsf0000.5f1e0c2b3a496877")
+        back = via + ";received=198.18.0.9;rport=5070\n"
+        sent = [("alice", f"INVITE sip:bob@example.com SIP/2.0\n{via};rport\nMax-Forwards: 70\n{call}\nCSeq: 314159 INVITE\n"
+                          "Contact: <sip:alice@198.18.0.9:5070>\nContent-Type: application/sdp\n\nv=0\r\n"),
+                ("bob", f"SIP/2.0 180 Ringing\n{ours}{back}{call};tag=8321234356\nCSeq: 314159 INVITE\n"
+                        "Contact: <sip:bob@198.18.0.20:5062>\n\n"),
+                ("alice", f"CANCEL sip:bob@example.com SIP/2.0\n{via};rport\nMax-Forwards: 70\n{call}\nCSeq: 314159 CANCEL\n\n"),
+                ("bob", f"SIP/2.0 200 OK\n{ours}{back}{call};tag=8321234356\nCSeq: 314159 CANCEL\n\n"),
+                ("bob", f"SIP/2.0 487 Request Terminated\n{ours}{back}{call};tag=8321234356\nCSeq: 314159 INVITE\n\n"),
+                ("alice", f"ACK sip:bob@example.com SIP/2.0\n{via};rport\nMax-Forwards: 70\n{call};tag=8321234356\n"
+                          "CSeq: 314159 ACK\n\n")]
+        frames = [arp_request(ALICE_MAC, ALICE, PROXY), arp_request(BOB_MAC, BOB, PROXY)]
+        for who, text in sent:
+            mac, src, port = (ALICE_MAC, ALICE, 5070) if who == "alice" else (BOB_MAC, BOB, 5062)
+            frames.append(udp_frame(mac, PROXY_MAC, src, port, PROXY, 5060, sip(text)))
+        out, err = replay(self, frames, 'listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
+                          '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
+                          '[metrics]\nlisten = ""\n')
+        out = [f for f in out if f[12:14] != b"\x08\x06"]
+        self.assertEqual(len(out), len(sent), err)
+        return [(who, sip(text).decode(), frame) for (who, text), frame in zip(sent, out)], err
+
+    @staticmethod
+    def our_branch(text):
+        top = re.search(r"\r\nVia: SIP/2.0/UDP 198.18.0.1:5060;branch=(z9hG4bKsf0000\.[^\r]*)\r\n", text)
+        return top.group(1) if top else None
+
+    def test_a_cancelled_call_replayed_statelessly(self):
+        # Stateless, the proxy keeps nothing: the CANCEL must leave with the branch the INVITE left
+        # with (RFC 3261 §9.1, §16.11) and to the same place; the 200 to the CANCEL and the 487 go
+        # back by their Via; the ACK of the 487 follows the INVITE (its branch: the test below).
+        forwarded, err = self.cancelled_call()
+        self.assertIn("requests 3 (forwarded 3), responses 3 (forwarded 3)", err)
+        branches = []
+        for who, original, frame in forwarded:
+            dst_mac, src, dst, sport, dport, text = decode_udp(self, frame)
+            self.assertEqual((src, sport), (ip4(PROXY), 5060))
+            if who == "alice":
+                method = original.split(" ", 1)[0]
+                self.assertEqual((dst_mac, dst, dport), (BOB_MAC, ip4(BOB), 5062))
+                self.assertTrue(text.startswith(f"{method} sip:bob@198.18.0.20:5062 SIP/2.0\r\n"), text)
+                self.assertIsNotNone(self.our_branch(text), text)
+                branches.append(self.our_branch(text))
+                self.assertIn("\r\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bK74bf9;received=198.18.0.9;rport=5070\r\n",
+                              text)
+                self.assertIn("\r\nMax-Forwards: 69\r\n", text)
+                self.assertIn(f"\r\nCSeq: 314159 {method}\r\n", text)
+            else:
+                self.assertEqual((dst_mac, dst, dport), (ALICE_MAC, ip4(ALICE), 5070))
+                self.assertEqual(text, re.sub(r"\r\nVia: SIP/2.0/UDP 198.18.0.1:5060;[^\r]*", "", original, count=1))
+        self.assertEqual(branches[1], branches[0])  # the CANCEL: the INVITE's branch
+
+    # RFC 3261 §17.1.1.3 / §17.2.3: the ACK of a non-2xx answer takes the INVITE's branch, so the
+    # callee's INVITE server transaction matches it (and stops retransmitting its 487).
+    def test_the_ack_of_a_487_keeps_the_invite_branch_statelessly(self):
+        forwarded, _ = self.cancelled_call()
+        invite, ack = decode_udp(self, forwarded[0][2])[5], decode_udp(self, forwarded[5][2])[5]
+        self.assertTrue(ack.startswith("ACK sip:bob@198.18.0.20:5062 SIP/2.0\r\n"), ack)
+        self.assertEqual(self.our_branch(ack), self.our_branch(invite))
 
 class Options(unittest.TestCase):
     def test_bad_options_are_refused_by_name(self):
