@@ -57,14 +57,16 @@ void lcore_worker::run() {
         drain_mail(now);
         pipeline_.on_tick(now, outbox_);
         send_outbox();
-        flush_tx();
+        // TX buffering: a partial burst waits for more only while RX hands over full bursts (a
+        // backlog to batch with), at most ~100 µs; once the queue is drained it goes at once.
+        if (tx_count_ != 0 && (n < burst || (now > tx_oldest_ns_ && now - tx_oldest_ns_ >= 100'000))) flush_tx();
         publish_mail();
         if (s_.exit_when_idle_ms != 0 && seen && now - last_rx > std::uint64_t{s_.exit_when_idle_ms} * 1'000'000) break;
         if (s_.deadline_ns != 0 && now >= s_.deadline_ns) break;
     }
+    if (tx_count_ != 0) flush_tx();
     s_.stop->store(true);  // one lcore ending a replay or a timed run ends them all
 }
-
 
 bool lcore_worker::ours(const proxy::net_address& ip) const noexcept {
     for (const proxy::listen_point& l : s_.config->listen)
@@ -320,7 +322,7 @@ void lcore_worker::send_outbox() {
         }
         rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
         pipeline_.stats().bytes_out += o.size;
-        queue_tx(m);
+        queue_tx(m, o.latency, o.received_ns);
     }
     outbox_.clear();
 }
@@ -336,8 +338,10 @@ proxy::net_address lcore_worker::next_hop(const proxy::net_address& to) const no
     return to;
 }
 
-void lcore_worker::queue_tx(rte_mbuf* m) {
+void lcore_worker::queue_tx(rte_mbuf* m, std::uint8_t latency, std::uint64_t received_ns) {
     if (tx_count_ == burst) flush_tx();
+    if (tx_count_ == 0) tx_oldest_ns_ = now_ns();
+    tx_latency_[tx_count_] = {latency, received_ns};
     tx_[tx_count_++] = m;
 }
 
@@ -346,6 +350,12 @@ void lcore_worker::flush_tx() {
     for (int tries = 0; sent < tx_count_ && tries < 8; ++tries)
         sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(s_.port, queue_, tx_ + sent, static_cast<std::uint16_t>(tx_count_ - sent)));
     c_.tx += sent;
+    // Each forward's delay from its receipt to the port taking it (DESIGN §8's latency histograms).
+    const std::uint64_t sent_at = now_ns();
+    proxy::shard_stats& st = pipeline_.stats();
+    for (std::uint16_t i = 0; i < sent; ++i)
+        if (tx_latency_[i].slot != 0 && sent_at > tx_latency_[i].received_ns)
+            proxy::record_latency(st, tx_latency_[i].slot, sent_at - tx_latency_[i].received_ns);
     for (std::uint16_t i = sent; i < tx_count_; ++i) {
         ++c_.tx_dropped;
         rte_pktmbuf_free(tx_[i]);

@@ -82,7 +82,7 @@ private:
     template <class F>
     void answer(F&& write);
     void send_outbox();
-    void queue_tx(rte_mbuf* m);
+    void queue_tx(rte_mbuf* m, std::uint8_t latency = 0, std::uint64_t received_ns = 0);
     void flush_tx();
 
     const shared_state& s_;
@@ -91,8 +91,14 @@ private:
     proxy::outbox outbox_;
     neighbours& neighbours_;
     lcore_counters c_;
+    struct tx_latency {
+        std::uint8_t slot = 0;  // the histogram (stats.hpp), 0: none
+        std::uint64_t received_ns = 0;
+    };
     rte_mbuf* tx_[burst];
+    std::array<tx_latency, burst> tx_latency_{};
     std::uint16_t tx_count_ = 0;
+    std::uint64_t tx_oldest_ns_ = 0;  // when the first frame of the partial burst was queued
     std::uint16_t ip_id_ = 1;
     std::vector<bool> dirty_;  // mailboxes this turn wrote to, published at its end
     std::array<char, 65536 + sip::padding_bytes> scratch_{};

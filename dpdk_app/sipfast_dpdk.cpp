@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -17,8 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include <rte_eth_ring.h>
+
 #include "app_options.hpp"
 #include "daemon_config.hpp"
+#include "generator_lcore.hpp"
 #include "lcore_worker.hpp"
 #include "port_metrics.hpp"
 #include "sipfast/io/tcp_server.hpp"
@@ -63,6 +67,45 @@ void own_addresses(daemon::daemon_config& cfg) {
     cfg.proxy.listen.insert(cfg.proxy.listen.end(), added.begin(), added.end());
 }
 
+/// `--generate`: where alice, bob and the proxy are, and bob in the location service so that calls
+/// to him reach the generator's callee side. Refusals say what the mode needs.
+std::string generator_setup(daemon::daemon_config& cfg, unsigned window, call_generator::config& g) {
+    for (const proxy::listen_point& l : cfg.proxy.listen)
+        if (l.transport == sip::transport::udp && l.address.family == 4 && !g.proxy.valid()) g.proxy = l.address;
+    if (!g.proxy.valid()) return "--generate needs a UDP listen address on IPv4";
+    if (cfg.proxy.domains.empty()) return "--generate needs a domain (--domain NAME): bob@NAME is called";
+    if (!cfg.dpdk.exception_port.empty()) return "--generate makes its own port: no --exception-port with it";
+    for (const proxy::listen_point& l : cfg.proxy.listen)
+        if (l.transport != sip::transport::udp) return "--generate sends over UDP only: listen on UDP alone";
+    (void)proxy::parse_ip("198.18.0.9", g.alice);
+    g.alice.port = 10000;
+    (void)proxy::parse_ip("198.18.0.20", g.bob);
+    g.bob.port = 5062;
+    g.domain = cfg.proxy.domains.front();
+    g.window = window;
+    proxy::location_entry bob;
+    bob.user = "bob";
+    bob.domain = cfg.proxy.domains.front();
+    bob.contact_uri = "sip:bob@198.18.0.20:5062";
+    bob.contact_address = g.bob;
+    cfg.proxy.locations.push_back(bob);
+    return {};
+}
+
+/// p50 and p99 of the delay from receipt to the port taking a forward, all methods and classes.
+std::string pipeline_latency(const std::vector<std::unique_ptr<lcore_worker>>& workers) {
+    core::histogram all;
+    for (const auto& w : workers) {
+        for (const core::histogram& h : w->stats().request_latency) all += h;
+        for (const core::histogram& h : w->stats().response_latency) all += h;
+    }
+    char line[160];
+    std::snprintf(line, sizeof line, "through the pipeline p50 %.1f µs, p99 %.1f µs (%llu forwards; bucket upper bounds)",
+                  static_cast<double>(all.quantile(0.5)) / 1e3, static_cast<double>(all.quantile(0.99)) / 1e3,
+                  static_cast<unsigned long long>(all.total()));
+    return line;
+}
+
 std::string print_result(const app_options& o, const daemon::daemon_config& cfg,
                          const std::vector<std::unique_ptr<lcore_worker>>& workers, double elapsed) {
     proxy::shard_stats total;
@@ -96,9 +139,36 @@ int main(int argc, char** argv) {
     if (const std::string err = daemon::load_with_command_line(o.cli, cfg, source); !err.empty()) return fail(err);
     own_addresses(cfg);
     const daemon::dpdk_config& d = cfg.dpdk;
+    const unsigned lcores = rte_lcore_count();
+    call_generator::config gen_config;
+    if (o.generate != 0) {
+        if (const std::string err = generator_setup(cfg, o.generate, gen_config); !err.empty()) return fail(err);
+        if (lcores < 2) return fail("--generate needs one lcore more than the workers (e.g. -l 0,1): the last one generates");
+    }
+    const unsigned worker_count = o.generate != 0 ? lcores - 1 : lcores;
+    if (o.cli.workers != 0 && o.cli.workers != worker_count)
+        return fail("--workers " + std::to_string(o.cli.workers) + " but EAL gave " + std::to_string(worker_count) +
+                    " lcores for workers: sipfast-dpdk runs one worker per lcore (-l)");
+    // The generator's port: one pair of rings per queue, polled by the workers as a NIC's queues.
+    std::vector<rte_ring*> to_port, from_port;
+    int generator_port = -1;
+    if (o.generate != 0) {
+        for (unsigned q = 0; q < worker_count; ++q) {
+            const std::string n = std::to_string(q);
+            to_port.push_back(rte_ring_create(("gen_rx" + n).c_str(), 8192, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ));
+            from_port.push_back(rte_ring_create(("gen_tx" + n).c_str(), 8192, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ));
+            if (to_port.back() == nullptr || from_port.back() == nullptr) return fail(std::string("generator rings: ") + rte_strerror(rte_errno), 1);
+        }
+        const int p = rte_eth_from_rings("net_generator", to_port.data(), worker_count, from_port.data(), worker_count,
+                                         static_cast<unsigned>(rte_socket_id()));
+        if (p < 0) return fail(std::string("generator port: ") + rte_strerror(rte_errno), 1);
+        generator_port = p;
+    }
 
     std::uint16_t port = 0;
-    if (!d.port.empty()) {
+    if (generator_port >= 0) {
+        port = static_cast<std::uint16_t>(generator_port);
+    } else if (!d.port.empty()) {
         if (rte_eth_dev_get_port_by_name(d.port.c_str(), &port) != 0) return fail("port " + d.port + ": no such port");
     } else if (rte_eth_dev_count_avail() == 0) {
         return fail("no port: give one with --vdev (e.g. net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap) or a PCI device");
@@ -111,10 +181,6 @@ int main(int argc, char** argv) {
     bool have_tcp = false;
     for (const proxy::listen_point& l : cfg.proxy.listen) have_tcp = have_tcp || l.transport == sip::transport::tcp;
     if (have_tcp && !have_tap) return fail("TCP listen addresses need --exception-port (TCP is terminated by the kernel)");
-    const unsigned lcores = rte_lcore_count();
-    if (o.cli.workers != 0 && o.cli.workers != lcores)
-        return fail("--workers " + std::to_string(o.cli.workers) + " but EAL gave " + std::to_string(lcores) +
-                    " lcores: sipfast-dpdk runs one worker per lcore (-l)");
 
     static neighbours neighbour_table;  // shared by the lcores; static: 4096 entries stay off the stack
     shared_state s;
@@ -127,11 +193,12 @@ int main(int argc, char** argv) {
     s.tap = tap;
     s.exit_when_idle_ms = o.exit_when_idle_ms;
     s.framing_only = o.framing_only;
-    io::mail_hub hub(lcores, d.mailbox_slots, have_tcp);
+    io::mail_hub hub(worker_count, d.mailbox_slots, have_tcp);
     s.hub = &hub;
     // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
     // each lcore's cache and what is in flight in a burst.
-    const unsigned ring_mbufs = lcores * (d.rx_descriptors + d.tx_descriptors) * (have_tap ? 2u : 1u);
+    const unsigned ring_mbufs = worker_count * (d.rx_descriptors + d.tx_descriptors) * (have_tap ? 2u : 1u) +
+                                (o.generate != 0 ? worker_count * 2u * 8192u : 0u);
     const unsigned needed = ring_mbufs + lcores * (256u + 4u * burst) + 1024u;
     if (d.mbufs != 0 && d.mbufs < needed)
         return fail("dpdk.mbufs " + std::to_string(d.mbufs) + ": the rings and lcores need at least " + std::to_string(needed));
@@ -142,13 +209,13 @@ int main(int argc, char** argv) {
     rte_eth_dev_info info{};
     if (rte_eth_dev_info_get(port, &info) != 0) return fail("port info unavailable", 1);
     rte_eth_conf conf{};
-    if (lcores > 1 && info.flow_type_rss_offloads != 0) {
+    if (worker_count > 1 && info.flow_type_rss_offloads != 0) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
     }
-    const auto queues = static_cast<std::uint16_t>(lcores);
+    const auto queues = static_cast<std::uint16_t>(worker_count);
     if (queues > info.max_rx_queues || queues > info.max_tx_queues)
-        return fail("port has " + std::to_string(info.max_rx_queues) + " queues, " + std::to_string(lcores) + " lcores given", 1);
+        return fail("port has " + std::to_string(info.max_rx_queues) + " queues, " + std::to_string(worker_count) + " lcores given", 1);
     if (rte_eth_dev_configure(port, queues, queues, &conf) != 0) return fail("rte_eth_dev_configure failed", 1);
     for (std::uint16_t q = 0; q < queues; ++q) {
         if (rte_eth_rx_queue_setup(port, q, static_cast<std::uint16_t>(d.rx_descriptors), rte_eth_dev_socket_id(port), nullptr, s.pool) != 0 ||
@@ -187,9 +254,9 @@ int main(int argc, char** argv) {
     for (std::uint16_t q = 0; q < queues; ++q) workers.push_back(std::make_unique<lcore_worker>(s, q));
     char name[RTE_ETH_NAME_MAX_LEN] = {};
     (void)rte_eth_dev_get_name_by_port(port, name);
-    std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x, MTU %u); %u lcores; mode %s; ready\n",
+    std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x, MTU %u); %u worker lcores%s; mode %s; ready\n",
                  source.c_str(), name, s.our_mac[0], s.our_mac[1], s.our_mac[2], s.our_mac[3], s.our_mac[4],
-                 s.our_mac[5], mtu, lcores, cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
+                 s.our_mac[5], mtu, worker_count, o.generate != 0 ? " and a generator" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
 
     // Port, queue and lcore counters go out the same way as sipfastd's (DESIGN §8): Prometheus text
     // from a thread of its own that reads the lcores' single-writer counters.
@@ -209,11 +276,15 @@ int main(int argc, char** argv) {
     }
     const std::uint64_t started = now_ns();
     if (o.seconds != 0) s.deadline_ns = started + std::uint64_t{o.seconds} * 1'000'000'000;
+    std::unique_ptr<generator_lcore> generator;
+    if (o.generate != 0) generator = std::make_unique<generator_lcore>(s, gen_config, to_port, from_port);
     unsigned index = 1;
     unsigned lcore_id = 0;
     RTE_LCORE_FOREACH_WORKER(lcore_id) {
-        lcore_worker* w = workers[index++].get();
-        rte_eal_remote_launch([](void* p) { static_cast<lcore_worker*>(p)->run(); return 0; }, w, lcore_id);
+        if (index < workers.size())
+            rte_eal_remote_launch([](void* p) { static_cast<lcore_worker*>(p)->run(); return 0; }, workers[index++].get(), lcore_id);
+        else if (generator)  // the last lcore
+            rte_eal_remote_launch([](void* p) { static_cast<generator_lcore*>(p)->run(); return 0; }, generator.get(), lcore_id);
     }
     workers[0]->run();
     stop.store(true);  // one lcore ending a replay ends them all
@@ -223,7 +294,22 @@ int main(int argc, char** argv) {
     stop_ops.store(true);  // before the port's counters are read here: some PMDs clear on read
     if (ops_thread.joinable()) ops_thread.join();
     if (tcp_thread.joinable()) tcp_thread.join();
-    if (o.seconds != 0) std::fprintf(stderr, "sipfast-dpdk: result: %s\n", print_result(o, cfg, workers, elapsed).c_str());
+    if (o.seconds != 0) {
+        std::fprintf(stderr, "sipfast-dpdk: result: %s; %s\n", print_result(o, cfg, workers, elapsed).c_str(),
+                     pipeline_latency(workers).c_str());
+    }
+    if (generator) {
+        const call_generator& g = generator->calls();
+        std::vector<std::uint32_t> setup = g.setup_times();
+        std::sort(setup.begin(), setup.end());
+        const auto at = [&](double q) { return setup.empty() ? 0.0 : setup[static_cast<std::size_t>(q * static_cast<double>(setup.size() - 1))] / 1e3; };
+        std::fprintf(stderr,
+                     "sipfast-dpdk: generator: calls started %llu, completed %llu (%.0f/s), failed %llu, frames dropped %llu; "
+                     "call setup as the caller sees it p50 %.1f µs, p99 %.1f µs\n",
+                     static_cast<unsigned long long>(g.started()), static_cast<unsigned long long>(g.completed()),
+                     static_cast<double>(g.completed()) / elapsed, static_cast<unsigned long long>(g.failed()),
+                     static_cast<unsigned long long>(generator->dropped()), at(0.5), at(0.99));
+    }
     rte_eth_stats st{};
     (void)rte_eth_stats_get(port, &st);
     proxy::shard_stats total;
