@@ -7,17 +7,48 @@
 
 namespace sipfast::proxy {
 
+namespace {
+
+// Dotted-quad IPv4 as inet_pton takes it (four decimal octets, no leading zeros), without the
+// libc call and its copy: hosts are parsed on every message (Via received, is-it-us checks).
+bool parse_ipv4(std::string_view t, std::uint8_t* out) noexcept {
+    std::size_t at = 0;
+    for (int part = 0; part < 4; ++part) {
+        if (part > 0) {
+            if (at >= t.size() || t[at] != '.') return false;
+            ++at;
+        }
+        const std::size_t begin = at;
+        unsigned v = 0;
+        while (at < t.size() && t[at] >= '0' && t[at] <= '9' && at - begin < 3) v = v * 10 + static_cast<unsigned>(t[at++] - '0');
+        const std::size_t len = at - begin;
+        if (len == 0 || v > 255 || (len > 1 && t[begin] == '0')) return false;
+        out[part] = static_cast<std::uint8_t>(v);
+    }
+    return at == t.size();
+}
+
+} // namespace
+
 bool parse_ip(std::string_view text, net_address& out) noexcept {
     if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+    if (!text.empty() && text.find(':') == std::string_view::npos) {
+        std::uint8_t v4[4];
+        if (!parse_ipv4(text, v4)) return false;
+        net_address a = out;
+        a.ip = {};
+        std::memcpy(a.ip.data(), v4, 4);
+        a.family = 4;
+        out = a;
+        return true;
+    }
     char buf[64];
     if (text.empty() || text.size() >= sizeof buf) return false;
     std::memcpy(buf, text.data(), text.size());
     buf[text.size()] = '\0';
     net_address a = out;
     a.ip = {};
-    if (inet_pton(AF_INET, buf, a.ip.data()) == 1) {
-        a.family = 4;
-    } else if (inet_pton(AF_INET6, buf, a.ip.data()) == 1) {
+    if (inet_pton(AF_INET6, buf, a.ip.data()) == 1) {
         a.family = 6;
     } else {
         return false;
@@ -61,9 +92,14 @@ bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_addres
 std::string_view format_host(const net_address& a, std::span<char> out) noexcept {
     char buf[INET6_ADDRSTRLEN + 2];
     std::size_t n = 0;
-    if (a.family == 4) {
-        if (!inet_ntop(AF_INET, a.ip.data(), buf, sizeof buf)) return {};
-        n = std::strlen(buf);
+    if (a.family == 4) {  // by hand: inet_ntop goes through sprintf, and our Via is written per message
+        for (int i = 0; i < 4; ++i) {
+            if (i > 0) buf[n++] = '.';
+            const unsigned v = a.ip[static_cast<std::size_t>(i)];
+            if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
+            if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
+            buf[n++] = static_cast<char>('0' + v % 10);
+        }
     } else if (a.family == 6) {
         buf[0] = '[';
         if (!inet_ntop(AF_INET6, a.ip.data(), buf + 1, sizeof buf - 2)) return {};

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/net_address.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace sipfast::proxy {
+namespace {
+
+// parse_ip and format_host do IPv4 by hand (they run per message); they must agree with libc.
+TEST(NetAddress, Ipv4AgreesWithInetPtonAndNtop) {
+    std::mt19937 rng(7);
+    for (int i = 0; i < 20000; ++i) {
+        std::array<std::uint8_t, 4> b{};
+        for (auto& x : b) x = static_cast<std::uint8_t>(i < 256 ? i : static_cast<int>(rng() & 0xff));
+        char text[INET_ADDRSTRLEN];
+        ASSERT_NE(inet_ntop(AF_INET, b.data(), text, sizeof text), nullptr);
+        net_address a;
+        a.port = 5060;
+        ASSERT_TRUE(parse_ip(text, a)) << text;
+        EXPECT_EQ(a.family, 4);
+        EXPECT_EQ(a.port, 5060) << "the port is left alone";
+        EXPECT_TRUE(std::equal(b.begin(), b.end(), a.ip.begin())) << text;
+        std::array<char, 48> out{};
+        EXPECT_EQ(format_host(a, out), std::string_view(text));
+    }
+    for (const char* bad : {"", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.04", "1..3.4",
+                            "1.2.3.4 ", " 1.2.3.4", "1.2.3.a", "1234.1.1.1", "example.com", "[1.2.3.4", "1.2.3.-4"}) {
+        net_address a;
+        std::array<std::uint8_t, 16> sink{};
+        EXPECT_EQ(parse_ip(bad, a), inet_pton(AF_INET, bad, sink.data()) == 1) << bad;
+        EXPECT_FALSE(parse_ip(bad, a)) << bad;
+    }
+    net_address a;
+    EXPECT_TRUE(parse_ip("0.0.0.0", a));
+    EXPECT_TRUE(parse_ip("[2001:db8::1]", a));
+    EXPECT_EQ(a.family, 6);
+    std::array<char, 48> out{};
+    EXPECT_EQ(format_host(a, out), "[2001:db8::1]");
+    std::array<char, 8> small{};
+    EXPECT_EQ(format_host(a, small), "") << "too small: nothing written";
+}
+
+TEST(NetAddress, SameSubnet) {
+    net_address a, b, c;
+    ASSERT_TRUE(parse_ip("198.18.0.2", a));
+    ASSERT_TRUE(parse_ip("198.18.0.254", b));
+    ASSERT_TRUE(parse_ip("198.19.0.2", c));
+    EXPECT_TRUE(same_subnet(a, b, 24));
+    EXPECT_FALSE(same_subnet(a, b, 25));
+    EXPECT_TRUE(same_subnet(a, c, 15));
+    EXPECT_FALSE(same_subnet(a, c, 16));
+    EXPECT_TRUE(same_subnet(a, c, 0));
+    net_address v6;
+    ASSERT_TRUE(parse_ip("2001:db8::2", v6));
+    EXPECT_FALSE(same_subnet(a, v6, 0)) << "families differ";
+}
+
+} // namespace
+} // namespace sipfast::proxy
