@@ -34,6 +34,10 @@ public:
             entries_[i].next_free = free_;
             free_ = static_cast<std::uint32_t>(i);
         }
+        // Every page of the slab written now: a first touch later is a page fault (a kernel
+        // allocation, microseconds) on the fast path, once per entry in a large Value's buffers.
+        auto* bytes = reinterpret_cast<volatile unsigned char*>(entries_.get());
+        for (std::size_t at = 0; at < capacity * sizeof(entry); at += 4096) bytes[at] = bytes[at];
     }
     shard_table(const shard_table&) = delete;
     shard_table& operator=(const shard_table&) = delete;
