@@ -91,7 +91,7 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
     switch (f.kind) {
     case net::frame_kind::arp_request:
     case net::frame_kind::arp_reply:
-        neighbours_.learn(f.src, link_peer{f.src_mac, 0});
+        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
         if (f.kind == net::frame_kind::arp_request && ours(f.dst)) {
             answer([&](std::span<std::uint8_t> out) { return net::encode_arp_reply(out, s_.our_mac, f); });
             ++c_.arp_answered;
@@ -99,8 +99,13 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
             return;  // the kernel behind the exception port resolves its own neighbours too
         }
         break;
+    case net::frame_kind::neighbor_advertisement:  // the answer to our solicitation (or unsolicited news)
+        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
+        break;
     case net::frame_kind::neighbor_solicitation:
-        neighbours_.learn(f.src, link_peer{f.src_mac, 0});
+        // An unspecified source (::, duplicate address detection) is nobody to learn or answer.
+        if (f.src.ip == proxy::net_address{}.ip) break;
+        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
         if (ours(f.dst)) {
             answer([&](std::span<std::uint8_t> out) { return net::encode_neighbor_advertisement(out, s_.our_mac, f); });
             ++c_.nd_answered;
@@ -108,7 +113,7 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
         break;
     case net::frame_kind::udp:
         if (const proxy::listen_point* l = listener(f.dst)) {
-            neighbours_.learn(f.src, link_peer{f.src_mac, 0});
+            neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
             if (s_.framing_only) echo(f);
             else deliver(f, *l, m, now);
         } else if (ours(f.dst) && to_kernel(m)) {
@@ -118,8 +123,8 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
         }
         break;
     case net::frame_kind::fragment:
-        if (f.src.family == 4 && ours(f.dst) && frags_ != nullptr) {
-            reassemble(m, data, now);
+        if (ours(f.dst) && frags_ != nullptr) {
+            reassemble(m, f, now);
             return;  // the table owns the fragment now (or freed it on its death row)
         }
         [[fallthrough]];
@@ -135,31 +140,42 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
     rte_pktmbuf_free(m);
 }
 
-/// An IPv4 fragment for us: kept until its datagram is whole (rte_ip_frag), which is then copied
-/// into scratch in one piece and handled like any datagram.
-void lcore_worker::reassemble(rte_mbuf* m, const std::uint8_t* data, std::uint64_t now) {
-    m->l2_len = (data[12] == 0x81 && data[13] == 0x00) ? 18 : 14;
-    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
-    m->l3_len = static_cast<std::uint16_t>((ip->version_ihl & 15) * 4);
-    rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(frags_, &death_row_, m, rte_rdtsc(), ip);
-    if (whole == nullptr) return;
+/// An IPv4 or IPv6 fragment for us: kept until its datagram is whole (rte_ip_frag), which is then
+/// copied into scratch in one piece and handled like any datagram.
+void lcore_worker::reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uint64_t now) {
+    m->l2_len = f.l3_offset;
+    rte_mbuf* whole = nullptr;
+    if (f.src.family == 4) {
+        auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
+        m->l3_len = static_cast<std::uint16_t>((ip->version_ihl & 15) * 4);
+        whole = rte_ipv4_frag_reassemble_packet(frags_, &death_row_, m, rte_rdtsc(), ip);
+    } else {
+        // The Fragment header right after the fixed header (decode reports nothing else as one).
+        auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, m->l2_len);
+        auto* frag = rte_pktmbuf_mtod_offset(m, rte_ipv6_fragment_ext*, f.l4_offset);
+        m->l3_len = static_cast<std::uint16_t>(f.l4_offset - f.l3_offset + sizeof(rte_ipv6_fragment_ext));
+        whole = rte_ipv6_frag_reassemble_packet(frags_, &death_row_, m, rte_rdtsc(), ip, frag);
+    }
+    if (whole == nullptr) return;  // kept for the rest, or dropped on the death row
     ++c_.reassembled;
     if (whole->pkt_len + sip::padding_bytes <= frame_scratch_.size()) {
         const auto* bytes = static_cast<const std::uint8_t*>(rte_pktmbuf_read(whole, 0, whole->pkt_len, frame_scratch_.data()));
         if (bytes != frame_scratch_.data()) std::memcpy(frame_scratch_.data(), bytes, whole->pkt_len);
-        // The reassembled header's checksum is not ours to trust: set it afresh.
-        std::uint8_t* hdr = frame_scratch_.data() + whole->l2_len;
-        hdr[10] = hdr[11] = 0;
-        const std::uint16_t sum = net::checksum_fold(net::checksum_add({hdr, whole->l3_len}));
-        hdr[10] = static_cast<std::uint8_t>(sum >> 8);
-        hdr[11] = static_cast<std::uint8_t>(sum);
-        const net::decoded_frame f = net::decode({frame_scratch_.data(), whole->pkt_len});
-        if (f.kind == net::frame_kind::udp) {
-            if (const proxy::listen_point* l = listener(f.dst)) {
-                neighbours_.learn(f.src, link_peer{f.src_mac, 0});
-                // frame_scratch_ keeps padding_bytes after the largest datagram it holds.
-                deliver_payload(f, *l, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()), now);
-            }
+        if (f.src.family == 4) {  // the reassembled header's checksum is not ours to trust: set it afresh
+            std::uint8_t* hdr = frame_scratch_.data() + whole->l2_len;
+            hdr[10] = hdr[11] = 0;
+            const std::uint16_t sum = net::checksum_fold(net::checksum_add({hdr, whole->l3_len}));
+            hdr[10] = static_cast<std::uint8_t>(sum >> 8);
+            hdr[11] = static_cast<std::uint8_t>(sum);
+        }
+        const net::decoded_frame d = net::decode({frame_scratch_.data(), whole->pkt_len});
+        const proxy::listen_point* l = d.kind == net::frame_kind::udp ? listener(d.dst) : nullptr;
+        if (l != nullptr) {
+            neighbours_.learn(d.src, link_peer{d.src_mac, d.vlan});
+            // frame_scratch_ keeps padding_bytes after the largest datagram it holds.
+            deliver_payload(d, *l, std::string_view(reinterpret_cast<const char*>(d.payload.data()), d.payload.size()), now);
+        } else {
+            ++c_.not_for_us;  // a large datagram for the kernel: its interface could not take it whole
         }
     }
     rte_pktmbuf_free(whole);
@@ -293,36 +309,83 @@ void lcore_worker::send_outbox() {
         const proxy::listen_point* from = nullptr;
         for (const proxy::listen_point& l : s_.config->listen)
             if (l.transport == sip::transport::udp && l.address.family == o.destination.family) from = &l;
+        if (from == nullptr) {
+            ++c_.tx_dropped;
+            continue;
+        }
         const proxy::net_address hop = next_hop(o.destination);
         link_peer peer;
         if (!neighbours_.find(hop, peer)) {
-            // Not known yet: ask (once a second per address), and let the sender's retransmission
-            // (Timer A/E, or the caller's) find the answer learned.
+            // Not known yet: ask by ARP or neighbour solicitation (once a second per address), and
+            // let the sender's retransmission (Timer A/E, or the caller's) find the answer learned.
             ++c_.no_neighbour;
             pipeline_.stats().count_drop(proxy::drop_cause::no_route);
-            if (from != nullptr && hop.family == 4 && neighbours_.should_ask(hop, now_ns()))
+            if (neighbours_.should_ask(hop, now_ns()))
                 answer([&](std::span<std::uint8_t> out) {
-                    return net::encode_arp_request(out, s_.our_mac, from->address, hop);
+                    return hop.family == 4 ? net::encode_arp_request(out, s_.our_mac, from->address, hop)
+                                           : net::encode_neighbor_solicitation(out, s_.our_mac, from->address, hop);
                 });
             continue;
         }
-        rte_mbuf* m = from ? rte_pktmbuf_alloc(s_.pool) : nullptr;
-        if (m == nullptr) {
-            ++c_.tx_dropped;
-            continue;
-        }
-        const std::size_t room = rte_pktmbuf_tailroom(m);
-        auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
         const auto bytes = outbox_.bytes(o);
-        const std::size_t n = net::encode_udp({out, room}, s_.our_mac, peer.mac, from->address, o.destination, bytes, ip_id_++);
-        if (n == 0 || n > s_.max_frame) {  // larger than the MTU: fragmentation is not done here
-            ++c_.tx_dropped;
-            rte_pktmbuf_free(m);
+        const net::l2_header l2{s_.our_mac, peer.mac, peer.vlan};
+        const std::size_t frames = net::udp_frame_count(o.destination.family, bytes.size(), s_.mtu);
+        if (frames == 1) {
+            rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+            if (m == nullptr) {
+                ++c_.tx_dropped;
+                continue;
+            }
+            const std::size_t room = rte_pktmbuf_tailroom(m);
+            auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
+            const std::size_t n = net::encode_udp({out, room}, l2, from->address, o.destination, bytes, ip_id_++,
+                                                  s_.checksum_offload ? net::checksums::offload : net::checksums::software);
+            if (n == 0) {
+                ++c_.tx_dropped;
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
+            if (s_.checksum_offload) {  // the NIC completes what encode_udp left: see net::checksums
+                m->l2_len = peer.vlan != 0 ? 18 : 14;
+                m->l3_len = o.destination.family == 4 ? 20 : 40;
+                m->ol_flags |= o.destination.family == 4
+                                   ? RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM
+                                   : RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+            }
+            pipeline_.stats().bytes_out += o.size;
+            queue_tx(m, o.latency, o.received_ns);
             continue;
         }
-        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
+        // Larger than the link takes (a response: requests over 1300 bytes went to TCP where there
+        // is TCP, RFC 3261 §18.1.1): IP fragments, each its own mbuf, software checksums.
+        const std::uint32_t id = frag_id_++;
+        bool sent_all = frames != 0;
+        for (std::size_t k = 0; k < frames && sent_all; ++k) {
+            rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+            if (m == nullptr) {
+                sent_all = false;
+                break;
+            }
+            const std::size_t room = rte_pktmbuf_tailroom(m);
+            auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
+            const std::size_t n = net::encode_udp_fragment({out, room}, l2, from->address, o.destination, bytes, id, s_.mtu, k);
+            if (n == 0) {
+                rte_pktmbuf_free(m);
+                sent_all = false;
+                break;
+            }
+            rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
+            // The delay is the datagram's: recorded with its last fragment.
+            if (k + 1 == frames) queue_tx(m, o.latency, o.received_ns);
+            else queue_tx(m);
+        }
+        if (!sent_all) {
+            ++c_.tx_dropped;
+            continue;
+        }
+        ++c_.fragmented;
         pipeline_.stats().bytes_out += o.size;
-        queue_tx(m, o.latency, o.received_ns);
     }
     outbox_.clear();
 }

@@ -34,7 +34,8 @@ struct shared_state {
     rte_mempool* pool = nullptr;
     net::mac_address our_mac{};
     io::mail_hub* hub = nullptr;
-    std::size_t max_frame = 1514;   // Ethernet header + the port's MTU
+    std::size_t mtu = 1500;         // the port's: larger IP packets go as fragments
+    bool checksum_offload = false;  // the port completes IPv4 header and UDP checksums
     unsigned exit_when_idle_ms = 0;
     std::uint64_t deadline_ns = 0;  // --seconds
     bool framing_only = false;
@@ -45,7 +46,7 @@ struct shared_state {
 /// What an lcore did besides the pipeline's own statistics; single writer, read by the ops thread.
 struct lcore_counters {
     core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed,
-        to_kernel, from_kernel, reassembled;
+        to_kernel, from_kernel, reassembled, fragmented;
 };
 
 /// The monotonic clock every lcore and the pipeline run on.
@@ -70,7 +71,7 @@ private:
     [[nodiscard]] const proxy::listen_point* listener(const proxy::net_address& dst) const noexcept;
     [[nodiscard]] proxy::net_address next_hop(const proxy::net_address& to) const noexcept;
     void handle(rte_mbuf* m, std::uint64_t now);
-    void reassemble(rte_mbuf* m, const std::uint8_t* data, std::uint64_t now);
+    void reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uint64_t now);
     bool to_kernel(rte_mbuf* m);
     void from_kernel();
     void echo(const net::decoded_frame& f);
@@ -100,6 +101,7 @@ private:
     std::uint16_t tx_count_ = 0;
     std::uint64_t tx_oldest_ns_ = 0;  // when the first frame of the partial burst was queued
     std::uint16_t ip_id_ = 1;
+    std::uint32_t frag_id_ = 1;  // Identification of the datagrams we fragment (32 bits for IPv6)
     std::vector<bool> dirty_;  // mailboxes this turn wrote to, published at its end
     std::array<char, 65536 + sip::padding_bytes> scratch_{};
     std::array<std::uint8_t, 65536 + 18 + sip::padding_bytes> frame_scratch_{};

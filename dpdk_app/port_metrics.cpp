@@ -47,6 +47,7 @@ std::string metrics_text(const std::vector<std::unique_ptr<lcore_worker>>& worke
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"to_kernel\"}", c.to_kernel);
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"from_kernel\"}", c.from_kernel);
         sample("sipfast_dpdk_frames_total{" + w + ",what=\"reassembled\"}", c.reassembled);
+        sample("sipfast_dpdk_frames_total{" + w + ",what=\"fragmented\"}", c.fragmented);
     }
     return out;
 }

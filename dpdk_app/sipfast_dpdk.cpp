@@ -213,6 +213,10 @@ int main(int argc, char** argv) {
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
     }
+    // Checksums to the NIC where it offers both (IPv4 header, UDP); software otherwise.
+    constexpr std::uint64_t csum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+    s.checksum_offload = (info.tx_offload_capa & csum) == csum;
+    if (s.checksum_offload) conf.txmode.offloads |= csum;
     const auto queues = static_cast<std::uint16_t>(worker_count);
     if (queues > info.max_rx_queues || queues > info.max_tx_queues)
         return fail("port has " + std::to_string(info.max_rx_queues) + " queues, " + std::to_string(worker_count) + " lcores given", 1);
@@ -227,7 +231,7 @@ int main(int argc, char** argv) {
     std::memcpy(s.our_mac.data(), mac.addr_bytes, 6);
     std::uint16_t mtu = 1500;
     (void)rte_eth_dev_get_mtu(port, &mtu);
-    s.max_frame = 14u + mtu;
+    s.mtu = mtu;
     if (rte_eth_dev_start(port) != 0) return fail("rte_eth_dev_start failed", 1);
     if (have_tap) {
         // The kernel side speaks with our MAC, so frames pass between the wire and it unchanged.
@@ -254,9 +258,9 @@ int main(int argc, char** argv) {
     for (std::uint16_t q = 0; q < queues; ++q) workers.push_back(std::make_unique<lcore_worker>(s, q));
     char name[RTE_ETH_NAME_MAX_LEN] = {};
     (void)rte_eth_dev_get_name_by_port(port, name);
-    std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x, MTU %u); %u worker lcores%s; mode %s; ready\n",
+    std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x, MTU %u, checksums %s); %u worker lcores%s; mode %s; ready\n",
                  source.c_str(), name, s.our_mac[0], s.our_mac[1], s.our_mac[2], s.our_mac[3], s.our_mac[4],
-                 s.our_mac[5], mtu, worker_count, o.generate != 0 ? " and a generator" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
+                 s.our_mac[5], mtu, s.checksum_offload ? "offloaded" : "in software", worker_count, o.generate != 0 ? " and a generator" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
 
     // Port, queue and lcore counters go out the same way as sipfastd's (DESIGN §8): Prometheus text
     // from a thread of its own that reads the lcores' single-writer counters.
@@ -322,17 +326,22 @@ int main(int argc, char** argv) {
         c.arp_answered += w->counters().arp_answered;
         c.exception += w->counters().exception;
         c.no_neighbour += w->counters().no_neighbour;
+        c.nd_answered += w->counters().nd_answered;
+        c.reassembled += w->counters().reassembled;
+        c.fragmented += w->counters().fragmented;
     }
     std::fprintf(stderr,
                  "sipfast-dpdk: info: port rx %llu tx %llu imissed %llu rx_nombuf %llu; frames rx %llu tx %llu dropped %llu, "
-                 "arp answered %llu, exception %llu, no neighbour %llu; requests %llu (forwarded %llu), responses %llu "
+                 "arp answered %llu, nd answered %llu, exception %llu, no neighbour %llu, reassembled %llu, fragmented %llu; "
+                 "requests %llu (forwarded %llu), responses %llu "
                  "(forwarded %llu), parse errors %llu, mailbox hops %llu\n",
                  static_cast<unsigned long long>(st.ipackets), static_cast<unsigned long long>(st.opackets),
                  static_cast<unsigned long long>(st.imissed), static_cast<unsigned long long>(st.rx_nombuf),
                  static_cast<unsigned long long>(c.rx.get()), static_cast<unsigned long long>(c.tx.get()),
                  static_cast<unsigned long long>(c.tx_dropped.get()), static_cast<unsigned long long>(c.arp_answered.get()),
-                 static_cast<unsigned long long>(c.exception.get()), static_cast<unsigned long long>(c.no_neighbour.get()),
-                 static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
+                 static_cast<unsigned long long>(c.nd_answered.get()), static_cast<unsigned long long>(c.exception.get()),
+                 static_cast<unsigned long long>(c.no_neighbour.get()), static_cast<unsigned long long>(c.reassembled.get()),
+                 static_cast<unsigned long long>(c.fragmented.get()), static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
                  static_cast<unsigned long long>(total.responses()), static_cast<unsigned long long>(total.responses_forwarded()),
                  static_cast<unsigned long long>(total.malformed()), static_cast<unsigned long long>(total.mailbox_hops.get()));
     workers.clear();  // their fragment tables live in EAL memory: gone before rte_eal_cleanup

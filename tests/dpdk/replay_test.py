@@ -378,6 +378,41 @@ class Replay(unittest.TestCase):
         self.assertTrue(ack.startswith("ACK sip:bob@198.18.0.20:5062 SIP/2.0\r\n"), ack)
         self.assertEqual(self.our_branch(ack), self.our_branch(invite))
 
+def tagged(frame, vid):
+    """The frame with an 802.1Q tag (priority 5, VLAN `vid`) after its MAC addresses."""
+    return frame[:12] + b"\x81\x00" + struct.pack("!H", (5 << 13) | vid) + frame[12:]
+
+
+class Vlan(unittest.TestCase):
+    def test_answers_and_forwards_keep_each_peers_vlan(self):
+        # alice and bob speak to us on VLAN 7: the ARP replies, the INVITE to bob and the 180 back
+        # to alice carry their tag (priority bits included); carol, untagged, gets untagged frames.
+        first, ringing = MESSAGES[0][1], MESSAGES[1][1]
+        carol_mac, carol = bytes.fromhex("020000000033"), "198.18.0.33"
+        frames = [tagged(arp_request(ALICE_MAC, ALICE, PROXY), 7), tagged(arp_request(BOB_MAC, BOB, PROXY), 7),
+                  arp_request(carol_mac, carol, PROXY),
+                  tagged(udp_frame(ALICE_MAC, PROXY_MAC, ALICE, 5070, PROXY, 5060, sip(first)), 7),
+                  tagged(udp_frame(BOB_MAC, PROXY_MAC, BOB, 5062, PROXY, 5060, sip(ringing)), 7),
+                  udp_frame(carol_mac, PROXY_MAC, carol, 5090, PROXY, 5060,
+                            sip("OPTIONS sip:198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.33:5090;branch=z9hG4bKo1\n"
+                                "Max-Forwards: 70\nFrom: <sip:carol@example.com>;tag=c1\nTo: <sip:198.18.0.1>\n"
+                                "Call-ID: o1@198.18.0.33\nCSeq: 1 OPTIONS\n\n"))]
+        out, err = replay(self, frames, 'listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
+                          '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
+                          '[metrics]\nlisten = ""\n')
+        self.assertEqual(len(out), 6, err)
+        tci = struct.pack("!H", (5 << 13) | 7)
+        for f, dst in zip(out[:2], (ALICE_MAC, BOB_MAC)):  # ARP replies on the requests' VLAN
+            self.assertEqual((f[0:6], f[12:14], f[14:16], f[16:18]), (dst, b"\x81\x00", tci, b"\x08\x06"))
+        self.assertEqual((out[2][0:6], out[2][12:14]), (carol_mac, b"\x08\x06"))  # untagged
+        for f, dst, start in ((out[3], BOB_MAC, "INVITE sip:bob@198.18.0.20:5062 SIP/2.0"),
+                              (out[4], ALICE_MAC, "SIP/2.0 180 Ringing")):
+            self.assertEqual((f[0:6], f[12:14], f[14:16]), (dst, b"\x81\x00", tci))
+            self.assertTrue(decode_udp(self, f[:12] + f[16:])[5].startswith(start + "\r\n"))
+        self.assertEqual(out[5][0:6], carol_mac)
+        self.assertTrue(decode_udp(self, out[5])[5].startswith("SIP/2.0 200 OK\r\n"))
+
+
 class Options(unittest.TestCase):
     def test_bad_options_are_refused_by_name(self):
         for args, message in ((["--seconds", "abc"], "--seconds abc: expected a whole number"),
