@@ -2,6 +2,7 @@
 #include "sipfast/net/frame.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace sipfast::net {
@@ -174,9 +175,25 @@ void decode_nd(const std::uint8_t* ip, std::span<const std::uint8_t> icmp, decod
 } // namespace
 
 std::uint32_t checksum_add(std::span<const std::uint8_t> data, std::uint32_t sum) noexcept {
-    std::size_t i = 0;
-    for (; i + 1 < data.size(); i += 2) sum += be16(data.data() + i);
-    if (i < data.size()) sum += static_cast<std::uint32_t>(data[i]) << 8;
+    // Eight bytes at a time in the machine's order, the carries out of 64 bits counted: the
+    // one's-complement sum does not depend on byte order (RFC 1071 §2(B)), so the folded total is
+    // byte-swapped once. Every datagram we send is summed: this is per message.
+    const std::uint8_t* p = data.data();
+    std::size_t n = data.size();
+    std::uint64_t acc = 0, carries = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        acc += w;
+        carries += acc < w;
+    }
+    // 2^64 and 2^32 are 1 modulo 2^16 - 1: fold the halves and the carries end-around to 16 bits.
+    std::uint64_t f = (acc & 0xffffffffu) + (acc >> 32) + carries;
+    while (f >> 16) f = (f & 0xffff) + (f >> 16);
+    if constexpr (std::endian::native == std::endian::little) f = ((f & 0xff) << 8) | (f >> 8);
+    sum += static_cast<std::uint32_t>(f);
+    for (; n >= 2; p += 2, n -= 2) sum += be16(p);
+    if (n == 1) sum += static_cast<std::uint32_t>(*p) << 8;
     return sum;
 }
 
