@@ -66,6 +66,14 @@ class AfPacket(unittest.TestCase):
         except subprocess.CalledProcessError as e:
             cls.tearDownClass()
             raise unittest.SkipTest("cannot make namespaces here: " + e.stderr.decode())
+        try:
+            cls.start()
+        except BaseException:
+            cls.tearDownClass()  # not run by unittest when setUpClass fails
+            raise
+
+    @classmethod
+    def start(cls):
         a, b = "sfa" + str(os.getpid() % 10000), "sfb" + str(os.getpid() % 10000)
         sh("ip", "link", "set", a, "netns", APP_NS)
         sh("ip", "link", "set", b, "netns", SIPP_NS)
@@ -99,9 +107,7 @@ class AfPacket(unittest.TestCase):
         while time.time() < deadline and "ready" not in cls.output() and cls.app.poll() is None:
             time.sleep(0.1)
         if "ready" not in cls.output():
-            out = cls.output()
-            cls.tearDownClass()
-            raise AssertionError("sipfast-dpdk did not start: " + out)
+            raise AssertionError("sipfast-dpdk did not start: " + cls.output())
         # The kernel's side of the exception port owns the same address (and, set by the app, MAC).
         sh("ip", "addr", "add", "198.18.0.2/24", "dev", "sftap", ns=APP_NS)
         sh("ip", "link", "set", "sftap", "up", ns=APP_NS)
@@ -122,6 +128,10 @@ class AfPacket(unittest.TestCase):
                 app.kill()
                 app.wait()
         for ns in (APP_NS, SIPP_NS):  # deleting the namespaces removes the veth pair
+            # What still runs there (an app or agent the test could not stop) ends first.
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True).stdout.split()
+            if pids:
+                subprocess.run(["kill", "-9", *[p.decode() for p in pids]], capture_output=True)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         shutil.rmtree(getattr(cls, "tmp", "/nonexistent"), ignore_errors=True)
 

@@ -106,6 +106,14 @@ def inside():
                 cls.app.kill()
                 raise unittest.SkipTest("DPDK net_tap cannot run here: " + text[-400:])
             cls.banner = text
+            try:
+                cls.kernel_side()
+            except BaseException:
+                cls.app.kill()  # tearDownClass does not run when setUpClass fails
+                raise
+
+        @classmethod
+        def kernel_side(cls):
             sh("ip", "link", "set", "lo", "up")
             sh("sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0")
             sh("ip", "link", "set", IFACE, "up")
@@ -193,5 +201,9 @@ if __name__ == "__main__":
                            timeout=180)
         code = r.returncode
     finally:
+        # Whatever is still running in the namespace (an app the test could not stop) ends with it.
+        pids = sh("ip", "netns", "pids", NS, check=False).stdout.split()
+        if pids:
+            sh("kill", "-9", *[p.decode() for p in pids], check=False)
         sh("ip", "netns", "del", NS, check=False)  # the tap interface goes with it
     sys.exit(code)
