@@ -33,14 +33,14 @@ lcore_worker::~lcore_worker() {
 }
 
 void lcore_worker::run() {
-    std::uint64_t last_rx = now_ns();
+    std::uint64_t last_rx = clock_.now();
     bool seen = false;
     proxy::shard_stats& st = pipeline_.stats();
-    std::uint64_t turn = now_ns();
+    std::uint64_t turn = clock_.now();
     while (!s_.stop->load(std::memory_order_relaxed)) {
         rte_mbuf* rx[burst];
         const std::uint16_t n = rte_eth_rx_burst(s_.port, queue_, rx, burst);
-        const std::uint64_t now = now_ns();
+        const std::uint64_t now = clock_.now();
         // A poll-mode lcore never sleeps: a turn that found nothing is idle time, one that did, busy.
         (n > 0 ? st.busy_ns : st.idle_ns) += now - turn;
         turn = now;
@@ -320,7 +320,7 @@ void lcore_worker::send_outbox() {
             // let the sender's retransmission (Timer A/E, or the caller's) find the answer learned.
             ++c_.no_neighbour;
             pipeline_.stats().count_drop(proxy::drop_cause::no_route);
-            if (neighbours_.should_ask(hop, now_ns()))
+            if (neighbours_.should_ask(hop, clock_.now()))
                 answer([&](std::span<std::uint8_t> out) {
                     return hop.family == 4 ? net::encode_arp_request(out, s_.our_mac, from->address, hop)
                                            : net::encode_neighbor_solicitation(out, s_.our_mac, from->address, hop);
@@ -403,7 +403,7 @@ proxy::net_address lcore_worker::next_hop(const proxy::net_address& to) const no
 
 void lcore_worker::queue_tx(rte_mbuf* m, std::uint8_t latency, std::uint64_t received_ns) {
     if (tx_count_ == burst) flush_tx();
-    if (tx_count_ == 0) tx_oldest_ns_ = now_ns();
+    if (tx_count_ == 0) tx_oldest_ns_ = clock_.now();
     tx_latency_[tx_count_] = {latency, received_ns};
     tx_[tx_count_++] = m;
 }
@@ -414,7 +414,7 @@ void lcore_worker::flush_tx() {
         sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(s_.port, queue_, tx_ + sent, static_cast<std::uint16_t>(tx_count_ - sent)));
     c_.tx += sent;
     // Each forward's delay from its receipt to the port taking it (DESIGN §8's latency histograms).
-    const std::uint64_t sent_at = now_ns();
+    const std::uint64_t sent_at = clock_.now();
     proxy::shard_stats& st = pipeline_.stats();
     for (std::uint16_t i = 0; i < sent; ++i)
         if (tx_latency_[i].slot != 0 && sent_at > tx_latency_[i].received_ns)

@@ -13,6 +13,7 @@
 
 #include "daemon_config.hpp"
 #include "neighbours.hpp"
+#include "tsc_clock.hpp"
 #include "sipfast/core/counter.hpp"
 #include "sipfast/io/mail_hub.hpp"
 #include "sipfast/net/frame.hpp"
@@ -88,6 +89,7 @@ private:
 
     const shared_state& s_;
     std::uint16_t queue_;
+    tsc_clock clock_;
     proxy::pipeline pipeline_;
     proxy::outbox outbox_;
     neighbours& neighbours_;

@@ -25,10 +25,10 @@ parse_error parse_cseq(std::string_view text, cseq& out) noexcept {
     while (i < t.size() && lex::is_digit(t[i])) ++i;
     if (i == 0 || i == t.size() || !lex::is_ws(t[i])) return parse_error::invalid_number;
     // RFC 3261 §8.1.1.5: the sequence number MUST be less than 2**31.
-    if (const parse_error e = parse_uint(t.substr(0, i), 0x7fffffffu, out.number);
+    if (const parse_error e = parse_uint(lex::slice(t, 0, i), 0x7fffffffu, out.number);
         e != parse_error::none)
         return e;
-    out.method_text = lex::trim_left(t.substr(i));
+    out.method_text = lex::trim_left(lex::slice(t, i));
     if (!lex::all_of(out.method_text, lex::c_token, false)) return parse_error::invalid_token;
     out.method = classify_method(out.method_text);
     return parse_error::none;

@@ -82,18 +82,26 @@ inline bool iequal_letters(std::string_view s, std::string_view lower) noexcept 
     return true;
 }
 
+/// s.substr(pos, n) without the range check and its throw path, which kept GCC from inlining
+/// substr in the decoders (4 % of a message's time). Every caller has pos <= s.size() (they are
+/// noexcept: a throwing substr would have terminated under the fuzzer).
+constexpr std::string_view slice(std::string_view s, std::size_t pos, std::size_t n = std::string_view::npos) noexcept {
+    const std::size_t left = s.size() - pos;
+    return {s.data() + pos, n < left ? n : left};
+}
+
 /// Trims LWS (SP, HT and the CRLF of folding) from both ends.
 constexpr std::string_view trim(std::string_view s) noexcept {
     std::size_t b = 0, e = s.size();
     while (b < e && is_ws(s[b])) ++b;
     while (e > b && is_ws(s[e - 1])) --e;
-    return s.substr(b, e - b);
+    return slice(s, b, e - b);
 }
 
 constexpr std::string_view trim_left(std::string_view s) noexcept {
     std::size_t b = 0;
     while (b < s.size() && is_ws(s[b])) ++b;
-    return s.substr(b);
+    return slice(s, b);
 }
 
 /// Whether every character of s (non-empty) is in class `bits`, `%HH` escapes allowed when

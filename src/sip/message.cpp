@@ -37,8 +37,8 @@ std::string_view next_value(std::string_view& rest) noexcept {
         } else if (c == '>') {
             if (angle > 0) --angle;
         } else if (c == ',' && angle == 0) {
-            const std::string_view v = lex::trim(rest.substr(0, i));
-            rest = rest.substr(i + 1);
+            const std::string_view v = lex::trim(lex::slice(rest, 0, i));
+            rest = lex::slice(rest, i + 1);
             return v;
         }
     }

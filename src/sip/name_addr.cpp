@@ -20,7 +20,7 @@ bool parse_qvalue(std::string_view s, std::uint16_t& q) noexcept {
     if (s.size() > 1) {
         if (s[1] != '.' || s.size() > 5) return false;
         unsigned scale = 100;
-        for (char c : s.substr(2)) {
+        for (char c : lex::slice(s, 2)) {
             if (!lex::is_digit(c)) return false;
             v += static_cast<unsigned>(c - '0') * scale;
             scale /= 10;
@@ -39,7 +39,7 @@ parse_error finish(std::string_view s, std::size_t i, std::string_view* rest) no
         return parse_error::none;
     }
     if (rest && s[i] == ',') {
-        *rest = s.substr(i + 1);
+        *rest = lex::slice(s, i + 1);
         return parse_error::none;
     }
     return parse_error::trailing_characters;
@@ -58,7 +58,7 @@ parse_error take_params(std::string_view s, std::size_t& i, name_addr& out, bool
     if (e != parse_error::none) return e;
     std::size_t end = i;
     while (end > begin && lex::is_ws(s[end - 1])) --end;
-    out.params = param_list(s.substr(begin, end - begin));
+    out.params = param_list(lex::slice(s, begin, end - begin));
     return parse_error::none;
 }
 
@@ -72,7 +72,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
     if (s[i] == '"') {
         const std::size_t q = lex::quoted_end_fast(s, i);
         if (q == npos) return parse_error::unterminated_quote;
-        out.display_name = s.substr(i, q + 1 - i);
+        out.display_name = lex::slice(s, i, q + 1 - i);
         laquot = detail::skip_ws(s, q + 1);
         if (laquot == s.size() || s[laquot] != '<') return parse_error::invalid_display_name;
     } else {
@@ -81,7 +81,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
         const std::size_t j = lex::find_any(s, i, '<', ';', ',');
         if (j < s.size() && s[j] == '<') {
             laquot = j;
-            out.display_name = lex::trim(s.substr(i, j - i));
+            out.display_name = lex::trim(lex::slice(s, i, j - i));
             for (char c : out.display_name)
                 if (!lex::is(c, lex::c_token) && !lex::is_ws(c)) return parse_error::invalid_display_name;
         }
@@ -92,7 +92,7 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
         raquot = lex::find_either(s, raquot, '>', '>');
         if (raquot == s.size()) return parse_error::unterminated_angle;
         out.angle_brackets = true;
-        if (const parse_error e = detail::decode_uri(lex::trim(s.substr(laquot + 1, raquot - laquot - 1)), out.address);
+        if (const parse_error e = detail::decode_uri(lex::trim(lex::slice(s, laquot + 1, raquot - laquot - 1)), out.address);
             e != parse_error::none)
             return e;
         i = raquot + 1;
@@ -100,11 +100,11 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
         // addr-spec: the URI ends at the first ';' (header params follow), ',' or whitespace.
         std::size_t j = i;
         while (j < s.size() && s[j] != ';' && s[j] != ',' && !lex::is_ws(s[j])) ++j;
-        if (const parse_error e = detail::decode_uri(s.substr(i, j - i), out.address); e != parse_error::none) return e;
+        if (const parse_error e = detail::decode_uri(lex::slice(s, i, j - i), out.address); e != parse_error::none) return e;
         i = j;
     }
     if (const parse_error e = take_params(s, i, out, rest != nullptr, on_param); e != parse_error::none) return e;
-    out.text = lex::trim(s.substr(begin, i - begin));
+    out.text = lex::trim(lex::slice(s, begin, i - begin));
     return finish(s, i, rest);
 }
 

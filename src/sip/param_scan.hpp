@@ -35,7 +35,7 @@ parse_error scan_params(std::string_view s, std::size_t i, param_syntax syntax, 
         param p;
         const std::size_t name_begin = i;
         i = hdr ? lex::span<lex::c_token>(s, i) : lex::span_escaped<lex::c_param>(s, i);
-        p.name = s.substr(name_begin, i - name_begin);
+        p.name = lex::slice(s, name_begin, i - name_begin);
         if (p.name.empty()) return parse_error::invalid_param;
         if (hdr) i = skip_ws(s, i);
         if (i < s.size() && s[i] == '=') {
@@ -51,7 +51,7 @@ parse_error scan_params(std::string_view s, std::size_t i, param_syntax syntax, 
             } else {
                 i = lex::span_escaped<lex::c_param>(s, i);
             }
-            p.value = s.substr(value_begin, i - value_begin);
+            p.value = lex::slice(s, value_begin, i - value_begin);
             if (p.value.empty()) return parse_error::invalid_param;
             p.has_value = true;
             if (hdr) i = skip_ws(s, i);

@@ -18,15 +18,15 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 
 param param_list::next(std::string_view& rest) noexcept {
     const std::size_t semi = lex::find_semicolon(rest);
-    std::string_view item = rest.substr(0, semi);
-    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+    std::string_view item = lex::slice(rest, 0, semi);
+    rest = semi == std::string_view::npos ? std::string_view{} : lex::slice(rest, semi + 1);
     param p;
     const std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
         p.name = lex::trim(item);
     } else {
-        p.name = lex::trim(item.substr(0, eq));
-        p.value = lex::trim(item.substr(eq + 1));
+        p.name = lex::trim(lex::slice(item, 0, eq));
+        p.value = lex::trim(lex::slice(item, eq + 1));
         p.has_value = true;
     }
     return p;

@@ -25,8 +25,8 @@ parse_result fail(parse_error e, std::size_t offset, header_id h = header_id::ot
 // SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, "SIP" case-insensitive (RFC 3261 §7.1).
 parse_error check_version(std::string_view v) noexcept {
     if (v == "SIP/2.0") return parse_error::none;  // what every message says
-    if (v.size() < 7 || !iequals(v.substr(0, 4), "SIP/")) return parse_error::invalid_request_line;
-    const std::string_view num = v.substr(4);
+    if (v.size() < 7 || !iequals(lex::slice(v, 0, 4), "SIP/")) return parse_error::invalid_request_line;
+    const std::string_view num = lex::slice(v, 4);
     const std::size_t dot = num.find('.');
     if (dot == 0 || dot == std::string_view::npos || dot + 1 == num.size())
         return parse_error::invalid_request_line;
@@ -39,9 +39,9 @@ parse_error parse_status_line(std::string_view line, message& msg) noexcept {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     const std::size_t sp = line.find(' ');
     if (sp == std::string_view::npos) return parse_error::invalid_status_line;
-    if (const parse_error e = check_version(line.substr(0, sp)); e != parse_error::none)
+    if (const parse_error e = check_version(lex::slice(line, 0, sp)); e != parse_error::none)
         return e == parse_error::unsupported_version ? e : parse_error::invalid_status_line;
-    const std::string_view rest = line.substr(sp + 1);
+    const std::string_view rest = lex::slice(line, sp + 1);
     if (rest.size() < 3 || (rest.size() > 3 && rest[3] != ' ')) return parse_error::invalid_status_code;
     unsigned code = 0;
     for (std::size_t i = 0; i < 3; ++i) {
@@ -51,7 +51,7 @@ parse_error parse_status_line(std::string_view line, message& msg) noexcept {
     if (code < 100 || code > 699) return parse_error::invalid_status_code;
     msg.kind = message_kind::response;
     msg.status_code = static_cast<std::uint16_t>(code);
-    msg.reason = rest.size() > 4 ? rest.substr(4) : std::string_view{};
+    msg.reason = rest.size() > 4 ? lex::slice(rest, 4) : std::string_view{};
     return parse_error::none;
 }
 
@@ -59,12 +59,12 @@ parse_error parse_request_line(std::string_view line, message& msg) noexcept {
     // Request-Line = Method SP Request-URI SP SIP-Version
     const std::size_t sp1 = line.find(' ');
     if (sp1 == std::string_view::npos || sp1 == 0) return parse_error::invalid_request_line;
-    msg.method_text = line.substr(0, sp1);
+    msg.method_text = lex::slice(line, 0, sp1);
     if (!lex::all_of(msg.method_text, lex::c_token, false)) return parse_error::invalid_method;
     const std::size_t sp2 = line.find(' ', sp1 + 1);
     if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return parse_error::invalid_request_line;
-    if (const parse_error e = check_version(line.substr(sp2 + 1)); e != parse_error::none) return e;
-    msg.request_uri_text = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (const parse_error e = check_version(lex::slice(line, sp2 + 1)); e != parse_error::none) return e;
+    msg.request_uri_text = lex::slice(line, sp1 + 1, sp2 - sp1 - 1);
     if (detail::decode_uri(msg.request_uri_text, msg.request_uri) != parse_error::none)
         return parse_error::invalid_request_uri;
     msg.method = classify_method(msg.method_text);
@@ -147,11 +147,11 @@ parse_error decode_header(const header& h, message& msg, seen_set& seen) noexcep
         if (!once) return parse_error::duplicate_header;
         {
             // media-type = m-type SLASH m-subtype *(SEMI m-parameter)
-            const std::string_view type = lex::trim(h.value.substr(0, h.value.find(';')));
+            const std::string_view type = lex::trim(lex::slice(h.value, 0, h.value.find(';')));
             const std::size_t slash = type.find('/');
             if (slash == std::string_view::npos ||
-                !lex::all_of(lex::trim(type.substr(0, slash)), lex::c_token, false) ||
-                !lex::all_of(lex::trim(type.substr(slash + 1)), lex::c_token, false))
+                !lex::all_of(lex::trim(lex::slice(type, 0, slash)), lex::c_token, false) ||
+                !lex::all_of(lex::trim(lex::slice(type, slash + 1)), lex::c_token, false))
                 return parse_error::invalid_token;
             msg.content_type = type;
             return parse_error::none;
@@ -231,7 +231,7 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
     msg.start_line = std::string_view(start, so.start_line_end);
 
     // Start line.
-    const parse_error sl = (msg.start_line.size() >= 4 && iequals(msg.start_line.substr(0, 4), "SIP/"))
+    const parse_error sl = (msg.start_line.size() >= 4 && iequals(lex::slice(msg.start_line, 0, 4), "SIP/"))
                                ? parse_status_line(msg.start_line, msg)
                                : parse_request_line(msg.start_line, msg);
     if (sl != parse_error::none) {
@@ -245,7 +245,7 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
     for (header& h : msg.headers) {
         std::size_t n = h.name.size();
         while (n > 0 && (h.name[n - 1] == ' ' || h.name[n - 1] == '\t')) --n;
-        h.name = h.name.substr(0, n);
+        h.name = lex::slice(h.name, 0, n);
         h.value = lex::trim(h.value);
         h.id = classify_header_name(h.name);
         // A known name matched letter for letter, so only unknown names need the token check.

@@ -59,7 +59,7 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
             if (i == begin || s[begin] == '.' || s[begin] == '-' || s[i - 1] == '-') return parse_error::invalid_host;
         }
     }
-    host = s.substr(begin, i - begin);
+    host = lex::slice(s, begin, i - begin);
     has_port = false;
     port = 0;
     if (i < s.size() && s[i] == ':') {
@@ -85,12 +85,12 @@ parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept 
     // ends it, it was userinfo, else the host starts back at i.
     const std::size_t span = lex::span_escaped<lex::c_userinfo>(s, i);
     if (span < s.size() && s[span] == '@') {
-        const std::string_view userinfo = s.substr(i, span - i);
+        const std::string_view userinfo = lex::slice(s, i, span - i);
         const std::size_t colon = lex::find_either(userinfo, 0, ':', ':');
-        out.user = userinfo.substr(0, colon);
+        out.user = lex::slice(userinfo, 0, colon);
         if (out.user.empty()) return parse_error::invalid_uri;
         if (colon != userinfo.size()) {
-            out.password = userinfo.substr(colon + 1);
+            out.password = lex::slice(userinfo, colon + 1);
             if (!out.password.empty() && !lex::all_of(out.password, lex::c_password, true))
                 return parse_error::invalid_uri;
         }
@@ -112,7 +112,7 @@ parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept 
         if (detail::scan_params(s, i + 1, detail::param_syntax::uri, false, params_end, [](const param&) {}) !=
             parse_error::none)
             return parse_error::invalid_param;
-        out.params = param_list(s.substr(i + 1, params_end - i - 1));
+        out.params = param_list(lex::slice(s, i + 1, params_end - i - 1));
         i = params_end;
     }
     if (i < s.size() && s[i] == '?') {
@@ -126,7 +126,7 @@ parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept 
             }
             return parse_error::invalid_uri;
         }
-        out.headers = s.substr(h);
+        out.headers = lex::slice(s, h);
     }
     if (i != s.size()) return fault(s[i] == ':' ? parse_error::invalid_port : parse_error::invalid_host);
     return parse_error::none;
@@ -135,7 +135,7 @@ parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept 
 parse_error parse_tel_uri(std::string_view s, std::size_t i, uri& out) noexcept {
     // RFC 3966: telephone-subscriber *par; checked loosely, as phones write it.
     const std::size_t end = lex::span_escaped<lex::c_tel>(s, i);
-    out.user = s.substr(i, end - i);
+    out.user = lex::slice(s, i, end - i);
     if (out.user.empty()) return parse_error::invalid_uri;
     if (end == s.size()) return parse_error::none;
     if (s[end] != ';') return parse_error::invalid_uri;
@@ -144,7 +144,7 @@ parse_error parse_tel_uri(std::string_view s, std::size_t i, uri& out) noexcept 
             parse_error::none ||
         params_end != s.size())
         return parse_error::invalid_param;
-    out.params = param_list(s.substr(end + 1));
+    out.params = param_list(lex::slice(s, end + 1));
     return parse_error::none;
 }
 
@@ -168,7 +168,7 @@ parse_error detail::decode_uri(std::string_view text, uri& out) noexcept {
     if (colon == 0 || colon == text.size() || text[colon] != ':' || lex::is_digit(text[0]) ||
         text[0] == '+' || text[0] == '-' || text[0] == '.')
         return parse_error::invalid_uri;
-    out.scheme_text = text.substr(0, colon);
+    out.scheme_text = lex::slice(text, 0, colon);
     const std::size_t i = colon + 1;
     if (i == text.size()) return parse_error::invalid_uri;
     if (scheme_is(out.scheme_text, 's', 'i', 'p')) {
@@ -184,7 +184,7 @@ parse_error detail::decode_uri(std::string_view text, uri& out) noexcept {
         return parse_tel_uri(text, i, out);
     }
     out.scheme = uri_scheme::other;
-    out.opaque = text.substr(i);
+    out.opaque = lex::slice(text, i);
     for (char c : out.opaque)
         if (lex::is_ws(c) || c == '<' || c == '>' || c == '"' || static_cast<unsigned char>(c) < 0x20)
             return parse_error::invalid_uri;

@@ -16,7 +16,7 @@ namespace {
 std::string_view take_token(std::string_view s, std::size_t& i) noexcept {
     const std::size_t begin = i;
     i = lex::span<lex::c_token>(s, i);
-    const std::string_view tok = s.substr(begin, i - begin);
+    const std::string_view tok = lex::slice(s, begin, i - begin);
     i = detail::skip_ws(s, i);
     return tok;
 }
@@ -129,15 +129,15 @@ parse_error detail::decode_via(std::string_view text, via& out, std::string_view
         if (bad != parse_error::none) return bad;
         std::size_t params_end = i;
         while (params_end > params_begin && lex::is_ws(s[params_end - 1])) --params_end;
-        out.params = param_list(s.substr(params_begin, params_end - params_begin));
+        out.params = param_list(lex::slice(s, params_begin, params_end - params_begin));
     }
-    out.text = lex::trim(s.substr(0, i));
+    out.text = lex::trim(lex::slice(s, 0, i));
     if (i == s.size()) {
         if (rest) *rest = {};
         return parse_error::none;
     }
     if (rest && s[i] == ',') {
-        *rest = s.substr(i + 1);
+        *rest = lex::slice(s, i + 1);
         return parse_error::none;
     }
     return s[i] == ':' ? parse_error::invalid_port
