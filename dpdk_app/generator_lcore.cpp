@@ -3,6 +3,8 @@
 
 #include <rte_lcore.h>
 
+#include "mbuf_frame.hpp"
+
 namespace sipfast::dpdk {
 
 namespace {
@@ -21,37 +23,22 @@ net::mac_address generator_lcore::mac_of(const proxy::net_address& a) const noex
 }
 
 void generator_lcore::send(const proxy::net_address& from, const proxy::net_address& to, std::string_view text) {
-    rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+    rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) {
+        return net::encode_udp(out, mac_of(from), s_.our_mac, from, to, text, ip_id_++);
+    });
     if (m == nullptr) {
         ++dropped_;
         return;
     }
-    const std::size_t room = rte_pktmbuf_tailroom(m);
-    auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
-    const std::size_t n = net::encode_udp({out, room}, mac_of(from), s_.our_mac, from, to, text, ip_id_++);
-    if (n == 0) {
-        ++dropped_;
-        rte_pktmbuf_free(m);
-        return;
-    }
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
     // As RSS would: one flow (source address and port) always to one queue.
     const std::uint32_t h = (static_cast<std::uint32_t>(from.port) ^ from.ip[3]) * 2654435761u;
     pending_[(h >> 16) % pending_.size()].push_back(m);
 }
 
 void generator_lcore::send_arp(const proxy::net_address& from, const net::mac_address& mac) {
-    rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
-    if (m == nullptr) return;
-    auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 64));
     // A request for the proxy's address: the proxy answers and, above all, learns where we are.
-    const std::size_t n = out ? net::encode_arp_request({out, 64}, mac, from, c_.proxy) : 0;
-    if (n == 0) {
-        rte_pktmbuf_free(m);
-        return;
-    }
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(64 - n));
-    pending_[0].push_back(m);
+    rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) { return net::encode_arp_request(out, mac, from, c_.proxy); });
+    if (m != nullptr) pending_[0].push_back(m);
 }
 
 void generator_lcore::flush() {

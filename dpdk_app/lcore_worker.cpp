@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "mbuf_frame.hpp"
+
 namespace sipfast::dpdk {
 
 std::uint64_t now_ns() noexcept {
@@ -204,20 +206,14 @@ void lcore_worker::from_kernel() {
 
 // The framing ceiling: what the same loop costs with the pipeline left out.
 void lcore_worker::echo(const net::decoded_frame& f) {
-    rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+    rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) {
+        return net::encode_udp(out, s_.our_mac, f.src_mac, f.dst, f.src,
+                               {reinterpret_cast<const char*>(f.payload.data()), f.payload.size()}, ip_id_++);
+    });
     if (m == nullptr) {
         ++c_.tx_dropped;
         return;
     }
-    const std::size_t room = rte_pktmbuf_tailroom(m);
-    auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
-    const std::size_t n = net::encode_udp({out, room}, s_.our_mac, f.src_mac, f.dst, f.src,
-                                          {reinterpret_cast<const char*>(f.payload.data()), f.payload.size()}, ip_id_++);
-    if (n == 0) {
-        rte_pktmbuf_free(m);
-        return;
-    }
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
     ++c_.echoed;
     queue_tx(m);
 }
@@ -284,18 +280,11 @@ bool lcore_worker::to_stream_thread(const proxy::outgoing& o) {
 
 template <class F>
 void lcore_worker::answer(F&& write) {
-    rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+    rte_mbuf* m = make_frame(s_.pool, write);
     if (m == nullptr) {
         ++c_.tx_dropped;
         return;
     }
-    auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 128));
-    const std::size_t n = out ? write(std::span<std::uint8_t>(out, 128)) : 0;
-    if (n == 0) {
-        rte_pktmbuf_free(m);
-        return;
-    }
-    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(128 - n));
     queue_tx(m);
 }
 
@@ -331,21 +320,14 @@ void lcore_worker::send_outbox() {
         const net::l2_header l2{s_.our_mac, peer.mac, peer.vlan};
         const std::size_t frames = net::udp_frame_count(o.destination.family, bytes.size(), s_.mtu);
         if (frames == 1) {
-            rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+            rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) {
+                return net::encode_udp(out, l2, from->address, o.destination, bytes, ip_id_++,
+                                       s_.checksum_offload ? net::checksums::offload : net::checksums::software);
+            });
             if (m == nullptr) {
                 ++c_.tx_dropped;
                 continue;
             }
-            const std::size_t room = rte_pktmbuf_tailroom(m);
-            auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
-            const std::size_t n = net::encode_udp({out, room}, l2, from->address, o.destination, bytes, ip_id_++,
-                                                  s_.checksum_offload ? net::checksums::offload : net::checksums::software);
-            if (n == 0) {
-                ++c_.tx_dropped;
-                rte_pktmbuf_free(m);
-                continue;
-            }
-            rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
             if (s_.checksum_offload) {  // the NIC completes what encode_udp left: see net::checksums
                 m->l2_len = peer.vlan != 0 ? 18 : 14;
                 m->l3_len = o.destination.family == 4 ? 20 : 40;
@@ -362,20 +344,13 @@ void lcore_worker::send_outbox() {
         const std::uint32_t id = frag_id_++;
         bool sent_all = frames != 0;
         for (std::size_t k = 0; k < frames && sent_all; ++k) {
-            rte_mbuf* m = rte_pktmbuf_alloc(s_.pool);
+            rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) {
+                return net::encode_udp_fragment(out, l2, from->address, o.destination, bytes, id, s_.mtu, k);
+            });
             if (m == nullptr) {
                 sent_all = false;
                 break;
             }
-            const std::size_t room = rte_pktmbuf_tailroom(m);
-            auto* out = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, static_cast<std::uint16_t>(room)));
-            const std::size_t n = net::encode_udp_fragment({out, room}, l2, from->address, o.destination, bytes, id, s_.mtu, k);
-            if (n == 0) {
-                rte_pktmbuf_free(m);
-                sent_all = false;
-                break;
-            }
-            rte_pktmbuf_trim(m, static_cast<std::uint16_t>(room - n));
             // The delay is the datagram's: recorded with its last fragment.
             if (k + 1 == frames) queue_tx(m, o.latency, o.received_ns);
             else queue_tx(m);

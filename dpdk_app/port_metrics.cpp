@@ -3,6 +3,8 @@
 
 #include <rte_ethdev.h>
 
+#include <utility>
+
 #include "sipfast/ops/prometheus.hpp"
 
 namespace sipfast::dpdk {
@@ -36,18 +38,15 @@ std::string metrics_text(const std::vector<std::unique_ptr<lcore_worker>>& worke
     for (std::size_t k = 0; k < workers.size(); ++k) {
         const lcore_counters& c = workers[k]->counters();
         const std::string w = "worker=\"" + std::to_string(k) + "\"";
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"received\"}", c.rx);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"sent\"}", c.tx);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"tx_dropped\"}", c.tx_dropped);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"arp_answered\"}", c.arp_answered);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"nd_answered\"}", c.nd_answered);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"not_for_us\"}", c.not_for_us);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"exception\"}", c.exception);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"no_neighbour\"}", c.no_neighbour);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"to_kernel\"}", c.to_kernel);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"from_kernel\"}", c.from_kernel);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"reassembled\"}", c.reassembled);
-        sample("sipfast_dpdk_frames_total{" + w + ",what=\"fragmented\"}", c.fragmented);
+        const std::pair<const char*, const core::counter*> what[] = {
+            {"received", &c.rx},         {"sent", &c.tx},
+            {"tx_dropped", &c.tx_dropped}, {"arp_answered", &c.arp_answered},
+            {"nd_answered", &c.nd_answered}, {"not_for_us", &c.not_for_us},
+            {"exception", &c.exception},   {"no_neighbour", &c.no_neighbour},
+            {"to_kernel", &c.to_kernel},   {"from_kernel", &c.from_kernel},
+            {"reassembled", &c.reassembled}, {"fragmented", &c.fragmented}};
+        for (const auto& [name, counter] : what)
+            sample("sipfast_dpdk_frames_total{" + w + ",what=\"" + name + "\"}", counter->get());
     }
     return out;
 }
