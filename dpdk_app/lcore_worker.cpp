@@ -88,6 +88,14 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
         rte_pktmbuf_free(m);
         return;
     }
+    // A port that checks checksums on receive (rx offload on) says which failed: such a frame is
+    // noise from the wire, never SIP to act on (the kernel would drop it the same way).
+    if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+        (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+        ++c_.bad_checksum;
+        rte_pktmbuf_free(m);
+        return;
+    }
     const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
     const net::decoded_frame f = net::decode({data, m->data_len});
     switch (f.kind) {

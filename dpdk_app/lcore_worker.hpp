@@ -47,7 +47,7 @@ struct shared_state {
 /// What an lcore did besides the pipeline's own statistics; single writer, read by the ops thread.
 struct lcore_counters {
     core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed,
-        to_kernel, from_kernel, reassembled, fragmented;
+        to_kernel, from_kernel, reassembled, fragmented, bad_checksum;
 };
 
 /// The monotonic clock every lcore and the pipeline run on.

@@ -44,7 +44,8 @@ std::string metrics_text(const std::vector<std::unique_ptr<lcore_worker>>& worke
             {"nd_answered", &c.nd_answered}, {"not_for_us", &c.not_for_us},
             {"exception", &c.exception},   {"no_neighbour", &c.no_neighbour},
             {"to_kernel", &c.to_kernel},   {"from_kernel", &c.from_kernel},
-            {"reassembled", &c.reassembled}, {"fragmented", &c.fragmented}};
+            {"reassembled", &c.reassembled}, {"fragmented", &c.fragmented},
+            {"bad_checksum", &c.bad_checksum}};
         for (const auto& [name, counter] : what)
             sample("sipfast_dpdk_frames_total{" + w + ",what=\"" + name + "\"}", counter->get());
     }

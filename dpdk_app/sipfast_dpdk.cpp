@@ -217,6 +217,11 @@ int main(int argc, char** argv) {
     constexpr std::uint64_t csum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
     s.checksum_offload = (info.tx_offload_capa & csum) == csum;
     if (s.checksum_offload) conf.txmode.offloads |= csum;
+    // And checked on receive where the port can (the IPv4 header's is verified in software anyway;
+    // UDP's is not, on ports that cannot: virtual ones).
+    constexpr std::uint64_t rx_csum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+    const bool rx_checksums = (info.rx_offload_capa & rx_csum) == rx_csum;
+    if (rx_checksums) conf.rxmode.offloads |= rx_csum;
     const auto queues = static_cast<std::uint16_t>(worker_count);
     if (queues > info.max_rx_queues || queues > info.max_tx_queues)
         return fail("port has " + std::to_string(info.max_rx_queues) + " queues, " + std::to_string(worker_count) + " lcores given", 1);
@@ -258,9 +263,10 @@ int main(int argc, char** argv) {
     for (std::uint16_t q = 0; q < queues; ++q) workers.push_back(std::make_unique<lcore_worker>(s, q));
     char name[RTE_ETH_NAME_MAX_LEN] = {};
     (void)rte_eth_dev_get_name_by_port(port, name);
-    std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x, MTU %u, checksums %s); %u worker lcores%s; mode %s; ready\n",
+    std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x, MTU %u, checksums %s, %s on receive); %u worker lcores%s; mode %s; ready\n",
                  source.c_str(), name, s.our_mac[0], s.our_mac[1], s.our_mac[2], s.our_mac[3], s.our_mac[4],
-                 s.our_mac[5], mtu, s.checksum_offload ? "offloaded" : "in software", worker_count, o.generate != 0 ? " and a generator" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
+                 s.our_mac[5], mtu, s.checksum_offload ? "offloaded" : "in software", rx_checksums ? "checked by the port" : "IPv4 header checked",
+                 worker_count, o.generate != 0 ? " and a generator" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
 
     // Port, queue and lcore counters go out the same way as sipfastd's (DESIGN §8): Prometheus text
     // from a thread of its own that reads the lcores' single-writer counters.
@@ -329,10 +335,12 @@ int main(int argc, char** argv) {
         c.nd_answered += w->counters().nd_answered;
         c.reassembled += w->counters().reassembled;
         c.fragmented += w->counters().fragmented;
+        c.bad_checksum += w->counters().bad_checksum;
     }
     std::fprintf(stderr,
                  "sipfast-dpdk: info: port rx %llu tx %llu imissed %llu rx_nombuf %llu; frames rx %llu tx %llu dropped %llu, "
-                 "arp answered %llu, nd answered %llu, exception %llu, no neighbour %llu, reassembled %llu, fragmented %llu; "
+                 "arp answered %llu, nd answered %llu, exception %llu, no neighbour %llu, reassembled %llu, fragmented %llu, "
+                 "bad checksum %llu; "
                  "requests %llu (forwarded %llu), responses %llu "
                  "(forwarded %llu), parse errors %llu, mailbox hops %llu\n",
                  static_cast<unsigned long long>(st.ipackets), static_cast<unsigned long long>(st.opackets),
@@ -341,7 +349,8 @@ int main(int argc, char** argv) {
                  static_cast<unsigned long long>(c.tx_dropped.get()), static_cast<unsigned long long>(c.arp_answered.get()),
                  static_cast<unsigned long long>(c.nd_answered.get()), static_cast<unsigned long long>(c.exception.get()),
                  static_cast<unsigned long long>(c.no_neighbour.get()), static_cast<unsigned long long>(c.reassembled.get()),
-                 static_cast<unsigned long long>(c.fragmented.get()), static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
+                 static_cast<unsigned long long>(c.fragmented.get()), static_cast<unsigned long long>(c.bad_checksum.get()),
+                 static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
                  static_cast<unsigned long long>(total.responses()), static_cast<unsigned long long>(total.responses_forwarded()),
                  static_cast<unsigned long long>(total.malformed()), static_cast<unsigned long long>(total.mailbox_hops.get()));
     workers.clear();  // their fragment tables live in EAL memory: gone before rte_eal_cleanup

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """sipfast-dpdk on a net_tap port whose kernel side plays the SIP peers, in a network namespace the
 test makes and removes: the kernel is the strictest peer there is. It drops a UDP datagram whose
-checksum is wrong (so checksum offload, which the tap port offers, must be right), reassembles the
+checksum is wrong (so checksum offload, which the tap port offers, must be right; and the app must
+drop what the port flags as bad on receive), reassembles the
 fragments the app sends for datagrams over the MTU, fragments what it sends over the MTU (so the
 app must reassemble, IPv4 and IPv6), resolves the app's addresses by ARP and neighbour
 solicitation and answers the app's own (IPv6: the app asks for a neighbour it never heard from).
@@ -12,6 +13,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -60,6 +62,26 @@ def answer(req, status, body=""):
     to = next(h for h in head if h.startswith("To:")) + ";tag=b1"
     return (f"SIP/2.0 {status} OK\r\n" + "\r\n".join(keep + [to]) +
             f"\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4_udp_frame(dst_mac, src_mac, src, sport, dst, dport, payload, spoil_checksum):
+    """An Ethernet/IPv4/UDP frame with a right IPv4 header checksum and a right (or spoilt) UDP one."""
+    s4, d4 = socket.inet_aton(src), socket.inet_aton(dst)
+    udp_len = 8 + len(payload)
+    good = csum(s4 + d4 + struct.pack("!BBH", 0, 17, udp_len) + struct.pack("!HHHH", sport, dport, udp_len, 0) + payload) or 0xFFFF
+    udp_sum = (good % 0xFFFF) + 1 if spoil_checksum else good
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 7, 0, 64, 17, 0, s4, d4)
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return dst_mac + src_mac + b"\x08\x00" + hdr + struct.pack("!HHHH", sport, dport, udp_len, udp_sum) + payload
 
 
 def udp(family, addr, port):
@@ -147,6 +169,24 @@ def inside():
             udp_rows = [r.split() for r in snmp.splitlines() if r.startswith("Udp:")]
             self.assertEqual(udp_rows[1][udp_rows[0].index("InCsumErrors")], "0")
 
+        def test_2_a_datagram_with_a_bad_udp_checksum_is_dropped(self):
+            # The tap port checks checksums on receive: a MESSAGE whose UDP checksum is spoilt must
+            # not reach bob; the same frame with its checksum right must (bob is known from test 1).
+            self.assertIn("checked by the port on receive", self.banner)
+            app_mac = bytes.fromhex(re.search(r"port net_tap0 \(([0-9a-f:]{17})", self.banner).group(1).replace(":", ""))
+            with open(f"/sys/class/net/{IFACE}/address") as f:
+                our_mac = bytes.fromhex(f.read().strip().replace(":", ""))
+            msg = request("MESSAGE", "sip:bob@example.com", socket.AF_INET, ALICE4, 5074, "checksum", call="csum")
+            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as raw, udp(socket.AF_INET, BOB4, 5062) as bob:
+                raw.bind((IFACE, 0))
+                raw.send(ipv4_udp_frame(app_mac, our_mac, ALICE4, 5074, PROXY4, 5060, msg, True))
+                bob.settimeout(1.0)
+                with self.assertRaises(socket.timeout):
+                    bob.recvfrom(65535)
+                raw.send(ipv4_udp_frame(app_mac, our_mac, ALICE4, 5074, PROXY4, 5060, msg, False))
+                got, _ = bob.recvfrom(65535)
+                self.assertTrue(got.startswith(b"MESSAGE sip:bob@") and got.endswith(b"checksum"), got[:80])
+
         def large(self, family, alice_addr, bob_addr, proxy, user):
             body = "".join(f"line {i:04d} of a large message body, over the MTU both ways\n" for i in range(60))
             with udp(family, alice_addr, 5072) as alice, udp(family, bob_addr, 5062) as bob:
@@ -162,21 +202,23 @@ def inside():
                 back, _ = alice.recvfrom(65535)
                 self.assertTrue(back.startswith(b"SIP/2.0 200 OK\r\n") and back.endswith(body.encode()), back[:80])
 
-        def test_2_large_datagrams_ipv4(self):
+        def test_3_large_datagrams_ipv4(self):
             self.large(socket.AF_INET, ALICE4, BOB4, PROXY4, "bob")
 
-        def test_3_large_datagrams_ipv6_with_neighbour_discovery(self):
+        def test_4_large_datagrams_ipv6_with_neighbour_discovery(self):
             # bob6 never spoke to the app: it must solicit his address (NS) and learn the answer (NA).
             self.large(socket.AF_INET6, ALICE6, BOB6, PROXY6, "bob6")
 
-        def test_4_counters(self):
+        def test_5_counters(self):
             self.app.terminate()
             self.app.wait(timeout=20)
             self.log.seek(0)
             text = self.log.read()
-            m = re.search(r"nd answered (\d+), exception \d+, no neighbour (\d+), reassembled (\d+), fragmented (\d+)", text)
+            m = re.search(r"nd answered (\d+), exception \d+, no neighbour (\d+), reassembled (\d+), fragmented (\d+), "
+                          r"bad checksum (\d+)", text)
             self.assertIsNotNone(m, text[-600:])
-            nd, no_neighbour, reassembled, fragmented = map(int, m.groups())
+            nd, no_neighbour, reassembled, fragmented, bad = map(int, m.groups())
+            self.assertEqual(bad, 1)  # test 2's spoilt datagram
             self.assertGreaterEqual(nd, 1)          # the kernel asked for the app's IPv6 address
             self.assertGreaterEqual(no_neighbour, 1)  # the app had to ask for bob (and bob6)
             self.assertGreaterEqual(reassembled, 2)   # the large MESSAGE over IPv4 and over IPv6
