@@ -361,6 +361,23 @@ TEST(Frame, TaggedRequestsAreAnsweredWithTheirTag) {
     EXPECT_EQ(adv.dst, them);
 }
 
+TEST(Frame, ZeroUdpChecksumIsSentAsAllOnes) {
+    // A two-byte payload equal to the checksum of the same datagram with zeros there makes the sum
+    // 0xffff, whose complement 0 would mean "no checksum" (RFC 768; RFC 8200 §8.1 forbids it).
+    for (auto [from, to] : {std::pair{addr("198.18.0.9:5070"), addr("198.18.0.1:5060")},
+                            std::pair{addr("[2001:db8::9]:5070"), addr("[2001:db8::1]:5060")}}) {
+        const std::size_t udp_at = 14 + (from.family == 4 ? 20 : 40);
+        std::vector<std::uint8_t> buf(128);
+        const char zeros[2] = {0, 0};
+        ASSERT_GT(encode_udp(buf, theirs, ours, from, to, zeros, 1), 0u);
+        const char payload[2] = {static_cast<char>(buf[udp_at + 6]), static_cast<char>(buf[udp_at + 7])};
+        const std::size_t n = encode_udp(buf, theirs, ours, from, to, payload, 1);
+        ASSERT_GT(n, 0u);
+        EXPECT_EQ(be16_at(buf, udp_at + 6), 0xffff);
+        EXPECT_TRUE(l4_verifies(from, to, 17, {buf.data() + udp_at, n - udp_at}));
+    }
+}
+
 // What DPDK's rte_ipv4_phdr_cksum / rte_ipv6_phdr_cksum leave in the UDP checksum field, done their
 // way: the pseudo-header as a struct in network order, summed as native 16-bit words, folded twice,
 // not complemented, stored as is.
