@@ -15,6 +15,8 @@ import sys
 import tempfile
 import unittest
 
+from packet import csum
+
 APP = sys.argv.pop(1)
 
 PROXY_MAC, ALICE_MAC, BOB_MAC = bytes.fromhex("020000000001"), bytes.fromhex("020000000009"), bytes.fromhex("020000000020")
@@ -25,15 +27,6 @@ REGISTRAR, REGISTRAR_MAC = "198.18.0.30", bytes.fromhex("020000000030")
 
 def ip4(a):
     return bytes(int(x) for x in a.split("."))
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def udp_frame(src_mac, dst_mac, src, sport, dst, dport, payload):

@@ -20,6 +20,8 @@ import tempfile
 import time
 import unittest
 
+from packet import csum
+
 APP = os.path.abspath(sys.argv.pop(1))
 NS = f"sftap{os.getpid()}"
 IFACE = "sft0"
@@ -62,15 +64,6 @@ def answer(req, status, body=""):
     to = next(h for h in head if h.startswith("To:")) + ";tag=b1"
     return (f"SIP/2.0 {status} OK\r\n" + "\r\n".join(keep + [to]) +
             f"\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def ipv4_udp_frame(dst_mac, src_mac, src, sport, dst, dport, payload, spoil_checksum):
