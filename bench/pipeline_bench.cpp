@@ -73,13 +73,13 @@ struct bench {
     std::vector<std::string> messages;
     std::unique_ptr<proxy::pipeline> p;
     proxy::outbox out{32 * 4096, 64};
-    proxy::net_address alice, bob;
+    core::net_address alice, bob;
 
     bench() {
-        proxy::net_address us;
-        (void)proxy::parse_ip_port("198.18.0.1:5060", 5060, us);
-        (void)proxy::parse_ip_port("198.18.0.9:5070", 5060, alice);
-        (void)proxy::parse_ip_port("198.18.0.20:5062", 5060, bob);
+        core::net_address us;
+        (void)core::parse_ip_port("198.18.0.1:5060", 5060, us);
+        (void)core::parse_ip_port("198.18.0.9:5070", 5060, alice);
+        (void)core::parse_ip_port("198.18.0.20:5062", 5060, bob);
         config.listen.push_back({sip::transport::udp, us});
         config.mode = proxy::proxy_mode::stateless;
         config.domains = {"example.com"};

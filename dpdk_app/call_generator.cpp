@@ -109,13 +109,13 @@ bool call_id_slot(std::string_view call_id, std::uint32_t& generation, std::uint
 call_generator::call_generator(const config& c) : c_(c), slots_(c.window) {
     for (std::uint32_t i = c.window; i-- > 0;) free_.push_back(i);
     setup_ns_.reserve(1 << 20);
-    proxy_text_ = proxy::format_host(c_.proxy, proxy_host_);
-    alice_text_ = proxy::format_host(c_.alice, alice_host_);
-    bob_text_ = proxy::format_host(c_.bob, bob_host_);
+    proxy_text_ = core::format_host(c_.proxy, proxy_host_);
+    alice_text_ = core::format_host(c_.alice, alice_host_);
+    bob_text_ = core::format_host(c_.bob, bob_host_);
 }
 
-proxy::net_address call_generator::alice_at(std::uint32_t index) const noexcept {
-    proxy::net_address a = c_.alice;
+core::net_address call_generator::alice_at(std::uint32_t index) const noexcept {
+    core::net_address a = c_.alice;
     a.port = static_cast<std::uint16_t>(c_.alice.port + index % 1000);
     return a;
 }
@@ -132,7 +132,7 @@ std::span<const call_generator::message> call_generator::start_calls(std::uint64
 
 bool call_generator::invite(std::uint32_t index, std::uint64_t now_ns) {
     slot& s = slots_[index];
-    const proxy::net_address from = alice_at(index);
+    const core::net_address from = alice_at(index);
     writer w(arena_.data() + used_, arena_.size() - used_);
     const std::uint32_t gen = s.generation + 1;
     w << "INVITE sip:bob@" << c_.domain << " SIP/2.0\r\nVia: SIP/2.0/UDP " << alice_text_ << ":" << std::uint64_t{from.port}
@@ -152,7 +152,7 @@ bool call_generator::invite(std::uint32_t index, std::uint64_t now_ns) {
     return true;
 }
 
-std::span<const call_generator::message> call_generator::on_message(const proxy::net_address& to, std::string_view text,
+std::span<const call_generator::message> call_generator::on_message(const core::net_address& to, std::string_view text,
                                                                     std::uint64_t now_ns) {
     used_ = count_ = 0;
     if (to.ip == c_.bob.ip && to.port == c_.bob.port) answer_as_bob(text);
@@ -236,7 +236,7 @@ void call_generator::answer_as_alice(std::string_view text, std::uint64_t now_ns
     const std::string_view target = (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt)
                                         ? contact.substr(lt + 1, gt - lt - 1)
                                         : contact;
-    const proxy::net_address me = alice_at(index);
+    const core::net_address me = alice_at(index);
     for (const std::string_view method : {std::string_view("ACK"), std::string_view("BYE")}) {
         writer w(arena_.data() + used_, arena_.size() - used_);
         w << method << " " << target << " SIP/2.0\r\nVia: SIP/2.0/UDP " << alice_text_ << ":" << std::uint64_t{me.port}

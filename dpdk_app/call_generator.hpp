@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 namespace sipfast::dpdk {
 
@@ -21,9 +21,9 @@ namespace sipfast::dpdk {
 class call_generator {
 public:
     struct config {
-        proxy::net_address proxy;   ///< where alice and bob send (the proxy's UDP listen point)
-        proxy::net_address alice;   ///< port: the first of 1000 alice uses, one per call slot
-        proxy::net_address bob;
+        core::net_address proxy;   ///< where alice and bob send (the proxy's UDP listen point)
+        core::net_address alice;   ///< port: the first of 1000 alice uses, one per call slot
+        core::net_address bob;
         std::string_view domain;    ///< bob@domain must be in the proxy's location service
         unsigned window = 64;
         std::uint64_t timeout_ns = 2'000'000'000;
@@ -31,7 +31,7 @@ public:
 
     /// A message to send: from one of our agents to the proxy.
     struct message {
-        proxy::net_address from;
+        core::net_address from;
         std::string_view text;  ///< valid until the next call that writes messages
     };
 
@@ -40,7 +40,7 @@ public:
     /// Starts calls until `window` are in flight; returns the INVITEs to send.
     [[nodiscard]] std::span<const message> start_calls(std::uint64_t now_ns);
     /// What the proxy sent to `to` (alice or bob); returns the answers to send.
-    [[nodiscard]] std::span<const message> on_message(const proxy::net_address& to, std::string_view text, std::uint64_t now_ns);
+    [[nodiscard]] std::span<const message> on_message(const core::net_address& to, std::string_view text, std::uint64_t now_ns);
     /// Fails calls older than the timeout, freeing their slots.
     void expire(std::uint64_t now_ns);
 
@@ -61,7 +61,7 @@ private:
     void answer_as_bob(std::string_view text);
     void answer_as_alice(std::string_view text, std::uint64_t now_ns);
     bool invite(std::uint32_t index, std::uint64_t now_ns);
-    proxy::net_address alice_at(std::uint32_t index) const noexcept;
+    core::net_address alice_at(std::uint32_t index) const noexcept;
 
     config c_;
     std::vector<slot> slots_;

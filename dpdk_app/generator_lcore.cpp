@@ -18,11 +18,11 @@ generator_lcore::generator_lcore(const shared_state& s, const call_generator::co
     for (auto& p : pending_) p.reserve(4 * burst + 64);
 }
 
-net::mac_address generator_lcore::mac_of(const proxy::net_address& a) const noexcept {
+net::mac_address generator_lcore::mac_of(const core::net_address& a) const noexcept {
     return a.ip == c_.bob.ip ? bob_mac : alice_mac;
 }
 
-void generator_lcore::send(const proxy::net_address& from, const proxy::net_address& to, std::string_view text) {
+void generator_lcore::send(const core::net_address& from, const core::net_address& to, std::string_view text) {
     rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) {
         return net::encode_udp(out, mac_of(from), s_.our_mac, from, to, text, ip_id_++);
     });
@@ -35,7 +35,7 @@ void generator_lcore::send(const proxy::net_address& from, const proxy::net_addr
     pending_[(h >> 16) % pending_.size()].push_back(m);
 }
 
-void generator_lcore::send_arp(const proxy::net_address& from, const net::mac_address& mac) {
+void generator_lcore::send_arp(const core::net_address& from, const net::mac_address& mac) {
     // A request for the proxy's address: the proxy answers and, above all, learns where we are.
     rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) { return net::encode_arp_request(out, mac, from, c_.proxy); });
     if (m != nullptr) pending_[0].push_back(m);

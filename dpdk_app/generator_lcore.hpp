@@ -26,10 +26,10 @@ public:
     [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
 
 private:
-    void send(const proxy::net_address& from, const proxy::net_address& to, std::string_view text);
-    void send_arp(const proxy::net_address& from, const net::mac_address& mac);
+    void send(const core::net_address& from, const core::net_address& to, std::string_view text);
+    void send_arp(const core::net_address& from, const net::mac_address& mac);
     void flush();
-    [[nodiscard]] net::mac_address mac_of(const proxy::net_address& a) const noexcept;
+    [[nodiscard]] net::mac_address mac_of(const core::net_address& a) const noexcept;
 
     const shared_state& s_;
     call_generator gen_;

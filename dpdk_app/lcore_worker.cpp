@@ -70,12 +70,12 @@ void lcore_worker::run() {
     s_.stop->store(true);  // one lcore ending a replay or a timed run ends them all
 }
 
-bool lcore_worker::ours(const proxy::net_address& ip) const noexcept {
+bool lcore_worker::ours(const core::net_address& ip) const noexcept {
     for (const proxy::listen_point& l : s_.config->listen)
         if (l.address.family == ip.family && l.address.ip == ip.ip) return true;
     return false;
 }
-const proxy::listen_point* lcore_worker::listener(const proxy::net_address& dst) const noexcept {
+const proxy::listen_point* lcore_worker::listener(const core::net_address& dst) const noexcept {
     for (const proxy::listen_point& l : s_.config->listen)
         if (l.transport == sip::transport::udp && l.address == dst) return &l;
     return nullptr;
@@ -114,7 +114,7 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
         break;
     case net::frame_kind::neighbor_solicitation:
         // An unspecified source (::, duplicate address detection) is nobody to learn or answer.
-        if (f.src.ip == proxy::net_address{}.ip) break;
+        if (f.src.ip == core::net_address{}.ip) break;
         neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
         if (ours(f.dst)) {
             answer([&](std::span<std::uint8_t> out) { return net::encode_neighbor_advertisement(out, s_.our_mac, f); });
@@ -310,7 +310,7 @@ void lcore_worker::send_outbox() {
             ++c_.tx_dropped;
             continue;
         }
-        const proxy::net_address hop = next_hop(o.destination);
+        const core::net_address hop = next_hop(o.destination);
         link_peer peer;
         if (!neighbours_.find(hop, peer)) {
             // Not known yet: ask by ARP or neighbour solicitation (once a second per address), and
@@ -375,11 +375,11 @@ void lcore_worker::send_outbox() {
 
 /// The neighbour a destination is reached through: itself on our subnet (or with no gateway of its
 /// family), else the gateway.
-proxy::net_address lcore_worker::next_hop(const proxy::net_address& to) const noexcept {
-    for (const proxy::net_address& g : s_.dpdk->gateways) {
+core::net_address lcore_worker::next_hop(const core::net_address& to) const noexcept {
+    for (const core::net_address& g : s_.dpdk->gateways) {
         if (g.family != to.family) continue;
         for (const daemon::owned_address& a : s_.dpdk->addresses)
-            if (a.ip.family == to.family && !proxy::same_subnet(a.ip, to, a.prefix)) return g;
+            if (a.ip.family == to.family && !core::same_subnet(a.ip, to, a.prefix)) return g;
     }
     return to;
 }

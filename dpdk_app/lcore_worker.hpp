@@ -68,9 +68,9 @@ public:
     [[nodiscard]] const proxy::shard_stats& stats() const noexcept { return pipeline_.stats(); }
 
 private:
-    [[nodiscard]] bool ours(const proxy::net_address& ip) const noexcept;
-    [[nodiscard]] const proxy::listen_point* listener(const proxy::net_address& dst) const noexcept;
-    [[nodiscard]] proxy::net_address next_hop(const proxy::net_address& to) const noexcept;
+    [[nodiscard]] bool ours(const core::net_address& ip) const noexcept;
+    [[nodiscard]] const proxy::listen_point* listener(const core::net_address& dst) const noexcept;
+    [[nodiscard]] core::net_address next_hop(const core::net_address& to) const noexcept;
     void handle(rte_mbuf* m, std::uint64_t now);
     void reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uint64_t now);
     bool to_kernel(rte_mbuf* m);

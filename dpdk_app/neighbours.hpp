@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "sipfast/net/frame.hpp"
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 namespace sipfast::dpdk {
 
@@ -24,7 +24,7 @@ struct link_peer {
 /// entry's flag. `asked_ns` rate-limits our ARP requests and neighbour solicitations for an address.
 class neighbours {
 public:
-    void learn(const proxy::net_address& ip, const link_peer& peer) noexcept {
+    void learn(const core::net_address& ip, const link_peer& peer) noexcept {
         entry& e = slot(ip);
         link_peer known{};
         if (read(e, ip, known) && known == peer) return;
@@ -34,9 +34,9 @@ public:
             e.used = true;
         });
     }
-    [[nodiscard]] bool find(const proxy::net_address& ip, link_peer& peer) const noexcept { return read(slot(ip), ip, peer); }
+    [[nodiscard]] bool find(const core::net_address& ip, link_peer& peer) const noexcept { return read(slot(ip), ip, peer); }
     /// Whether to ask where `ip` is now (at most once a second per address).
-    [[nodiscard]] bool should_ask(const proxy::net_address& ip, std::uint64_t now_ns) noexcept {
+    [[nodiscard]] bool should_ask(const core::net_address& ip, std::uint64_t now_ns) noexcept {
         entry& e = slot(ip);
         std::uint64_t last = e.asked_ns.load(std::memory_order_relaxed);
         return now_ns - last >= 1'000'000'000 && e.asked_ns.compare_exchange_strong(last, now_ns);
@@ -47,20 +47,20 @@ private:
         std::atomic<std::uint32_t> seq{0};  // odd while written
         std::atomic<bool> writing{false};
         std::atomic<std::uint64_t> asked_ns{0};
-        proxy::net_address ip;
+        core::net_address ip;
         link_peer peer;
         bool used = false;
     };
-    static proxy::net_address key(proxy::net_address ip) noexcept {
+    static core::net_address key(core::net_address ip) noexcept {
         ip.port = 0;
         return ip;
     }
-    entry& slot(const proxy::net_address& ip) const noexcept {
+    entry& slot(const core::net_address& ip) const noexcept {
         std::uint32_t h = 2166136261u;
         for (std::size_t i = 0; i < (ip.family == 4 ? 4u : 16u); ++i) h = (h ^ ip.ip[i]) * 16777619u;
         return table_[h % table_.size()];
     }
-    static bool read(const entry& e, const proxy::net_address& ip, link_peer& peer) noexcept {
+    static bool read(const entry& e, const core::net_address& ip, link_peer& peer) noexcept {
         for (;;) {
             const std::uint32_t before = e.seq.load(std::memory_order_acquire);
             if (before & 1u) continue;

@@ -77,9 +77,9 @@ std::string generator_setup(daemon::daemon_config& cfg, unsigned window, call_ge
     if (!cfg.dpdk.exception_port.empty()) return "--generate makes its own port: no --exception-port with it";
     for (const proxy::listen_point& l : cfg.proxy.listen)
         if (l.transport != sip::transport::udp) return "--generate sends over UDP only: listen on UDP alone";
-    (void)proxy::parse_ip("198.18.0.9", g.alice);
+    (void)core::parse_ip("198.18.0.9", g.alice);
     g.alice.port = 10000;
-    (void)proxy::parse_ip("198.18.0.20", g.bob);
+    (void)core::parse_ip("198.18.0.20", g.bob);
     g.bob.port = 5062;
     g.domain = cfg.proxy.domains.front();
     g.window = window;

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon_config.hpp"
 
+#include "sipfast/core/timer_wheel.hpp"
+#include "sipfast/txn/transaction_table.hpp"
+
 #include <toml++/toml.h>
 
 #include <array>
@@ -88,9 +91,9 @@ bool read_int_table(context& c, const toml::node& n, std::string_view table, std
     return true;
 }
 
-std::string host_text(const proxy::net_address& a) {
+std::string host_text(const core::net_address& a) {
     std::array<char, 48> buf{};
-    return std::string(proxy::format_host(a, buf));
+    return std::string(core::format_host(a, buf));
 }
 
 // What makes the addresses and gateways of [dpdk] (or the command line) unusable together: "" when
@@ -102,13 +105,13 @@ std::string check_owned(const dpdk_config& d) {
                 return "addresses: one address per family (IPv4 and IPv6), two given for IPv" +
                        std::to_string(d.addresses[i].ip.family);
     for (std::size_t i = 0; i < d.gateways.size(); ++i) {
-        const proxy::net_address& g = d.gateways[i];
+        const core::net_address& g = d.gateways[i];
         for (std::size_t j = 0; j < i; ++j)
             if (d.gateways[j].family == g.family) return "gateways: one gateway per family, two given for IPv" + std::to_string(g.family);
         const owned_address* own = nullptr;
         for (const owned_address& a : d.addresses)
             if (a.ip.family == g.family) own = &a;
-        if (own == nullptr || !proxy::same_subnet(own->ip, g, own->prefix) || own->prefix == 0 ||
+        if (own == nullptr || !core::same_subnet(own->ip, g, own->prefix) || own->prefix == 0 ||
             own->prefix == (g.family == 4 ? 32u : 128u))
             return "gateways: " + host_text(g) + " is not on the subnet of an address of ours (give addresses as IP/PREFIX)";
     }
@@ -150,8 +153,8 @@ bool read_dpdk(context& c, const toml::node& n, dpdk_config& d) {
         } else if (name == "gateways") {
             if (!read_strings(c, tv, label, items)) return false;
             for (const std::string& item : items) {
-                proxy::net_address g;
-                if (!proxy::parse_ip(item, g)) return c.fail(tv, label + ": '" + item + "' is not an IP address");
+                core::net_address g;
+                if (!core::parse_ip(item, g)) return c.fail(tv, label + ": '" + item + "' is not an IP address");
                 d.gateways.push_back(g);
             }
         } else {
@@ -202,7 +205,7 @@ bool read_location(context& c, const toml::node& n, proxy::location_entry& e) {
             if (!read_string(c, v, "location.contact", e.contact_uri)) return false;
             sip::uri u;
             if (sip::parse_uri(e.contact_uri, u) != sip::parse_error::none || u.scheme != sip::uri_scheme::sip ||
-                !proxy::parse_ip(u.host, e.contact_address))
+                !core::parse_ip(u.host, e.contact_address))
                 return c.fail(v, "location.contact: '" + e.contact_uri + "' is not a sip: URI with a numeric host");
             e.contact_address.port = u.has_port ? u.port : std::uint16_t{5060};
             if (const sip::param tp = u.params.find("transport"); !tp.name.empty()) {
@@ -262,8 +265,8 @@ std::string load_with_command_line(const command_line& cli, daemon_config& cfg, 
     if (!cli.gateways.empty()) {
         cfg.dpdk.gateways.clear();
         for (const std::string& g : cli.gateways) {
-            proxy::net_address ip;
-            if (!proxy::parse_ip(g, ip)) return "--gateway " + g + ": not an IP address";
+            core::net_address ip;
+            if (!core::parse_ip(g, ip)) return "--gateway " + g + ": not an IP address";
             cfg.dpdk.gateways.push_back(ip);
         }
     }
@@ -287,6 +290,7 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
     check(running.workers == next.workers, "workers");
     check(running.proxy.mode == next.proxy.mode, "mode");
     check(running.proxy.transactions_per_shard == next.proxy.transactions_per_shard, "transactions_per_worker");
+    check(running.proxy.memory_per_shard == next.proxy.memory_per_shard, "memory.per_worker_mb");
     check(running.proxy.dialogs_per_shard == next.proxy.dialogs_per_shard, "dialogs_per_worker");
     check(running.metrics_listen == next.metrics_listen, "metrics.listen");
     check(running.control_socket == next.control_socket, "control_socket");
@@ -296,7 +300,7 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
 std::string parse_owned_address(std::string_view text, owned_address& out) {
     const std::size_t slash = text.find('/');
     owned_address a;
-    if (!proxy::parse_ip(text.substr(0, slash), a.ip)) return "not IP/PREFIX with a numeric IP";
+    if (!core::parse_ip(text.substr(0, slash), a.ip)) return "not IP/PREFIX with a numeric IP";
     const unsigned bits = a.ip.family == 4 ? 32u : 128u;
     a.prefix = bits;
     if (slash != std::string_view::npos) {
@@ -320,7 +324,7 @@ bool parse_listen(std::string_view text, proxy::listen_point& out) {
         if (lp.transport != sip::transport::udp && lp.transport != sip::transport::tcp) return false;
         text.remove_prefix(colon + 1);
     }
-    if (!proxy::parse_ip_port(text, 5060, lp.address)) return false;
+    if (!core::parse_ip_port(text, 5060, lp.address)) return false;
     out = lp;
     return true;
 }
@@ -386,11 +390,11 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                 break;
             }
             for (auto&& [mk, mv] : *t) {
-                proxy::net_address a;
+                core::net_address a;
                 if (mk.str() != "listen") {
                     c.fail(mv, "metrics: unknown key '" + std::string(mk.str()) + "' (listen)");
                 } else if (read_string(c, mv, "metrics.listen", cfg.metrics_listen) && !cfg.metrics_listen.empty() &&
-                           !proxy::parse_ip_port(cfg.metrics_listen, 9160, a, true)) {
+                           !core::parse_ip_port(cfg.metrics_listen, 9160, a, true)) {
                     c.fail(mv, "metrics.listen: '" + cfg.metrics_listen + "' is not ip:port (\"\" turns metrics off)");
                 }
             }
@@ -411,6 +415,9 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                                 {"c_ms", 1000, 3600000, ms, &cfg.proxy.timer_c_ns, nullptr, nullptr, "milliseconds"}}) &&
                 cfg.proxy.t2_ns < cfg.proxy.t1_ns)
                 c.fail(v, "timers: t2_ms must not be below t1_ms");
+        } else if (key == "memory") {
+            (void)read_int_table(c, v, "memory",
+                                 {{"per_worker_mb", 16, 1 << 20, 1 << 20, nullptr, nullptr, &cfg.proxy.memory_per_shard, "MiB"}});
         } else if (key == "tcp") {
             io::tcp_limits& l = cfg.tcp;
             (void)read_int_table(
@@ -441,6 +448,17 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             c.fail(v, "unknown key '" + std::string(key) + "'");
         }
         if (c.error) break;
+    }
+    if (!c.error && cfg.proxy.transactions_per_shard != 0) {
+        // An explicit slot count must leave the stored messages room within the memory budget.
+        const std::size_t need = cfg.proxy.transactions_per_shard *
+                                 txn::transaction_table::slot_bytes(core::timer_wheel::bytes_per_timer());
+        if (need + txn::message_store::chunk_bytes > cfg.proxy.memory_per_shard)
+            c.error = config_error{std::string(source), 0,
+                                   "transactions_per_worker: " + std::to_string(cfg.proxy.transactions_per_shard) +
+                                       " transactions need " + std::to_string((need >> 20) + 1) +
+                                       " MiB, more than [memory] per_worker_mb (" +
+                                       std::to_string(cfg.proxy.memory_per_shard >> 20) + ")"};
     }
     if (!c.error && cfg.proxy.listen.empty()) c.error = config_error{std::string(source), 0, "listen: at least one address is needed"};
     if (!c.error) out = std::move(cfg);

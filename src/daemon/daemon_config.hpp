@@ -15,7 +15,7 @@ namespace sipfast::daemon {
 
 /// An address sipfast-dpdk owns on its port, with the prefix of the subnet it sits on.
 struct owned_address {
-    proxy::net_address ip;
+    core::net_address ip;
     unsigned prefix = 0;
 };
 
@@ -27,7 +27,7 @@ struct owned_address {
 struct dpdk_config {
     std::string port;                          ///< PCI address or vdev name; empty: the first port
     std::vector<owned_address> addresses;      ///< at most one per family; listen points take them
-    std::vector<proxy::net_address> gateways;  ///< next hop off the subnet, at most one per family
+    std::vector<core::net_address> gateways;  ///< next hop off the subnet, at most one per family
     std::string exception_port;                ///< a net_tap port: what is not SIP over UDP goes to the kernel
     std::uint32_t rx_descriptors = 1024;       ///< per RX queue
     std::uint32_t tx_descriptors = 1024;       ///< per TX queue

@@ -151,7 +151,7 @@ std::string daemon_process::routes() const {
     if (p.routes.empty()) out << "  (none: other requests go to their Request-URI)\n";
     for (const proxy::route_rule& r : p.routes)
         out << "  domain=" << (r.domain.empty() ? "*" : r.domain) << " user_prefix=" << (r.user_prefix.empty() ? "*" : r.user_prefix)
-            << " -> " << (r.transport == sip::transport::tcp ? "tcp:" : "udp:") << proxy::format_host(r.next_hop, host) << ':'
+            << " -> " << (r.transport == sip::transport::tcp ? "tcp:" : "udp:") << core::format_host(r.next_hop, host) << ':'
             << r.next_hop.port << '\n';
     out << "locations:\n";
     if (p.locations.empty()) out << "  (none)\n";
@@ -246,7 +246,7 @@ int daemon_process::run() {
     std::ostringstream where;
     for (const proxy::listen_point& lp : cfg.proxy.listen) {
         std::array<char, 48> host{};
-        where << (lp.transport == sip::transport::tcp ? " tcp:" : " udp:") << proxy::format_host(lp.address, host) << ":"
+        where << (lp.transport == sip::transport::tcp ? " tcp:" : " udp:") << core::format_host(lp.address, host) << ":"
               << lp.address.port;
     }
     log_info(std::string("sipfastd ") + SIPFAST_VERSION + "; config " + source_ + "; listening on" + where.str() + "; " +

@@ -20,7 +20,7 @@ mail_hub::~mail_hub() {
 }
 
 bool mail_hub::post(unsigned from, unsigned to, std::string_view data, std::uint32_t listen_index,
-                    const proxy::net_address& peer, std::uint64_t received_ns) noexcept {
+                    const core::net_address& peer, std::uint64_t received_ns) noexcept {
     if (data.size() > mail::max_bytes) return false;
     core::spsc_ring<mail>& r = ring(from, to);
     mail* m = r.claim();

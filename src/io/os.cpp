@@ -9,7 +9,7 @@
 
 namespace sipfast::io::detail {
 
-socklen_t to_sockaddr(const proxy::net_address& a, sockaddr_storage& ss) noexcept {
+socklen_t to_sockaddr(const core::net_address& a, sockaddr_storage& ss) noexcept {
     std::memset(&ss, 0, sizeof ss);
     if (a.family == 4) {
         auto* s = reinterpret_cast<sockaddr_in*>(&ss);
@@ -25,8 +25,8 @@ socklen_t to_sockaddr(const proxy::net_address& a, sockaddr_storage& ss) noexcep
     return sizeof(sockaddr_in6);
 }
 
-proxy::net_address from_sockaddr(const sockaddr_storage& ss) noexcept {
-    proxy::net_address a;
+core::net_address from_sockaddr(const sockaddr_storage& ss) noexcept {
+    core::net_address a;
     if (ss.ss_family == AF_INET) {
         const auto* s = reinterpret_cast<const sockaddr_in*>(&ss);
         a.family = 4;

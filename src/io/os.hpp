@@ -7,12 +7,12 @@
 
 #include <cstdint>
 
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 namespace sipfast::io::detail {
 
-socklen_t to_sockaddr(const proxy::net_address& a, sockaddr_storage& ss) noexcept;
-proxy::net_address from_sockaddr(const sockaddr_storage& ss) noexcept;
+socklen_t to_sockaddr(const core::net_address& a, sockaddr_storage& ss) noexcept;
+core::net_address from_sockaddr(const sockaddr_storage& ss) noexcept;
 std::uint64_t monotonic_ns() noexcept;
 /// Pins the calling thread to `cpu` (nothing when negative).
 void pin_to(int cpu) noexcept;

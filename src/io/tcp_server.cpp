@@ -40,7 +40,7 @@ struct tcp_server::connection {
     std::uint32_t slot = 0;
     std::uint32_t generation = 0;
     std::uint32_t listen_index = 0;  // the tcp listen point of its family: our side of it
-    proxy::net_address peer;
+    core::net_address peer;
     bool inbound = false;
     bool connecting = false;
     bool closing = false;        // answered a framing fault: nothing more is read, close once sent
@@ -54,7 +54,7 @@ struct tcp_server::connection {
     std::string out;             // bytes the kernel did not take yet (the slow path may allocate)
 };
 
-std::size_t tcp_server::address_hash::operator()(const proxy::net_address& a) const noexcept {
+std::size_t tcp_server::address_hash::operator()(const core::net_address& a) const noexcept {
     return static_cast<std::size_t>(
         core::call_id_hash(std::string_view(reinterpret_cast<const char*>(a.ip.data()), a.ip.size())) ^
         (std::uint64_t{a.port} << 8) ^ a.family);
@@ -94,7 +94,7 @@ std::string tcp_server::open() {
         const socklen_t len = detail::to_sockaddr(lp.address, ss);
         if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1024) != 0) {
             std::array<char, 48> host{};
-            return "bind tcp " + std::string(proxy::format_host(lp.address, host)) + ":" +
+            return "bind tcp " + std::string(core::format_host(lp.address, host)) + ":" +
                    std::to_string(lp.address.port) + ": " + std::strerror(errno);
         }
         epoll_event ev{};
@@ -120,7 +120,7 @@ void tcp_server::close_listeners() noexcept {
     }
 }
 
-tcp_server::connection* tcp_server::add(int fd, const proxy::net_address& peer, std::uint32_t listen_index,
+tcp_server::connection* tcp_server::add(int fd, const core::net_address& peer, std::uint32_t listen_index,
                                         bool inbound, std::uint64_t now) {
     // Everything that can throw comes first, so a failure leaves no half-made connection; the
     // vectors that noexcept paths push to are reserved for every slot there is.
@@ -134,7 +134,7 @@ tcp_server::connection* tcp_server::add(int fd, const proxy::net_address& peer, 
     const std::uint32_t slot = free_slots_.back();
     connection& c = *connections_[slot];
     if (!c.in) c.in = std::make_unique<char[]>(max_message + sip::padding_bytes);
-    proxy::net_address ip = peer;
+    core::net_address ip = peer;
     ip.port = 0;
     if (inbound) ++per_ip_[ip];
     try {
@@ -172,7 +172,7 @@ void tcp_server::close(connection& c, core::counter& reason) noexcept {
     c.fd = -1;
     if (const auto it = by_peer_.find(c.peer); it != by_peer_.end() && it->second == c.slot) by_peer_.erase(it);
     if (c.inbound) {
-        proxy::net_address ip = c.peer;
+        core::net_address ip = c.peer;
         ip.port = 0;
         if (const auto it = per_ip_.find(ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
     }
@@ -201,8 +201,8 @@ void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint
         if (fd < 0 && errno == EINTR) continue;
         if (fd < 0 && errno == ECONNABORTED) continue;
         if (fd < 0) return;  // EAGAIN
-        const proxy::net_address peer = detail::from_sockaddr(ss);
-        proxy::net_address ip = peer;
+        const core::net_address peer = detail::from_sockaddr(ss);
+        core::net_address ip = peer;
         ip.port = 0;
         const auto per = per_ip_.find(ip);
         if (open_count_ >= limits().max_connections) {
@@ -398,7 +398,7 @@ void tcp_server::on_writable(connection& c, std::uint64_t now) noexcept {
     finish_closing(c);
 }
 
-tcp_server::connection* tcp_server::connect_to(const proxy::net_address& peer, std::uint64_t now) noexcept {
+tcp_server::connection* tcp_server::connect_to(const core::net_address& peer, std::uint64_t now) noexcept {
     // Our side: the tcp listen point of the peer's family, whose address our Via names.
     std::uint32_t listen_index = 0;
     const proxy::listen_point* local = nullptr;
@@ -415,7 +415,7 @@ tcp_server::connection* tcp_server::connect_to(const proxy::net_address& peer, s
     const int on = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     // From our listen address (on a multi-homed host the peer sees the address our Via names).
-    proxy::net_address from = local->address;
+    core::net_address from = local->address;
     from.port = 0;
     sockaddr_storage ss;
     socklen_t len = detail::to_sockaddr(from, ss);
@@ -446,7 +446,7 @@ void tcp_server::send_from_shards(std::uint64_t now) noexcept {
                 // RFC 3261 §18.2.2: a response whose connection is gone goes to the received address
                 // and the sent-by port (the peer's listening port), on a connection open there or a
                 // new one; a request opens one to its destination.
-                proxy::net_address to = m.peer;
+                core::net_address to = m.peer;
                 if (is_response({m.data, m.len}, to)) c = find(to);
                 if (c == nullptr) c = connect_to(to, now);
             }
@@ -461,16 +461,16 @@ void tcp_server::send_from_shards(std::uint64_t now) noexcept {
     }
 }
 
-tcp_server::connection* tcp_server::find(const proxy::net_address& peer) noexcept {
+tcp_server::connection* tcp_server::find(const core::net_address& peer) noexcept {
     const auto it = by_peer_.find(peer);
     return it == by_peer_.end() ? nullptr : connections_[it->second].get();
 }
 
-bool tcp_server::is_response(std::string_view data, proxy::net_address& sent_by) noexcept {
+bool tcp_server::is_response(std::string_view data, core::net_address& sent_by) noexcept {
     if (data.substr(0, 8) != "SIP/2.0 " || !sip::parse(data, msg_, slots_).ok()) return false;
     const sip::via& v = msg_.top_via;
-    proxy::net_address a;
-    if (!proxy::parse_ip(v.received.empty() ? v.host : v.received, a)) return false;
+    core::net_address a;
+    if (!core::parse_ip(v.received.empty() ? v.host : v.received, a)) return false;
     a.port = v.has_port ? v.port : std::uint16_t{5060};
     sent_by = a;
     return true;

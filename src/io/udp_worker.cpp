@@ -86,7 +86,7 @@ std::string udp_worker::open() {
         const socklen_t len = to_sockaddr(lp.address, ss);
         if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
             std::array<char, 48> host{};
-            return "bind " + std::string(proxy::format_host(lp.address, host)) + ":" + std::to_string(lp.address.port) +
+            return "bind " + std::string(core::format_host(lp.address, host)) + ":" + std::to_string(lp.address.port) +
                    ": " + std::strerror(errno);
         }
     }
@@ -94,7 +94,7 @@ std::string udp_worker::open() {
     return {};
 }
 
-int udp_worker::socket_for(const proxy::net_address& to) const noexcept {
+int udp_worker::socket_for(const core::net_address& to) const noexcept {
     for (const socket_point& s : sockets_)
         if (s.point->address.family == to.family) return s.fd;
     return -1;
@@ -188,7 +188,7 @@ void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
     const proxy::pipeline::fault f = pipeline_.last_fault();
     std::array<char, 48> host{};
     std::array<char, 256> line{};
-    const std::string_view h = proxy::format_host(f.source, host);
+    const std::string_view h = core::format_host(f.source, host);
     (void)std::snprintf(line.data(), line.size(), "worker %u: %llu malformed messages in the last second, the last from %.*s:%u: %.*s",
                         index_, static_cast<unsigned long long>(malformed - reported_malformed_), static_cast<int>(h.size()),
                         h.data(), f.source.port, static_cast<int>(sip::to_reason_phrase(f.error).size()),

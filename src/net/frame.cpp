@@ -51,7 +51,7 @@ std::size_t put_l2(std::uint8_t* p, const l2_header& l2, std::uint16_t type) noe
 }
 
 // The pseudo-header sum of RFC 768 / RFC 8200 §8.1.
-std::uint32_t pseudo_sum(const proxy::net_address& from, const proxy::net_address& to, std::uint8_t proto,
+std::uint32_t pseudo_sum(const core::net_address& from, const core::net_address& to, std::uint8_t proto,
                          std::uint32_t length) noexcept {
     const std::size_t n = from.family == 4 ? 4 : 16;
     std::uint32_t sum = checksum_add({from.ip.data(), n});
@@ -71,8 +71,8 @@ std::span<const std::uint8_t> bytes(std::span<const char> s) noexcept {
 std::size_t max_udp_length(std::uint8_t family) noexcept { return family == 4 ? 0xffff - ipv4_header : 0xffff; }
 
 // An IPv4 header without options, TTL 64; `frag` is the flags + fragment offset field.
-void put_ipv4(std::uint8_t* ip, std::size_t total, std::uint16_t id, std::uint16_t frag, const proxy::net_address& from,
-              const proxy::net_address& to, checksums mode) noexcept {
+void put_ipv4(std::uint8_t* ip, std::size_t total, std::uint16_t id, std::uint16_t frag, const core::net_address& from,
+              const core::net_address& to, checksums mode) noexcept {
     ip[0] = 0x45;
     ip[1] = 0;
     put16(ip + 2, static_cast<std::uint16_t>(total));
@@ -87,7 +87,7 @@ void put_ipv4(std::uint8_t* ip, std::size_t total, std::uint16_t id, std::uint16
 }
 
 void put_ipv6(std::uint8_t* ip, std::size_t payload_length, std::uint8_t next, std::uint8_t hop_limit,
-              const proxy::net_address& from, const proxy::net_address& to) noexcept {
+              const core::net_address& from, const core::net_address& to) noexcept {
     ip[0] = 0x60;
     ip[1] = ip[2] = ip[3] = 0;
     put16(ip + 4, static_cast<std::uint16_t>(payload_length));
@@ -99,7 +99,7 @@ void put_ipv6(std::uint8_t* ip, std::size_t payload_length, std::uint8_t next, s
 
 // The UDP header; the checksum is the complemented sum over pseudo-header, header and the whole
 // payload (software) or the pseudo-header sum alone (offload).
-void put_udp(std::uint8_t* udp, const proxy::net_address& from, const proxy::net_address& to,
+void put_udp(std::uint8_t* udp, const core::net_address& from, const core::net_address& to,
              std::span<const char> payload, checksums mode) noexcept {
     const auto udp_len = static_cast<std::uint32_t>(udp_header + payload.size());
     put16(udp, from.port);
@@ -304,8 +304,8 @@ decoded_frame decode(std::span<const std::uint8_t> f) noexcept {
     return d;
 }
 
-std::size_t encode_udp(std::span<std::uint8_t> out, const l2_header& l2, const proxy::net_address& from,
-                       const proxy::net_address& to, std::span<const char> payload, std::uint16_t ip_id,
+std::size_t encode_udp(std::span<std::uint8_t> out, const l2_header& l2, const core::net_address& from,
+                       const core::net_address& to, std::span<const char> payload, std::uint16_t ip_id,
                        checksums mode) noexcept {
     if (from.family != to.family || !from.valid()) return 0;
     const std::size_t ip_len = from.family == 4 ? ipv4_header : ipv6_header;
@@ -322,7 +322,7 @@ std::size_t encode_udp(std::span<std::uint8_t> out, const l2_header& l2, const p
 }
 
 std::size_t encode_udp(std::span<std::uint8_t> out, const mac_address& src_mac, const mac_address& dst_mac,
-                       const proxy::net_address& from, const proxy::net_address& to, std::span<const char> payload,
+                       const core::net_address& from, const core::net_address& to, std::span<const char> payload,
                        std::uint16_t ip_id) noexcept {
     return encode_udp(out, l2_header{src_mac, dst_mac, 0}, from, to, payload, ip_id, checksums::software);
 }
@@ -348,8 +348,8 @@ std::size_t udp_frame_count(std::uint8_t family, std::size_t payload_size, std::
     return (udp_len + capacity - 1) / capacity;
 }
 
-std::size_t encode_udp_fragment(std::span<std::uint8_t> out, const l2_header& l2, const proxy::net_address& from,
-                                const proxy::net_address& to, std::span<const char> payload, std::uint32_t ip_id,
+std::size_t encode_udp_fragment(std::span<std::uint8_t> out, const l2_header& l2, const core::net_address& from,
+                                const core::net_address& to, std::span<const char> payload, std::uint32_t ip_id,
                                 std::size_t mtu, std::size_t index) noexcept {
     if (from.family != to.family) return 0;
     const std::size_t count = udp_frame_count(from.family, payload.size(), mtu);
@@ -396,8 +396,8 @@ std::size_t encode_arp_reply(std::span<std::uint8_t> out, const mac_address& our
     return at + 28;
 }
 
-std::size_t encode_arp_request(std::span<std::uint8_t> out, const mac_address& our_mac, const proxy::net_address& our_ip,
-                               const proxy::net_address& target, std::uint16_t vlan) noexcept {
+std::size_t encode_arp_request(std::span<std::uint8_t> out, const mac_address& our_mac, const core::net_address& our_ip,
+                               const core::net_address& target, std::uint16_t vlan) noexcept {
     const l2_header l2{our_mac, mac_address{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, vlan};
     if (out.size() < l2_length(l2) + 28 || our_ip.family != 4 || target.family != 4) return 0;
     const std::size_t at = put_l2(out.data(), l2, ethertype_arp);
@@ -410,7 +410,7 @@ namespace {
 // An NS or NA (type 135/136) with one link-layer address option (type 1 source, 2 target) holding
 // `mac`, from `from` to `to` (RFC 4861 §4.3, §4.4); returns the frame length.
 constexpr std::size_t nd_length = 32;  // header (24) + link-layer address option (8)
-std::size_t put_nd(std::uint8_t* p, const l2_header& l2, const proxy::net_address& from, const proxy::net_address& to,
+std::size_t put_nd(std::uint8_t* p, const l2_header& l2, const core::net_address& from, const core::net_address& to,
                    std::uint8_t type, std::uint8_t flags, const std::uint8_t* target) noexcept {
     std::uint8_t* ip = p + put_l2(p, l2, ethertype_ipv6);
     put_ipv6(ip, nd_length, proto_icmpv6, nd_hop_limit, from, to);
@@ -436,11 +436,11 @@ std::size_t encode_neighbor_advertisement(std::span<std::uint8_t> out, const mac
 }
 
 std::size_t encode_neighbor_solicitation(std::span<std::uint8_t> out, const mac_address& our_mac,
-                                         const proxy::net_address& our_ip, const proxy::net_address& target,
+                                         const core::net_address& our_ip, const core::net_address& target,
                                          std::uint16_t vlan) noexcept {
     // RFC 4861 §7.2.2 to the solicited-node multicast address (RFC 4291 §2.7.1) of the target,
     // whose Ethernet address is 33:33 and its last 32 bits (RFC 2464 §7).
-    proxy::net_address solicited;
+    core::net_address solicited;
     solicited.family = 6;
     solicited.ip = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, target.ip[13], target.ip[14], target.ip[15]};
     const l2_header l2{our_mac, mac_address{0x33, 0x33, 0xff, target.ip[13], target.ip[14], target.ip[15]}, vlan};

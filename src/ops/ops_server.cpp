@@ -13,7 +13,7 @@
 #include <stdexcept>
 
 #include "../io/os.hpp"
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 namespace sipfast::ops {
 
@@ -73,8 +73,8 @@ ops_server::~ops_server() {
 
 std::string ops_server::open(std::string_view metrics_listen, const std::string& control_path) {
     if (!metrics_listen.empty()) {
-        proxy::net_address a;
-        if (!proxy::parse_ip_port(metrics_listen, 9160, a, true)) return "metrics: '" + std::string(metrics_listen) + "' is not ip:port";
+        core::net_address a;
+        if (!core::parse_ip_port(metrics_listen, 9160, a, true)) return "metrics: '" + std::string(metrics_listen) + "' is not ip:port";
         metrics_fd_ = ::socket(a.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         const int on = 1;
         (void)::setsockopt(metrics_fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);

@@ -16,12 +16,12 @@ APP = sys.argv.pop(1)
 EAL = ["--no-huge", "-m", "512", "--no-shconf", "--no-pci", "--log-level", "lib.eal:error"]
 
 
-def run(args, lcores="0,1"):
+def run(args, lcores="0,1", extra=""):
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "gen.toml")
         with open(cfg, "w") as f:
-            f.write('listen = ["udp:198.18.0.1:5060"]\ndomains = ["example.com"]\n'
-                    "transactions_per_worker = 65536\n[metrics]\nlisten = \"\"\n")
+            f.write('listen = ["udp:198.18.0.1:5060"]\ndomains = ["example.com"]\n' + extra +
+                    "[metrics]\nlisten = \"\"\n")
         r = subprocess.run([APP, *EAL, "-l", lcores, "--", "--config", cfg, *args], capture_output=True, timeout=60,
                            stdin=subprocess.DEVNULL)
     err = r.stderr.decode(errors="replace")
@@ -31,8 +31,8 @@ def run(args, lcores="0,1"):
 
 
 class Generator(unittest.TestCase):
-    def check_calls(self, mode):
-        code, err = run(["--mode", mode, "--generate", "16", "--seconds", "2"])
+    def check_calls(self, mode, seconds="2", extra="", retransmissions=False):
+        code, err = run(["--mode", mode, "--generate", "16", "--seconds", seconds], extra=extra)
         self.assertEqual(code, 0, err)
         result = re.search(r"result: (\w+) (\d+) SIP messages/s per lcore \(1 lcores.*through the pipeline "
                            r"p50 ([\d.]+) µs, p99 ([\d.]+) µs \((\d+) forwards", err)
@@ -51,15 +51,27 @@ class Generator(unittest.TestCase):
         totals = re.search(r"requests (\d+) \(forwarded (\d+)\), responses (\d+) \(forwarded (\d+)\), parse errors 0", err)
         self.assertIsNotNone(totals, err)
         req, req_fwd, resp, resp_fwd = map(int, totals.groups())
-        self.assertEqual(req, req_fwd, err)
-        self.assertEqual(resp, resp_fwd, err)
-        self.assertGreaterEqual(req, 3 * completed, err)
+        # A short T1 retransmits whenever the loaded machine stalls; the copies are absorbed, not
+        # forwarded, so only without it must every message have been forwarded.
+        if not retransmissions:
+            self.assertEqual(req, req_fwd, err)
+            self.assertEqual(resp, resp_fwd, err)
+        self.assertGreaterEqual(req_fwd, 3 * completed, err)
         self.assertEqual(int(result.group(5)), req_fwd + resp_fwd, err)  # each forward's delay recorded
         self.assertGreater(float(result.group(4)), 0.0, err)
         self.assertLessEqual(float(result.group(3)), float(result.group(4)), err)
+        return completed
 
     def test_stateful_calls_complete(self):
         self.check_calls("stateful")
+
+    def test_stateful_calls_go_on_past_timer_j(self):
+        # A BYE's transaction lives 64*T1 (Timer J) on the server side and T4 (Timer K) on the
+        # client side: with T1 = 2 ms and T4 = 100 ms a slot is free again 128 ms after its call,
+        # so 8192 slots carry up to 64 000 calls/s and a run of 3 s reuses each several times.
+        completed = self.check_calls("stateful", seconds="3", extra="transactions_per_worker = 8192\n"
+                                     "[timers]\nt1_ms = 2\nt4_ms = 100\n", retransmissions=True)
+        self.assertGreater(completed, 3 * 8192)
 
     def test_stateless_calls_complete(self):
         self.check_calls("stateless")

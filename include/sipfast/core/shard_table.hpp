@@ -95,6 +95,8 @@ public:
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    /// Memory per entry of capacity: the entry and its share of the bucket array.
+    [[nodiscard]] static constexpr std::size_t bytes_per_entry() noexcept { return sizeof(entry) + 2 * sizeof(bucket); }
 
 private:
     struct bucket {

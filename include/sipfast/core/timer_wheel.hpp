@@ -43,6 +43,8 @@ public:
 
     [[nodiscard]] std::size_t active() const noexcept { return active_; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    /// Memory per timer of capacity.
+    [[nodiscard]] static constexpr std::size_t bytes_per_timer() noexcept { return sizeof(node); }
     /// The clock time of the last tick processed.
     [[nodiscard]] std::uint64_t now_ns() const noexcept { return origin_ns_ + tick_ * tick_ns_; }
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sipfast/core/spsc_ring.hpp"
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 namespace sipfast::io {
 
@@ -18,7 +18,7 @@ struct mail {
     static constexpr std::size_t max_bytes = 4000;
     std::uint32_t len;
     std::uint32_t listen_index;  ///< the listen point it arrived on (to a shard)
-    proxy::net_address peer;     ///< where it came from, or where it goes (to the TCP thread)
+    core::net_address peer;     ///< where it came from, or where it goes (to the TCP thread)
     std::uint64_t received_ns;   ///< when it was received (latency histograms)
     char data[max_bytes];
 };
@@ -46,7 +46,7 @@ public:
     /// Stages a copy of `data` in the ring from `from` to `to` (published by the producer's next
     /// publish()); false when it is larger than a slot or the ring is full.
     [[nodiscard]] bool post(unsigned from, unsigned to, std::string_view data, std::uint32_t listen_index,
-                            const proxy::net_address& peer, std::uint64_t received_ns) noexcept;
+                            const core::net_address& peer, std::uint64_t received_ns) noexcept;
 
     /// Wakes participant `to` after a publish.
     void wake(unsigned to) const noexcept;

@@ -74,7 +74,7 @@ public:
 private:
     struct connection;
     struct address_hash {
-        std::size_t operator()(const proxy::net_address& a) const noexcept;
+        std::size_t operator()(const core::net_address& a) const noexcept;
     };
 
     void accept_all(std::uint32_t listen_index, int listen_fd, std::uint64_t now) noexcept;
@@ -88,14 +88,14 @@ private:
     void answer_fault(connection& c, const sip::parse_result& r) noexcept;
     void finish_closing(connection& c) noexcept;
     void send_from_shards(std::uint64_t now) noexcept;
-    [[nodiscard]] connection* connect_to(const proxy::net_address& peer, std::uint64_t now) noexcept;
-    connection* add(int fd, const proxy::net_address& peer, std::uint32_t listen_index, bool inbound, std::uint64_t now);
+    [[nodiscard]] connection* connect_to(const core::net_address& peer, std::uint64_t now) noexcept;
+    connection* add(int fd, const core::net_address& peer, std::uint32_t listen_index, bool inbound, std::uint64_t now);
     void close(connection& c, core::counter& reason) noexcept;
     void update_events(connection& c) noexcept;
     void stall(connection& c) noexcept;
-    [[nodiscard]] connection* find(const proxy::net_address& peer) noexcept;
+    [[nodiscard]] connection* find(const core::net_address& peer) noexcept;
     /// Whether `data` is a response; if so `sent_by` is its top Via's received address and port.
-    [[nodiscard]] bool is_response(std::string_view data, proxy::net_address& sent_by) noexcept;
+    [[nodiscard]] bool is_response(std::string_view data, core::net_address& sent_by) noexcept;
     void sweep(std::uint64_t now) noexcept;
     void close_listeners() noexcept;
     [[nodiscard]] const tcp_limits& limits() const noexcept { return *limits_.load(std::memory_order_acquire); }
@@ -111,8 +111,8 @@ private:
     std::vector<std::unique_ptr<connection>> connections_;  // by slot
     std::vector<std::uint32_t> free_slots_;
     std::size_t open_count_ = 0;
-    std::unordered_map<proxy::net_address, std::uint32_t, address_hash> by_peer_;
-    std::unordered_map<proxy::net_address, std::uint32_t, address_hash> per_ip_;  // port 0
+    std::unordered_map<core::net_address, std::uint32_t, address_hash> by_peer_;
+    std::unordered_map<core::net_address, std::uint32_t, address_hash> per_ip_;  // port 0
     std::vector<std::uint32_t> stalled_;          // connections with framed bytes a mailbox refused
     std::vector<std::uint32_t> retry_;
     std::vector<bool> dirty_;                     // rings to the shards to publish this turn

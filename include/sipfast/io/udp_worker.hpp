@@ -57,7 +57,7 @@ private:
     void report_faults(std::uint64_t now_ns) noexcept;
     void handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept;
     void drain_mail(std::uint64_t now_ns) noexcept;
-    [[nodiscard]] int socket_for(const proxy::net_address& to) const noexcept;
+    [[nodiscard]] int socket_for(const core::net_address& to) const noexcept;
 
     const proxy::proxy_config& config_;
     std::uint32_t index_;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 namespace sipfast::net {
 
@@ -33,8 +33,8 @@ struct decoded_frame {
     frame_kind kind = frame_kind::other;
     mac_address dst_mac{};
     mac_address src_mac{};
-    proxy::net_address src;
-    proxy::net_address dst;
+    core::net_address src;
+    core::net_address dst;
     std::span<const std::uint8_t> payload;
     std::uint16_t vlan = 0;       ///< the 802.1Q TCI (PCP, DEI, VID) of a tagged frame; 0 when untagged
     std::uint16_t l3_offset = 0;  ///< where the IP or ARP header starts: 14, or 18 behind a tag (0: truncated)
@@ -67,13 +67,13 @@ enum class checksums : std::uint8_t {
 /// from `from` to `to` (families must match), checksums as `mode` says, DF clear. Returns the frame
 /// length, or 0 when `out` is too small or the payload too large for one datagram. No fragmentation:
 /// see encode_udp_fragment for datagrams larger than the link MTU.
-[[nodiscard]] std::size_t encode_udp(std::span<std::uint8_t> out, const l2_header& l2, const proxy::net_address& from,
-                                     const proxy::net_address& to, std::span<const char> payload, std::uint16_t ip_id,
+[[nodiscard]] std::size_t encode_udp(std::span<std::uint8_t> out, const l2_header& l2, const core::net_address& from,
+                                     const core::net_address& to, std::span<const char> payload, std::uint16_t ip_id,
                                      checksums mode = checksums::software) noexcept;
 
 /// The untagged, software-checksummed encode_udp.
 [[nodiscard]] std::size_t encode_udp(std::span<std::uint8_t> out, const mac_address& src_mac, const mac_address& dst_mac,
-                                     const proxy::net_address& from, const proxy::net_address& to,
+                                     const core::net_address& from, const core::net_address& to,
                                      std::span<const char> payload, std::uint16_t ip_id) noexcept;
 
 /// How many frames a UDP datagram with `payload_size` bytes of payload takes over a link whose IP
@@ -93,7 +93,7 @@ enum class checksums : std::uint8_t {
 /// and a new one per datagram. Returns the frame length, or 0 when `index` is past the last frame,
 /// the datagram cannot be sent (udp_frame_count 0) or `out` is too small.
 [[nodiscard]] std::size_t encode_udp_fragment(std::span<std::uint8_t> out, const l2_header& l2,
-                                              const proxy::net_address& from, const proxy::net_address& to,
+                                              const core::net_address& from, const core::net_address& to,
                                               std::span<const char> payload, std::uint32_t ip_id, std::size_t mtu,
                                               std::size_t index) noexcept;
 
@@ -105,7 +105,7 @@ enum class checksums : std::uint8_t {
 /// A broadcast ARP request asking who has `target`, from `our_ip` at `our_mac`, tagged with `vlan`
 /// when non-zero.
 [[nodiscard]] std::size_t encode_arp_request(std::span<std::uint8_t> out, const mac_address& our_mac,
-                                             const proxy::net_address& our_ip, const proxy::net_address& target,
+                                             const core::net_address& our_ip, const core::net_address& target,
                                              std::uint16_t vlan = 0) noexcept;
 
 /// The ICMPv6 neighbour advertisement (solicited, override) for the target of `solicitation`, with
@@ -118,8 +118,8 @@ enum class checksums : std::uint8_t {
 /// limit 255, with a Source Link-Layer Address option; tagged with `vlan` when non-zero. 0 when
 /// either address is not IPv6 or `out` is too small.
 [[nodiscard]] std::size_t encode_neighbor_solicitation(std::span<std::uint8_t> out, const mac_address& our_mac,
-                                                       const proxy::net_address& our_ip,
-                                                       const proxy::net_address& target, std::uint16_t vlan = 0) noexcept;
+                                                       const core::net_address& our_ip,
+                                                       const core::net_address& target, std::uint16_t vlan = 0) noexcept;
 
 /// RFC 1071 one's-complement sum of `data`, added to `initial` (not yet complemented).
 [[nodiscard]] std::uint32_t checksum_add(std::span<const std::uint8_t> data, std::uint32_t initial = 0) noexcept;

@@ -6,10 +6,18 @@
 #include <string>
 #include <vector>
 
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 #include "sipfast/sip/via.hpp"
 
 namespace sipfast::proxy {
+
+// Addresses are core's; the proxy names them as its own.
+using core::net_address;
+using core::format_host;
+using core::parse_ip;
+using core::parse_ip_port;
+using core::same_ip;
+using core::same_subnet;
 
 enum class proxy_mode : std::uint8_t { stateless, stateful };
 
@@ -53,7 +61,10 @@ struct proxy_config {
     /// Largest message the backend's TCP path carries (its mailbox slot): a larger request is not
     /// moved from UDP to TCP.
     std::size_t max_stream_message = default_max_stream_message;
-    std::uint32_t transactions_per_shard = 4096;  ///< stateful mode: a full table answers 503
+    /// Stateful mode: what each shard's transactions may use (table, timers, stored messages); the
+    /// table's slots are derived from it unless transactions_per_shard names them.
+    std::size_t memory_per_shard = std::size_t{256} << 20;
+    std::uint32_t transactions_per_shard = 0;     ///< stateful mode: slots, 0 to derive from memory_per_shard; a full table answers 503
     std::uint32_t dialogs_per_shard = 32768;      ///< stateful mode: dialogs tracked (counts, timeouts)
     std::uint64_t dialog_timeout_ns = 7'200'000'000'000;  ///< a dialog with no request this long is over
     std::uint64_t t1_ns = 500'000'000;            ///< RFC 3261 timers, stateful mode

@@ -6,7 +6,7 @@
 #include <memory>
 #include <span>
 
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 #include "sipfast/sip/via.hpp"
 
 namespace sipfast::proxy {

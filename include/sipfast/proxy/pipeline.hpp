@@ -10,48 +10,42 @@
 #include "sipfast/core/shard_table.hpp"
 #include "sipfast/core/timer_wheel.hpp"
 #include "sipfast/proxy/config.hpp"
+#include "sipfast/proxy/inbound.hpp"
+#include "sipfast/proxy/local_identity.hpp"
+#include "sipfast/proxy/request_context.hpp"
 #include "sipfast/proxy/dialogs.hpp"
 #include "sipfast/proxy/location.hpp"
-#include "sipfast/proxy/net_address.hpp"
 #include "sipfast/proxy/outbox.hpp"
 #include "sipfast/proxy/stats.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/message.hpp"
-#include "sipfast/txn/transaction.hpp"
+#include "sipfast/txn/transaction_table.hpp"
 
 namespace sipfast::proxy {
 
-/// A datagram or framed stream message as a backend hands it over.
-struct inbound {
-    std::string_view data;
-    net_address source;
-    const listen_point* local = nullptr;  ///< where it arrived; our Via and Record-Route use it
-    bool handed_over = false;             ///< came through a mailbox from another shard: it is ours
-    std::uint64_t received_ns = 0;        ///< when the backend received it (latency histograms)
-};
-
-/// The shard that owns a message (DESIGN §1): a request the shard its Call-ID hashes to, a response
+/// The shard that owns a message (docs/architecture.md, "Shards"): a request the shard its Call-ID hashes to, a response
 /// the shard our Via branch names; `otherwise` for a response that is not ours. Backends that frame
 /// messages themselves (the TCP thread) hand each straight to it.
 [[nodiscard]] std::uint32_t message_owner(const sip::message& m, std::uint32_t shards, std::uint32_t otherwise) noexcept;
 
 /// The proxy's request and response path (RFC 3261 §16) for one shard, with no I/O: the backend
-/// calls on_packet() and sends what lands in the outbox. This is the stateless core (§16.11):
-/// validation (§16.3), Route processing (§16.4), target determination (§16.5) through the location
-/// service, static routes or the Request-URI, forwarding (§16.6) with Max-Forwards, Record-Route,
-/// a Via whose branch is derived from the request so retransmissions, CANCEL and non-2xx ACK take
-/// the same one, RFC 3581 received/rport, and responses forwarded by their next Via.
+/// calls on_packet() and sends what lands in the outbox. A request walks the stages of
+/// docs/architecture.md ("The request path"): validate (§16.3), local routing (§16.4), local
+/// services, target resolution (§16.5), forward (§16.6); responses go by their next Via with
+/// RFC 3581 received/rport.
 ///
-/// In stateful mode (the default) every request but ACK opens a server and a client transaction
-/// (RFC 3261 §17) in the shard's table: INVITEs are answered 100 Trying at once, retransmissions
-/// are answered from the transaction and not forwarded again, the forwarded request is
+/// Statelessly (§16.11) our branch is derived from the request, so retransmissions, CANCEL and a
+/// non-2xx ACK take the same one. In stateful mode (the default) a request that is forwarded, and
+/// only one, opens a transaction pair (§17) in the shard's table: INVITEs are answered 100 Trying
+/// at once, retransmissions are answered from the transaction, the forwarded request is
 /// retransmitted on Timers A/E, a non-2xx final response is ACKed hop by hop, a timeout answers
-/// 408, CANCEL is answered 200 and sent on (§16.10), and a full table answers 503. Our branch then
-/// names the transaction's slot so a response finds it directly.
+/// 408, CANCEL is answered 200 and sent on (§16.10), and a full table answers 503. Answers the
+/// proxy makes itself (OPTIONS to us, 4xx, 5xx) are sent once, statelessly, and take no slot; our
+/// branch then names the transaction's slot so a response finds it directly.
 class pipeline {
 public:
     /// Shard `shard` of `shards`: in stateful mode a call belongs to the shard its Call-ID hashes to
-    /// (DESIGN §1), and a response to the shard named in our branch.
+    /// (docs/architecture.md, "Shards"), and a response to the shard named in our branch.
     /// `locations` answers for the domains we serve; null means the configuration's [[location]]
     /// entries. It must outlive the pipeline.
     pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_t now_ns = 0, std::uint32_t shards = 1,
@@ -82,29 +76,43 @@ public:
 
     [[nodiscard]] const shard_stats& stats() const noexcept { return stats_; }
 
-    struct transaction;  // private: the server and client halves of one proxied request
+    /// Bytes of stored messages the transactions hold (a gauge for memory reports).
+    [[nodiscard]] std::size_t stored_bytes() const noexcept { return transactions_ ? transactions_->store().bytes_in_use() : 0; }
+    /// Transaction slots in use and in all (stateful mode; 0 otherwise).
+    [[nodiscard]] std::size_t transactions() const noexcept { return transactions_ ? transactions_->size() : 0; }
+    [[nodiscard]] std::size_t transaction_capacity() const noexcept { return transactions_ ? transactions_->capacity() : 0; }
 
 private:
+    using transaction = txn::proxy_transaction;
+
     void on_request(const inbound& in, outbox& out) noexcept;
-    transaction* open_transaction(const inbound& in, outbox& out, bool& refused) noexcept;
+    void on_response(const inbound& in, outbox& out) noexcept;
+    [[nodiscard]] bool match_transaction(const inbound& in, outbox& out) noexcept;
+    void forward_statelessly(request_context& ctx, outbox& out) noexcept;
+    void forward_statefully(request_context& ctx, outbox& out) noexcept;
+    void refuse(const inbound& in, const verdict& v, outbox& out) noexcept;
+    void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
+               outbox& out) noexcept;
     void respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
                  std::string_view reason, std::string_view extra, outbox& out) noexcept;
     void apply_server(transaction& t, const txn::actions& a, outbox& out) noexcept;
     void apply_client(transaction& t, const txn::actions& a, outbox& out) noexcept;
-    void arm(transaction& t, const txn::actions& a, int retransmit_index, int lifetime_index) noexcept;
-    void send_stored(const char* data, std::uint32_t len, const net_address& to, sip::transport tp, outbox& out) noexcept;
+    void apply_cancel(transaction& t, const txn::actions& a) noexcept;
+    void arm(transaction& t, txn::timer_owner owner, const txn::actions& a) noexcept;
+    void arm_timer_c(transaction& t, std::uint64_t in_ns) noexcept;
+    [[nodiscard]] std::uint64_t cookie(const transaction& t, txn::timer_owner owner, txn::timer which) const noexcept;
+    void send_stored(const txn::stored& s, const net_address& to, sip::transport tp, outbox& out) noexcept;
     void send_cancel(transaction& t, outbox& out) noexcept;
     void send_ack(transaction& t, outbox& out) noexcept;
+    [[nodiscard]] bool read_request(const transaction& t) noexcept;
+    void trim(transaction& t) noexcept;
     void maybe_free(transaction& t) noexcept;
     void note_final(transaction& t, int status) noexcept;
-    void arm_timer_c(transaction& t, std::uint64_t in_ns) noexcept;
+    void on_timer(std::uint64_t cookie, outbox& out) noexcept;
     void on_timer_c(transaction& t, outbox& out) noexcept;
     void track_dialog(const transaction& t, int status) noexcept;
     void refresh_dialog() noexcept;
-    transaction* from_branch(std::string_view branch) noexcept;
-    void on_response(const inbound& in, outbox& out) noexcept;
-    void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
-               outbox& out) noexcept;
+    [[nodiscard]] transaction* from_branch(std::string_view branch) noexcept;
     [[nodiscard]] std::string_view to_tag(std::string_view call_id, std::array<char, 16>& buf) const noexcept;
     void send_edited(const net_address& to, sip::transport t, outbox& out) noexcept;
     /// Tags the next message sent: its delay since `in` arrived goes to histogram `latency`.
@@ -112,13 +120,12 @@ private:
         tag_latency_ = in.received_ns != 0 ? latency : std::uint8_t{0};
         tag_received_ns_ = in.received_ns;
     }
-    [[nodiscard]] const listen_point* local_for(sip::transport t, std::uint8_t family,
-                                                const listen_point* prefer) const noexcept;
-    [[nodiscard]] std::string_view record_route_line(const listen_point& side, sip::edit_error& err) noexcept;
-    [[nodiscard]] bool is_us(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
-    [[nodiscard]] bool is_our_domain(std::string_view host, std::uint16_t port, bool has_port) const noexcept;
+    [[nodiscard]] txn::timer_values timers() const noexcept {
+        return txn::timer_values{config_->t1_ns, config_->t2_ns, config_->t4_ns};
+    }
 
     const proxy_config* config_;
+    local_identity identity_;
     static_locations configured_locations_;
     bool own_locations_;
     bool draining_ = false;
@@ -134,12 +141,12 @@ private:
     std::uint64_t tag_received_ns_ = 0;
     std::uint8_t tag_latency_ = 0;
     std::uint64_t now_ns_ = 0;
-    std::unique_ptr<core::shard_table<transaction, 192>> transactions_;
-    std::vector<std::uint32_t> generations_;  // per slot, so a stale branch or timer finds nothing
+    std::unique_ptr<txn::transaction_table> transactions_;
     std::unique_ptr<dialog_tracker> dialogs_;
     core::timer_wheel wheel_;
-    std::vector<sip::header> aux_slots_;      // for re-reading a stored request (CANCEL, ACK)
+    std::vector<sip::header> aux_slots_;      // for re-reading a stored request (CANCEL, ACK, our answers)
     sip::message aux_;
+    std::unique_ptr<char[]> scratch_;         // our own answers are written here before they are stored
 };
 
 } // namespace sipfast::proxy

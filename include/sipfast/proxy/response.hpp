@@ -5,7 +5,7 @@
 #include <span>
 #include <string_view>
 
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/proxy/config.hpp"
 #include "sipfast/sip/message.hpp"
 #include "sipfast/sip/parser.hpp"
 

@@ -137,8 +137,8 @@ mbufs = 65536
     ASSERT_EQ(load_with_command_line(cli, d, source), "");
     ASSERT_EQ(d.dpdk.addresses.size(), 1u);
     EXPECT_EQ(d.dpdk.addresses[0].prefix, 16u);
-    EXPECT_TRUE(proxy::same_subnet(d.dpdk.addresses[0].ip, d.dpdk.gateways[0], 16));
-    EXPECT_FALSE(proxy::same_subnet(d.dpdk.addresses[0].ip, d.dpdk.gateways[0], 24));
+    EXPECT_TRUE(core::same_subnet(d.dpdk.addresses[0].ip, d.dpdk.gateways[0], 16));
+    EXPECT_FALSE(core::same_subnet(d.dpdk.addresses[0].ip, d.dpdk.gateways[0], 24));
     cli.gateways = {"203.0.113.1"};
     EXPECT_EQ(load_with_command_line(cli, d, source),
               "--address/--gateway: gateways: 203.0.113.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)");

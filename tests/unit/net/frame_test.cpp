@@ -13,25 +13,25 @@
 namespace sipfast::net {
 namespace {
 
-proxy::net_address addr(std::string_view text) {
-    proxy::net_address a;
-    EXPECT_TRUE(proxy::parse_ip_port(text, 5060, a, true)) << text;
+core::net_address addr(std::string_view text) {
+    core::net_address a;
+    EXPECT_TRUE(core::parse_ip_port(text, 5060, a, true)) << text;
     return a;
 }
 
 const mac_address ours{0x02, 0, 0, 0, 0, 1}, theirs{0x02, 0, 0, 0, 0, 2};
 
-std::size_t ip_bytes(const proxy::net_address& a) { return a.family == 4 ? 4u : 16u; }
+std::size_t ip_bytes(const core::net_address& a) { return a.family == 4 ? 4u : 16u; }
 
 // The RFC 768 / RFC 8200 §8.1 pseudo-header sum, written out here rather than taken from the library.
-std::uint32_t pseudo(const proxy::net_address& from, const proxy::net_address& to, std::uint8_t proto, std::size_t len) {
+std::uint32_t pseudo(const core::net_address& from, const core::net_address& to, std::uint8_t proto, std::size_t len) {
     std::uint32_t sum = checksum_add({from.ip.data(), ip_bytes(from)});
     sum = checksum_add({to.ip.data(), ip_bytes(to)}, sum);
     return sum + proto + static_cast<std::uint32_t>(len >> 16) + static_cast<std::uint32_t>(len & 0xffff);
 }
 
 // Whether the L4 checksum of `l4` (UDP datagram or ICMPv6 message) verifies: the sum folds to zero.
-bool l4_verifies(const proxy::net_address& from, const proxy::net_address& to, std::uint8_t proto,
+bool l4_verifies(const core::net_address& from, const core::net_address& to, std::uint8_t proto,
                  std::span<const std::uint8_t> l4) {
     return checksum_fold(checksum_add(l4, pseudo(from, to, proto, l4.size()))) == 0;
 }
@@ -48,8 +48,8 @@ std::vector<char> pattern(std::size_t n) {
 
 // An Ethernet + IPv6 + ICMPv6 NS (135) or NA (136) frame for `target` with `options` after the
 // 24-byte message, checksum set; `hop_limit` and `vlan` as given.
-std::vector<std::uint8_t> nd_frame(std::uint8_t type, const proxy::net_address& from, const proxy::net_address& to,
-                                   const proxy::net_address& target, std::vector<std::uint8_t> options,
+std::vector<std::uint8_t> nd_frame(std::uint8_t type, const core::net_address& from, const core::net_address& to,
+                                   const core::net_address& target, std::vector<std::uint8_t> options,
                                    std::uint8_t hop_limit = 255, std::uint16_t vlan = 0) {
     const std::size_t l2 = vlan != 0 ? 18 : 14, icmp_len = 24 + options.size();
     std::vector<std::uint8_t> f(l2 + 40 + icmp_len, 0);
@@ -260,7 +260,7 @@ TEST(Frame, NeighborSolicitationGoesToTheSolicitedNodeAddress) {
         EXPECT_EQ(ip[6], 58);
         EXPECT_EQ(ip[7], 255);
         EXPECT_EQ(be16_at(f, l2 + 4), 32);
-        const proxy::net_address solicited = addr("[ff02::1:ff12:3456]:0");
+        const core::net_address solicited = addr("[ff02::1:ff12:3456]:0");
         EXPECT_EQ(std::memcmp(ip + 8, us.ip.data(), 16), 0);
         EXPECT_EQ(std::memcmp(ip + 24, solicited.ip.data(), 16), 0);
         const std::uint8_t* icmp = ip + 40;
@@ -381,7 +381,7 @@ TEST(Frame, ZeroUdpChecksumIsSentAsAllOnes) {
 // What DPDK's rte_ipv4_phdr_cksum / rte_ipv6_phdr_cksum leave in the UDP checksum field, done their
 // way: the pseudo-header as a struct in network order, summed as native 16-bit words, folded twice,
 // not complemented, stored as is.
-std::array<std::uint8_t, 2> dpdk_phdr_cksum(const proxy::net_address& from, const proxy::net_address& to,
+std::array<std::uint8_t, 2> dpdk_phdr_cksum(const core::net_address& from, const core::net_address& to,
                                             std::uint16_t l4_len) {
     std::vector<std::uint8_t> psd;
     psd.insert(psd.end(), from.ip.begin(), from.ip.begin() + static_cast<std::ptrdiff_t>(ip_bytes(from)));
@@ -443,7 +443,7 @@ TEST(Frame, OffloadLeavesTheNicWhatDpdkPromisesIt) {
 
 // Writes every frame of the datagram, checks each against RFC 791 / RFC 8200 §4.5, puts the
 // datagram together again and checks it is the one sent.
-void fragments_reassemble(const proxy::net_address& from, const proxy::net_address& to, std::size_t size,
+void fragments_reassemble(const core::net_address& from, const core::net_address& to, std::size_t size,
                           std::size_t mtu, std::uint16_t vlan) {
     SCOPED_TRACE(testing::Message() << "IPv" << int(from.family) << " payload " << size << " mtu " << mtu << " vlan " << vlan);
     const std::vector<char> payload = pattern(size);
@@ -688,7 +688,7 @@ TEST(Frame, AnyTaggedOrIpv6ByteSequenceDecodesWithoutReadingPastIt) {
                 if (plen > 8) buf[l4 + 8] = 0x20;  // not a multicast target
                 if (plen > 25 && rng() % 2) buf[l4 + 25] = static_cast<std::uint8_t>(rng() % 4);  // option length
                 buf[l4 + 2] = buf[l4 + 3] = 0;
-                proxy::net_address from, to;
+                core::net_address from, to;
                 from.family = to.family = 6;
                 std::memcpy(from.ip.data(), buf.data() + l3 + 8, 16);
                 std::memcpy(to.ip.data(), buf.data() + l3 + 24, 16);

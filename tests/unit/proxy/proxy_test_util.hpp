@@ -11,15 +11,15 @@
 #include <string>
 
 #include "sipfast/proxy/config.hpp"
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 #include "sipfast/proxy/pipeline.hpp"
 
 namespace sipfast::test {
 
 /// "198.18.0.9:5070" as a net_address (port 5060 when absent); fails the test when malformed.
-inline proxy::net_address addr(std::string_view text) {
-    proxy::net_address a;
-    EXPECT_TRUE(proxy::parse_ip_port(text, 5060, a)) << text;
+inline core::net_address addr(std::string_view text) {
+    core::net_address a;
+    EXPECT_TRUE(core::parse_ip_port(text, 5060, a)) << text;
     return a;
 }
 
@@ -44,7 +44,7 @@ struct pipeline_driver {
 
     explicit pipeline_driver(proxy::proxy_config c) : config(std::move(c)) {}
     /// One message in from `from` at `local`; returns how many messages it produced.
-    std::size_t feed_at(const std::string& text, proxy::net_address from, const proxy::listen_point* local) {
+    std::size_t feed_at(const std::string& text, core::net_address from, const proxy::listen_point* local) {
         out.clear();
         p->on_packet(proxy::inbound{text, from, local}, now, out);
         return out.size();

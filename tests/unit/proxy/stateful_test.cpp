@@ -268,13 +268,42 @@ TEST(Stateful, ACancelTheCalleeNeverAnswersEndsIn487) {
     EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 
-TEST(Stateful, AFinalAnswerTooLargeToRelayBecomes502) {
+TEST(Stateful, StoredCopiesAreSizedToTheMessage) {
+    // A 20 kB answer is kept (and relayed) like a small one: copies are not capped at 4 kB.
     fixture f;
     f.feed(invite(), f.uac);
     std::string busy = answer(f.sent_to(f.uas), 486, "Busy Here");
-    busy.insert(busy.find("Content-Length"), "X-Padding: " + std::string(5000, 'p') + "\r\n");
+    busy.insert(busy.find("Content-Length"), "X-Padding: " + std::string(20000, 'p') + "\r\n");
     f.feed(busy, f.uas);
-    EXPECT_EQ(status_of(f.sent_to(f.uac)), 502);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 486);
+    EXPECT_GE(f.p->stored_bytes(), 20000u);
+    f.feed(invite(), f.uac);  // the retransmitted INVITE is answered from the stored copy
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 486);
+    f.tick(40'000 * ms);  // Timers H and D: everything is freed
+    EXPECT_EQ(f.p->stored_bytes(), 0u);
+    EXPECT_EQ(f.p->transactions(), 0u);
+}
+
+TEST(Stateful, AFinalAnswerTooLargeToKeepBecomes502) {
+    // The smallest store (one 128 kB chunk) gives its chunk to the size class of the forwarded
+    // INVITE; an 8 kB answer then finds no room, and the caller still gets a final answer.
+    proxy_config c = test::test_config(proxy_mode::stateful);
+    c.transactions_per_shard = 4;
+    c.memory_per_shard = 0;
+    test::pipeline_driver f(c);
+    f.p = std::make_unique<pipeline>(f.config, 3);
+    const net_address uac = addr("198.18.0.9:5070");
+    f.feed_at(invite(), uac, &f.config.listen[0]);
+    std::string fwd;
+    for (std::size_t i = 0; i < f.out.size(); ++i)
+        if (f.out[i].destination == addr("198.18.0.20:5062")) fwd = f.sent(i);
+    std::string busy = answer(fwd, 486, "Busy Here");
+    busy.insert(busy.find("Content-Length"), "X-Padding: " + std::string(5000, 'p') + "\r\n");
+    f.feed_at(busy, addr("198.18.0.20:5062"), &f.config.listen[0]);
+    int status = 0;
+    for (std::size_t i = 0; i < f.out.size(); ++i)
+        if (f.out[i].destination == uac) status = status_of(f.sent(i));
+    EXPECT_EQ(status, 502);
     EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-namespace sipfast::proxy {
+namespace sipfast::core {
 namespace {
 
 // parse_ip and format_host do IPv4 by hand (they run per message); they must agree with libc.
@@ -60,4 +60,4 @@ TEST(NetAddress, SameSubnet) {
 }
 
 } // namespace
-} // namespace sipfast::proxy
+} // namespace sipfast::core

@@ -7,7 +7,7 @@
 #include <span>
 #include <string_view>
 
-namespace sipfast::proxy {
+namespace sipfast::core {
 
 /// An IPv4 or IPv6 address and port, as plain bytes: what a backend fills in from a datagram and
 /// what the pipeline sends to. Comparable, hashable, no sockaddr in the library.
@@ -39,4 +39,4 @@ struct net_address {
 /// (empty when out is too small: 48 bytes always suffice).
 std::string_view format_host(const net_address& a, std::span<char> out) noexcept;
 
-} // namespace sipfast::proxy
+} // namespace sipfast::core

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sipfast/proxy/net_address.hpp"
+#include "sipfast/core/net_address.hpp"
 
 #include <arpa/inet.h>
 
 #include <cstring>
 
-namespace sipfast::proxy {
+namespace sipfast::core {
 
 namespace {
 
@@ -128,4 +128,4 @@ bool same_ip(std::string_view host, const net_address& a) noexcept {
     return parse_ip(host, h) && h.family == a.family && h.ip == a.ip;
 }
 
-} // namespace sipfast::proxy
+} // namespace sipfast::core

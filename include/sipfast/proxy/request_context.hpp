@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "sipfast/proxy/inbound.hpp"
+#include "sipfast/proxy/local_identity.hpp"
+#include "sipfast/proxy/stats.hpp"
+#include "sipfast/sip/editor.hpp"
+#include "sipfast/sip/message.hpp"
+
+namespace sipfast::proxy {
+
+/// What a request stage decided: go on to the next stage, or answer (status, reason phrase,
+/// extra header lines) and stop. An ACK is never answered (RFC 3261 §17.2.3): it just stops.
+struct verdict {
+    int status = 0;
+    std::string_view reason;
+    std::string_view extra;                ///< whole header lines, each ending in CRLF
+    drop_cause drop = drop_cause::count_;  ///< counted as this drop when set
+
+    [[nodiscard]] bool go_on() const noexcept { return status == 0; }
+    [[nodiscard]] static verdict next() noexcept { return {}; }
+    [[nodiscard]] static verdict answer(int status, std::string_view reason, std::string_view extra = {},
+                                        drop_cause drop = drop_cause::count_) noexcept {
+        return {status, reason, extra, drop};
+    }
+};
+
+/// One request on its way through the stages (docs/architecture.md, "The request path"): the
+/// message, the edits made to it so far, and what each stage found out for the next. Views point
+/// into the received message or into text the editor keeps.
+struct request_context {
+    const inbound& in;
+    const sip::message& m;
+    sip::message_editor& editor;
+    const local_identity& local;
+    sip::edit_error err = sip::edit_error::none;  ///< the first edit that failed: the request is refused
+
+    // validate (§16.3)
+    bool ruri_is_us = false;       ///< the Request-URI is one of our listen addresses
+    std::uint64_t loop_hash = 0;   ///< what decides where it goes (our branch carries it)
+    // local routing (§16.4)
+    sip::uri target;               ///< the Request-URI, or what a strict router left in the last Route
+    std::string_view new_ruri;     ///< a Request-URI to write, empty to keep the received one
+    bool have_next_route = false;  ///< a Route value not ours leads
+    sip::name_addr next_route;
+    sip::transport left_by = sip::transport::unknown;  ///< the transport our last popped Route named (RFC 5658)
+    // target resolution (§16.5)
+    core::net_address destination;
+    sip::transport transport = sip::transport::udp;
+    const listen_point* leave = nullptr;  ///< our side it leaves by
+
+    request_context(const inbound& i, const sip::message& msg, sip::message_editor& e, const local_identity& l) noexcept
+        : in(i), m(msg), editor(e), local(l), target(msg.request_uri) {}
+
+    /// Keeps the first failed edit.
+    void note(sip::edit_error e) noexcept {
+        if (e != sip::edit_error::none) err = e;
+    }
+    [[nodiscard]] bool in_dialog() const noexcept { return !m.to.tag.empty(); }
+};
+
+} // namespace sipfast::proxy

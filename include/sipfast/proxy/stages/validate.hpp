@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "sipfast/proxy/request_context.hpp"
+
+namespace sipfast::proxy {
+
+/// Request validation (RFC 3261 §16.3): a scheme we route (416 otherwise), Max-Forwards (483 at 0,
+/// but an OPTIONS to us is answered), every Proxy-Require option tag one we support (420 with
+/// Unsupported), and no loop (482: our own Via with this request's loop hash, §16.3 step 4).
+/// Sets ctx.ruri_is_us and ctx.loop_hash.
+[[nodiscard]] verdict validate(request_context& ctx) noexcept;
+
+/// The hash of what decides where a request goes (Request-URI, Call-ID, From tag, To tag but an
+/// ACK's, Route values): a request that comes back with it unchanged is a loop, one whose
+/// Request-URI changed a spiral.
+[[nodiscard]] std::uint64_t loop_hash(const sip::message& m) noexcept;
+
+/// A hash of what a request, its retransmissions, its CANCEL and the ACK of a non-2xx answer
+/// share (the received branch and sent-by; for RFC 2543 peers the Via, From tag, Call-ID, CSeq
+/// number and Request-URI): the stateless branch's middle part (§16.11).
+[[nodiscard]] std::uint64_t request_hash(const sip::message& m) noexcept;
+
+} // namespace sipfast::proxy

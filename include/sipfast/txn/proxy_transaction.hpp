@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+
+#include "sipfast/core/net_address.hpp"
+#include "sipfast/core/timer_wheel.hpp"
+#include "sipfast/sip/via.hpp"
+#include "sipfast/txn/message_store.hpp"
+#include "sipfast/txn/transaction.hpp"
+
+namespace sipfast::txn {
+
+/// Which of a proxied transaction's machines a timer belongs to.
+enum class timer_owner : std::uint8_t { server, client, cancel, proxy };
+
+/// The timers one proxied request can run at once, by name. Each machine runs at most a
+/// retransmit timer and a lifetime timer; our CANCEL is a machine of its own (§9.1); Timer C is the
+/// proxy's (§16.6 step 11).
+struct proxy_timers {
+    core::timer_handle server_retransmit;  ///< G
+    core::timer_handle server_lifetime;    ///< H, I, J
+    core::timer_handle client_retransmit;  ///< A, E
+    core::timer_handle client_lifetime;    ///< B, D, F, K
+    core::timer_handle cancel_retransmit;  ///< E of our CANCEL
+    core::timer_handle cancel_lifetime;    ///< F, K of our CANCEL
+    core::timer_handle timer_c;            ///< C: an INVITE ringing without end is cancelled, then given up
+
+    [[nodiscard]] core::timer_handle& retransmit(timer_owner o) noexcept {
+        return o == timer_owner::server ? server_retransmit : o == timer_owner::client ? client_retransmit : cancel_retransmit;
+    }
+    [[nodiscard]] core::timer_handle& lifetime(timer_owner o) noexcept {
+        return o == timer_owner::server ? server_lifetime : o == timer_owner::client ? client_lifetime : cancel_lifetime;
+    }
+};
+
+/// One proxied request with one branch: RFC 3261 §16.7's response context. The server transaction
+/// faces the caller, the client transaction the next hop, and `cancel` our CANCEL of that branch.
+/// It keeps only the copies it still needs, in its shard's message_store: the request as forwarded
+/// while the branch is open (retransmitted, and read to build CANCEL, ACK and our own answers), the
+/// last response sent upstream while the server side may be asked again, and the CANCEL or ACK we
+/// built while they may be sent again.
+struct proxy_transaction {
+    server_transaction server;
+    client_transaction client;
+    client_transaction cancel;
+    proxy_timers timers;
+    core::net_address upstream;    ///< where answers go (source address; rport or Via port)
+    core::net_address downstream;  ///< where the request went
+    stored request;                ///< as forwarded
+    stored response;               ///< the last response sent upstream
+    stored cancel_request;         ///< our CANCEL, for its retransmissions
+    stored ack;                    ///< our ACK of a 300-699 answer, resent when the answer is
+    std::uint64_t received_ns = 0; ///< when the request arrived: call setup time
+    std::uint32_t slot = 0;
+    sip::transport upstream_transport = sip::transport::udp;
+    sip::transport downstream_transport = sip::transport::udp;
+    bool invite = false;
+    bool initial = false;             ///< no To tag: a 2xx to it creates a dialog
+    bool client_started = false;
+    bool server_done = false;
+    bool client_done = false;
+    bool provisional_seen = false;
+    bool cancel_pending = false;      ///< the caller cancelled before any 1xx: sent at the first one (§9.1)
+    bool cancel_sent = false;
+    bool cancel_done = false;
+    bool upstream_cancelled = false;  ///< the caller sent CANCEL: a give-up answers 487, not 408
+    bool final_sent = false;          ///< the caller has its final answer (or never will): not pending
+
+    /// Whether every machine has ended, so the transaction can be freed.
+    [[nodiscard]] bool finished() const noexcept {
+        return server_done && (!client_started || client_done) && (!cancel_sent || cancel_done);
+    }
+};
+
+} // namespace sipfast::txn

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/stages/local_route.hpp"
+
+namespace sipfast::proxy {
+
+namespace {
+
+// A strict router (RFC 2543) put our Record-Route URI in the Request-URI and the real target last
+// in Route: that value becomes the Request-URI and leaves the Route set.
+// False when the last value does not parse (the Route set is then processed as usual).
+bool pop_strict_route(request_context& ctx) noexcept {
+    const sip::message& m = ctx.m;
+    const sip::header* last = nullptr;
+    for (const sip::header& h : m.headers)
+        if (h.id == sip::header_id::route) last = &h;
+    std::string_view rest = last->value, value, before;
+    while (!rest.empty()) {
+        const std::string_view v = sip::next_value(rest);
+        if (!v.empty()) {
+            before = value;
+            value = v;
+        }
+    }
+    sip::name_addr na;
+    if (value.empty() || sip::parse_name_addr(value, na) != sip::parse_error::none) return false;
+    ctx.target = na.address;
+    ctx.new_ruri = na.address.text;
+    if (before.empty()) {
+        ctx.note(ctx.editor.remove(sip::header_line(ctx.editor.original(), *last)));
+    } else {  // ", <last>" after the previous value
+        const char* from = before.data() + before.size();
+        ctx.note(ctx.editor.remove({from, static_cast<std::size_t>(value.data() + value.size() - from)}));
+    }
+    ctx.ruri_is_us = ctx.target.scheme != sip::uri_scheme::tel &&
+                     ctx.local.is_us(ctx.target.host, ctx.target.port, ctx.target.has_port);
+    // What is left of the Route set still leads: its first value is the next hop.
+    std::string_view lead_rest = m.find(sip::header_id::route)->value;
+    const std::string_view lead = sip::next_value(lead_rest);
+    if (lead.data() != value.data() && sip::parse_name_addr(lead, ctx.next_route) == sip::parse_error::none &&
+        !ctx.local.is_us(ctx.next_route.address.host, ctx.next_route.address.port, ctx.next_route.address.has_port))
+        ctx.have_next_route = true;
+    return true;
+}
+
+// §16.4 with RFC 5658: every leading Route value that is ours goes; the transport of the last one
+// names the side to leave by.
+void pop_our_routes(request_context& ctx) noexcept {
+    for (const sip::header& h : ctx.m.headers) {
+        if (h.id != sip::header_id::route) continue;
+        std::string_view rest = h.value;
+        while (!rest.empty()) {
+            const std::size_t ws = rest.find_first_not_of(" \t\r\n");
+            if (ws == std::string_view::npos) break;
+            const char* value = rest.data() + ws;
+            sip::name_addr na;
+            if (sip::parse_name_addr(rest, na, &rest) != sip::parse_error::none) return;
+            if (!ctx.local.is_us(na.address.host, na.address.port, na.address.has_port)) {
+                ctx.next_route = na;
+                ctx.have_next_route = true;
+                // The values of ours before it in this header go, with their commas.
+                if (value != h.value.data())
+                    ctx.note(ctx.editor.remove({h.value.data(), static_cast<std::size_t>(value - h.value.data())}));
+                return;
+            }
+            const sip::param tp = na.address.params.find("transport");
+            ctx.left_by = tp.name.empty() ? sip::transport::udp : sip::classify_transport(tp.value);
+        }
+        ctx.note(ctx.editor.remove(sip::header_line(ctx.editor.original(), h)));  // every value was ours
+    }
+}
+
+} // namespace
+
+verdict route_locally(request_context& ctx) noexcept {
+    if (!ctx.m.has_route) return verdict::next();
+    // A strict route popped leaves the rest of the set as it is.
+    if (!(ctx.ruri_is_us && ctx.m.request_uri.user.empty() && pop_strict_route(ctx))) pop_our_routes(ctx);
+    return verdict::next();
+}
+
+} // namespace sipfast::proxy

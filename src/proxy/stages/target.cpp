@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/stages/target.hpp"
+
+#include "sipfast/sip/params.hpp"
+
+namespace sipfast::proxy {
+
+namespace {
+
+// The destination of a URI whose host is a literal address (no DNS on the fast path).
+bool uri_destination(const sip::uri& u, net_address& out) noexcept {
+    if (u.host_type != sip::host_kind::ipv4 && u.host_type != sip::host_kind::ipv6) return false;
+    if (!parse_ip(u.host, out)) return false;
+    out.port = u.has_port ? u.port : std::uint16_t{5060};
+    return true;
+}
+
+// The transport a URI's transport= parameter names, or `otherwise` when it has none.
+sip::transport uri_transport(const sip::uri& u, sip::transport otherwise) noexcept {
+    const sip::param p = u.params.find("transport");
+    return p.name.empty() ? otherwise : sip::classify_transport(p.value);
+}
+
+// The Request-URI itself; an in-dialog request's remote target names no transport when our own
+// Route did (RFC 5658).
+verdict to_request_uri(request_context& ctx) noexcept {
+    if (!uri_destination(ctx.target, ctx.destination))
+        return verdict::answer(503, "Destination Not Resolvable", {}, drop_cause::no_route);
+    ctx.transport = uri_transport(ctx.target, ctx.left_by == sip::transport::unknown ? sip::transport::udp : ctx.left_by);
+    return verdict::next();
+}
+
+verdict resolve(request_context& ctx, const location_service& locations) noexcept {
+    if (ctx.have_next_route) {
+        if (!uri_destination(ctx.next_route.address, ctx.destination))
+            return verdict::answer(503, "Route Not Resolvable", {}, drop_cause::no_route);
+        ctx.transport = uri_transport(ctx.next_route.address, sip::transport::udp);
+        return verdict::next();
+    }
+    const sip::uri& target = ctx.target;
+    const bool tel = target.scheme == sip::uri_scheme::tel;
+    // Within a dialog the route set is the whole route: the remote target is where it goes. An ACK
+    // with a To tag may instead belong to a non-2xx answer and follow its INVITE (§17.1.1.3): it
+    // goes to its Request-URI only when that is an address.
+    if (ctx.in_dialog() && !tel && !ctx.ruri_is_us) {
+        net_address literal;
+        if (ctx.m.method != sip::method::ack || uri_destination(ctx.target, literal)) return to_request_uri(ctx);
+    }
+
+    // A tel URI whose phone-context is a domain we serve (TS 24.229's local numbers) is looked up
+    // as that domain's user.
+    const std::string_view phone_context = tel ? target.params.find("phone-context").value : std::string_view{};
+    const bool ours_by_uri = !tel && (ctx.ruri_is_us || ctx.local.is_our_domain(target.host, target.port, target.has_port));
+    const bool ours_by_tel = !phone_context.empty() && ctx.local.is_our_domain(phone_context, 0, false);
+    const bool ours = ours_by_uri || ours_by_tel;
+    if (ours) {
+        const location_entry* found = ours_by_tel ? locations.lookup(target.user, phone_context, false)
+                                                  : locations.lookup(target.user, target.host, ctx.ruri_is_us);
+        if (found != nullptr) {
+            ctx.new_ruri = found->contact_uri;
+            ctx.destination = found->contact_address;
+            ctx.transport = found->transport;
+            return verdict::next();
+        }
+    }
+    // A domain of ours with no binding (a REGISTER for the domain itself, a user the static
+    // location does not know) goes where a route naming that domain says: the registrar, say.
+    const std::string_view domain = ours_by_tel ? phone_context : target.host;
+    for (const route_rule& r : ctx.local.config().routes) {
+        if (ours ? !sip::iequals(r.domain, domain) : (!r.domain.empty() && !sip::iequals(r.domain, target.host))) continue;
+        if (!r.user_prefix.empty() && target.user.substr(0, r.user_prefix.size()) != r.user_prefix) continue;
+        ctx.destination = r.next_hop;
+        ctx.transport = r.transport;
+        return verdict::next();
+    }
+    if (ours) return verdict::answer(404, "Not Found");
+    return to_request_uri(ctx);
+}
+
+} // namespace
+
+verdict resolve_target(request_context& ctx, const location_service& locations) noexcept {
+    if (const verdict v = resolve(ctx, locations); !v.go_on()) return v;
+    if (ctx.transport != sip::transport::udp && ctx.transport != sip::transport::tcp)
+        return verdict::answer(503, "Transport Not Supported");
+    ctx.leave = ctx.local.local_for(ctx.transport, ctx.destination.family, ctx.in.local);
+    if (ctx.leave == nullptr) return verdict::answer(503, "Transport Not Supported");
+    return verdict::next();
+}
+
+} // namespace sipfast::proxy
