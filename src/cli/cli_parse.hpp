@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // How every sipfast command line ends: --help prints and exits 0, a usage error names the program
-// and exits 2.
+// and exits 2. Shared by the daemon (sipfastd, sipfastctl) and the tools (sipfast-parse) through
+// cli_dep (src/meson.build).
 #pragma once
 
 #include <iostream>
@@ -9,7 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
-namespace sipfast::tools {
+namespace sipfast::cli {
 
 /// Parses the command line into `app`'s options; an exit status when the program must stop now.
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv, std::string_view program) {
@@ -25,4 +26,4 @@ inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** arg
     return std::nullopt;
 }
 
-} // namespace sipfast::tools
+} // namespace sipfast::cli
