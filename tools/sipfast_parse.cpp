@@ -191,6 +191,6 @@ int main(int argc, char** argv) {
     app.add_option("file", opt.file, "message file; - or none reads stdin");
     app.add_option("--corpus", opt.corpus, "parse every .sip file under this folder, one line each");
     app.add_flag("--list-isa", opt.list_isa, "list the scanners and which one is active");
-    if (const auto status = tools::parse_command_line(app, argc, argv, "sipfast-parse")) return *status;
+    if (const auto status = cli::parse_command_line(app, argc, argv, "sipfast-parse")) return *status;
     return run(opt);
 }

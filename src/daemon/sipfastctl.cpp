@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     app.add_subcommand("shutdown", "drain and stop (as SIGTERM)");
     app.add_subcommand("version", "the daemon's version");
     app.set_version_flag("--version", std::string("sipfastctl ") + SIPFAST_VERSION);
-    if (const auto status = tools::parse_command_line(app, argc, argv, "sipfastctl")) return *status;
+    if (const auto status = cli::parse_command_line(app, argc, argv, "sipfastctl")) return *status;
 
     if (socket.empty()) {
         daemon::command_line cli;

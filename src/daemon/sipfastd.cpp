@@ -334,7 +334,7 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", o.log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
     app.set_version_flag("--version", std::string("sipfastd ") + SIPFAST_VERSION);
-    if (const auto status = tools::parse_command_line(app, argc, argv, "sipfastd")) return *status;
+    if (const auto status = cli::parse_command_line(app, argc, argv, "sipfastd")) return *status;
     auto cfg = std::make_unique<daemon::daemon_config>();
     std::string source;
     if (const std::string err = daemon::load_with_command_line(o, *cfg, source); !err.empty()) {

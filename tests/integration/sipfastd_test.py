@@ -281,6 +281,13 @@ class Startup(unittest.TestCase):
         self.assertEqual(self.run_daemon("--workers", "0").returncode, 2)
         self.assertEqual(self.run_daemon("--config", "/nonexistent.toml").returncode, 2)
 
+    def test_version_and_help_print_and_exit_0(self):
+        r = self.run_daemon("--version")
+        self.assertEqual((r.returncode, r.stdout.decode().split()[0], r.stderr), (0, "sipfastd", b""))
+        r = self.run_daemon("--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--config", r.stdout.decode())
+
     def test_a_busy_port_is_reported(self):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))  # without SO_REUSEPORT: sipfastd cannot share it

@@ -285,7 +285,8 @@ std::vector<bad_case> bad_cases() {
         {"NUL byte", request(s, h + std::string("Subject: a\0b\n", 13)), parse_error::nul_byte, header_id::other},
         {"control character", request(s, h + "Subject: a\x01" "b\n"), parse_error::control_character, header_id::other},
         {"DEL", request(s, h + "Subject: a\x7f" "b\n"), parse_error::control_character, header_id::other},
-        {"bare CR", request(s, h) .insert(30, "\r"), parse_error::bare_cr, header_id::other},
+        // insert(pos, 1, char): the C-string overload draws a bogus -Wrestrict from GCC 12 at -O3 (bug 105329).
+        {"bare CR", request(s, h).insert(30, 1, '\r'), parse_error::bare_cr, header_id::other},
         {"duplicate Call-ID", request(s, h + "i: y\n"), parse_error::duplicate_header, header_id::call_id},
         {"Max-Forwards junk", request(s, h + "Max-Forwards: many\n"), parse_error::invalid_number, header_id::max_forwards},
         {"Max-Forwards 256", request(s, h + "Max-Forwards: 256\n"), parse_error::number_out_of_range, header_id::max_forwards},
