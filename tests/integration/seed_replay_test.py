@@ -17,7 +17,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, DaemonClass, StreamReader, free_port, tcp_listener, udp_socket
+from harness import Daemon, DaemonClass, StreamReader, free_port, main, tcp_listener, udp_socket
 
 SIPFASTD = sys.argv.pop(1)
 CORPUS = sys.argv.pop(1)
@@ -277,4 +277,4 @@ contact = "sip:1012@127.0.0.1:{cls.ue2}"
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

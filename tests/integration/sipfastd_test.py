@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, DaemonClass, sipp_calls
+from harness import Daemon, DaemonClass, ipv6_loopback_port, main, need, sipp_calls
 
 SIPFASTD = sys.argv.pop(1)
 SCENARIOS = sys.argv.pop(1)
@@ -31,8 +31,7 @@ class ProxyBase(DaemonClass):
 
     @classmethod
     def setUpClass(cls):
-        if SIPP is None:
-            raise unittest.SkipTest("sipp (Debian sip-tester) is not installed")
+        need("sipp", "sip-tester")
         cls.tmp = tempfile.mkdtemp(prefix="sipfast-it-")
         cls.proxy_port = free_udp_port()
         cls.uas_port = free_udp_port()
@@ -221,14 +220,9 @@ class Ipv6(unittest.TestCase):
     """The same proxy on [::1]: Via, Record-Route and received carry bracketed IPv6 references."""
 
     def test_a_call_over_ipv6_loopback(self):
-        def free_port6():
-            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-                s.bind(("::1", 0))
-                return s.getsockname()[1]
-
+        proxy_port, eve_port = ipv6_loopback_port(), ipv6_loopback_port()
         tmp = tempfile.mkdtemp(prefix="sipfast-v6-")
         self.addCleanup(shutil.rmtree, tmp, True)
-        proxy_port, eve_port = free_port6(), free_port6()
         proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:[::1]:{proxy_port}"]\nmode = "stateful"\nworkers = 2\n'
                        f'domains = ["example.test"]\n[[location]]\nuser = "eve"\ndomain = "example.test"\n'
                        f'contact = "sip:eve@[::1]:{eve_port}"\n')
@@ -291,4 +285,4 @@ class Startup(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()
