@@ -63,7 +63,9 @@ class Generator(unittest.TestCase):
         return completed
 
     def test_stateful_calls_complete(self):
-        self.check_calls("stateful")
+        # With the default timers a BYE's transaction holds its slot 32 s: one second of calls
+        # stays within the embedded default's table (199 136 slots) on a machine twice as fast.
+        self.check_calls("stateful", seconds="1")
 
     def test_stateful_calls_go_on_past_timer_j(self):
         # A BYE's transaction lives 64*T1 (Timer J) on the server side and T4 (Timer K) on the
@@ -84,6 +86,5 @@ class Generator(unittest.TestCase):
 
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    sys.exit(77 if result.skipped and len(result.skipped) == result.testsRun else 0)
+    # Meson reports 77 as skipped: a machine that cannot run DPDK must not look like a pass.
+    sys.exit(1 if not result.wasSuccessful() else 77 if result.skipped else 0)

@@ -7,7 +7,63 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+import unittest
+
+# sipfastd's T1 when the config sets no [timers] t1_ms (RFC 3261's 500 ms).
+DEFAULT_T1_MS = 500
+
+
+def need(tool, package):
+    """The path of `tool`. tools/setup installs it (Debian package `package`), so a test that finds it
+    missing fails, naming the package: a skip would pass for a green run that tested nothing."""
+    path = shutil.which(tool)
+    if path is None:
+        raise AssertionError(f"{tool} is not installed: install the Debian package {package} (tools/setup does)")
+    return path
+
+
+def ipv6_loopback_port(kind=socket.SOCK_DGRAM):
+    """A free port on ::1 (for both UDP and TCP). The machines these tests run on have an IPv6
+    loopback and tools/setup cannot make one: its absence is a fault of the environment, so the test
+    fails saying so rather than skipping."""
+    try:
+        return free_port(kind, socket.AF_INET6, "::1")
+    except OSError as e:
+        raise AssertionError(f"no IPv6 loopback here (binding [::1] failed: {e}): this test needs ::1 on lo "
+                             "(is IPv6 disabled, e.g. net.ipv6.conf.lo.disable_ipv6=1?)") from e
+
+
+def outlasting_t1(t1_ms):
+    """Seconds to wait before concluding that nothing (more) arrives: 2×T1 and a margin, so that a
+    retransmission timer of the proxy (Timer A, E or G, first fired at T1) fires within the wait."""
+    return 2 * t1_ms / 1000 + 0.1
+
+
+def arrivals(sock, seconds, match=lambda data: True):
+    """What arrives on `sock` within `seconds` that `match` accepts (the rest is dropped); reads until
+    the time is up. A test that something never arrives asserts this is empty."""
+    deadline = time.time() + seconds
+    got = []
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            return got
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65535)
+        except socket.timeout:
+            return got
+        if match(data):
+            got.append(data)
+
+
+def main():
+    """unittest.main with an exit status meson reads right: 1 on a failure, 77 (skipped) when a test
+    was skipped, 0 only when every test ran and passed."""
+    result = unittest.main(verbosity=2, exit=False).result
+    sys.exit(1 if not result.wasSuccessful() else 77 if result.skipped else 0)
 
 
 def tcp_listener(port, host="127.0.0.1"):

@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import Daemon, DaemonClass, all_headers, free_port, header
+from harness import Daemon, DaemonClass, all_headers, free_port, header, main, need
 
 SIPFASTD = sys.argv.pop(1)
 SIPFASTCTL = sys.argv.pop(1)
@@ -77,8 +77,7 @@ def metric(text, name, **labels):
 class Operations(DaemonClass, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if SIPP is None:
-            raise unittest.SkipTest("sipp (Debian sip-tester) is not installed")
+        need("sipp", "sip-tester")
         cls.tmp = tempfile.mkdtemp(prefix="sipfast-ops-")
         cls.port, cls.bob = free_port(), free_port()
         cls.proxy = Daemon(SIPFASTD, cls.tmp, config(cls.port, cls.bob))
@@ -128,14 +127,12 @@ class Operations(DaemonClass, unittest.TestCase):
         self.assertGreater(metric(text, "sipfast_worker_busy_seconds_total"), 0)
 
     def test_metrics_pass_promtool(self):
-        if PROMTOOL is None:
-            self.skipTest("promtool (Debian prometheus) is not installed")
+        need("promtool", "prometheus")
         r = subprocess.run([PROMTOOL, "check", "metrics"], input=self.scrape().encode(), capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 0, (r.stdout + r.stderr).decode())
 
     def test_a_prometheus_server_scrapes_it(self):
-        if PROMETHEUS is None:
-            self.skipTest("prometheus (Debian prometheus) is not installed")
+        need("prometheus", "prometheus")
         web = free_port(socket.SOCK_STREAM)
         target = self.proxy.metrics_url.split("//")[1].split("/")[0]
         cfg = os.path.join(self.tmp, "prometheus.yml")
@@ -192,8 +189,7 @@ class Operations(DaemonClass, unittest.TestCase):
 
 class ReloadAndStop(unittest.TestCase):
     def setUp(self):
-        if SIPP is None:
-            self.skipTest("sipp (Debian sip-tester) is not installed")
+        need("sipp", "sip-tester")
         self.tmp = tempfile.mkdtemp(prefix="sipfast-reload-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
         self.port, self.old_uas, self.new_uas = free_port(), free_port(), free_port()
@@ -271,4 +267,4 @@ class ReloadAndStop(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()
