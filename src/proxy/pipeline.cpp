@@ -127,8 +127,17 @@ void pipeline::reply(const inbound& in, int status, std::string_view reason, std
         stats_.count_drop(drop_cause::outbox_full);
         return;
     }
-    out.commit(in.source, in.transport(), n);
+    out.commit(answer_address(in), in.transport(), n);
     ++stats_.replied[status_class(status)];
+}
+
+net_address pipeline::answer_address(const inbound& in) const noexcept {
+    // RFC 3261 §18.2.2 and RFC 3581 §4: over UDP to the source address, at the source port when
+    // the client asked with rport, else at the port of its sent-by; over a stream, on its connection.
+    net_address to = in.source;
+    if (in.transport() == sip::transport::udp && msg_.top_via.rport == sip::rport_state::absent)
+        to.port = msg_.top_via.has_port ? msg_.top_via.port : std::uint16_t{5060};
+    return to;
 }
 
 void pipeline::refuse(const inbound& in, const verdict& v, outbox& out) noexcept {
@@ -208,11 +217,7 @@ void pipeline::forward_statefully(request_context& ctx, outbox& out) noexcept {
     t->upstream_transport = in.transport();
     const bool reliable = t->upstream_transport != sip::transport::udp;
     t->server = txn::server_transaction(t->invite, reliable, timers());
-    // RFC 3581 §4 / RFC 3261 §18.2.2: answers go to the source address, to its port when the client
-    // asked with rport (or on the connection the request came by), else to the port in its Via.
-    t->upstream = in.source;
-    if (!reliable && m.top_via.rport == sip::rport_state::absent)
-        t->upstream.port = m.top_via.has_port ? m.top_via.port : std::uint16_t{5060};
+    t->upstream = answer_address(in);
     ++stats_.transactions_created;
     ++stats_.transactions_active;
     ++stats_.transactions_pending;

@@ -91,6 +91,8 @@ private:
     void forward_statelessly(request_context& ctx, outbox& out) noexcept;
     void forward_statefully(request_context& ctx, outbox& out) noexcept;
     void refuse(const inbound& in, const verdict& v, outbox& out) noexcept;
+    /// Where an answer to the request in msg_ goes.
+    [[nodiscard]] net_address answer_address(const inbound& in) const noexcept;
     void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
                outbox& out) noexcept;
     void respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,

@@ -263,8 +263,8 @@ TEST(RecordRoute, OnlyInitialDialogFormingRequests) {
         {in_dialog("MESSAGE"), false},
         {in_dialog("UPDATE"), false},
         // In dialog with no Route (a UA that ignored our Record-Route): still not record-routed.
-        {req{.method = "INVITE", .to_tag = "b1"}, false},
-        {req{.method = "NOTIFY", .to_tag = "b1"}, false},
+        {req{.method = "INVITE", .ruri = "sip:bob@198.18.0.20:5062", .to_tag = "b1"}, false},
+        {req{.method = "NOTIFY", .ruri = "sip:bob@198.18.0.20:5062", .to_tag = "b1"}, false},
     };
     for (const proxy_mode mode : both_modes) {
         for (const row& r : rows) {
