@@ -22,8 +22,10 @@ std::uint64_t now_ns() noexcept {
 }
 
 lcore_worker::lcore_worker(const shared_state& s, std::uint16_t queue)
-    : s_(s), queue_(queue), pipeline_(*s.config, queue, now_ns(), s.hub->workers()), outbox_(burst * 4 * 4096, burst * 4),
-      neighbours_(*s.neighbour_table), dirty_(s.hub->participants(), false),
+    : s_(s), queue_(queue),
+      shard_(*s.config, queue, s.hub, s.control, now_ns(),
+             [](void* self, proxy::outbox&) { static_cast<lcore_worker*>(self)->send_outbox(); }, this),
+      neighbours_(*s.neighbour_table),
       // Fragments of one datagram may wait 2 s for the rest (RFC 791 leaves it to us).
       frags_(rte_ip_frag_table_create(1024, 16, 4096, rte_get_tsc_hz() * 2, static_cast<int>(rte_socket_id()))) {}
 
@@ -37,11 +39,15 @@ lcore_worker::~lcore_worker() {
 void lcore_worker::run() {
     std::uint64_t last_rx = clock_.now();
     bool seen = false;
-    proxy::shard_stats& st = pipeline_.stats();
+    proxy::shard_stats& st = shard_.stats();
     std::uint64_t turn = clock_.now();
     while (!s_.stop->load(std::memory_order_relaxed)) {
+        shard_.follow_control();
         rte_mbuf* rx[burst];
-        const std::uint16_t n = rte_eth_rx_burst(s_.port, queue_, rx, burst);
+        // Back-pressure: the queue is read only while every mailbox we hand over to has room for a
+        // burst; otherwise the NIC's ring holds what comes.
+        const std::uint16_t n =
+            shard_.ready_for_input(burst * 4096) ? rte_eth_rx_burst(s_.port, queue_, rx, burst) : std::uint16_t{0};
         const std::uint64_t now = clock_.now();
         // A poll-mode lcore never sleeps: a turn that found nothing is idle time, one that did, busy.
         (n > 0 ? st.busy_ns : st.idle_ns) += now - turn;
@@ -56,13 +62,13 @@ void lcore_worker::run() {
             seen = true;
         }
         from_kernel();
-        drain_mail(now);
-        pipeline_.on_tick(now, outbox_);
+        (void)shard_.on_mail(now);  // bounded: what is left waits for the next turn
+        shard_.on_tick(now);
         send_outbox();
         // TX buffering: a partial burst waits for more only while RX hands over full bursts (a
         // backlog to batch with), at most ~100 µs; once the queue is drained it goes at once.
         if (tx_count_ != 0 && (n < burst || (now > tx_oldest_ns_ && now - tx_oldest_ns_ >= 100'000))) flush_tx();
-        publish_mail();
+        shard_.end_turn();
         if (s_.exit_when_idle_ms != 0 && seen && now - last_rx > std::uint64_t{s_.exit_when_idle_ms} * 1'000'000) break;
         if (s_.deadline_ns != 0 && now >= s_.deadline_ns) break;
     }
@@ -242,48 +248,7 @@ void lcore_worker::deliver(const net::decoded_frame& f, const proxy::listen_poin
 }
 
 void lcore_worker::deliver_payload(const net::decoded_frame& f, const proxy::listen_point& l, std::string_view payload, std::uint64_t now) {
-    const proxy::inbound in{payload, f.src, &l, false, now};
-    const std::uint32_t owner = pipeline_.on_packet(in, now, outbox_);
-    if (owner == queue_) return;
-    if (!s_.hub->post(queue_, owner, payload, static_cast<std::uint32_t>(&l - s_.config->listen.data()), f.src, now)) {
-        pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);
-        return;
-    }
-    ++pipeline_.stats().mailbox_hops;
-    dirty_[owner] = true;
-}
-
-void lcore_worker::drain_mail(std::uint64_t now) {
-    for (unsigned from = 0; from < s_.hub->participants(); ++from) {
-        if (from == queue_) continue;
-        // A bounded batch per ring and turn, so the outbox (4 bursts) never overflows.
-        s_.hub->ring(from, queue_).consume(
-            [&](const io::mail& mail) {
-                const proxy::inbound in{std::string_view(mail.data, mail.len), mail.peer,
-                                        &s_.config->listen[mail.listen_index], true, mail.received_ns};
-                (void)pipeline_.on_packet(in, now, outbox_);
-            },
-            burst);
-        send_outbox();
-    }
-}
-
-void lcore_worker::publish_mail() {
-    for (unsigned to = 0; to < dirty_.size(); ++to)
-        if (dirty_[to]) {
-            dirty_[to] = false;
-            s_.hub->ring(queue_, to).publish();
-            // Lcores poll; the TCP thread sleeps in epoll and is woken.
-            if (s_.hub->has_stream_thread() && to == s_.hub->stream_thread()) s_.hub->wake(to);
-        }
-}
-
-bool lcore_worker::to_stream_thread(const proxy::outgoing& o) {
-    if (!s_.hub->has_stream_thread()) return false;
-    const unsigned to = s_.hub->stream_thread();
-    if (!s_.hub->post(queue_, to, {outbox_.bytes(o).data(), o.size}, 0, o.destination, o.received_ns)) return false;
-    dirty_[to] = true;
-    return true;
+    shard_.on_packet(proxy::inbound{payload, f.src, &l, false, now}, now);
 }
 
 template <class F>
@@ -297,10 +262,11 @@ void lcore_worker::answer(F&& write) {
 }
 
 void lcore_worker::send_outbox() {
-    for (std::size_t i = 0; i < outbox_.size(); ++i) {
-        const proxy::outgoing& o = outbox_[i];
+    proxy::outbox& box = shard_.out();
+    for (std::size_t i = 0; i < box.size(); ++i) {
+        const proxy::outgoing& o = box[i];
         if (o.transport != sip::transport::udp) {  // TCP: the TCP thread sends it through the kernel
-            if (!to_stream_thread(o)) pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+            if (!shard_.to_stream_thread(o)) shard_.stats().count_drop(proxy::drop_cause::no_route);
             continue;
         }
         const proxy::listen_point* from = nullptr;
@@ -316,7 +282,7 @@ void lcore_worker::send_outbox() {
             // Not known yet: ask by ARP or neighbour solicitation (once a second per address), and
             // let the sender's retransmission (Timer A/E, or the caller's) find the answer learned.
             ++c_.no_neighbour;
-            pipeline_.stats().count_drop(proxy::drop_cause::no_route);
+            shard_.stats().count_drop(proxy::drop_cause::no_route);
             if (neighbours_.should_ask(hop, clock_.now()))
                 answer([&](std::span<std::uint8_t> out) {
                     return hop.family == 4 ? net::encode_arp_request(out, s_.our_mac, from->address, hop)
@@ -324,7 +290,7 @@ void lcore_worker::send_outbox() {
                 });
             continue;
         }
-        const auto bytes = outbox_.bytes(o);
+        const auto bytes = box.bytes(o);
         const net::l2_header l2{s_.our_mac, peer.mac, peer.vlan};
         const std::size_t frames = net::udp_frame_count(o.destination.family, bytes.size(), s_.mtu);
         if (frames == 1) {
@@ -343,7 +309,7 @@ void lcore_worker::send_outbox() {
                                    ? RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM
                                    : RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
             }
-            pipeline_.stats().bytes_out += o.size;
+            shard_.stats().bytes_out += o.size;
             queue_tx(m, o.latency, o.received_ns);
             continue;
         }
@@ -368,9 +334,9 @@ void lcore_worker::send_outbox() {
             continue;
         }
         ++c_.fragmented;
-        pipeline_.stats().bytes_out += o.size;
+        shard_.stats().bytes_out += o.size;
     }
-    outbox_.clear();
+    box.clear();
 }
 
 /// The neighbour a destination is reached through: itself on our subnet (or with no gateway of its
@@ -398,7 +364,7 @@ void lcore_worker::flush_tx() {
     c_.tx += sent;
     // Each forward's delay from its receipt to the port taking it (DESIGN §8's latency histograms).
     const std::uint64_t sent_at = clock_.now();
-    proxy::shard_stats& st = pipeline_.stats();
+    proxy::shard_stats& st = shard_.stats();
     for (std::uint16_t i = 0; i < sent; ++i)
         if (tx_latency_[i].slot != 0 && sent_at > tx_latency_[i].received_ns)
             proxy::record_latency(st, tx_latency_[i].slot, sent_at - tx_latency_[i].received_ns);

@@ -15,9 +15,9 @@
 #include "neighbours.hpp"
 #include "tsc_clock.hpp"
 #include "sipfast/core/counter.hpp"
-#include "sipfast/io/mail_hub.hpp"
 #include "sipfast/net/frame.hpp"
-#include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/proxy/mail_hub.hpp"
+#include "sipfast/proxy/shard.hpp"
 #include "sipfast/sip/parser.hpp"
 
 namespace sipfast::dpdk {
@@ -34,7 +34,8 @@ struct shared_state {
     std::uint16_t port = 0;
     rte_mempool* pool = nullptr;
     net::mac_address our_mac{};
-    io::mail_hub* hub = nullptr;
+    proxy::mail_hub* hub = nullptr;
+    const proxy::shard_control* control = nullptr;  // reload and drain, as sipfastd's
     std::size_t mtu = 1500;         // the port's: larger IP packets go as fragments
     bool checksum_offload = false;  // the port completes IPv4 header and UDP checksums
     unsigned exit_when_idle_ms = 0;
@@ -65,7 +66,7 @@ public:
     void run();
 
     [[nodiscard]] const lcore_counters& counters() const noexcept { return c_; }
-    [[nodiscard]] const proxy::shard_stats& stats() const noexcept { return pipeline_.stats(); }
+    [[nodiscard]] const proxy::shard_stats& stats() const noexcept { return shard_.stats(); }
 
 private:
     [[nodiscard]] bool ours(const core::net_address& ip) const noexcept;
@@ -78,9 +79,6 @@ private:
     void echo(const net::decoded_frame& f);
     void deliver(const net::decoded_frame& f, const proxy::listen_point& l, rte_mbuf* m, std::uint64_t now);
     void deliver_payload(const net::decoded_frame& f, const proxy::listen_point& l, std::string_view payload, std::uint64_t now);
-    void drain_mail(std::uint64_t now);
-    void publish_mail();
-    bool to_stream_thread(const proxy::outgoing& o);
     template <class F>
     void answer(F&& write);
     void send_outbox();
@@ -90,8 +88,7 @@ private:
     const shared_state& s_;
     std::uint16_t queue_;
     tsc_clock clock_;
-    proxy::pipeline pipeline_;
-    proxy::outbox outbox_;
+    proxy::shard shard_;
     neighbours& neighbours_;
     lcore_counters c_;
     struct tx_latency {
@@ -104,7 +101,6 @@ private:
     std::uint64_t tx_oldest_ns_ = 0;  // when the first frame of the partial burst was queued
     std::uint16_t ip_id_ = 1;
     std::uint32_t frag_id_ = 1;  // Identification of the datagrams we fragment (32 bits for IPv6)
-    std::vector<bool> dirty_;  // mailboxes this turn wrote to, published at its end
     std::array<char, 65536 + sip::padding_bytes> scratch_{};
     std::array<std::uint8_t, 65536 + 18 + sip::padding_bytes> frame_scratch_{};
     rte_ip_frag_tbl* frags_;

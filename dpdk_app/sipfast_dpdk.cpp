@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "lcore_worker.hpp"
 #include "port_metrics.hpp"
 #include "sipfast/io/tcp_server.hpp"
+#include "sipfast/io/wakers.hpp"
 #include "sipfast/ops/ops_server.hpp"
 
 namespace {
@@ -34,7 +36,14 @@ using namespace sipfast;
 using namespace sipfast::dpdk;
 
 std::atomic<bool> stop{false};
-void on_signal(int) { stop.store(true); }
+std::atomic<bool> reload_requested{false};
+std::atomic<bool> drain_requested{false};
+// SIGHUP reloads; SIGTERM/SIGINT drain (new calls 503, what is in flight finishes); a second one
+// stops at once. The work is done by the control thread: nothing here but flags.
+void on_signal(int sig) {
+    if (sig == SIGHUP) reload_requested.store(true);
+    else if (drain_requested.exchange(true)) stop.store(true);
+}
 
 int fail(const std::string& message, int status = 2) {
     std::fprintf(stderr, "sipfast-dpdk: error: %s\n", message.c_str());
@@ -193,8 +202,13 @@ int main(int argc, char** argv) {
     s.tap = tap;
     s.exit_when_idle_ms = o.exit_when_idle_ms;
     s.framing_only = o.framing_only;
-    io::mail_hub hub(worker_count, d.mailbox_slots, have_tcp);
+    proxy::mail_hub hub(worker_count, std::size_t{d.mailbox_kib} << 10, have_tcp);
+    // Lcores poll their mailboxes; only the TCP thread sleeps (in epoll) and is woken.
+    io::wakers wake(hub, [&](unsigned p) { return have_tcp && p == hub.stream_thread(); });
     s.hub = &hub;
+    proxy::shard_control control;
+    control.config.store(&cfg.proxy);
+    s.control = &control;
     // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
     // each lcore's cache and what is in flight in a burst.
     const unsigned ring_mbufs = worker_count * (d.rx_descriptors + d.tx_descriptors) * (have_tap ? 2u : 1u) +
@@ -252,13 +266,14 @@ int main(int argc, char** argv) {
     std::unique_ptr<io::tcp_server> tcp;
     std::thread tcp_thread;
     if (have_tcp) {
-        tcp = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, hub);
+        tcp = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, hub, wake.fd(hub.stream_thread()));
         if (const std::string err = tcp->open(); !err.empty()) return fail("tcp: " + err, 1);
         tcp_thread = std::thread([&] { tcp->run(stop, -1); });
     }
 
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    std::signal(SIGHUP, on_signal);
     std::vector<std::unique_ptr<lcore_worker>> workers;
     for (std::uint16_t q = 0; q < queues; ++q) workers.push_back(std::make_unique<lcore_worker>(s, q));
     char name[RTE_ETH_NAME_MAX_LEN] = {};
@@ -296,9 +311,53 @@ int main(int argc, char** argv) {
         else if (generator)  // the last lcore
             rte_eal_remote_launch([](void* p) { static_cast<generator_lcore*>(p)->run(); return 0; }, generator.get(), lcore_id);
     }
+    // Reload and drain, as sipfastd does: a reloaded configuration is swapped in through the
+    // control (each lcore takes it at its next turn); every one loaded stays alive, since an lcore
+    // may still read the one before.
+    std::vector<std::unique_ptr<daemon::daemon_config>> reloaded;
+    std::thread control_thread([&] {
+        std::uint64_t drain_deadline = 0;
+        while (!stop.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            if (reload_requested.exchange(false)) {
+                auto next = std::make_unique<daemon::daemon_config>();
+                std::string from;
+                std::string err = daemon::load_with_command_line(o.cli, *next, from);
+                if (err.empty()) {
+                    own_addresses(*next);
+                    const daemon::daemon_config& running = reloaded.empty() ? cfg : *reloaded.back();
+                    if (const std::string conflict = daemon::reload_conflict(running, *next); !conflict.empty())
+                        err = from + ": " + conflict;
+                }
+                if (!err.empty()) {
+                    std::fprintf(stderr, "sipfast-dpdk: error: reload refused, the running configuration stays: %s\n", err.c_str());
+                } else {
+                    control.config.store(&next->proxy, std::memory_order_release);
+                    std::fprintf(stderr, "sipfast-dpdk: info: reloaded %s: %zu routes, %zu locations, %zu domains\n", from.c_str(),
+                                 next->proxy.routes.size(), next->proxy.locations.size(), next->proxy.domains.size());
+                    reloaded.push_back(std::move(next));
+                }
+            }
+            if (drain_requested.load() && !control.draining.load()) {
+                control.draining.store(true);
+                drain_deadline = now_ns() + cfg.shutdown_grace_ns;
+                std::fprintf(stderr, "sipfast-dpdk: info: stopping: new calls are answered 503, transactions in flight finish\n");
+            }
+            if (control.draining.load()) {
+                std::uint64_t pending = 0;
+                for (const auto& w : workers) pending += w->stats().transactions_pending;
+                if (pending == 0 || now_ns() >= drain_deadline) {
+                    if (pending != 0) std::fprintf(stderr, "sipfast-dpdk: warn: grace period over: %llu transactions abandoned\n",
+                                                   static_cast<unsigned long long>(pending));
+                    stop.store(true);
+                }
+            }
+        }
+    });
     workers[0]->run();
     stop.store(true);  // one lcore ending a replay ends them all
     rte_eal_mp_wait_lcore();
+    control_thread.join();
 
     const double elapsed = static_cast<double>(now_ns() - started) / 1e9;
     stop_ops.store(true);  // before the port's counters are read here: some PMDs clear on read

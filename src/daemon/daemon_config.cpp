@@ -120,14 +120,14 @@ std::string check_owned(const dpdk_config& d) {
 
 bool read_dpdk(context& c, const toml::node& n, dpdk_config& d) {
     constexpr std::string_view names =
-        "port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_slots";
+        "port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_kib";
     const auto* t = n.as_table();
     if (t == nullptr) return c.fail(n, "dpdk: expected a table ([dpdk] with " + std::string(names) + ")");
     const int_key ints[] = {
         {"rx_descriptors", 64, 32768, 1, nullptr, &d.rx_descriptors, nullptr, "descriptors"},
         {"tx_descriptors", 64, 32768, 1, nullptr, &d.tx_descriptors, nullptr, "descriptors"},
         {"mbufs", 0, 1 << 24, 1, nullptr, &d.mbufs, nullptr, "mbufs (0: sized from the rings)"},
-        {"mailbox_slots", 16, 1 << 16, 1, nullptr, &d.mailbox_slots, nullptr, "slots"},
+        {"mailbox_kib", 64, 1 << 20, 1, nullptr, &d.mailbox_kib, nullptr, "KiB"},
     };
     for (auto&& [tk, tv] : *t) {
         const std::string_view name = tk.str();

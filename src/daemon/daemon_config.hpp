@@ -32,7 +32,7 @@ struct dpdk_config {
     std::uint32_t rx_descriptors = 1024;       ///< per RX queue
     std::uint32_t tx_descriptors = 1024;       ///< per TX queue
     std::uint32_t mbufs = 0;                   ///< the mbuf pool; 0: sized from the rings and lcores
-    std::uint32_t mailbox_slots = 256;         ///< messages one lcore may have waiting for another
+    std::uint32_t mailbox_kib = 1024;          ///< bytes one lcore may have waiting for another, in KiB
 };
 
 struct daemon_config {

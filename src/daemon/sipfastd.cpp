@@ -28,6 +28,7 @@
 #include "daemon_config.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
+#include "sipfast/io/wakers.hpp"
 #include "sipfast/ops/log.hpp"
 #include "sipfast/ops/ops_server.hpp"
 #include "sipfast/ops/prometheus.hpp"
@@ -90,8 +91,9 @@ private:
     std::vector<std::unique_ptr<daemon::daemon_config>> configs_;
     std::atomic<const daemon::daemon_config*> current_{nullptr};
     std::mutex reload_mutex_;
-    io::run_control control_;
-    std::unique_ptr<io::mail_hub> hub_;
+    proxy::shard_control control_;
+    std::unique_ptr<proxy::mail_hub> hub_;
+    std::unique_ptr<io::wakers> wakers_;
     std::vector<std::unique_ptr<io::udp_worker>> workers_;
     std::unique_ptr<io::tcp_server> tcp_;
     std::unique_ptr<ops::ops_server> ops_;
@@ -211,16 +213,17 @@ int daemon_process::run() {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     control_.config.store(&cfg.proxy);
-    hub_ = std::make_unique<io::mail_hub>(n, 256, have_tcp);
+    hub_ = std::make_unique<proxy::mail_hub>(n, proxy::mailbox_bytes(n + (have_tcp ? 1 : 0)), have_tcp);
+    wakers_ = std::make_unique<io::wakers>(*hub_, [](unsigned) { return true; });  // every thread sleeps in poll/epoll
     for (unsigned i = 0; i < n; ++i) {
-        workers_.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i, hub_.get(), &control_));
+        workers_.push_back(std::make_unique<io::udp_worker>(cfg.proxy, i, hub_.get(), &control_, wakers_->fd(i)));
         if (const std::string err = workers_.back()->open(); !err.empty()) {
             log_error("worker " + std::to_string(i) + ": " + err);
             return 1;
         }
     }
     if (have_tcp) {
-        tcp_ = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, *hub_);
+        tcp_ = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, *hub_, wakers_->fd(hub_->stream_thread()));
         if (const std::string err = tcp_->open(); !err.empty()) {
             log_error("tcp: " + err);
             return 1;

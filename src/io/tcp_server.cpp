@@ -60,8 +60,8 @@ std::size_t tcp_server::address_hash::operator()(const core::net_address& a) con
         (std::uint64_t{a.port} << 8) ^ a.family);
 }
 
-tcp_server::tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, mail_hub& hub)
-    : config_(config), limits_(&limits), hub_(hub), self_(hub.stream_thread()), dirty_(hub.workers(), false),
+tcp_server::tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, proxy::mail_hub& hub, int wake_fd)
+    : config_(config), limits_(&limits), hub_(hub), wake_fd_(wake_fd), self_(hub.stream_thread()), dirty_(hub.workers(), false),
       slots_(sip::default_header_slots) {}
 
 tcp_server::~tcp_server() {
@@ -105,7 +105,7 @@ std::string tcp_server::open() {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = wake_mark;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, hub_.wake_fd(self_), &ev) != 0)
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0)
         return std::string("epoll_ctl: ") + std::strerror(errno);
     return {};
 }
@@ -282,14 +282,6 @@ bool tcp_server::frame(connection& c) noexcept {
             at += r.consumed;
             continue;
         }
-        if (r.consumed > mail::max_bytes) {
-            // Larger than a mailbox slot: refused like any message too large to handle (§21.5.14).
-            sip::parse_result big;
-            big.error = sip::parse_error::message_too_large;
-            answer_fault(c, big);
-            at += r.consumed;
-            continue;
-        }
         const std::uint32_t owner = proxy::message_owner(msg_, hub_.workers(), 0);
         if (!hub_.post(self_, owner, data.substr(0, r.consumed), c.listen_index, c.peer, received_ns)) {
             all = false;  // the owner is behind: keep the bytes, stop reading, try again next turn
@@ -440,14 +432,14 @@ tcp_server::connection* tcp_server::connect_to(const core::net_address& peer, st
 
 void tcp_server::send_from_shards(std::uint64_t now) noexcept {
     for (unsigned from = 0; from < hub_.workers(); ++from) {
-        hub_.ring(from, self_).consume([&](const mail& m) {
+        hub_.consume(from, self_, [&](const proxy::mail& m) {
             connection* c = find(m.peer);
             if (c == nullptr) {
                 // RFC 3261 §18.2.2: a response whose connection is gone goes to the received address
                 // and the sent-by port (the peer's listening port), on a connection open there or a
                 // new one; a request opens one to its destination.
                 core::net_address to = m.peer;
-                if (is_response({m.data, m.len}, to)) c = find(to);
+                if (is_response(m.data, to)) c = find(to);
                 if (c == nullptr) c = connect_to(to, now);
             }
             if (c == nullptr || c->closing) {  // a closing connection has sent its last answer
@@ -456,7 +448,7 @@ void tcp_server::send_from_shards(std::uint64_t now) noexcept {
             }
             ++counters_.messages_out;
             c->active_ns = now;
-            send(*c, m.data, m.len);
+            send(*c, m.data.data(), m.data.size());
         });
     }
 }
@@ -519,7 +511,7 @@ void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
             const std::uint64_t d = ev.data.u64;
             if (d == wake_mark) {
                 std::uint64_t v = 0;
-                (void)!::read(hub_.wake_fd(self_), &v, sizeof v);
+                (void)!::read(wake_fd_, &v, sizeof v);
                 continue;
             }
             if (d & listener_mark) {

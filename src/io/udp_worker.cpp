@@ -32,35 +32,11 @@ struct rx_batch {
 
 } // namespace
 
-udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub, const run_control* control)
-    : config_(config), index_(index), hub_(hub), control_(control), dirty_(hub ? hub->participants() : 0, false),
-      pipeline_(config, index, monotonic_ns(), hub ? hub->workers() : 1), outbox_(burst * 4 * 4096, burst * 4) {}
-
-void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept {
-    const std::uint32_t owner = pipeline_.on_packet(in, now_ns, outbox_);
-    if (owner == index_ || hub_ == nullptr) return;
-    // Not ours: handed to its owner once (DESIGN §1). A full mailbox drops it and counts; the sender
-    // retransmits.
-    if (!hub_->post(index_, owner, in.data, static_cast<std::uint32_t>(in.local - config_.listen.data()), in.source,
-                    in.received_ns)) {
-        pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);
-        return;
-    }
-    ++pipeline_.stats().mailbox_hops;
-    dirty_[owner] = true;
-}
-
-void udp_worker::drain_mail(std::uint64_t now_ns) noexcept {
-    if (hub_ == nullptr) return;
-    for (unsigned from = 0; from < hub_->participants(); ++from) {
-        if (from == index_) continue;
-        hub_->ring(from, index_).consume([&](const mail& m) {
-            const proxy::inbound in{std::string_view(m.data, m.len), m.peer, &config_.listen[m.listen_index], true,
-                                    m.received_ns};
-            (void)pipeline_.on_packet(in, now_ns, outbox_);
-        });
-    }
-}
+udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index, proxy::mail_hub* hub,
+                       const proxy::shard_control* control, int wake_fd)
+    : config_(config), index_(index), wake_fd_(wake_fd),
+      shard_(config, index, hub, control, monotonic_ns(),
+             [](void* self, proxy::outbox&) { static_cast<udp_worker*>(self)->flush(); }, this) {}
 
 udp_worker::~udp_worker() {
     for (const socket_point& s : sockets_)
@@ -100,11 +76,13 @@ int udp_worker::socket_for(const core::net_address& to) const noexcept {
     return -1;
 }
 
-void udp_worker::flush(int fallback_fd) noexcept {
+void udp_worker::flush() noexcept {
+    proxy::outbox& box = shard_.out();
+    const int fallback_fd = sockets_.front().fd;
     std::array<mmsghdr, burst * 4> msgs{};
     std::array<iovec, burst * 4> iov{};
     std::array<sockaddr_storage, burst * 4> to{};
-    proxy::shard_stats& st = pipeline_.stats();
+    proxy::shard_stats& st = shard_.stats();
     // What was sent counts (bytes, and each forward's delay since it was received) once it is with
     // the kernel or the TCP thread; what was refused does not.
     const std::uint64_t sent_at = monotonic_ns();
@@ -113,20 +91,20 @@ void udp_worker::flush(int fallback_fd) noexcept {
         if (o.latency != 0 && sent_at > o.received_ns) proxy::record_latency(st, o.latency, sent_at - o.received_ns);
     };
     std::size_t i = 0;
-    while (i < outbox_.size()) {
-        if (outbox_[i].transport != sip::transport::udp) {  // the TCP thread sends it
-            if (to_stream_thread(outbox_[i])) count_sent(outbox_[i]);
+    while (i < box.size()) {
+        if (box[i].transport != sip::transport::udp) {  // the TCP thread sends it
+            if (shard_.to_stream_thread(box[i])) count_sent(box[i]);
             else st.count_drop(proxy::drop_cause::no_route);
             ++i;
             continue;
         }
         // One sendmmsg per run of UDP messages leaving through the same socket.
-        const int fd = socket_for(outbox_[i].destination);
+        const int fd = socket_for(box[i].destination);
         std::size_t n = 0;
-        while (i + n < outbox_.size() && n < msgs.size() && outbox_[i + n].transport == sip::transport::udp &&
-               socket_for(outbox_[i + n].destination) == fd) {
-            const proxy::outgoing& o = outbox_[i + n];
-            const auto bytes = outbox_.bytes(o);
+        while (i + n < box.size() && n < msgs.size() && box[i + n].transport == sip::transport::udp &&
+               socket_for(box[i + n].destination) == fd) {
+            const proxy::outgoing& o = box[i + n];
+            const auto bytes = box.bytes(o);
             iov[n] = iovec{const_cast<char*>(bytes.data()), bytes.size()};
             msgs[n].msg_hdr = msghdr{};
             msgs[n].msg_hdr.msg_iov = &iov[n];
@@ -142,50 +120,22 @@ void udp_worker::flush(int fallback_fd) noexcept {
             if (r <= 0) break;  // what the kernel refuses is dropped, not retried in a spin (l3fwd)
             sent += static_cast<std::size_t>(r);
         }
-        for (std::size_t k = 0; k < sent; ++k) count_sent(outbox_[i + k]);
+        for (std::size_t k = 0; k < sent; ++k) count_sent(box[i + k]);
         i += n;
     }
-    outbox_.clear();
-}
-
-static_assert(proxy::default_max_stream_message <= mail::max_bytes,
-              "the pipeline moves to TCP only what a mailbox slot holds");
-
-bool udp_worker::to_stream_thread(const proxy::outgoing& o) noexcept {
-    if (hub_ == nullptr || !hub_->has_stream_thread()) return false;
-    const unsigned to = hub_->stream_thread();
-    if (!hub_->post(index_, to, {outbox_.bytes(o).data(), o.size}, 0, o.destination, o.received_ns)) return false;
-    dirty_[to] = true;
-    return true;
-}
-
-void udp_worker::publish_mail() noexcept {
-    // Once per turn: publish each ring that got mail and wake its consumer.
-    for (unsigned to = 0; to < dirty_.size(); ++to) {
-        if (!dirty_[to]) continue;
-        dirty_[to] = false;
-        hub_->ring(index_, to).publish();
-        hub_->wake(to);
-    }
-}
-
-void udp_worker::follow_control() noexcept {
-    if (control_ == nullptr) return;
-    const proxy::proxy_config* c = control_->config.load(std::memory_order_acquire);
-    if (c != nullptr && c != &pipeline_.config()) pipeline_.reconfigure(*c);
-    pipeline_.set_draining(control_->draining.load(std::memory_order_relaxed));
+    box.clear();
 }
 
 void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
     // A flood of bad packets is one line a second with a count, never a line per packet.
     if (now_ns < next_report_ns_) return;
     next_report_ns_ = now_ns + 1'000'000'000;
-    const std::uint64_t malformed = pipeline_.stats().malformed();
+    const std::uint64_t malformed = shard_.stats().malformed();
     if (malformed == reported_malformed_ || !ops::logger::enabled(ops::log_level::warn)) {
         reported_malformed_ = malformed;
         return;
     }
-    const proxy::pipeline::fault f = pipeline_.last_fault();
+    const proxy::pipeline::fault f = shard_.core().last_fault();
     std::array<char, 48> host{};
     std::array<char, 256> line{};
     const std::string_view h = core::format_host(f.source, host);
@@ -204,32 +154,32 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
     rx.buffers = buffers.get();
     std::vector<pollfd> fds;
     for (const socket_point& s : sockets_) fds.push_back(pollfd{s.fd, POLLIN, 0});
-    const int wake = hub_ ? hub_->wake_fd(index_) : -1;
-    if (wake >= 0) fds.push_back(pollfd{wake, POLLIN, 0});
-    proxy::shard_stats& st = pipeline_.stats();
+    if (wake_fd_ >= 0) fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+    proxy::shard_stats& st = shard_.stats();
     std::uint64_t turn_start = monotonic_ns();
+    bool more_mail = false;
     while (!stop.load(std::memory_order_relaxed)) {
+        // Back-pressure: the sockets are read only while every mailbox we hand over to has room
+        // for a burst; otherwise they are not watched (the kernel's buffer holds what comes) and
+        // we wait for our own mail or 1 ms, the owners draining meanwhile.
+        const bool reading = shard_.ready_for_input(burst * 4096);
+        for (std::size_t k = 0; k < sockets_.size(); ++k) fds[k].events = reading ? POLLIN : 0;
         // 10 ms bounds how late a timer fires (the wheel ticks in 1 ms) when no traffic wakes us.
         const std::uint64_t waited_from = monotonic_ns();
         st.busy_ns += waited_from - turn_start;
-        const int ready = ::poll(fds.data(), fds.size(), 10);
+        const int ready = ::poll(fds.data(), fds.size(), more_mail ? 0 : reading ? 10 : 1);
         const std::uint64_t now = monotonic_ns();
         st.idle_ns += now - waited_from;
         turn_start = now;
-        follow_control();
+        shard_.follow_control();
         report_faults(now);
-        if (wake >= 0 && ready > 0 && (fds.back().revents & POLLIN)) {
+        if (wake_fd_ >= 0 && ready > 0 && (fds.back().revents & POLLIN)) {
             std::uint64_t v = 0;
-            (void)!::read(wake, &v, sizeof v);
+            (void)!::read(wake_fd_, &v, sizeof v);
         }
-        drain_mail(now);
-        pipeline_.on_tick(now, outbox_);
-        if (!outbox_.empty()) flush(sockets_.front().fd);
-        if (ready <= 0) {
-            if (hub_ != nullptr) publish_mail();  // what the timers sent over TCP
-            continue;
-        }
-        for (std::size_t k = 0; k < sockets_.size(); ++k) {
+        more_mail = shard_.on_mail(now);
+        shard_.on_tick(now);
+        for (std::size_t k = 0; reading && ready > 0 && k < sockets_.size(); ++k) {
             if (!(fds[k].revents & POLLIN)) continue;
             for (unsigned i = 0; i < burst; ++i) {
                 rx.iov[i] = iovec{(*rx.buffers)[i].data(), max_datagram};
@@ -247,11 +197,11 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
                 const proxy::inbound in{std::string_view((*rx.buffers)[static_cast<std::size_t>(i)].data(), len),
                                         from_sockaddr(rx.from[static_cast<std::size_t>(i)]), sockets_[k].point,
                                         false, now};
-                handle(in, now);
+                shard_.on_packet(in, now);
             }
-            flush(sockets_[k].fd);
         }
-        if (hub_ != nullptr) publish_mail();
+        if (!shard_.out().empty()) flush();
+        shard_.end_turn();
     }
 }
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sipfast/core/counter.hpp"
-#include "sipfast/io/mail_hub.hpp"
+#include "sipfast/proxy/mail_hub.hpp"
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/sip/message.hpp"
 #include "sipfast/sip/parser.hpp"
@@ -55,7 +55,7 @@ class tcp_server {
 public:
     /// Serves the configuration's tcp listen points; `hub` must have a stream thread. `limits` must
     /// outlive the server (or be replaced with set_limits).
-    tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, mail_hub& hub);
+    tcp_server(const proxy::proxy_config& config, const tcp_limits& limits, proxy::mail_hub& hub, int wake_fd);
     ~tcp_server();
     tcp_server(const tcp_server&) = delete;
     tcp_server& operator=(const tcp_server&) = delete;
@@ -103,7 +103,8 @@ private:
     const proxy::proxy_config& config_;
     std::atomic<const tcp_limits*> limits_;
     std::atomic<bool> stop_accepting_{false};
-    mail_hub& hub_;
+    proxy::mail_hub& hub_;
+    int wake_fd_;
     unsigned self_;
     int epoll_ = -1;
     int spare_fd_ = -1;  // given up to refuse a connection when descriptors run out

@@ -6,19 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "sipfast/io/mail_hub.hpp"
 #include "sipfast/proxy/config.hpp"
-#include "sipfast/proxy/outbox.hpp"
-#include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/proxy/mail_hub.hpp"
+#include "sipfast/proxy/shard.hpp"
 
 namespace sipfast::io {
-
-/// What the daemon tells its threads while they run: the configuration snapshot to use (a reload
-/// swaps it; each worker picks it up at its next loop turn, no lock) and whether we are stopping.
-struct run_control {
-    std::atomic<const proxy::proxy_config*> config{nullptr};
-    std::atomic<bool> draining{false};
-};
 
 /// One worker of the kernel backend (DESIGN §1): its own SO_REUSEPORT UDP socket per listen
 /// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own pipeline (its shard).
@@ -28,8 +20,8 @@ public:
     static constexpr unsigned burst = 32;
 
     /// Worker `index` of hub->workers() (or the only one when hub is null).
-    udp_worker(const proxy::proxy_config& config, std::uint32_t index, mail_hub* hub = nullptr,
-               const run_control* control = nullptr);
+    udp_worker(const proxy::proxy_config& config, std::uint32_t index, proxy::mail_hub* hub = nullptr,
+               const proxy::shard_control* control = nullptr, int wake_fd = -1);
     ~udp_worker();
     udp_worker(const udp_worker&) = delete;
     udp_worker& operator=(const udp_worker&) = delete;
@@ -42,7 +34,7 @@ public:
     void run(const std::atomic<bool>& stop, int cpu);
 
     /// This shard's statistics; safe to read from any thread while the worker runs.
-    [[nodiscard]] const proxy::shard_stats& stats() const noexcept { return pipeline_.stats(); }
+    [[nodiscard]] const proxy::shard_stats& stats() const noexcept { return shard_.stats(); }
 
 private:
     struct socket_point {
@@ -50,25 +42,17 @@ private:
         const proxy::listen_point* point = nullptr;
     };
 
-    void flush(int fallback_fd) noexcept;
-    [[nodiscard]] bool to_stream_thread(const proxy::outgoing& o) noexcept;
-    void publish_mail() noexcept;
-    void follow_control() noexcept;
+    void flush() noexcept;
     void report_faults(std::uint64_t now_ns) noexcept;
-    void handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept;
-    void drain_mail(std::uint64_t now_ns) noexcept;
     [[nodiscard]] int socket_for(const core::net_address& to) const noexcept;
 
     const proxy::proxy_config& config_;
     std::uint32_t index_;
-    mail_hub* hub_;
-    const run_control* control_;
+    int wake_fd_;
     std::uint64_t next_report_ns_ = 0;
     std::uint64_t reported_malformed_ = 0;
-    std::vector<bool> dirty_;  // rings to publish at the end of this turn, by participant
     std::vector<socket_point> sockets_;
-    proxy::pipeline pipeline_;
-    proxy::outbox outbox_;
+    proxy::shard shard_;
 };
 
 } // namespace sipfast::io

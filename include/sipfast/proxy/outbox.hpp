@@ -22,8 +22,10 @@ struct outgoing {
 };
 
 /// What a worker's pipeline produced during one burst, for the backend to send in a batch
-/// (sendmmsg, rte_eth_tx_burst) and then clear. Fixed arena and slot count, sized at set-up: a full
-/// outbox refuses new messages (the pipeline counts the drop) rather than growing.
+/// (sendmmsg, rte_eth_tx_burst) and then clear. Fixed arena and slot count, sized at set-up. When
+/// it fills up, its drain (the backend's send, set with set_drain) empties it and the message
+/// goes in after all; without a drain, or for a message larger than the arena, it refuses (the
+/// pipeline counts the drop) rather than growing.
 class outbox {
 public:
     outbox(std::size_t arena_bytes, std::size_t max_messages)
@@ -32,9 +34,22 @@ public:
     outbox(const outbox&) = delete;
     outbox& operator=(const outbox&) = delete;
 
-    /// Room for a message of up to n bytes, or an empty span when the arena or the slots are full.
+    using drain_fn = void (*)(void* context, outbox& full);
+
+    /// What empties a full outbox: it must send what it holds and clear() it.
+    void set_drain(drain_fn f, void* context) noexcept {
+        drain_ = f;
+        drain_context_ = context;
+    }
+
+    /// Room for a message of up to n bytes, or an empty span when the arena or the slots are full
+    /// and the drain cannot make room.
     [[nodiscard]] std::span<char> reserve(std::size_t n) noexcept {
-        if (count_ == max_messages_ || n > arena_bytes_ - used_) return {};
+        if (count_ == max_messages_ || n > arena_bytes_ - used_) {
+            if (drain_ == nullptr || count_ == 0) return {};
+            drain_(drain_context_, *this);
+            if (count_ == max_messages_ || n > arena_bytes_ - used_) return {};
+        }
         return {arena_.get() + used_, n};
     }
     /// Queues the first `size` bytes of the last reserve() for `destination`.
@@ -61,6 +76,8 @@ private:
     std::unique_ptr<outgoing[]> slots_;
     std::size_t max_messages_;
     std::size_t count_ = 0;
+    drain_fn drain_ = nullptr;
+    void* drain_context_ = nullptr;
 };
 
 } // namespace sipfast::proxy

@@ -193,7 +193,7 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nrx_descriptors = 8\n", 3, "dpdk.rx_descriptors: expected descriptors from 64 to 32768"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nqueues = 2\n", 3,
-         "dpdk: unknown key 'queues' (port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_slots)"},
+         "dpdk: unknown key 'queues' (port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_kib)"},
     };
     for (const row& r : rows) {
         daemon_config c;
