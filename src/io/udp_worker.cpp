@@ -39,8 +39,8 @@ udp_worker::udp_worker(const proxy::proxy_config& config, std::uint32_t index, m
 void udp_worker::handle(const proxy::inbound& in, std::uint64_t now_ns) noexcept {
     const std::uint32_t owner = pipeline_.on_packet(in, now_ns, outbox_);
     if (owner == index_ || hub_ == nullptr) return;
-    // Not ours: handed to its owner once (DESIGN §1). A full mailbox drops it and counts; the sender
-    // retransmits.
+    // Not ours: handed to its owner once (docs/architecture.md, "Shards"). A full mailbox drops it
+    // and counts; the sender retransmits.
     if (!hub_->post(index_, owner, in.data, static_cast<std::uint32_t>(in.local - config_.listen.data()), in.source,
                     in.received_ns)) {
         pipeline_.stats().count_drop(proxy::drop_cause::mailbox_full);

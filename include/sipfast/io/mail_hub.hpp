@@ -23,9 +23,10 @@ struct mail {
     char data[max_bytes];
 };
 
-/// The mailboxes between the threads of a backend (DESIGN §1): n shard workers and, when TCP is
-/// served, the TCP thread as participant n. One bounded SPSC ring per ordered pair, and an eventfd
-/// per participant that a producer writes after publishing, so a sleeping consumer wakes at once.
+/// The mailboxes between the threads of a backend (docs/architecture.md, "Shards"): n shard workers
+/// and, when TCP is served, the TCP thread as participant n. One bounded SPSC ring per ordered
+/// pair, and an eventfd per participant that a producer writes after publishing, so a sleeping
+/// consumer wakes at once.
 class mail_hub {
 public:
     mail_hub(unsigned workers, std::size_t ring_capacity, bool with_stream_thread = false);

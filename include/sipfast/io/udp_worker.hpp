@@ -20,9 +20,10 @@ struct run_control {
     std::atomic<bool> draining{false};
 };
 
-/// One worker of the kernel backend (DESIGN §1): its own SO_REUSEPORT UDP socket per listen
-/// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own pipeline (its shard).
-/// Sockets are opened by open() before the thread starts, so a bind failure is reported at start.
+/// One worker of the kernel backend (docs/architecture.md, "Backends"): its own SO_REUSEPORT UDP
+/// socket per listen address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own
+/// pipeline (its shard). Sockets are opened by open() before the thread starts, so a bind failure
+/// is reported at start.
 class udp_worker {
 public:
     static constexpr unsigned burst = 32;
