@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// One lcore's run-to-completion loop (DESIGN §1): rx_burst -> Ethernet/ARP/IPv4/IPv6/UDP decode ->
-// the pipeline -> UDP/IP/Ethernet encode -> tx_burst. Messages for another lcore's shard go there
-// through the same one-hop SPSC mailboxes as in sipfastd.
+// One lcore's run-to-completion loop (docs/architecture.md, "The fast path"): rx_burst ->
+// Ethernet/ARP/IPv4/IPv6/UDP decode -> the pipeline -> UDP/IP/Ethernet encode -> tx_burst. Messages
+// for another lcore's shard go there through the same one-hop SPSC mailboxes as in sipfastd.
 #include "lcore_worker.hpp"
 
 #include <rte_cycles.h>
@@ -362,7 +362,8 @@ void lcore_worker::flush_tx() {
     for (int tries = 0; sent < tx_count_ && tries < 8; ++tries)
         sent = static_cast<std::uint16_t>(sent + rte_eth_tx_burst(s_.port, queue_, tx_ + sent, static_cast<std::uint16_t>(tx_count_ - sent)));
     c_.tx += sent;
-    // Each forward's delay from its receipt to the port taking it (DESIGN §8's latency histograms).
+    // Each forward's delay from its receipt to the port taking it
+    // (the latency histograms of docs/architecture.md, "Operations").
     const std::uint64_t sent_at = clock_.now();
     proxy::shard_stats& st = shard_.stats();
     for (std::uint16_t i = 0; i < sent; ++i)

@@ -10,8 +10,8 @@
 
 namespace sipfast::dpdk {
 
-/// Prometheus text for sipfast-dpdk (DESIGN §8): every shard's `sipfast_*` families as sipfastd
-/// writes them, then the port's, its queues' and the lcores' frame counters.
+/// Prometheus text for sipfast-dpdk (docs/architecture.md, "Operations"): every shard's `sipfast_*`
+/// families as sipfastd writes them, then the port's, its queues' and the lcores' frame counters.
 [[nodiscard]] std::string metrics_text(const std::vector<std::unique_ptr<lcore_worker>>& workers, std::uint16_t port,
                                        unsigned queues);
 

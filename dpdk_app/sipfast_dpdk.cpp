@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // sipfast-dpdk: the libsipfast pipeline run to completion on DPDK lcores straight from NIC queues
-// (DESIGN §1, docs/dpdk.md). This file sets up EAL, the port, the exception port, the TCP thread and
-// the metrics thread, then runs one lcore_worker per lcore.
+// (docs/architecture.md, "Backends"; docs/dpdk.md). This file sets up EAL, the port, the exception
+// port, the TCP thread and the metrics thread, then runs one lcore_worker per lcore.
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -283,8 +283,9 @@ int main(int argc, char** argv) {
                  s.our_mac[5], mtu, s.checksum_offload ? "offloaded" : "in software", rx_checksums ? "checked by the port" : "IPv4 header checked",
                  worker_count, o.generate != 0 ? " and a generator" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
 
-    // Port, queue and lcore counters go out the same way as sipfastd's (DESIGN §8): Prometheus text
-    // from a thread of its own that reads the lcores' single-writer counters.
+    // Port, queue and lcore counters go out the same way as sipfastd's
+    // (docs/architecture.md, "Operations"): Prometheus text from a thread of its own that reads the
+    // lcores' single-writer counters.
     std::atomic<bool> stop_ops{false};
     std::thread ops_thread;
     ops::ops_server ops_srv(ops::ops_server::handlers{

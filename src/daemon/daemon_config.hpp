@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// sipfastd's configuration: the TOML file (DESIGN §8) and the command-line overrides, turned into
-// the proxy's config model. Refusals name the file, the line and the fault.
+// sipfastd's configuration: the TOML file (docs/architecture.md, "Operations") and the command-line
+// overrides, turned into the proxy's config model. Refusals name the file, the line and the fault.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// sipfastctl: talks to a running sipfastd over its control socket (DESIGN §8): stats, routes,
-// reload, shutdown, version. The socket path comes from --socket, else from the daemon's config
-// (--config, else the embedded default).
+// sipfastctl: talks to a running sipfastd over its control socket
+// (docs/architecture.md, "Operations"): stats, routes, reload, shutdown, version. The socket path
+// comes from --socket, else from the daemon's config (--config, else the embedded default).
 #include <iostream>
 #include <string>
 

@@ -275,8 +275,8 @@ int daemon_process::run() {
         log_info("SIGHUP: reloading");
         (void)reload();
     }
-    // Draining (DESIGN §8): new calls are refused with 503, transactions in flight finish, up to
-    // the grace period; a second signal stops at once.
+    // Draining (docs/architecture.md, "Operations"): new calls are refused with 503, transactions
+    // in flight finish, up to the grace period; a second signal stops at once.
     const std::uint64_t grace = current().shutdown_grace_ns;
     log_info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": " +
              std::to_string(active_transactions()) + " transactions in flight, grace " + std::to_string(grace / 1'000'000) +

@@ -9,7 +9,7 @@ namespace sipfast::core {
 /// A statistic with one writer (the shard's worker) and any number of readers (a scrape, sipfastctl).
 /// The writer adds with a relaxed load and store, no locked instruction: it costs what a plain
 /// increment costs, and a reader on another thread sees a value that was true at some moment.
-/// Summing shards on read is the reader's job (DESIGN §8).
+/// Summing shards on read is the reader's job (docs/architecture.md, "Operations").
 class counter {
 public:
     counter() noexcept = default;

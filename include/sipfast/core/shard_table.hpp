@@ -16,11 +16,11 @@ struct table_key {
     std::string_view bytes;
 };
 
-/// One shard's transaction or dialog table (DESIGN §4): fixed capacity, open addressing with linear
-/// probing over a bucket array twice the capacity, entries in a slab whose indices stay put (so an
-/// entry's index can ride in a Via branch), deletion by backward shift (no tombstones, so probe
-/// lengths do not grow with churn). Written by its worker only: no locks, no atomics. A full table
-/// refuses the insert; the caller answers 503.
+/// One shard's transaction or dialog table (docs/architecture.md, "Transactions"): fixed capacity,
+/// open addressing with linear probing over a bucket array twice the capacity, entries in a slab
+/// whose indices stay put (so an entry's index can ride in a Via branch), deletion by backward
+/// shift (no tombstones, so probe lengths do not grow with churn). Written by its worker only: no
+/// locks, no atomics. A full table refuses the insert; the caller answers 503.
 template <class Value, std::size_t KeyMax = 128>
 class shard_table {
 public:

@@ -45,12 +45,12 @@ struct tcp_counters {
     core::counter dropped_unsendable;   ///< no connection could be had for an outgoing message
 };
 
-/// The kernel TCP slow path (DESIGN §1): one thread with epoll accepts and reads connections,
-/// frames SIP messages by Content-Length (RFC 3261 §18.3) and hands each to the shard that owns it
-/// through the mail hub; what the shards send over TCP comes back through the hub and leaves on the
-/// connection to that remote address, opened when there is none. Connections are found by remote
-/// address, so a response goes back on the connection its request came by (§18.2.2) and requests
-/// to a peer reuse the one open to it.
+/// The kernel TCP slow path (docs/architecture.md, "Backends"): one thread with epoll accepts and
+/// reads connections, frames SIP messages by Content-Length (RFC 3261 §18.3) and hands each to the
+/// shard that owns it through the mail hub; what the shards send over TCP comes back through the
+/// hub and leaves on the connection to that remote address, opened when there is none. Connections
+/// are found by remote address, so a response goes back on the connection its request came by
+/// (§18.2.2) and requests to a peer reuse the one open to it.
 class tcp_server {
 public:
     /// Serves the configuration's tcp listen points; `hub` must have a stream thread. `limits` must

@@ -12,8 +12,8 @@
 
 namespace sipfast::io {
 
-/// One worker of the kernel backend (DESIGN §1): its own SO_REUSEPORT UDP socket per listen
-/// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own pipeline (its shard).
+/// One worker of the kernel backend (docs/architecture.md, "Backends"): its own SO_REUSEPORT UDP socket per listen
+/// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own proxy::shard.
 /// Sockets are opened by open() before the thread starts, so a bind failure is reported at start.
 class udp_worker {
 public:

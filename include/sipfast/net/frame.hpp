@@ -10,9 +10,9 @@
 
 namespace sipfast::net {
 
-/// L2–L4 framing for the kernel-bypass backend (DESIGN §1): what a NIC queue hands over is decoded
-/// here to the UDP payload the pipeline takes, and what the pipeline sends is framed back. Plain
-/// bytes in and out, no DPDK types, so it is tested without a NIC.
+/// L2–L4 framing for the kernel-bypass backend (docs/architecture.md, "Backends"): what a NIC queue
+/// hands over is decoded here to the UDP payload the pipeline takes, and what the pipeline sends is
+/// framed back. Plain bytes in and out, no DPDK types, so it is tested without a NIC.
 
 using mac_address = std::array<std::uint8_t, 6>;
 

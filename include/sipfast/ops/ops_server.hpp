@@ -8,9 +8,10 @@
 
 namespace sipfast::ops {
 
-/// The operator's side door (DESIGN §8), on a thread of its own so that nothing it does can slow a
-/// worker: Prometheus scrapes over HTTP on loopback (`GET /metrics`) and one-line commands on a
-/// Unix socket (what sipfastctl sends). Both answer from callbacks that read the lock-free counters.
+/// The operator's side door (docs/architecture.md, "Operations"), on a thread of its own so that
+/// nothing it does can slow a worker: Prometheus scrapes over HTTP on loopback (`GET /metrics`) and
+/// one-line commands on a Unix socket (what sipfastctl sends). Both answer from callbacks that read
+/// the lock-free counters.
 class ops_server {
 public:
     struct handlers {

@@ -28,7 +28,8 @@ struct listen_point {
     net_address address;
 };
 
-/// A static route (DESIGN §4): requests whose Request-URI matches go to next_hop.
+/// A static route (docs/architecture.md, "The request path"): requests whose Request-URI matches go
+/// to next_hop.
 struct route_rule {
     std::string domain;       ///< Request-URI host to match, empty for any
     std::string user_prefix;  ///< Request-URI user prefix to match, empty for any

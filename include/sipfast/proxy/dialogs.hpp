@@ -11,10 +11,11 @@
 
 namespace sipfast::proxy {
 
-/// The dialogs of one shard (DESIGN §4), for counts and timeouts: created by a 2xx to an initial
-/// INVITE, kept alive by in-dialog requests, ended by the final answer to a BYE or by silence. A
-/// dialog is known by its Call-ID and the two tags in either order, so requests from both ends find
-/// it. Fixed capacity: a full table leaves a dialog untracked, it refuses nothing.
+/// The dialogs of one shard (docs/architecture.md, "Shards"), for counts and timeouts: created by a
+/// 2xx to an initial INVITE, kept alive by in-dialog requests, ended by the final answer to a BYE
+/// or by silence. A dialog is known by its Call-ID and the two tags in either order, so requests
+/// from both ends find it. Fixed capacity: a full table leaves a dialog untracked, it refuses
+/// nothing.
 class dialog_tracker {
 public:
     struct dialog {

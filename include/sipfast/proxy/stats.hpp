@@ -30,7 +30,8 @@ enum class drop_cause : std::uint8_t {
 inline constexpr std::size_t drop_cause_count = static_cast<std::size_t>(drop_cause::count_);
 [[nodiscard]] std::string_view drop_cause_name(drop_cause c) noexcept;
 
-/// What one shard did (DESIGN §8): written only by its worker, read by anyone, summed on read.
+/// What one shard did (docs/architecture.md, "Operations"): written only by its worker, read by
+/// anyone, summed on read.
 struct shard_stats {
     std::array<core::counter, method_count> received_requests{};      ///< by method
     std::array<core::counter, status_classes> received_responses{};   ///< by status class
