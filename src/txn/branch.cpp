@@ -39,6 +39,10 @@ struct builder {
         write_hex(v, p, digits);
         p += digits;
     }
+    void head(std::uint32_t shard) noexcept {  // what every branch of ours starts with
+        put(our_branch::prefix);
+        hex(shard, shard_digits);
+    }
 };
 
 } // namespace
@@ -48,8 +52,7 @@ void write_hex64(std::uint64_t v, char* out) noexcept { write_hex(v, out, 16); }
 our_branch our_branch::stateless(std::uint32_t shard, std::uint64_t request_hash, std::uint64_t loop_hash) noexcept {
     our_branch b;
     builder w{b.buf_.data()};
-    w.put(prefix);
-    w.hex(shard, shard_digits);
+    w.head(shard);
     w.put(".");
     w.hex(request_hash, 16);
     w.put(".");
@@ -62,8 +65,7 @@ our_branch our_branch::stateful(std::uint32_t shard, std::uint32_t slot, std::ui
                                 std::uint64_t loop_hash) noexcept {
     our_branch b;
     builder w{b.buf_.data()};
-    w.put(prefix);
-    w.hex(shard, shard_digits);
+    w.head(shard);
     w.put(".t");
     w.hex(slot, 8);
     w.hex(generation, 8);

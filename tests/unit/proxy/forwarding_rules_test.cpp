@@ -38,6 +38,7 @@ namespace sipfast::proxy {
 namespace {
 
 using test::addr;
+using test::values;
 using test::crlf;
 using test::parsed;
 
@@ -114,15 +115,6 @@ struct proxy_under_test : test::pipeline_driver {
     std::vector<wire> requests() const { return sent_where(true); }
     std::vector<wire> responses() const { return sent_where(false); }
 };
-
-std::vector<std::string> values(const sip::message& m, sip::header_id id) {
-    std::vector<std::string> v;
-    m.for_each_value(id, [&](std::string_view s) {
-        v.emplace_back(s);
-        return true;
-    });
-    return v;
-}
 
 // The callee's answer to what the proxy forwarded: its Vias, From, Call-ID, CSeq; To with a tag.
 std::string answer(const std::string& forwarded, int status, std::string_view reason) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/core/net_address.hpp"
@@ -32,6 +33,16 @@ inline proxy::proxy_config test_config(proxy::proxy_mode mode) {
     c.mode = mode;
     c.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
     return c;
+}
+
+/// Every comma-separated value of every `id` header of m, in order.
+inline std::vector<std::string> values(const sip::message& m, sip::header_id id) {
+    std::vector<std::string> v;
+    m.for_each_value(id, [&](std::string_view s) {
+        v.emplace_back(s);
+        return true;
+    });
+    return v;
 }
 
 /// A pipeline driven by hand with a fake clock: what each test fixture feeds and reads back.

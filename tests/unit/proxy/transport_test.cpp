@@ -17,6 +17,7 @@ namespace sipfast::proxy {
 namespace {
 
 using test::addr;
+using test::values;
 using test::crlf;
 using test::parsed;
 
@@ -50,15 +51,6 @@ std::string request(std::string_view method, std::string_view ruri, std::string_
                 "Call-ID: transport-1@198.18.0.9\n"
                 "CSeq: 1 " + std::string(method) + "\n"
                 "Content-Length: " + std::to_string(body.size()) + "\n\n") + std::string(body);
-}
-
-std::vector<std::string> values(const sip::message& m, sip::header_id id) {
-    std::vector<std::string> v;
-    m.for_each_value(id, [&](std::string_view s) {
-        v.emplace_back(s);
-        return true;
-    });
-    return v;
 }
 
 TEST(Transport, TcpCallerToUdpCalleeRecordsBothSides) {
