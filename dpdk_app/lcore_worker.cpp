@@ -9,17 +9,14 @@
 #include <rte_ip.h>
 #include <rte_lcore.h>
 
-#include <chrono>
 #include <cstring>
 
 #include "mbuf_frame.hpp"
+#include "sipfast/core/clock.hpp"
 
 namespace sipfast::dpdk {
 
-std::uint64_t now_ns() noexcept {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
+std::uint64_t now_ns() noexcept { return core::monotonic_ns(); }
 
 lcore_worker::lcore_worker(const shared_state& s, std::uint16_t queue)
     : s_(s), queue_(queue),

@@ -3,13 +3,14 @@
 
 #include <rte_cycles.h>
 
-#include <chrono>
 #include <cstdint>
+
+#include "sipfast/core/clock.hpp"
 
 namespace sipfast::dpdk {
 
 /// The monotonic clock in nanoseconds as an lcore reads it several times a burst: the TSC scaled,
-/// not clock_gettime (5 % of an lcore's time). Anchored to steady_clock, which the TCP thread
+/// not clock_gettime (5 % of an lcore's time). Anchored to core::monotonic_ns, which the TCP thread
 /// stamps its messages with, and re-anchored every ~2^30 cycles so the two never drift apart by
 /// more than the TSC's error over a fraction of a second. Never goes back. One per lcore.
 class tsc_clock {
@@ -28,8 +29,7 @@ private:
     static constexpr std::uint64_t reanchor_cycles = std::uint64_t{1} << 30;
 
     void anchor(std::uint64_t t) noexcept {
-        const auto steady = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+        const std::uint64_t steady = core::monotonic_ns();
         ns0_ = steady > last_ ? steady : last_;
         tsc0_ = t;
     }

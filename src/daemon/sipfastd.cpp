@@ -26,6 +26,7 @@
 #include "cli_parse.hpp"
 
 #include "daemon_config.hpp"
+#include "sipfast/core/clock.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
 #include "sipfast/io/wakers.hpp"
@@ -48,10 +49,6 @@ using ops::log_warn;
 
 using overrides = daemon::command_line;
 
-std::uint64_t now_ns() {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
 
 /// "127.0.0.1" of "127.0.0.1:9160", "[::1]" of "[::1]:9160".
 std::string metrics_host(const std::string& listen) {
@@ -63,7 +60,7 @@ std::string metrics_host(const std::string& listen) {
 class daemon_process {
 public:
     daemon_process(const overrides& o, std::unique_ptr<daemon::daemon_config> cfg, std::string source)
-        : overrides_(o), source_(std::move(source)), started_ns_(now_ns()), started_unix_(std::time(nullptr)) {
+        : overrides_(o), source_(std::move(source)), started_ns_(core::monotonic_ns()), started_unix_(std::time(nullptr)) {
         current_.store(cfg.get());
         configs_.push_back(std::move(cfg));
     }
@@ -164,9 +161,9 @@ std::string daemon_process::routes() const {
 
 std::string daemon_process::command(std::string_view line) {
     const std::vector<const proxy::shard_stats*> views = shard_views();
-    const daemon::stats_sources src{views, tcp_ ? &tcp_->counters() : nullptr, now_ns() - started_ns_};
-    if (line == "stats") return reporter_.text(src, now_ns());
-    if (line == "stats --json" || line == "stats-json") return reporter_.json(src, now_ns());
+    const daemon::stats_sources src{views, tcp_ ? &tcp_->counters() : nullptr, core::monotonic_ns() - started_ns_};
+    if (line == "stats") return reporter_.text(src, core::monotonic_ns());
+    if (line == "stats --json" || line == "stats-json") return reporter_.json(src, core::monotonic_ns());
     if (line == "routes") return routes();
     if (line == "reload") return reload();
     if (line == "version") return std::string("sipfastd ") + SIPFAST_VERSION + "\n";
@@ -283,9 +280,9 @@ int daemon_process::run() {
              " ms");
     control_.draining.store(true);
     if (tcp_) tcp_->stop_accepting();
-    const std::uint64_t deadline = now_ns() + grace;
+    const std::uint64_t deadline = core::monotonic_ns() + grace;
     bool forced = false;
-    while (active_transactions() != 0 && now_ns() < deadline) {
+    while (active_transactions() != 0 && core::monotonic_ns() < deadline) {
         sigset_t pending;
         sigpending(&pending);
         if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) {

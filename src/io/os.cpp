@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <chrono>
 #include <cstring>
 
 namespace sipfast::io::detail {
@@ -39,11 +38,6 @@ core::net_address from_sockaddr(const sockaddr_storage& ss) noexcept {
         std::memcpy(a.ip.data(), &s->sin6_addr, 16);
     }
     return a;
-}
-
-std::uint64_t monotonic_ns() noexcept {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
 void pin_to(int cpu) noexcept {

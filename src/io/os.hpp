@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the kernel backends share: sockaddr conversions, the monotonic clock, thread pinning.
+// What the kernel backends share: sockaddr conversions, thread pinning.
 #pragma once
 
 #include <netinet/in.h>
@@ -13,7 +13,6 @@ namespace sipfast::io::detail {
 
 socklen_t to_sockaddr(const core::net_address& a, sockaddr_storage& ss) noexcept;
 core::net_address from_sockaddr(const sockaddr_storage& ss) noexcept;
-std::uint64_t monotonic_ns() noexcept;
 /// Pins the calling thread to `cpu` (nothing when negative).
 void pin_to(int cpu) noexcept;
 

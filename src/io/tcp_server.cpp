@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/io/tcp_server.hpp"
 
+#include "sipfast/core/clock.hpp"
+
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -253,7 +255,7 @@ void tcp_server::stall(connection& c) noexcept {
 }
 
 bool tcp_server::frame(connection& c) noexcept {
-    const std::uint64_t received_ns = detail::monotonic_ns();
+    const std::uint64_t received_ns = core::monotonic_ns();
     std::size_t at = 0;
     bool all = true;
     while (at < c.in_used && !c.closing) {
@@ -268,7 +270,7 @@ bool tcp_server::frame(connection& c) noexcept {
             ++counters_.framing_errors;
             answer_fault(c, r);
             c.closing = true;
-            c.closing_ns = detail::monotonic_ns();
+            c.closing_ns = core::monotonic_ns();
             at = c.in_used;
             break;
         }
@@ -490,7 +492,7 @@ void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
     while (!stop.load(std::memory_order_relaxed)) {
         if (stop_accepting_.load(std::memory_order_relaxed)) close_listeners();
         const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), stalled_.empty() ? 100 : 1);
-        const std::uint64_t now = detail::monotonic_ns();
+        const std::uint64_t now = core::monotonic_ns();
         // Connections a full mailbox held back go first, in the order they stalled.
         retry_.swap(stalled_);
         stalled_.clear();

@@ -2,6 +2,7 @@
 #include "sipfast/io/udp_worker.hpp"
 
 #include "os.hpp"
+#include "sipfast/core/clock.hpp"
 #include "sipfast/ops/log.hpp"
 
 #include <poll.h>
@@ -17,7 +18,7 @@ namespace sipfast::io {
 namespace {
 
 using detail::from_sockaddr;
-using detail::monotonic_ns;
+using core::monotonic_ns;
 using detail::to_sockaddr;
 
 constexpr std::size_t max_datagram = 65535;
