@@ -52,6 +52,10 @@ TEST(LocalServices, OnlyAnOptionsToOurAddressIsAnswered) {
         {"OPTIONS", "sip:198.18.0.1:5060", "Route: <sip:198.18.0.1;lr>, <sip:198.18.0.50;lr>\n", false},
         // A strict router's: the last Route (us again) is the target, but the rest of the set leads on.
         {"OPTIONS", "sip:198.18.0.1:5060", "Route: <sip:198.18.0.50;lr>, <sip:198.18.0.1:5060>\n", false},
+        // A strict router's whose real target, left in the last Route, is a user at our address: for
+        // that user, not for us (§16.4: proceed as if the request had been received so).
+        {"OPTIONS", "sip:198.18.0.1:5060;lr", "Route: <sip:carol@198.18.0.1:5060>\n", false},
+        {"OPTIONS", "sip:198.18.0.1:5060;lr", "Route: <sip:198.18.0.1:5060>\n", true},
         {"OPTIONS", "sip:bob@198.18.0.1:5060", "", false},  // for bob, at our address
         {"OPTIONS", "sip:198.18.0.1:5070", "", false},      // another endpoint on our host
         {"OPTIONS", "sip:198.18.0.2", "", false},
