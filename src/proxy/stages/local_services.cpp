@@ -12,7 +12,7 @@ constexpr std::string_view allow_lines =
 } // namespace
 
 bool is_options_to_us(const request_context& ctx) noexcept {
-    return ctx.m.method == sip::method::options && ctx.ruri_is_us && ctx.m.request_uri.user.empty();
+    return ctx.m.method == sip::method::options && ctx.ruri_is_us && ctx.target.user.empty();
 }
 
 verdict answer_options() noexcept { return verdict::answer(200, "OK", allow_lines); }

@@ -23,6 +23,9 @@
 //   (f) `parse_ip(next.host, ...)` (received ignored), rport value ignored for the port
 //         ResponseRouting.ByTheNextViasReceivedAndRport, ResponseRouting.BackThroughTheNat...
 //   (g) is in transaction_matching_test.cpp.
+//   (h) answer_address() returning `in.source` (the sent-by port ignored), or the sent-by port taken
+//       with rport too
+//         OwnAnswers.OverUdpToTheSourceAtTheSentByPortUnlessRport
 #include "sipfast/proxy/pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -400,6 +403,91 @@ TEST(ResponseRouting, BackThroughTheNatTheRequestCameThrough) {
                     ASSERT_EQ(values(back.msg, sip::header_id::via).size(), 1u);
                     EXPECT_EQ(back.msg.top_via.branch, "z9hG4bKnat1");
                 }
+            }
+        }
+    }
+}
+
+// ---- (h) RFC 3261 §18.2.2 / RFC 3581 §4: where the proxy's own answers go ------------------------
+
+// What the proxy answers itself rather than forwarding.
+struct own_answer {
+    std::string_view note;
+    req request;
+    int status;
+};
+
+std::vector<own_answer> own_answers(std::string_view via) {
+    return {
+        {"unknown user of our domain", req{.ruri = "sip:zoe@example.com", .via = via}, 404},
+        {"Max-Forwards 0", req{.via = via, .max_forwards = "0"}, 483},
+        {"unsupported scheme", req{.ruri = "mailto:bob@example.com", .via = via}, 416},
+        {"Proxy-Require", req{.via = via, .extra = "Proxy-Require: foo\n"}, 420},
+        {"transport=sctp", req{.ruri = "sip:carol@198.18.0.40;transport=sctp", .via = via}, 503},
+        {"OPTIONS to us", req{.method = "OPTIONS", .ruri = "sip:198.18.0.1:5060", .via = via}, 200},
+        {"MESSAGE to an unknown user", req{.method = "MESSAGE", .ruri = "sip:zoe@example.com", .via = via}, 404},
+        {"SUBSCRIBE at Max-Forwards 0", req{.method = "SUBSCRIBE", .via = via, .max_forwards = "0"}, 483},
+    };
+}
+
+TEST(OwnAnswers, OverUdpToTheSourceAtTheSentByPortUnlessRport) {
+    struct row {
+        std::string_view via;
+        net_address source;
+        net_address to;
+    };
+    const row rows[] = {
+        // rport asked for: the source address and port, the NAT's mapping.
+        {"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport", nat_source, nat_source},
+        {"SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKnat1;rport", nat_source, nat_source},
+        {"SIP/2.0/UDP 198.18.0.9:5070;rport;branch=z9hG4bKnat1", nat_source, nat_source},
+        // No rport: the source address (received), at the port of the sent-by, 5060 when it has none.
+        {"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1", nat_source, addr("198.18.0.9:5060")},
+        {"SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bKnat1", nat_source, addr("198.18.0.9:5070")},
+        {"SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKnat1", nat_source, addr("198.18.0.9:5060")},
+        {"SIP/2.0/UDP uac.example.org:5080;branch=z9hG4bKnat1", nat_source, addr("198.18.0.9:5080")},
+        {"SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKnat1", nat_source, addr("198.18.0.9:5070")},
+        {"SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKnat1", addr("198.18.0.9:5070"), addr("198.18.0.9:5070")},
+    };
+    for (const proxy_mode mode : both_modes) {
+        // One proxy for every row: it keeps no state for what it answers itself.
+        proxy_under_test proxy(mode);
+        for (const row& r : rows) {
+            for (const own_answer& a : own_answers(r.via)) {
+                SCOPED_TRACE(std::string(name(mode)) + " " + std::string(a.note) + ", Via: " + std::string(r.via));
+                ASSERT_EQ(proxy.feed(text(a.request), r.source), 1u);
+                ASSERT_EQ(proxy.responses().size(), 1u);
+                EXPECT_EQ(proxy.out[0].destination, r.to);
+                EXPECT_EQ(proxy.out[0].transport, sip::transport::udp);
+                parsed back(proxy.sent());
+                EXPECT_EQ(back.msg.status_code, a.status);
+                EXPECT_EQ(back.msg.top_via.branch, "z9hG4bKnat1");
+            }
+        }
+    }
+}
+
+TEST(OwnAnswers, OverTcpOnTheConnectionTheRequestCameBy) {
+    const std::string_view vias[] = {
+        "SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKnat1;rport",
+        "SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKnat1",
+        "SIP/2.0/TCP 198.18.0.9:5070;branch=z9hG4bKnat1",
+    };
+    for (const proxy_mode mode : both_modes) {
+        proxy_config c = test::test_config(mode);
+        c.listen.push_back({sip::transport::tcp, addr("198.18.0.1:5060")});
+        c.transactions_per_shard = 64;
+        c.dialogs_per_shard = 64;
+        test::pipeline_driver proxy(c);
+        proxy.p = std::make_unique<pipeline>(proxy.config, 0);
+        for (const std::string_view via : vias) {
+            for (const own_answer& a : own_answers(via)) {
+                SCOPED_TRACE(std::string(name(mode)) + " " + std::string(a.note) + ", Via: " + std::string(via));
+                ASSERT_EQ(proxy.feed_at(text(a.request), nat_source, &proxy.config.listen[1]), 1u);
+                EXPECT_EQ(proxy.out[0].destination, nat_source);
+                EXPECT_EQ(proxy.out[0].transport, sip::transport::tcp);
+                parsed back(proxy.sent());
+                EXPECT_EQ(back.msg.status_code, a.status);
             }
         }
     }
