@@ -31,6 +31,9 @@ inline proxy::proxy_config test_config(proxy::proxy_mode mode) {
     c.listen.push_back({sip::transport::udp, addr("198.18.0.1:5060")});
     c.domains = {"example.com"};
     c.mode = mode;
+    // Tests build hundreds of pipelines: a small transaction budget keeps each cheap (meson's
+    // MALLOC_PERTURB_ writes every byte malloc hands out, the whole message arena included).
+    c.memory_per_shard = std::size_t{16} << 20;
     c.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
     return c;
 }

@@ -49,6 +49,7 @@ std::string request(std::string_view method, std::string_view ruri, unsigned cal
 TEST(SustainedLoad, TheDefaultCarries5000CallsASecondPastTimerJ) {
     // proxy_config's defaults are the embedded default's (etc/sipfast.toml names no table size).
     test::pipeline_driver d(test::test_config(proxy_mode::stateful));
+    d.config.memory_per_shard = proxy_config{}.memory_per_shard;  // the default's budget, not the tests' small one
     d.p = std::make_unique<pipeline>(d.config, 0);
     const net_address uac = test::addr("198.18.0.9:5070");
     const net_address uas = test::addr("198.18.0.20:5062");

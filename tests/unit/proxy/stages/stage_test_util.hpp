@@ -118,16 +118,6 @@ struct stage_run {
     }
 };
 
-/// Every value of every header with this id, in order.
-inline std::vector<std::string> values(const sip::message& m, sip::header_id id) {
-    std::vector<std::string> v;
-    m.for_each_value(id, [&](std::string_view s) {
-        v.emplace_back(s);
-        return true;
-    });
-    return v;
-}
-
 inline std::string str(core::net_address a) {
     std::array<char, 48> buf{};
     return std::string(core::format_host(a, buf)) + ":" + std::to_string(a.port);
