@@ -16,7 +16,6 @@ namespace {
 using test::crlf;
 using test::parsed;
 
-constexpr std::uint64_t ms = test::pipeline_driver::ms;
 
 // The callee's answer to what the proxy forwarded: every Via, From, To with the callee's tag,
 // Call-ID, CSeq, and a Contact.
