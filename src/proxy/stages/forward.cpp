@@ -30,8 +30,10 @@ void mark_received(request_context& ctx) noexcept {
     const std::string_view src_port = ctx.editor.keep_number(source.port, ctx.err);
     const char* after = v.text.data() + v.text.size();
     if (v.rport == sip::rport_state::empty) {
+        // A Via that has a received already keeps it: one received, then the port asked for.
         ctx.note(ctx.editor.replace(v.params.find("rport").name,
-                                    ctx.editor.keep({"received=", src_ip, ";rport=", src_port}, ctx.err)));
+                                    v.received.empty() ? ctx.editor.keep({"received=", src_ip, ";rport=", src_port}, ctx.err)
+                                                       : ctx.editor.keep({"rport=", src_port}, ctx.err)));
     } else if (ctx.in.transport() != sip::transport::udp && v.rport == sip::rport_state::absent) {
         ctx.note(ctx.editor.insert(after, v.received.empty() ? ctx.editor.keep({";received=", src_ip, ";rport=", src_port}, ctx.err)
                                                              : ctx.editor.keep({";rport=", src_port}, ctx.err)));

@@ -77,10 +77,10 @@ std::uint64_t request_hash(const sip::message& m) noexcept {
 
 verdict validate(request_context& ctx) noexcept {
     const sip::message& m = ctx.m;
-    // §16.3 step 2: a scheme we can route.
+    // §16.3 step 2: a scheme we can route. sips: asks for TLS on every hop (§26.2), which we do
+    // not serve: forwarding it over UDP or TCP would break that promise.
     const sip::uri_scheme scheme = m.request_uri.scheme;
-    if (scheme != sip::uri_scheme::sip && scheme != sip::uri_scheme::sips && scheme != sip::uri_scheme::tel)
-        return verdict::answer(416, "Unsupported URI Scheme");
+    if (scheme != sip::uri_scheme::sip && scheme != sip::uri_scheme::tel) return verdict::answer(416, "Unsupported URI Scheme");
     ctx.ruri_is_us = scheme != sip::uri_scheme::tel &&
                      ctx.local.is_us(m.request_uri.host, m.request_uri.port, m.request_uri.has_port);
 

@@ -5,7 +5,8 @@
 
 namespace sipfast::proxy {
 
-/// Request validation (RFC 3261 §16.3): a scheme we route (416 otherwise), Max-Forwards (483 at 0,
+/// Request validation (RFC 3261 §16.3): a scheme we route, sip or tel (416 otherwise: sips needs
+/// TLS, which we do not serve), Max-Forwards (483 at 0,
 /// but an OPTIONS to us is answered), every Proxy-Require option tag one we support (420 with
 /// Unsupported), and no loop (482: our own Via with this request's loop hash, §16.3 step 4).
 /// Sets ctx.ruri_is_us and ctx.loop_hash.

@@ -176,6 +176,9 @@ TEST(Forward, ReceivedWhenTheSentByIsNotTheSourceRportWhenAskedOverUdp) {
          "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKnat1;received=198.18.0.9;rport=40000"},
         {"SIP/2.0/UDP 198.18.0.9:40000;branch=z9hG4bKnat1;rport", nat_source,
          "SIP/2.0/UDP 198.18.0.9:40000;branch=z9hG4bKnat1;received=198.18.0.9;rport=40000"},
+        // received already there (another proxy's, or the client's own): rport only, one received.
+        {"SIP/2.0/UDP 10.0.0.5:5060;received=10.9.9.9;branch=z9hG4bKnat1;rport", nat_source,
+         "SIP/2.0/UDP 10.0.0.5:5060;received=10.9.9.9;branch=z9hG4bKnat1;rport=40000"},
         // rport already valued: not ours to fill in; received as without it.
         {"SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport=7000", nat_source,
          "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport=7000;received=198.18.0.9"},

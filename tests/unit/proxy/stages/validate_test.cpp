@@ -41,7 +41,7 @@ TEST(Validate, RoutesSipSipsAndTelOnlyAndNotesWhetherTheRequestUriIsUs) {
     };
     const row rows[] = {
         {"sip:bob@example.com", 0, false},
-        {"sips:bob@example.com", 0, false},
+        {"sips:bob@example.com", 416, false},  // RFC 3261 §26.2: TLS on every hop, and we serve none
         {"tel:+15551234;phone-context=example.com", 0, false},
         {"tel:+15551234", 0, false},
         {"sip:198.18.0.1:5060", 0, true},
