@@ -69,21 +69,9 @@ struct req {
 };
 
 std::string text(const req& r) {
-    const std::string method(r.method);
-    std::string s = method + " " + std::string(r.ruri) + " SIP/2.0\n";
-    s += "Via: " + std::string(r.via) + "\n";
-    if (!r.max_forwards.empty()) s += "Max-Forwards: " + std::string(r.max_forwards) + "\n";
-    s += std::string(r.extra);
-    s += "From: Alice <sip:alice@example.com>;tag=a1\n";
-    s += "To: Bob <sip:bob@example.com>" + (r.to_tag.empty() ? std::string() : ";tag=" + std::string(r.to_tag)) + "\n";
-    s += "Call-ID: nat-1@10.0.0.5\n";
-    s += "CSeq: 1 " + method + "\n";
-    s += "Contact: <sip:alice@10.0.0.5:5060>\n";
-    if (method == "SUBSCRIBE" || method == "NOTIFY") s += "Event: presence\n";
-    if (method == "NOTIFY") s += "Subscription-State: active;expires=600\n";
-    if (method == "REFER") s += "Refer-To: <sip:carol@example.com>\n";
-    s += "Content-Length: 0\n\n";
-    return crlf(s);
+    return test::request_text({.method = r.method, .ruri = r.ruri, .via = r.via, .max_forwards = r.max_forwards,
+                               .to_tag = r.to_tag, .extra = r.extra, .call_id = "nat-1@10.0.0.5",
+                               .contact = "<sip:alice@10.0.0.5:5060>"});
 }
 
 // An in-dialog request: to bob's Contact, through the route set our Record-Route made, To tagged.

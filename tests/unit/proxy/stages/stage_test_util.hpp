@@ -38,35 +38,6 @@ inline proxy::proxy_config with_udp6(proxy::proxy_config c) {
 
 inline proxy::proxy_config stage_config() { return test_config(proxy::proxy_mode::stateless); }
 
-/// One request as a UA (or the proxy before us) would send it; the defaults make an initial
-/// INVITE to bob@example.com from a UA at 198.18.0.9:5070 that asks for rport.
-struct request_spec {
-    std::string_view method = "INVITE";
-    std::string_view ruri = "sip:bob@example.com";
-    std::string_view via = "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1;rport";
-    std::string_view max_forwards = "70";  ///< "" leaves the header out
-    std::string_view to_tag = "";          ///< "" for an initial request
-    std::string_view extra = "";           ///< more header lines, each ending in "\n"
-    std::string_view body = "";
-};
-
-inline std::string request_text(const request_spec& r) {
-    const std::string method(r.method);
-    std::string s = method + " " + std::string(r.ruri) + " SIP/2.0\n";
-    s += "Via: " + std::string(r.via) + "\n";
-    if (!r.max_forwards.empty()) s += "Max-Forwards: " + std::string(r.max_forwards) + "\n";
-    s += std::string(r.extra);
-    s += "From: Alice <sip:alice@example.com>;tag=a1\n";
-    s += "To: Bob <sip:bob@example.com>" + (r.to_tag.empty() ? std::string() : ";tag=" + std::string(r.to_tag)) + "\n";
-    s += "Call-ID: stage-1@198.18.0.9\n";
-    s += "CSeq: 1 " + method + "\n";
-    s += "Contact: <sip:alice@198.18.0.9:5070>\n";
-    if (method == "SUBSCRIBE" || method == "NOTIFY") s += "Event: presence\n";
-    if (method == "NOTIFY") s += "Subscription-State: active;expires=600\n";
-    if (method == "REFER") s += "Refer-To: <sip:carol@example.com>\n";
-    s += "Content-Length: " + std::to_string(r.body.size()) + "\n\n";
-    return crlf(s) + std::string(r.body);
-}
 
 /// One received request and everything a stage reads: the configuration in force, the parse, the
 /// inbound it came in (from `source`, at listen point `arrived_at`), an editor reset on its text,
