@@ -2,6 +2,7 @@
 #include "sipfast/proxy/pipeline.hpp"
 
 #include <array>
+#include <optional>
 #include <cstring>
 #include <utility>
 
@@ -162,7 +163,12 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     ++stats_.received_requests[static_cast<std::size_t>(msg_.method)];
     const sip::message& m = msg_;
     const bool ack = m.method == sip::method::ack;
-    if (transactions_ && match_transaction(in, out)) return;
+    // The §17.2.3 key, made once: matched here, inserted under if the request is forwarded.
+    std::optional<txn::transaction_key> key;
+    if (transactions_) {
+        key.emplace(m);
+        if (match_transaction(in, *key, out)) return;
+    }
     if (ack) {
         // The ACK of an answer we made ourselves ends here (its To tag is ours).
         std::array<char, 16> tag_buf{};
@@ -180,7 +186,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (v.go_on()) v = resolve_target(ctx, *locations_);
     if (!v.go_on()) return refuse(in, v, out);
     // ACK (of a 2xx: end to end) and a CANCEL matching no INVITE here go on without state (§16.10).
-    if (transactions_ && !ack && m.method != sip::method::cancel) forward_statefully(ctx, out);
+    if (transactions_ && !ack && m.method != sip::method::cancel) forward_statefully(ctx, *key, out);
     else forward_statelessly(ctx, out);
 }
 
@@ -193,12 +199,12 @@ void pipeline::forward_statelessly(request_context& ctx, outbox& out) noexcept {
     send_edited(ctx.destination, ctx.transport, out);
 }
 
-void pipeline::forward_statefully(request_context& ctx, outbox& out) noexcept {
+void pipeline::forward_statefully(request_context& ctx, const txn::transaction_key& key, outbox& out) noexcept {
     const sip::message& m = ctx.m;
     const inbound& in = ctx.in;
-    transaction* t = transactions_->insert(txn::transaction_key(m));
+    transaction* t = transactions_->insert(key);
     if (t == nullptr) {
-        if (!txn::transaction_key(m).valid()) return forward_statelessly(ctx, out);  // too long to keep state for
+        if (!key.valid()) return forward_statelessly(ctx, out);  // too long to keep state for
         return refuse(in, verdict::answer(503, "Service Unavailable", "Retry-After: 5\r\n", drop_cause::table_full), out);
     }
     const txn::our_branch branch = txn::our_branch::stateful(shard_, t->slot, transactions_->generation(*t), ctx.loop_hash);
@@ -235,12 +241,12 @@ void pipeline::forward_statefully(request_context& ctx, outbox& out) noexcept {
     apply_client(*t, t->client.start(), out);
 }
 
-bool pipeline::match_transaction(const inbound& in, outbox& out) noexcept {
+bool pipeline::match_transaction(const inbound& in, const txn::transaction_key& key, outbox& out) noexcept {
     const sip::message& m = msg_;
     const bool ack = m.method == sip::method::ack;
     // §17.2.3: a request matches a server transaction by branch, sent-by and method, ACK counting
     // as INVITE.
-    if (transaction* found = transactions_->find(txn::transaction_key(m))) {
+    if (transaction* found = transactions_->find(key)) {
         ++stats_.retransmissions_absorbed;
         apply_server(*found, ack ? found->server.on_ack() : found->server.on_retransmission(), out);
         return true;

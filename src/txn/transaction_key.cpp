@@ -25,11 +25,11 @@ transaction_key::transaction_key(const sip::message& m, std::string_view method)
         n += part.size();
     }
     len_ = n;
+    hash_ = core::call_id_hash(bytes());
 }
 
 transaction_key::transaction_key(const sip::message& m) noexcept
     : transaction_key(m, m.method == sip::method::ack ? std::string_view("INVITE") : m.method_text) {}
 
-core::table_key transaction_key::table_key() const noexcept { return core::table_key{core::call_id_hash(bytes()), bytes()}; }
 
 } // namespace sipfast::txn

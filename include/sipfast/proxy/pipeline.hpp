@@ -87,9 +87,9 @@ private:
 
     void on_request(const inbound& in, outbox& out) noexcept;
     void on_response(const inbound& in, outbox& out) noexcept;
-    [[nodiscard]] bool match_transaction(const inbound& in, outbox& out) noexcept;
+    [[nodiscard]] bool match_transaction(const inbound& in, const txn::transaction_key& key, outbox& out) noexcept;
     void forward_statelessly(request_context& ctx, outbox& out) noexcept;
-    void forward_statefully(request_context& ctx, outbox& out) noexcept;
+    void forward_statefully(request_context& ctx, const txn::transaction_key& key, outbox& out) noexcept;
     void refuse(const inbound& in, const verdict& v, outbox& out) noexcept;
     /// Where an answer to the request in msg_ goes.
     [[nodiscard]] net_address answer_address(const inbound& in) const noexcept;

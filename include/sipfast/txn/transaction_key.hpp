@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 #include "sipfast/core/shard_table.hpp"
@@ -27,11 +28,13 @@ public:
     /// False when the key is longer than max_key_bytes (no transaction is kept for it).
     [[nodiscard]] bool valid() const noexcept { return len_ != 0; }
     [[nodiscard]] std::string_view bytes() const noexcept { return {buf_.data(), len_}; }
-    [[nodiscard]] core::table_key table_key() const noexcept;
+    /// The bytes with their hash, computed once when the key is made.
+    [[nodiscard]] core::table_key table_key() const noexcept { return core::table_key{hash_, bytes()}; }
 
 private:
     std::array<char, max_key_bytes> buf_;
     std::size_t len_ = 0;
+    std::uint64_t hash_ = 0;
 };
 
 } // namespace sipfast::txn

@@ -25,22 +25,12 @@ using test::parsed;
 using test::request_spec;
 using test::stage_config;
 using test::stage_run;
+using test::name;
 using test::values;
 
 // The proxy on UDP and TCP at 198.18.0.1:5060 and UDP at [2001:db8::1]:5060: what a double
 // Record-Route names.
 proxy_config two_sided() { return test::with_udp6(test::with_tcp(stage_config())); }
-
-const char* name(sip::transport t) {
-    switch (t) {
-    case sip::transport::unknown: return "unknown";
-    case sip::transport::udp: return "udp";
-    case sip::transport::tcp: return "tcp";
-    case sip::transport::tls: return "tls";
-    case sip::transport::sctp: return "sctp";
-    default: return "other";
-    }
-}
 
 struct loose_row {
     std::string_view note;

@@ -36,6 +36,18 @@ inline proxy::proxy_config with_udp6(proxy::proxy_config c) {
     return c;
 }
 
+/// A transport by name, for test traces.
+inline const char* name(sip::transport t) {
+    switch (t) {
+    case sip::transport::unknown: return "unknown";
+    case sip::transport::udp: return "udp";
+    case sip::transport::tcp: return "tcp";
+    case sip::transport::tls: return "tls";
+    case sip::transport::sctp: return "sctp";
+    default: return "other";
+    }
+}
+
 inline proxy::proxy_config stage_config() { return test_config(proxy::proxy_mode::stateless); }
 
 

@@ -27,17 +27,7 @@ using test::addr;
 using test::request_spec;
 using test::stage_config;
 using test::stage_run;
-
-const char* name(sip::transport t) {
-    switch (t) {
-    case sip::transport::unknown: return "unknown";
-    case sip::transport::udp: return "udp";
-    case sip::transport::tcp: return "tcp";
-    case sip::transport::tls: return "tls";
-    case sip::transport::sctp: return "sctp";
-    default: return "other";
-    }
-}
+using test::name;
 
 // What resolve_target should decide.
 struct outcome {
