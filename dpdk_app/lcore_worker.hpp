@@ -15,6 +15,7 @@
 #include "neighbours.hpp"
 #include "tsc_clock.hpp"
 #include "sipfast/core/counter.hpp"
+#include "sipfast/core/metric.hpp"
 #include "sipfast/net/frame.hpp"
 #include "sipfast/proxy/mail_hub.hpp"
 #include "sipfast/proxy/shard.hpp"
@@ -49,6 +50,9 @@ struct shared_state {
 struct lcore_counters {
     core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed,
         to_kernel, from_kernel, reassembled, fragmented, bad_checksum;
+
+    /// What every view shows of these fields (Prometheus, the end-of-run report).
+    [[nodiscard]] static std::span<const core::metric> metrics() noexcept;
 };
 
 /// The monotonic clock every lcore and the pipeline run on.

@@ -28,7 +28,9 @@
 #include "port_metrics.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/wakers.hpp"
+#include "sipfast/core/text_writer.hpp"
 #include "sipfast/ops/ops_server.hpp"
+#include "sipfast/ops/summary.hpp"
 
 namespace {
 
@@ -108,27 +110,23 @@ std::string pipeline_latency(const std::vector<std::unique_ptr<lcore_worker>>& w
         for (const core::histogram& h : w->stats().request_latency) all += h;
         for (const core::histogram& h : w->stats().response_latency) all += h;
     }
-    char line[160];
-    std::snprintf(line, sizeof line, "through the pipeline p50 %.1f µs, p99 %.1f µs (%llu forwards; bucket upper bounds)",
-                  static_cast<double>(all.quantile(0.5)) / 1e3, static_cast<double>(all.quantile(0.99)) / 1e3,
-                  static_cast<unsigned long long>(all.total()));
-    return line;
+    core::text<160> t;
+    t.put("through the pipeline p50 ").fixed(static_cast<double>(all.quantile(0.5)) / 1e3, 1);
+    t.put(" µs, p99 ").fixed(static_cast<double>(all.quantile(0.99)) / 1e3, 1);
+    t.put(" µs (").number(all.total()).put(" forwards; bucket upper bounds)");
+    return std::string(t.view());
 }
 
 std::string print_result(const app_options& o, const daemon::daemon_config& cfg,
                          const std::vector<std::unique_ptr<lcore_worker>>& workers, double elapsed) {
-    proxy::shard_stats total;
-    std::uint64_t echoed = 0;
-    for (const auto& w : workers) {
-        total += w->stats();
-        echoed += w->counters().echoed.get();
-    }
-    const double messages = static_cast<double>(o.framing_only ? echoed : total.requests() + total.responses());
-    char line[256];
-    std::snprintf(line, sizeof line, "%s %.0f SIP messages/s per lcore (%zu lcores, %.2f s)",
-                  o.framing_only ? "framing-only" : (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful"),
-                  messages / elapsed / static_cast<double>(workers.size()), workers.size(), elapsed);
-    return line;
+    std::uint64_t messages = 0;
+    for (const auto& w : workers)
+        messages += o.framing_only ? w->counters().echoed.get() : w->stats().requests() + w->stats().responses();
+    core::text<256> t;
+    t.put(o.framing_only ? "framing-only" : (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful"));
+    t.put(' ').fixed(static_cast<double>(messages) / elapsed / static_cast<double>(workers.size()), 0);
+    t.put(" SIP messages/s per lcore (").number(workers.size()).put(" lcores, ").fixed(elapsed, 2).put(" s)");
+    return std::string(t.view());
 }
 
 } // namespace
@@ -380,39 +378,8 @@ int main(int argc, char** argv) {
                      static_cast<double>(g.completed()) / elapsed, static_cast<unsigned long long>(g.failed()),
                      static_cast<unsigned long long>(generator->dropped()), at(0.5), at(0.99));
     }
-    rte_eth_stats st{};
-    (void)rte_eth_stats_get(port, &st);
-    proxy::shard_stats total;
-    lcore_counters c;
-    for (const auto& w : workers) {
-        total += w->stats();
-        c.rx += w->counters().rx;
-        c.tx += w->counters().tx;
-        c.tx_dropped += w->counters().tx_dropped;
-        c.arp_answered += w->counters().arp_answered;
-        c.exception += w->counters().exception;
-        c.no_neighbour += w->counters().no_neighbour;
-        c.nd_answered += w->counters().nd_answered;
-        c.reassembled += w->counters().reassembled;
-        c.fragmented += w->counters().fragmented;
-        c.bad_checksum += w->counters().bad_checksum;
-    }
-    std::fprintf(stderr,
-                 "sipfast-dpdk: info: port rx %llu tx %llu imissed %llu rx_nombuf %llu; frames rx %llu tx %llu dropped %llu, "
-                 "arp answered %llu, nd answered %llu, exception %llu, no neighbour %llu, reassembled %llu, fragmented %llu, "
-                 "bad checksum %llu; "
-                 "requests %llu (forwarded %llu), responses %llu "
-                 "(forwarded %llu), parse errors %llu, mailbox hops %llu\n",
-                 static_cast<unsigned long long>(st.ipackets), static_cast<unsigned long long>(st.opackets),
-                 static_cast<unsigned long long>(st.imissed), static_cast<unsigned long long>(st.rx_nombuf),
-                 static_cast<unsigned long long>(c.rx.get()), static_cast<unsigned long long>(c.tx.get()),
-                 static_cast<unsigned long long>(c.tx_dropped.get()), static_cast<unsigned long long>(c.arp_answered.get()),
-                 static_cast<unsigned long long>(c.nd_answered.get()), static_cast<unsigned long long>(c.exception.get()),
-                 static_cast<unsigned long long>(c.no_neighbour.get()), static_cast<unsigned long long>(c.reassembled.get()),
-                 static_cast<unsigned long long>(c.fragmented.get()), static_cast<unsigned long long>(c.bad_checksum.get()),
-                 static_cast<unsigned long long>(total.requests()), static_cast<unsigned long long>(total.requests_forwarded()),
-                 static_cast<unsigned long long>(total.responses()), static_cast<unsigned long long>(total.responses_forwarded()),
-                 static_cast<unsigned long long>(total.malformed()), static_cast<unsigned long long>(total.mailbox_hops.get()));
+    std::fprintf(stderr, "sipfast-dpdk: info: %s; totals: %s\n", port_summary(port).c_str(),
+                 ops::summary_line(worker_metrics(workers)).c_str());
     workers.clear();  // their fragment tables live in EAL memory: gone before rte_eal_cleanup
     (void)rte_eth_dev_stop(port);
     (void)rte_eth_dev_close(port);

@@ -33,6 +33,7 @@
 #include "sipfast/ops/log.hpp"
 #include "sipfast/ops/ops_server.hpp"
 #include "sipfast/ops/prometheus.hpp"
+#include "sipfast/ops/summary.hpp"
 #include "sipfast/sip/isa.hpp"
 #include "stats_report.hpp"
 
@@ -76,7 +77,8 @@ private:
     /// Transactions still waiting for a final answer: what a drain waits for (those that only
     /// absorb retransmissions after their answer need no waiting).
     std::uint64_t active_transactions() const;
-    std::vector<const proxy::shard_stats*> shard_views() const;
+    /// The shards' statistics (one per worker) and the TCP thread's, for every view of them.
+    std::vector<core::metric_set> metric_sets() const;
     void apply_log_level(const daemon::daemon_config& c) const;
 
     overrides overrides_;
@@ -103,10 +105,12 @@ void daemon_process::apply_log_level(const daemon::daemon_config& c) const {
     ops::logger::set_level(l);
 }
 
-std::vector<const proxy::shard_stats*> daemon_process::shard_views() const {
-    std::vector<const proxy::shard_stats*> v;
-    for (const auto& w : workers_) v.push_back(&w->stats());
-    return v;
+std::vector<core::metric_set> daemon_process::metric_sets() const {
+    std::vector<const proxy::shard_stats*> shards;
+    for (const auto& w : workers_) shards.push_back(&w->stats());
+    std::vector<core::metric_set> sets{core::metric_set::of<proxy::shard_stats>(shards)};
+    if (tcp_) sets.push_back(core::metric_set::of(tcp_->counters()));
+    return sets;
 }
 
 std::uint64_t daemon_process::active_transactions() const {
@@ -160,8 +164,8 @@ std::string daemon_process::routes() const {
 }
 
 std::string daemon_process::command(std::string_view line) {
-    const std::vector<const proxy::shard_stats*> views = shard_views();
-    const daemon::stats_sources src{views, tcp_ ? &tcp_->counters() : nullptr, core::monotonic_ns() - started_ns_};
+    const std::vector<core::metric_set> sets = metric_sets();
+    const daemon::stats_sources src{sets, workers_.size(), core::monotonic_ns() - started_ns_};
     if (line == "stats") return reporter_.text(src, core::monotonic_ns());
     if (line == "stats --json" || line == "stats-json") return reporter_.json(src, core::monotonic_ns());
     if (line == "routes") return routes();
@@ -228,9 +232,7 @@ int daemon_process::run() {
     }
     ops_ = std::make_unique<ops::ops_server>(ops::ops_server::handlers{
         [this] {
-            const std::vector<const proxy::shard_stats*> views = shard_views();
-            return ops::render_prometheus({views, tcp_ ? &tcp_->counters() : nullptr, SIPFAST_VERSION,
-                                           static_cast<std::uint64_t>(started_unix_)});
+            return ops::render_prometheus(metric_sets(), {SIPFAST_VERSION, static_cast<std::uint64_t>(started_unix_)});
         },
         [this](std::string_view line) { return command(line); }});
     if (!cfg.control_socket.empty()) {
@@ -299,22 +301,7 @@ int daemon_process::run() {
     stop_ops.store(true);
     ops_thread.join();
 
-    proxy::shard_stats total;
-    for (const auto& w : workers_) total += w->stats();
-    log_info("requests " + std::to_string(total.requests()) + " (forwarded " + std::to_string(total.requests_forwarded()) +
-             ", answered " + std::to_string(total.answered()) + "), responses " + std::to_string(total.responses()) +
-             " (forwarded " + std::to_string(total.responses_forwarded()) + "), parse errors " +
-             std::to_string(total.malformed()) + ", transactions " + std::to_string(total.transactions_created) +
-             " (timed out " + std::to_string(total.transactions_timed_out) + "), retransmissions absorbed " +
-             std::to_string(total.retransmissions_absorbed) + ", mailbox hops " + std::to_string(total.mailbox_hops));
-    if (tcp_) {
-        const io::tcp_counters& t = tcp_->counters();
-        log_info("tcp: accepted " + std::to_string(t.accepted) + " (refused " +
-                 std::to_string(t.refused_total_limit + t.refused_ip_limit) + "), opened " + std::to_string(t.connected) +
-                 " (failed " + std::to_string(t.connect_failed) + "), messages in " + std::to_string(t.messages_in) +
-                 ", out " + std::to_string(t.messages_out) + ", framing errors " + std::to_string(t.framing_errors) +
-                 ", closed idle " + std::to_string(t.closed_idle));
-    }
+    log_info("totals: " + ops::summary_line(metric_sets()));
     return 0;
 }
 

@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-// What `sipfastctl stats` shows: totals summed over the shards, rates since the previous call, and
-// latency quantiles per histogram; as an aligned table or as JSON.
+// What `sipfastctl stats` shows: every row of the metric tables summed over the instances, with
+// rates since the previous call, and latency quantiles per histogram; as an aligned table or JSON.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <span>
 #include <string>
+#include <vector>
 
-#include "sipfast/io/tcp_server.hpp"
-#include "sipfast/proxy/stats.hpp"
+#include "sipfast/core/metric.hpp"
 
 namespace sipfast::daemon {
 
 struct stats_sources {
-    std::span<const proxy::shard_stats* const> shards;
-    const io::tcp_counters* tcp = nullptr;
+    std::span<const core::metric_set> sets;
+    std::size_t workers = 0;
     std::uint64_t uptime_ns = 0;
 };
 
@@ -26,19 +26,21 @@ public:
     [[nodiscard]] std::string text(const stats_sources& s, std::uint64_t now_ns);
     [[nodiscard]] std::string json(const stats_sources& s, std::uint64_t now_ns);
 
-private:
     struct row {
-        std::string name;
+        std::string name;  ///< the row's title, or "title label" for one label of a dimension
         std::uint64_t total = 0;
         bool gauge = false;
+        bool part = false;  ///< one label's share of the row above
     };
     struct latency {
         std::string name;
         std::uint64_t count = 0;
         double p50_us = 0, p99_us = 0, p999_us = 0;
     };
-    [[nodiscard]] static std::vector<row> rows(const proxy::shard_stats& total, const stats_sources& s);
-    [[nodiscard]] static std::vector<latency> latencies(const proxy::shard_stats& total);
+    [[nodiscard]] static std::vector<row> rows(const stats_sources& s);
+    [[nodiscard]] static std::vector<latency> latencies(const stats_sources& s);
+
+private:
     /// Rate per second of each counter since the previous report (the first: since start).
     [[nodiscard]] std::vector<double> rates(const std::vector<row>& now_rows, const stats_sources& s, std::uint64_t now_ns);
 

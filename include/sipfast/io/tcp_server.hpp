@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sipfast/core/counter.hpp"
+#include "sipfast/core/metric.hpp"
 #include "sipfast/proxy/mail_hub.hpp"
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/sip/message.hpp"
@@ -43,6 +44,9 @@ struct tcp_counters {
     core::counter framing_errors;
     core::counter keepalives;           ///< RFC 5626 CRLFCRLF pings answered
     core::counter dropped_unsendable;   ///< no connection could be had for an outgoing message
+
+    /// What every view shows of these fields (docs/architecture.md, "Operations").
+    [[nodiscard]] static std::span<const core::metric> metrics() noexcept;
 };
 
 /// The kernel TCP slow path (docs/architecture.md, "Backends"): one thread with epoll accepts and

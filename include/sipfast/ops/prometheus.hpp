@@ -6,26 +6,20 @@
 #include <string>
 #include <string_view>
 
-#include "sipfast/io/tcp_server.hpp"
-#include "sipfast/proxy/stats.hpp"
+#include "sipfast/core/metric.hpp"
 
 namespace sipfast::ops {
 
-/// What one scrape shows: every shard's statistics (labelled by worker), the TCP thread's if there
-/// is one, and who we are.
-struct metrics_view {
-    std::span<const proxy::shard_stats* const> shards;
-    const io::tcp_counters* tcp = nullptr;
+/// Who is being scraped.
+struct build_info {
     std::string_view version;
-    std::uint64_t start_time_s = 0;  ///< Unix time the daemon started
+    std::uint64_t start_time_s = 0;  ///< Unix time the process started
 };
 
-/// Renders the Prometheus text exposition format (version 0.0.4): `sipfast_` names, `_total`
-/// counters, `_seconds` histograms with cumulative `le` buckets, labels for worker, method, status
-/// class, reason and cause. Reads the counters without stopping anyone.
-[[nodiscard]] std::string render_prometheus(const metrics_view& v);
-
-/// The method label of a method index ("INVITE", ..., "OTHER").
-[[nodiscard]] std::string_view method_label(std::size_t m) noexcept;
+/// Renders the Prometheus text exposition format (version 0.0.4) of every row of every set:
+/// `sipfast_` names, `_total` counters, `_seconds` for nanosecond rows and histograms (cumulative
+/// `le` buckets), a worker label for per-worker sets, a label per dimension. Reads the counters
+/// without stopping anyone.
+[[nodiscard]] std::string render_prometheus(std::span<const core::metric_set> sets, const build_info& who);
 
 } // namespace sipfast::ops

@@ -8,6 +8,7 @@
 
 #include "sipfast/core/counter.hpp"
 #include "sipfast/core/histogram.hpp"
+#include "sipfast/core/metric.hpp"
 #include "sipfast/sip/method.hpp"
 #include "sipfast/sip/parse_error.hpp"
 
@@ -75,9 +76,12 @@ struct shard_stats {
     [[nodiscard]] std::uint64_t answered() const noexcept { return sum(replied); }
     [[nodiscard]] std::uint64_t malformed() const noexcept { return sum(parse_errors); }
 
-    /// Adds another shard's figures (a reader's merge).
-    shard_stats& operator+=(const shard_stats& o) noexcept;
+    /// What every view shows of these fields (docs/architecture.md, "Operations").
+    [[nodiscard]] static std::span<const core::metric> metrics() noexcept;
 };
+
+/// The label of a method index ("INVITE", ..., "OTHER").
+[[nodiscard]] std::string_view method_label(std::size_t m) noexcept;
 
 /// The status class index of a status code: 1 for 1xx ... 6 for 6xx.
 [[nodiscard]] constexpr std::size_t status_class(int status) noexcept {
