@@ -204,8 +204,10 @@ int main(int argc, char** argv) {
     // Lcores poll their mailboxes; only the TCP thread sleeps (in epoll) and is woken.
     io::wakers wake(hub, [&](unsigned p) { return have_tcp && p == hub.stream_thread(); });
     s.hub = &hub;
+    const std::unique_ptr<registrar::location_store> bindings = registrar::make_memory_store();
     proxy::shard_control control;
     control.config.store(&cfg.proxy);
+    control.bindings = bindings.get();
     s.control = &control;
     // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
     // each lcore's cache and what is in flight in a burst.

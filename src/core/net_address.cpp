@@ -128,4 +128,13 @@ bool same_ip(std::string_view host, const net_address& a) noexcept {
     return parse_ip(host, h) && h.family == a.family && h.ip == a.ip;
 }
 
+bool is_private(const net_address& a) noexcept {
+    const auto& b = a.ip;
+    if (a.family == 4)
+        return b[0] == 10 || (b[0] == 172 && (b[1] & 0xF0) == 16) || (b[0] == 192 && b[1] == 168) ||
+               (b[0] == 100 && (b[1] & 0xC0) == 64) || (b[0] == 169 && b[1] == 254);
+    if (a.family == 6) return (b[0] & 0xFE) == 0xFC || (b[0] == 0xFE && (b[1] & 0xC0) == 0x80);
+    return false;
+}
+
 } // namespace sipfast::core

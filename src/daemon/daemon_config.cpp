@@ -192,6 +192,38 @@ bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
     return true;
 }
 
+// [registrar]: enabled, and the expiry limits and bindings per address-of-record.
+bool read_registrar(context& c, const toml::node& n, proxy::proxy_config& p) {
+    registrar::registrar_limits& l = p.registrar_limits;
+    const int_key ints[] = {
+        {"min_expires_s", 1, 86400, 1, nullptr, &l.min_expires_s, nullptr, "seconds"},
+        {"max_expires_s", 1, 604800, 1, nullptr, &l.max_expires_s, nullptr, "seconds"},
+        {"default_expires_s", 1, 604800, 1, nullptr, &l.default_expires_s, nullptr, "seconds"},
+        {"max_bindings", 1, 64, 1, nullptr, &l.max_bindings, nullptr, "bindings"},
+    };
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "registrar: expected a table ([registrar])");
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view name = tk.str();
+        if (name == "enabled") {
+            const auto* b = tv.as_boolean();
+            if (b == nullptr) return c.fail(tv, "registrar.enabled: expected true or false");
+            p.serve_registrations = b->get();
+            continue;
+        }
+        const int_key* key = nullptr;
+        for (const int_key& k : ints)
+            if (k.name == name) key = &k;
+        if (key == nullptr)
+            return c.fail(tv, "registrar: unknown key '" + std::string(name) +
+                                  "' (enabled, min_expires_s, max_expires_s, default_expires_s, max_bindings)");
+        if (!read_int(c, tv, *key, "registrar." + std::string(name))) return false;
+    }
+    if (l.min_expires_s > l.default_expires_s || l.default_expires_s > l.max_expires_s)
+        return c.fail(n, "registrar: expected min_expires_s <= default_expires_s <= max_expires_s");
+    return true;
+}
+
 bool read_location(context& c, const toml::node& n, proxy::location_entry& e) {
     const auto* t = n.as_table();
     if (t == nullptr) return c.fail(n, "location: expected a table ([[location]])");
@@ -415,6 +447,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                                 {"c_ms", 1000, 3600000, ms, &cfg.proxy.timer_c_ns, nullptr, nullptr, "milliseconds"}}) &&
                 cfg.proxy.t2_ns < cfg.proxy.t1_ns)
                 c.fail(v, "timers: t2_ms must not be below t1_ms");
+        } else if (key == "registrar") {
+            (void)read_registrar(c, v, cfg.proxy);
         } else if (key == "memory") {
             (void)read_int_table(c, v, "memory",
                                  {{"per_worker_mb", 16, 1 << 20, 1 << 20, nullptr, nullptr, &cfg.proxy.memory_per_shard, "MiB"}});

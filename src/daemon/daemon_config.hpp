@@ -36,6 +36,8 @@ struct dpdk_config {
 };
 
 struct daemon_config {
+    daemon_config() { proxy.serve_registrations = true; }  // the daemon is a registrar unless told not to be
+
     proxy::proxy_config proxy;
     unsigned workers = 0;  ///< 0: one per core
     io::tcp_limits tcp;

@@ -90,6 +90,7 @@ private:
     std::vector<std::unique_ptr<daemon::daemon_config>> configs_;
     std::atomic<const daemon::daemon_config*> current_{nullptr};
     std::mutex reload_mutex_;
+    std::unique_ptr<registrar::location_store> bindings_ = registrar::make_memory_store();
     proxy::shard_control control_;
     std::unique_ptr<proxy::mail_hub> hub_;
     std::unique_ptr<io::wakers> wakers_;
@@ -214,6 +215,7 @@ int daemon_process::run() {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     control_.config.store(&cfg.proxy);
+    control_.bindings = bindings_.get();
     hub_ = std::make_unique<proxy::mail_hub>(n, proxy::mailbox_bytes(n + (have_tcp ? 1 : 0)), have_tcp);
     wakers_ = std::make_unique<io::wakers>(*hub_, [](unsigned) { return true; });  // every thread sleeps in poll/epoll
     for (unsigned i = 0; i < n; ++i) {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/pipeline.hpp"
 
+#include <algorithm>
 #include <array>
+#include <ctime>
 #include <optional>
 #include <cstring>
 #include <utility>
@@ -11,6 +13,7 @@
 #include "sipfast/proxy/stages/forward.hpp"
 #include "sipfast/proxy/stages/local_route.hpp"
 #include "sipfast/proxy/stages/local_services.hpp"
+#include "sipfast/proxy/stages/registrar_service.hpp"
 #include "sipfast/proxy/stages/target.hpp"
 #include "sipfast/proxy/stages/validate.hpp"
 #include "sipfast/sip/cseq.hpp"
@@ -122,7 +125,9 @@ void pipeline::reply(const inbound& in, int status, std::string_view reason, std
     // RFC 3581 §4 and RFC 3261 §18.2.2: the answer goes back to where the request came from.
     std::array<char, 16> tag_buf{};
     const std::string_view tag = to_tag(msg_.call_id, tag_buf);
-    const std::span<char> room = out.reserve(2048);
+    // The request's Via, From, To, Call-ID and CSeq come back, with our lines (a registrar's 200
+    // lists every binding).
+    const std::span<char> room = out.reserve(std::max<std::size_t>(2048, msg_.header_bytes + extra_lines.size() + 256));
     const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag, extra_lines, room, false, &in.source);
     if (n == 0) {
         stats_.count_drop(drop_cause::outbox_full);
@@ -183,7 +188,10 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (v.go_on()) v = validate(ctx);
     if (v.go_on()) v = route_locally(ctx);
     if (v.go_on()) v = serve_locally(ctx);
-    if (v.go_on()) v = resolve_target(ctx, *locations_);
+    if (v.go_on() && config_->serve_registrations)
+        v = serve_register(ctx, {bindings_, &config_->registrar_limits, now_ns_, static_cast<std::int64_t>(std::time(nullptr)),
+                                 register_answer_});
+    if (v.go_on()) v = resolve_target(ctx, *locations_, config_->serve_registrations ? bindings_ : nullptr, now_ns_);
     if (!v.go_on()) return refuse(in, v, out);
     // ACK (of a 2xx: end to end) and a CANCEL matching no INVITE here go on without state (§16.10).
     if (transactions_ && !ack && m.method != sip::method::cancel) forward_statefully(ctx, *key, out);

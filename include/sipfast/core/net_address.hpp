@@ -30,6 +30,10 @@ struct net_address {
 /// Whether `a` and `b` (the same family) agree in their first `prefix` bits: on one subnet.
 [[nodiscard]] bool same_subnet(const net_address& a, const net_address& b, unsigned prefix) noexcept;
 
+/// Whether `a` is a private address, one a NAT stands in front of: RFC 1918, shared address space
+/// (RFC 6598), link-local, IPv6 unique local (RFC 4193) and link-local.
+[[nodiscard]] bool is_private(const net_address& a) noexcept;
+
 /// Parses "ip:port", "[ipv6]:port" or a bare ip (port `default_port`). Port 0 ("any free port", for
 /// a socket whose port is reported after binding) only with `allow_any_port`.
 [[nodiscard]] bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sipfast/core/net_address.hpp"
+#include "sipfast/registrar/register_rules.hpp"
 #include "sipfast/sip/via.hpp"
 
 namespace sipfast::proxy {
@@ -58,6 +59,10 @@ struct proxy_config {
     std::vector<std::string> extensions;  ///< option tags a Proxy-Require may name (else 420)
     std::vector<route_rule> routes;
     std::vector<location_entry> locations;
+    /// REGISTERs for our domains are answered by our registrar (when the host gave the shards a
+    /// location store); off, they follow the routes like any request.
+    bool serve_registrations = false;
+    registrar::registrar_limits registrar_limits;
     std::uint32_t default_max_forwards = 70;
     /// Largest message the backend's TCP path carries (its mailbox slot): a larger request is not
     /// moved from UDP to TCP.

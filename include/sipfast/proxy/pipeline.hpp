@@ -17,6 +17,7 @@
 #include "sipfast/proxy/location.hpp"
 #include "sipfast/proxy/outbox.hpp"
 #include "sipfast/proxy/stats.hpp"
+#include "sipfast/registrar/location_store.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/message.hpp"
 #include "sipfast/txn/transaction_table.hpp"
@@ -63,6 +64,8 @@ public:
     /// timers for new transactions). It must outlive the pipeline; the mode and table sizes stay.
     void reconfigure(const proxy_config& config) noexcept;
     [[nodiscard]] const proxy_config& config() const noexcept { return *config_; }
+    /// The registrar's bindings, shared by every shard (null: none). Set before traffic.
+    void attach_bindings(registrar::location_store* store) noexcept { bindings_ = store; }
     /// While stopping: new calls are answered 503 with Retry-After, what is in progress goes on.
     void set_draining(bool on) noexcept { draining_ = on; }
     /// The last message that failed to parse: why, and where it came from (for rate-limited logs).
@@ -133,6 +136,8 @@ private:
     bool draining_ = false;
     fault last_fault_;
     const location_service* locations_;
+    registrar::location_store* bindings_ = nullptr;
+    std::array<char, 8192> register_answer_{};  // the registrar's 200 lists bindings here
     std::uint32_t shard_;
     std::uint32_t shards_;
     std::vector<sip::header> slots_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/stages/target.hpp"
 
+#include "sipfast/core/text_writer.hpp"
+#include "sipfast/registrar/aor.hpp"
 #include "sipfast/sip/params.hpp"
 
 namespace sipfast::proxy {
@@ -30,7 +32,42 @@ verdict to_request_uri(request_context& ctx) noexcept {
     return verdict::next();
 }
 
-verdict resolve(request_context& ctx, const location_service& locations) noexcept {
+// A registered contact. Requests go back the way the REGISTER came (RFC 5626 §5.3, RFC 3581) when
+// the contact cannot be reached directly: over TCP (the connection it opened), with ;ob, a contact
+// that is not an address, or a private one the REGISTER did not come from (a NAT in between).
+verdict to_binding(request_context& ctx, const registrar::binding& b) noexcept {
+    sip::uri contact;
+    if (sip::parse_uri(b.contact, contact) != sip::parse_error::none) return verdict::answer(480, "Temporarily Unavailable");
+    ctx.new_ruri = ctx.editor.keep({b.contact}, ctx.err);
+    net_address direct;
+    const bool literal = uri_destination(contact, direct);
+    const bool nat = literal && is_private(direct) && direct.ip != b.received.source.ip;
+    if (b.received.transport != sip::transport::udp || contact.params.has("ob") || !literal || nat) {
+        ctx.destination = b.received.source;
+        ctx.transport = b.received.transport;
+        return verdict::next();
+    }
+    ctx.destination = direct;
+    ctx.transport = uri_transport(contact, sip::transport::udp);
+    return verdict::next();
+}
+
+// The registrar's bindings for the target: next() with found set when one is live; 480 when the
+// user has bindings and none is.
+verdict lookup_bindings(request_context& ctx, const registrar::location_store& bindings, std::uint64_t now_ns,
+                        bool& found) noexcept {
+    core::text<256> aor;
+    if (!registrar::write_aor(ctx.target, aor)) return verdict::next();
+    const registrar::binding_list list = bindings.lookup(aor.view());
+    if (!list) return verdict::next();
+    found = true;
+    for (const registrar::binding& b : *list)
+        if (b.live(now_ns)) return to_binding(ctx, b);
+    return verdict::answer(480, "Temporarily Unavailable");
+}
+
+verdict resolve(request_context& ctx, const location_service& locations, const registrar::location_store* bindings,
+                std::uint64_t now_ns) noexcept {
     if (ctx.have_next_route) {
         if (!uri_destination(ctx.next_route.address, ctx.destination))
             return verdict::answer(503, "Route Not Resolvable", {}, drop_cause::no_route);
@@ -53,6 +90,11 @@ verdict resolve(request_context& ctx, const location_service& locations) noexcep
     const bool ours_by_uri = !tel && (ctx.ruri_is_us || ctx.local.is_our_domain(target.host, target.port, target.has_port));
     const bool ours_by_tel = !phone_context.empty() && ctx.local.is_our_domain(phone_context, 0, false);
     const bool ours = ours_by_uri || ours_by_tel;
+    if (ours_by_uri && bindings != nullptr) {
+        bool found = false;
+        const verdict v = lookup_bindings(ctx, *bindings, now_ns, found);
+        if (found || !v.go_on()) return v;
+    }
     if (ours) {
         const location_entry* found = ours_by_tel ? locations.lookup(target.user, phone_context, false)
                                                   : locations.lookup(target.user, target.host, ctx.ruri_is_us);
@@ -79,8 +121,9 @@ verdict resolve(request_context& ctx, const location_service& locations) noexcep
 
 } // namespace
 
-verdict resolve_target(request_context& ctx, const location_service& locations) noexcept {
-    if (const verdict v = resolve(ctx, locations); !v.go_on()) return v;
+verdict resolve_target(request_context& ctx, const location_service& locations,
+                       const registrar::location_store* bindings, std::uint64_t now_ns) noexcept {
+    if (const verdict v = resolve(ctx, locations, bindings, now_ns); !v.go_on()) return v;
     if (ctx.transport != sip::transport::udp && ctx.transport != sip::transport::tcp)
         return verdict::answer(503, "Transport Not Supported");
     ctx.leave = ctx.local.local_for(ctx.transport, ctx.destination.family, ctx.in.local);

@@ -157,6 +157,21 @@ TEST(DaemonConfig, ReloadTakesRoutesButNotListenAddresses) {
     EXPECT_EQ(reload_conflict(running, moved), "listen, workers, mode changed: a restart is needed to apply that");
 }
 
+TEST(DaemonConfig, RegistrarKeys) {
+    daemon_config on;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "reg.toml", on));
+    EXPECT_TRUE(on.proxy.serve_registrations);  // the daemon is the registrar of its domains
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = false\nmin_expires_s = 30\n"
+                             "max_expires_s = 600\ndefault_expires_s = 300\nmax_bindings = 2\n",
+                             "reg.toml", c));
+    EXPECT_FALSE(c.proxy.serve_registrations);
+    EXPECT_EQ(c.proxy.registrar_limits.min_expires_s, 30u);
+    EXPECT_EQ(c.proxy.registrar_limits.max_expires_s, 600u);
+    EXPECT_EQ(c.proxy.registrar_limits.default_expires_s, 300u);
+    EXPECT_EQ(c.proxy.registrar_limits.max_bindings, 2u);
+}
+
 TEST(DaemonConfig, RefusesWithFileLineAndReason) {
     struct row {
         const char* text;
@@ -191,6 +206,10 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "dpdk.addresses: one address per family (IPv4 and IPv6), two given for IPv4"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\ngateways = [\"198.19.0.1\"]\n", 2,
          "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = 1\n", 3, "registrar.enabled: expected true or false"},
+        {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nmin_expires_s = 5000\n", 2,
+         "registrar: expected min_expires_s <= default_expires_s <= max_expires_s"},
+        {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nmax_bindings = 65\n", 3, "registrar.max_bindings: expected bindings from 1 to 64"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nrx_descriptors = 8\n", 3, "dpdk.rx_descriptors: expected descriptors from 64 to 32768"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nqueues = 2\n", 3,
          "dpdk: unknown key 'queues' (port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_kib)"},

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "sipfast/proxy/request_context.hpp"
+#include "sipfast/registrar/location_store.hpp"
+
+namespace sipfast::proxy {
+
+/// What the registrar needs from the shard that runs it.
+struct registrar_host {
+    registrar::location_store* store = nullptr;  ///< shared by every shard; null: no registrar
+    const registrar::registrar_limits* limits = nullptr;
+    std::uint64_t now_ns = 0;   ///< the monotonic clock bindings expire on
+    std::int64_t unix_s = 0;    ///< for the 200's Date
+    std::span<char> room;       ///< where the answer's header lines are written
+};
+
+/// The registrar (RFC 3261 §10.3): a REGISTER whose Request-URI is a domain we serve (and no
+/// Route leads elsewhere) is answered here. The To URI must name a user of that domain (else 404);
+/// the bindings change as apply_register says; the 200 lists every live binding with its expires,
+/// echoes Path (RFC 3327) and carries Date. 423 carries Min-Expires. Other requests go on.
+[[nodiscard]] verdict serve_register(request_context& ctx, const registrar_host& host) noexcept;
+
+} // namespace sipfast::proxy

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sipfast/core/net_address.hpp"
+#include "sipfast/sip/via.hpp"
+
+namespace sipfast::registrar {
+
+/// Where a REGISTER came from (RFC 5626 §5.2, RFC 3581): requests for the binding can go back
+/// this way when its contact cannot be reached directly (a private address, ;ob).
+struct flow {
+    sip::transport transport = sip::transport::udp;
+    core::net_address source;
+};
+
+/// One contact of an address-of-record (RFC 3261 §10.3), as the registrar keeps it.
+struct binding {
+    std::string contact;         ///< the Contact URI as the user agent wrote it
+    std::string instance;        ///< +sip.instance (RFC 5626), empty when absent
+    std::uint32_t reg_id = 0;    ///< reg-id (RFC 5626), 0 when absent
+    std::uint16_t q_milli = 0;   ///< q in thousandths; meaningful when has_q
+    bool has_q = false;
+    std::uint64_t expires_ns = 0;  ///< when it lapses, on the registrar's monotonic clock
+    std::string call_id;         ///< of the REGISTER that last refreshed it (§10.3 step 7)
+    std::uint32_t cseq = 0;
+    std::vector<std::string> path;  ///< Path values (RFC 3327), in the order received
+    flow received;
+
+    [[nodiscard]] bool live(std::uint64_t now_ns) const noexcept { return now_ns < expires_ns; }
+    /// Seconds left, rounded up (the expires a 200 reports).
+    [[nodiscard]] std::uint32_t seconds_left(std::uint64_t now_ns) const noexcept {
+        return now_ns >= expires_ns ? 0 : static_cast<std::uint32_t>((expires_ns - now_ns + 999'999'999) / 1'000'000'000);
+    }
+};
+
+} // namespace sipfast::registrar

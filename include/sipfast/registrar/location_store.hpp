@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "sipfast/registrar/binding.hpp"
+#include "sipfast/registrar/register_rules.hpp"
+
+namespace sipfast::registrar {
+
+/// The bindings of one address-of-record, as a reader sees them: an immutable snapshot, best
+/// first (order_by_preference). A writer replaces the snapshot; a reader holding one keeps it.
+using binding_list = std::shared_ptr<const std::vector<binding>>;
+
+/// Where the registrar keeps bindings (docs/architecture.md, "Registrar"). Every shard reads it;
+/// the shard that handles a REGISTER writes the REGISTER's address-of-record. Nothing above this
+/// interface assumes the bindings are in this process: a store shared between nodes fits behind it.
+class location_store {
+public:
+    virtual ~location_store() = default;
+
+    /// Applies `r` to the bindings of `aor` (apply_register), atomically with respect to other
+    /// writers of the same address-of-record; `after` is what they are then (even on a fault).
+    [[nodiscard]] virtual register_fault update(std::string_view aor, const register_request& r, std::uint64_t now_ns,
+                                                const registrar_limits& limits, binding_list& after) = 0;
+
+    /// The bindings of `aor`, null when it has none. Some may have lapsed: a reader checks
+    /// binding::live against its own clock, so a binding vanishes exactly at its expiry.
+    [[nodiscard]] virtual binding_list lookup(std::string_view aor) const = 0;
+};
+
+/// The store in this process's memory: a TBB concurrent hash map from address-of-record to
+/// snapshot; a lookup takes the bucket's read lock only to copy the snapshot's pointer.
+[[nodiscard]] std::unique_ptr<location_store> make_memory_store();
+
+} // namespace sipfast::registrar

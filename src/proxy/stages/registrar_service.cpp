@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/proxy/stages/registrar_service.hpp"
+
+#include <ctime>
+#include <new>
+
+#include "sipfast/core/text_writer.hpp"
+#include "sipfast/registrar/aor.hpp"
+#include "sipfast/registrar/read_register.hpp"
+
+namespace sipfast::proxy {
+
+namespace {
+
+// RFC 3261 §20.17: rfc1123-date, always GMT.
+void write_date(core::text_writer& w, std::int64_t unix_s) noexcept {
+    const std::time_t t = static_cast<std::time_t>(unix_s);
+    std::tm tm{};
+    if (gmtime_r(&t, &tm) == nullptr) return;
+    constexpr std::string_view days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    constexpr std::string_view months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    w.put("Date: ").put(days[tm.tm_wday % 7]).put(", ").number(tm.tm_mday, 2).put(' ').put(months[tm.tm_mon % 12]);
+    w.put(' ').number(tm.tm_year + 1900).put(' ').number(tm.tm_hour, 2).put(':').number(tm.tm_min, 2);
+    w.put(':').number(tm.tm_sec, 2).put(" GMT\r\n");
+}
+
+void write_bindings(core::text_writer& w, const registrar::binding_list& list, std::uint64_t now_ns) noexcept {
+    if (!list) return;
+    for (const registrar::binding& b : *list) {
+        if (!b.live(now_ns)) continue;
+        w.put("Contact: <").put(b.contact).put(">;expires=").number(b.seconds_left(now_ns));
+        if (!b.instance.empty()) w.put(";+sip.instance=").put(b.instance);
+        if (b.reg_id != 0) w.put(";reg-id=").number(b.reg_id);
+        w.put("\r\n");
+    }
+}
+
+} // namespace
+
+verdict serve_register(request_context& ctx, const registrar_host& host) noexcept {
+    if (ctx.m.method != sip::method::register_ || host.store == nullptr || ctx.have_next_route) return verdict::next();
+    const sip::uri& target = ctx.target;
+    if (!ctx.ruri_is_us && !ctx.local.is_our_domain(target.host, target.port, target.has_port)) return verdict::next();
+
+    // §10.3 step 5: the To URI is the address-of-record; it must be a user of a domain we serve.
+    const sip::uri& to = ctx.m.to.address;
+    core::text<256> aor;
+    if (!registrar::write_aor(to, aor) || !ctx.local.is_our_domain(to.host, to.port, to.has_port))
+        return verdict::answer(404, "Not Found");
+
+    registrar::register_room room;
+    registrar::register_request r;
+    registrar::register_fault fault = registrar::read_register(ctx.m, {ctx.in.transport(), ctx.in.source}, room, r);
+    registrar::binding_list after;
+    if (fault == registrar::register_fault::none) {
+        try {
+            fault = host.store->update(aor.view(), r, host.now_ns, *host.limits, after);
+        } catch (const std::bad_alloc&) {
+            return verdict::answer(500, "Out Of Memory", "Retry-After: 5\r\n");
+        }
+    }
+    core::text_writer w(host.room);
+    if (fault == registrar::register_fault::too_brief) {
+        w.put("Min-Expires: ").number(host.limits->min_expires_s).put("\r\n");
+    }
+    if (fault != registrar::register_fault::none) {
+        const registrar::fault_answer a = registrar::answer_for(fault);
+        return verdict::answer(a.status, a.reason, w.view());
+    }
+    write_bindings(w, after, host.now_ns);
+    for (std::string_view p : r.path) w.put("Path: ").put(p).put("\r\n");
+    write_date(w, host.unix_s);
+    if (!w.ok()) return verdict::answer(500, "Too Many Bindings To List");
+    return verdict::answer(200, "OK", w.view());
+}
+
+} // namespace sipfast::proxy

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// The registrar as a stage: a REGISTER for a domain we serve is answered by us and its bindings
+// are what target resolution then finds (RFC 3261 §10.3, §16.5), on an explicit clock.
+#include "sipfast/proxy/stages/registrar_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "stage_test_util.hpp"
+
+namespace sipfast::proxy {
+namespace {
+
+using test::addr;
+using test::request_spec;
+using test::stage_config;
+using test::stage_run;
+
+constexpr std::uint64_t s = 1'000'000'000;
+
+struct registrar_fixture : ::testing::Test {
+    std::unique_ptr<registrar::location_store> store = registrar::make_memory_store();
+    std::array<char, 8192> room{};
+    proxy_config config = stage_config();
+
+    registrar_fixture() { config.serve_registrations = true; }
+
+    registrar_host host(std::uint64_t now_ns) {
+        return {store.get(), &config.registrar_limits, now_ns, 1'700'000'000, room};
+    }
+    /// Runs a REGISTER through validate, local routing and the registrar.
+    verdict do_register(stage_run& r, std::uint64_t now_ns) {
+        r.validated_and_routed();
+        return serve_register(r.ctx, host(now_ns));
+    }
+    verdict do_register(const request_spec& spec, std::uint64_t now_ns, core::net_address from = addr("198.18.0.30:5080"),
+                        std::size_t arrived_at = 0, proxy_config c = {}) {
+        stage_run r(c.listen.empty() ? config : c, spec, from, arrived_at);
+        const verdict v = do_register(r, now_ns);
+        extra = std::string(v.extra);
+        return v;
+    }
+    /// An INVITE for bob@example.com resolved with the bindings at now_ns.
+    verdict invite(stage_run& r, std::uint64_t now_ns) {
+        r.validated_and_routed();
+        return resolve_target(r.ctx, r.locations, store.get(), now_ns);
+    }
+    std::string extra;
+};
+
+request_spec register_bob(std::string_view contact, std::string_view extra = "") {
+    return {.method = "REGISTER", .ruri = "sip:example.com", .extra = extra, .call_id = "reg-1@198.18.0.30",
+            .contact = contact};
+}
+
+TEST_F(registrar_fixture, ARegisterIsAnsweredWithItsBindingsAndTheyRouteTheNextInvite) {
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>;expires=120"), 10 * s);
+    ASSERT_EQ(v.status, 200) << v.reason;
+    EXPECT_NE(extra.find("Contact: <sip:bob@198.18.0.30:5080>;expires=120\r\n"), std::string::npos) << extra;
+    EXPECT_NE(extra.find("Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"), std::string::npos) << extra;
+
+    // The binding wins over the configuration's [[location]] for bob (198.18.0.20:5062).
+    stage_run call(config, request_spec{}, addr("198.18.0.9:5070"));
+    ASSERT_TRUE(invite(call, 20 * s).go_on());
+    EXPECT_EQ(test::str(call.ctx.destination), "198.18.0.30:5080");
+    EXPECT_EQ(call.ctx.new_ruri, "sip:bob@198.18.0.30:5080");
+    EXPECT_EQ(call.ctx.transport, sip::transport::udp);
+}
+
+TEST_F(registrar_fixture, ALapsedBindingIs480AndAnUnregisteredUserFallsThrough) {
+    ASSERT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>;expires=60"), 0).status, 200);
+    stage_run at_expiry(config, request_spec{}, addr("198.18.0.9:5070"));
+    const verdict v = invite(at_expiry, 60 * s);
+    EXPECT_EQ(v.status, 480);
+    stage_run before(config, request_spec{}, addr("198.18.0.9:5070"));
+    EXPECT_TRUE(invite(before, 60 * s - 1).go_on());
+    // carol never registered: the static location service and the routes decide (404 here).
+    stage_run carol(config, request_spec{.ruri = "sip:carol@example.com"}, addr("198.18.0.9:5070"));
+    EXPECT_EQ(invite(carol, 0).status, 404);
+}
+
+TEST_F(registrar_fixture, UnregisteringRemovesTheBinding) {
+    ASSERT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>"), 0).status, 200);
+    const verdict v = do_register(register_bob("*", "Expires: 0\n"), 1 * s);
+    ASSERT_EQ(v.status, 200) << v.reason;
+    EXPECT_EQ(extra.find("Contact:"), std::string::npos) << extra;
+    stage_run call(config, request_spec{}, addr("198.18.0.9:5070"));
+    // No bindings left: back to the static location (bob at 198.18.0.20:5062).
+    ASSERT_TRUE(invite(call, 2 * s).go_on());
+    EXPECT_EQ(test::str(call.ctx.destination), "198.18.0.20:5062");
+}
+
+TEST_F(registrar_fixture, TooBriefIs423WithMinExpires) {
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>;expires=10"), 0);
+    EXPECT_EQ(v.status, 423);
+    EXPECT_EQ(extra, "Min-Expires: 60\r\n");
+}
+
+TEST_F(registrar_fixture, AnAddressOfRecordOutsideOurDomainsIs404) {
+    std::string text = test::request_text(register_bob("<sip:bob@198.18.0.30:5080>"));
+    text.replace(text.find("To: Bob <sip:bob@example.com>"), 29, "To: <sip:bob@elsewhere.example.org>");
+    stage_run r(config, text, addr("198.18.0.30:5080"));
+    EXPECT_EQ(do_register(r, 0).status, 404);
+}
+
+TEST_F(registrar_fixture, ARegisterForAnotherDomainOrWithoutAStoreGoesOn) {
+    EXPECT_TRUE(do_register(request_spec{.method = "REGISTER", .ruri = "sip:elsewhere.example.org"}, 0).go_on());
+    stage_run r(config, register_bob("<sip:bob@198.18.0.30:5080>"), addr("198.18.0.30:5080"));
+    r.validated_and_routed();
+    EXPECT_TRUE(serve_register(r.ctx, {nullptr, &config.registrar_limits, 0, 0, room}).go_on());
+}
+
+TEST_F(registrar_fixture, PathIsEchoed) {
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Path: <sip:edge.example.net;lr>\n"), 0);
+    ASSERT_EQ(v.status, 200);
+    EXPECT_NE(extra.find("Path: <sip:edge.example.net;lr>\r\n"), std::string::npos) << extra;
+}
+
+TEST_F(registrar_fixture, BehindANatTheRequestGoesWhereTheRegisterCameFrom) {
+    // A private contact seen from a public address: the contact is unreachable, the source is not.
+    ASSERT_EQ(do_register(register_bob("<sip:bob@10.0.0.5:5060>"), 0, addr("198.18.0.77:40000")).status, 200);
+    stage_run call(config, request_spec{}, addr("198.18.0.9:5070"));
+    ASSERT_TRUE(invite(call, s).go_on());
+    EXPECT_EQ(test::str(call.ctx.destination), "198.18.0.77:40000");
+    EXPECT_EQ(call.ctx.new_ruri, "sip:bob@10.0.0.5:5060");  // the Request-URI is still the contact
+}
+
+TEST_F(registrar_fixture, ABindingMadeOverTcpIsReachedOverThatConnection) {
+    const proxy_config tcp = test::with_tcp(config);
+    ASSERT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080;transport=tcp>"), 0, addr("198.18.0.30:41000"), 1, tcp).status,
+              200);
+    stage_run call(tcp, request_spec{}, addr("198.18.0.9:5070"));
+    ASSERT_TRUE(invite(call, s).go_on());
+    EXPECT_EQ(test::str(call.ctx.destination), "198.18.0.30:41000");
+    EXPECT_EQ(call.ctx.transport, sip::transport::tcp);
+}
+
+} // namespace
+} // namespace sipfast::proxy
