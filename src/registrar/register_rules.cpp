@@ -50,8 +50,10 @@ register_fault apply_register(const register_request& r, std::vector<binding>& b
 
     if (r.star) {
         if (!r.contacts.empty() || !r.has_expires || r.expires_s != 0) return register_fault::star_not_alone;
+        // A binding the same Call-ID refreshed at this CSeq or later outranks it (a retransmitted "*"
+        // finds no binding left to compare with).
         for (const binding& b : next)
-            if (compare(b, r) == order::older) return register_fault::out_of_order;
+            if (compare(b, r) != order::newer) return register_fault::out_of_order;
         bindings.clear();
         return register_fault::none;
     }

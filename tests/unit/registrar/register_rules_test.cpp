@@ -138,7 +138,12 @@ TEST(RegisterRules, AStarOlderThanABindingIsRefused) {
     reg star({}, "c", 3, 0);
     star.r.star = true;
     EXPECT_EQ(apply_register(star.r, b, 0, limits), register_fault::out_of_order);
+    star.r.cseq = 5;  // not newer either
+    EXPECT_EQ(apply_register(star.r, b, 0, limits), register_fault::out_of_order);
     EXPECT_EQ(b.size(), 1u);
+    star.r.cseq = 6;
+    EXPECT_EQ(apply_register(star.r, b, 0, limits), register_fault::none);
+    EXPECT_TRUE(b.empty());
 }
 
 TEST(RegisterRules, InstanceAndRegIdNameTheBindingWhateverTheUri) {

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""sipfastd as the registrar of its domain (RFC 3261 §10): a SIPp user agent registers and is then
+called through the proxy; unregistering one and all, 423 below Min-Expires, 480 once a binding has
+lapsed, 404 for a user never registered, a retransmitted REGISTER answered alike, and a REGISTER over
+TCP whose calls then arrive on that same connection.
+Usage: registrar_test.py SIPFASTD SIPP_SCENARIO_DIR"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from harness import Daemon, DaemonClass, StreamReader, all_headers, free_port, header, main, need, sipp_calls
+
+SIPFASTD = sys.argv.pop(1)
+SCENARIOS = sys.argv.pop(1)
+
+
+class Registrar(DaemonClass, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sipp = need("sipp", "sip-tester")
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-reg-")
+        cls.port = free_port()
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
+listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]
+workers = 2
+domains = ["127.0.0.1"]
+[registrar]
+min_expires_s = 2
+default_expires_s = 60
+max_expires_s = 3600
+""")
+
+    def register(self, user, contact, expires=None, call_id=None, cseq=1, sock=None, extra=""):
+        """Sends a REGISTER for user@127.0.0.1 over UDP (from a socket of its own unless `sock`) and
+        returns the answer's text."""
+        own = sock is None
+        if own:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.settimeout(3)
+        try:
+            port = sock.getsockname()[1]
+            text = (f"REGISTER sip:127.0.0.1:{self.port} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKr{time.time_ns()};rport\r\n"
+                    f"Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1>;tag=r1\r\nTo: <sip:{user}@127.0.0.1>\r\n"
+                    f"Call-ID: {call_id or f'reg-{user}-{time.time_ns()}'}\r\nCSeq: {cseq} REGISTER\r\n"
+                    f"Contact: {contact}\r\n" + (f"Expires: {expires}\r\n" if expires is not None else "") + extra +
+                    "Content-Length: 0\r\n\r\n")
+            sock.sendto(text.encode(), ("127.0.0.1", self.port))
+            return sock.recv(65535).decode()
+        finally:
+            if own:
+                sock.close()
+
+    def invite(self, user):
+        """An INVITE for user@127.0.0.1 from a UDP caller; returns the caller's socket and what it got
+        back first (the final answer, or None when the proxy forwarded it and answered 100 only)."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(3)
+        port = s.getsockname()[1]
+        s.sendto((f"INVITE sip:{user}@127.0.0.1:{self.port} SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKi{time.time_ns()};rport\r\n"
+                  f"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.1>;tag=a1\r\nTo: <sip:{user}@127.0.0.1>\r\n"
+                  f"Call-ID: inv-{time.time_ns()}\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:{port}>\r\n"
+                  "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", self.port))
+        answer = s.recv(65535).decode()
+        return s, answer
+
+    def status(self, answer):
+        return int(answer.split(" ", 2)[1])
+
+    def test_a_registered_user_is_called_through_the_proxy(self):
+        uas_port = free_port()
+        reg = subprocess.run([self.sipp, "-sf", os.path.join(SCENARIOS, "uac_register.xml"), "-s", "bob",
+                              "-key", "contact_port", str(uas_port), "-key", "expires", "300",
+                              f"127.0.0.1:{self.port}", "-i", "127.0.0.1", "-p", str(free_port()), "-m", "1",
+                              "-nostdin", "-timeout", "20s", "-timeout_error"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=40)
+        self.assertEqual(reg.returncode, 0, reg.stdout.decode(errors="replace")[-2000:])
+        trace = sipp_calls(self.sipp, SCENARIOS, self.tmp, self.port, uas_port, 3)
+        invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", trace, re.S)
+        self.assertEqual(len(invites), 3)
+        self.assertTrue(invites[0].startswith(f"INVITE sip:bob@127.0.0.1:{uas_port} SIP/2.0"), invites[0][:200])
+
+    def test_the_200_lists_the_bindings_and_a_retransmission_gets_the_same(self):
+        call_id = f"same-{time.time_ns()}"
+        first = self.register("carol", "<sip:carol@127.0.0.1:7001>", expires=600, call_id=call_id)
+        self.assertEqual(self.status(first), 200, first)
+        self.assertEqual(all_headers(first, "Contact"), ["<sip:carol@127.0.0.1:7001>;expires=600"])
+        self.assertRegex(header(first, "Date"), r"^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$")
+        self.assertIsNotNone(re.search(r"^To: <sip:carol@127\.0\.0\.1>;tag=\w+", first, re.M), first)
+        again = self.register("carol", "<sip:carol@127.0.0.1:7001>", expires=600, call_id=call_id)
+        self.assertEqual(self.status(again), 200, again)
+        self.assertEqual(len(all_headers(again, "Contact")), 1)
+        # A second contact of the same user, from another device.
+        both = self.register("carol", "<sip:carol@127.0.0.1:7002>", expires=300)
+        self.assertEqual(sorted(all_headers(both, "Contact")),
+                         ["<sip:carol@127.0.0.1:7001>;expires=600", "<sip:carol@127.0.0.1:7002>;expires=300"])
+
+    def test_unregistering_one_and_all(self):
+        call_id = f"dave-{time.time_ns()}"
+        self.assertEqual(self.status(self.register("dave", "<sip:dave@127.0.0.1:7003>", 600, call_id, 1)), 200)
+        self.assertEqual(self.status(self.register("dave", "<sip:dave@127.0.0.1:7004>", 600, call_id, 2)), 200)
+        one = self.register("dave", "<sip:dave@127.0.0.1:7003>", 0, call_id, 3)
+        self.assertEqual(all_headers(one, "Contact"), ["<sip:dave@127.0.0.1:7004>;expires=600"])
+        # An older CSeq of the same Call-ID is refused and changes nothing.
+        old = self.register("dave", "*", 0, call_id, 2)
+        self.assertEqual(self.status(old), 500, old)
+        everything = self.register("dave", "*", 0, call_id, 4)
+        self.assertEqual(self.status(everything), 200, everything)
+        self.assertEqual(all_headers(everything, "Contact"), [])
+        s, answer = self.invite("dave")
+        s.close()
+        self.assertEqual(self.status(answer), 404, answer)  # no binding, no static location, no route
+
+    def test_too_brief_is_423_with_min_expires(self):
+        answer = self.register("erin", "<sip:erin@127.0.0.1:7005>", expires=1)
+        self.assertEqual(self.status(answer), 423, answer)
+        self.assertEqual(header(answer, "Min-Expires"), "2")
+
+    def test_a_lapsed_binding_is_480(self):
+        self.assertEqual(self.status(self.register("frank", "<sip:frank@127.0.0.1:7006>", expires=2)), 200)
+        time.sleep(2.2)
+        s, answer = self.invite("frank")
+        s.close()
+        self.assertEqual(self.status(answer), 480, answer)
+
+    def test_a_user_never_registered_is_404(self):
+        s, answer = self.invite("nobody")
+        s.close()
+        self.assertEqual(self.status(answer), 404, answer)
+
+    def test_a_register_over_tcp_brings_the_calls_back_on_that_connection(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as c:
+            local = c.getsockname()[1]
+            c.sendall((f"REGISTER sip:127.0.0.1:{self.port};transport=tcp SIP/2.0\r\n"
+                       f"Via: SIP/2.0/TCP 127.0.0.1:{local};branch=z9hG4bKtcp{time.time_ns()}\r\n"
+                       "Max-Forwards: 70\r\nFrom: <sip:gina@127.0.0.1>;tag=g1\r\nTo: <sip:gina@127.0.0.1>\r\n"
+                       f"Call-ID: tcp-{time.time_ns()}\r\nCSeq: 1 REGISTER\r\n"
+                       # A contact nobody listens on: only the connection reaches gina.
+                       "Contact: <sip:gina@127.0.0.1:9;transport=tcp>\r\nExpires: 300\r\nContent-Length: 0\r\n\r\n").encode())
+            reader = StreamReader(c)
+            ok = reader.message()
+            self.assertTrue(ok.startswith("SIP/2.0 200 "), ok)
+            s, answer = self.invite("gina")
+            try:
+                self.assertTrue(answer.startswith("SIP/2.0 100 "), answer)
+                invite = reader.message()
+                self.assertTrue(invite.startswith("INVITE sip:gina@127.0.0.1:9;transport=tcp SIP/2.0\r\n"), invite[:200])
+                self.assertRegex(invite, rf"\r\nVia: SIP/2.0/TCP 127\.0\.0\.1:{self.port};branch=z9hG4bKsf")
+            finally:
+                s.close()
+
+
+if __name__ == "__main__":
+    main()
