@@ -3,43 +3,13 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 
+#include "sipfast/core/text_writer.hpp"
 #include "sipfast/sip/params.hpp"
 
 namespace sipfast::proxy {
 
 namespace {
-
-struct writer {
-    std::span<char> out;
-    std::size_t n = 0;
-    bool overflow = false;
-
-    void put(std::string_view s) noexcept {
-        if (s.empty()) return;
-        if (overflow || s.size() > out.size() - n) {
-            overflow = true;
-            return;
-        }
-        std::memcpy(out.data() + n, s.data(), s.size());
-        n += s.size();
-    }
-    void put_number(std::uint32_t v) noexcept {
-        char digits[10];
-        std::size_t k = sizeof digits;
-        do {
-            digits[--k] = static_cast<char>('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-        put({digits + k, sizeof digits - k});
-    }
-    void put_status(int status) noexcept {
-        const char digits[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
-                                static_cast<char>('0' + status % 10)};
-        put({digits, 3});
-    }
-};
 
 bool has_tag(std::string_view to_value) noexcept {
     // The To header may not have decoded (that is why we may be answering); look for the parameter.
@@ -57,13 +27,11 @@ bool has_tag(std::string_view to_value) noexcept {
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
                            std::string_view to_tag, std::string_view extra_lines, std::span<char> out,
                            bool skip_first_via, const net_address* source) noexcept {
-    writer w{out};
-    w.put("SIP/2.0 ");
-    w.put_status(status);
-    w.put(" ");
+    core::text_writer w(out);
+    w.put("SIP/2.0 ").number(status, 3).put(' ');
     // A reason phrase is text on one line: anything else from a fault description is dropped.
     for (char c : reason)
-        if (c >= 0x20 && c != 0x7f) w.put({&c, 1});
+        if (c >= 0x20 && c != 0x7f) w.put(c);
     w.put("\r\n");
     bool skip = skip_first_via;
     for (const sip::header& h : req.headers) {
@@ -84,8 +52,7 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
                 w.put({h.value.data(), static_cast<std::size_t>(name.data() - h.value.data())});
                 w.put("received=");
                 w.put(ip);
-                w.put(";rport=");
-                w.put_number(source->port);
+                w.put(";rport=").number(source->port);
                 const char* rest = name.data() + name.size();
                 w.put({rest, static_cast<std::size_t>(end - rest)});
             } else if (top.received.empty() && !same_ip(top.host, *source)) {
@@ -119,7 +86,7 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
     copy(sip::header_id::cseq, "CSeq: ");
     w.put(extra_lines);
     w.put("Content-Length: 0\r\n\r\n");
-    return w.overflow ? 0 : w.n;
+    return w.ok() ? w.size() : 0;
 }
 
 std::size_t write_error_response(const sip::message& m, const sip::parse_result& r, std::string_view to_tag,
