@@ -24,6 +24,26 @@ bool has_tag(std::string_view to_value) noexcept {
 
 } // namespace
 
+via_marks via_marks::of(const sip::via& v, const net_address& source, bool stream) noexcept {
+    const bool fill = v.rport == sip::rport_state::empty;
+    const bool both = fill || (stream && v.rport == sip::rport_state::absent);
+    via_marks m;
+    m.at = fill ? v.params.find("rport").name : std::string_view(v.text.data() + v.text.size(), 0);
+    m.received = v.received.empty() && (both || !same_ip(v.host, source));
+    m.rport = both;
+    return m;
+}
+
+void via_marks::write(core::text_writer& w, const net_address& source) const noexcept {
+    std::string_view sep = at.empty() ? ";" : "";  // an rport being filled in has its ';' already
+    if (received) {
+        std::array<char, 48> ip{};
+        w.put(sep).put("received=").put(format_host(source, ip));
+        sep = ";";
+    }
+    if (rport) w.put(sep).put("rport=").number(source.port);
+}
+
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
                            std::string_view to_tag, std::string_view extra_lines, std::span<char> out,
                            bool skip_first_via, const net_address* source) noexcept {
@@ -44,26 +64,12 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
         const sip::via& top = req.top_via;
         const bool is_top = h.value.data() <= top.text.data() && top.text.data() < h.value.data() + h.value.size();
         if (source != nullptr && is_top && !top.text.empty()) {
-            std::array<char, 48> ip_buf{};
-            const std::string_view ip = format_host(*source, ip_buf);
-            const char* end = h.value.data() + h.value.size();
-            if (top.rport == sip::rport_state::empty) {  // ";rport" becomes ";received=ip;rport=port"
-                const std::string_view name = top.params.find("rport").name;
-                w.put({h.value.data(), static_cast<std::size_t>(name.data() - h.value.data())});
-                w.put("received=");
-                w.put(ip);
-                w.put(";rport=").number(source->port);
-                const char* rest = name.data() + name.size();
-                w.put({rest, static_cast<std::size_t>(end - rest)});
-            } else if (top.received.empty() && !same_ip(top.host, *source)) {
-                const char* after = top.text.data() + top.text.size();
-                w.put({h.value.data(), static_cast<std::size_t>(after - h.value.data())});
-                w.put(";received=");
-                w.put(ip);
-                w.put({after, static_cast<std::size_t>(end - after)});
-            } else {
-                w.put(h.value);
-            }
+            // Not `stream`: this answer is sent back the way the request came, not routed by the marks.
+            const via_marks marks = via_marks::of(top, *source, false);
+            const auto from = static_cast<std::size_t>(marks.at.data() - h.value.data());
+            w.put(h.value.substr(0, from));
+            marks.write(w, *source);
+            w.put(h.value.substr(from + marks.at.size()));
         } else {
             w.put(h.value);
         }
