@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include "sipfast/core/shard_hash.hpp"
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/sip/params.hpp"
 
@@ -23,6 +24,10 @@ bool has_tag(std::string_view to_value) noexcept {
 }
 
 } // namespace
+
+answer_tag::answer_tag(std::string_view call_id) noexcept {
+    core::text_writer(buf_).hex(core::call_id_hash(call_id) >> 24, buf_.size());  // the hash's top ten digits
+}
 
 via_marks via_marks::of(const sip::via& v, const net_address& source, bool stream) noexcept {
     const bool fill = v.rport == sip::rport_state::empty;

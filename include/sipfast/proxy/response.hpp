@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -11,6 +12,17 @@
 #include "sipfast/sip/parser.hpp"
 
 namespace sipfast::proxy {
+
+/// The To tag of the answers sipfast makes itself: stable per call, so a retransmitted request that
+/// is answered again gets the same tag, and the ACK of such an answer is known as ours.
+class answer_tag {
+public:
+    explicit answer_tag(std::string_view call_id) noexcept;
+    [[nodiscard]] std::string_view view() const noexcept { return {buf_.data(), buf_.size()}; }
+
+private:
+    std::array<char, 10> buf_{};
+};
 
 /// What a proxy adds to the top Via of a request that came from `source` (RFC 3261 §18.2.1, RFC
 /// 3581 §4): received when the sent-by is not the source address, the port when the client asked
