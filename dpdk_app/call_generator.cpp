@@ -3,7 +3,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
+
+#include "sipfast/core/text_writer.hpp"
 
 namespace sipfast::dpdk {
 
@@ -66,34 +67,6 @@ private:
     std::string_view rest_;
 };
 
-/// Appends text into a fixed buffer; `ok()` false once anything did not fit.
-class writer {
-public:
-    writer(char* at, std::size_t room) noexcept : at_(at), room_(room) {}
-    writer& operator<<(std::string_view s) noexcept {
-        if (s.size() > room_ - used_) {
-            overflow_ = true;
-            return *this;
-        }
-        std::memcpy(at_ + used_, s.data(), s.size());
-        used_ += s.size();
-        return *this;
-    }
-    writer& operator<<(std::uint64_t v) noexcept {
-        char digits[24];
-        const auto r = std::to_chars(digits, digits + sizeof digits, v);
-        return *this << std::string_view(digits, static_cast<std::size_t>(r.ptr - digits));
-    }
-    [[nodiscard]] bool ok() const noexcept { return !overflow_; }
-    [[nodiscard]] std::string_view text() const noexcept { return {at_, used_}; }
-
-private:
-    char* at_;
-    std::size_t room_;
-    std::size_t used_ = 0;
-    bool overflow_ = false;
-};
-
 // "GEN-SLOT-g@host" -> slot and generation.
 bool call_id_slot(std::string_view call_id, std::uint32_t& generation, std::uint32_t& index) noexcept {
     const char* p = call_id.data();
@@ -133,21 +106,21 @@ std::span<const call_generator::message> call_generator::start_calls(std::uint64
 bool call_generator::invite(std::uint32_t index, std::uint64_t now_ns) {
     slot& s = slots_[index];
     const core::net_address from = alice_at(index);
-    writer w(arena_.data() + used_, arena_.size() - used_);
+    core::text_writer w{std::span(arena_).subspan(used_)};
     const std::uint32_t gen = s.generation + 1;
-    w << "INVITE sip:bob@" << c_.domain << " SIP/2.0\r\nVia: SIP/2.0/UDP " << alice_text_ << ":" << std::uint64_t{from.port}
-      << ";branch=z9hG4bK-" << std::uint64_t{gen} << "-" << std::uint64_t{index} << "-i;rport\r\nMax-Forwards: 70\r\n"
-      << "From: \"Alice\" <sip:alice@" << c_.domain << ">;tag=a" << std::uint64_t{gen} << "\r\nTo: <sip:bob@" << c_.domain
-      << ">\r\nCall-ID: " << std::uint64_t{gen} << "-" << std::uint64_t{index} << "-g@" << alice_text_
-      << "\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@" << alice_text_ << ":" << std::uint64_t{from.port}
-      << ">\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\nUser-Agent: sipfast-dpdk generator\r\n"
-      << "Content-Type: application/sdp\r\nContent-Length: " << std::uint64_t{sdp.size()} << "\r\n\r\n" << sdp;
+    w.put("INVITE sip:bob@").put(c_.domain).put(" SIP/2.0\r\nVia: SIP/2.0/UDP ").put(alice_text_).put(':').number(from.port);
+    w.put(";branch=z9hG4bK-").number(gen).put('-').number(index).put("-i;rport\r\nMax-Forwards: 70\r\n");
+    w.put("From: \"Alice\" <sip:alice@").put(c_.domain).put(">;tag=a").number(gen).put("\r\nTo: <sip:bob@").put(c_.domain);
+    w.put(">\r\nCall-ID: ").number(gen).put('-').number(index).put("-g@").put(alice_text_);
+    w.put("\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@").put(alice_text_).put(':').number(from.port);
+    w.put(">\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\nUser-Agent: sipfast-dpdk generator\r\n");
+    w.put("Content-Type: application/sdp\r\nContent-Length: ").number(sdp.size()).put("\r\n\r\n").put(sdp);
     if (!w.ok()) return false;
     s.generation = gen;
     s.started_ns = s.invited_ns = now_ns;
     ++started_;
-    out_[count_] = {from, w.text()};
-    used_ += w.text().size();
+    out_[count_] = {from, w.view()};
+    used_ += w.size();
     ++count_;
     return true;
 }
@@ -174,27 +147,27 @@ void call_generator::answer_as_bob(std::string_view text) {
     static constexpr int bye_answers[] = {200};
     for (int code : invite ? std::span<const int>(invite_answers) : std::span<const int>(bye_answers)) {
         if (count_ == out_.size()) return;
-        writer w(arena_.data() + used_, arena_.size() - used_);
-        w << (code == 180 ? "SIP/2.0 180 Ringing\r\n" : "SIP/2.0 200 OK\r\n");
+        core::text_writer w{std::span(arena_).subspan(used_)};
+        w.put(code == 180 ? "SIP/2.0 180 Ringing\r\n" : "SIP/2.0 200 OK\r\n");
         header_walk copy(text);
         for (header_line h; copy.next(h);) {
             if (h.name == "Via" || h.name == "From" || h.name == "Call-ID" || h.name == "CSeq" ||
                 (invite && h.name == "Record-Route"))
-                w << h.line << "\r\n";
+                w.put(h.line).put("\r\n");
             else if (h.name == "To" && invite)
-                w << h.line << ";tag=b" << std::uint64_t{gen} << "\r\n";
+                w.put(h.line).put(";tag=b").number(gen).put("\r\n");
             else if (h.name == "To")
-                w << h.line << "\r\n";
+                w.put(h.line).put("\r\n");
         }
         if (invite && code == 200) {
-            w << "Contact: <sip:bob@" << bob_text_ << ":" << std::uint64_t{c_.bob.port} << ">\r\n"
-              << "Content-Type: application/sdp\r\nContent-Length: " << std::uint64_t{sdp.size()} << "\r\n\r\n" << sdp;
+            w.put("Contact: <sip:bob@").put(bob_text_).put(':').number(c_.bob.port).put(">\r\n");
+            w.put("Content-Type: application/sdp\r\nContent-Length: ").number(sdp.size()).put("\r\n\r\n").put(sdp);
         } else {
-            w << "Content-Length: 0\r\n\r\n";
+            w.put("Content-Length: 0\r\n\r\n");
         }
         if (!w.ok()) return;
-        out_[count_++] = {c_.bob, w.text()};
-        used_ += w.text().size();
+        out_[count_++] = {c_.bob, w.view()};
+        used_ += w.size();
     }
 }
 
@@ -238,16 +211,15 @@ void call_generator::answer_as_alice(std::string_view text, std::uint64_t now_ns
                                         : contact;
     const core::net_address me = alice_at(index);
     for (const std::string_view method : {std::string_view("ACK"), std::string_view("BYE")}) {
-        writer w(arena_.data() + used_, arena_.size() - used_);
-        w << method << " " << target << " SIP/2.0\r\nVia: SIP/2.0/UDP " << alice_text_ << ":" << std::uint64_t{me.port}
-          << ";branch=z9hG4bK-" << std::uint64_t{gen} << "-" << std::uint64_t{index} << (method == "ACK" ? "-a" : "-b")
-          << ";rport\r\n";
-        for (std::size_t r = routes; r-- > 0;) w << "Route: " << record_route[r] << "\r\n";
-        w << "Max-Forwards: 70\r\n" << from << "\r\n" << to << "\r\nCall-ID: " << call_id << "\r\nCSeq: "
-          << (method == "ACK" ? "1 ACK" : "2 BYE") << "\r\nContent-Length: 0\r\n\r\n";
+        core::text_writer w{std::span(arena_).subspan(used_)};
+        w.put(method).put(' ').put(target).put(" SIP/2.0\r\nVia: SIP/2.0/UDP ").put(alice_text_).put(':').number(me.port);
+        w.put(";branch=z9hG4bK-").number(gen).put('-').number(index).put(method == "ACK" ? "-a" : "-b").put(";rport\r\n");
+        for (std::size_t r = routes; r-- > 0;) w.put("Route: ").put(record_route[r]).put("\r\n");
+        w.put("Max-Forwards: 70\r\n").put(from).put("\r\n").put(to).put("\r\nCall-ID: ").put(call_id).put("\r\nCSeq: ");
+        w.put(method == "ACK" ? "1 ACK" : "2 BYE").put("\r\nContent-Length: 0\r\n\r\n");
         if (!w.ok() || count_ == out_.size()) return;
-        out_[count_++] = {me, w.text()};
-        used_ += w.text().size();
+        out_[count_++] = {me, w.view()};
+        used_ += w.size();
     }
 }
 

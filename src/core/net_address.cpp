@@ -3,7 +3,10 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <cstring>
+
+#include "sipfast/core/text_writer.hpp"
 
 namespace sipfast::core {
 
@@ -90,27 +93,20 @@ bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_addres
 }
 
 std::string_view format_host(const net_address& a, std::span<char> out) noexcept {
-    char buf[INET6_ADDRSTRLEN + 2];
-    std::size_t n = 0;
-    if (a.family == 4) {  // by hand: inet_ntop goes through sprintf, and our Via is written per message
-        for (int i = 0; i < 4; ++i) {
-            if (i > 0) buf[n++] = '.';
-            const unsigned v = a.ip[static_cast<std::size_t>(i)];
-            if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
-            if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
-            buf[n++] = static_cast<char>('0' + v % 10);
+    text_writer w(out);
+    if (a.family == 4) {  // not inet_ntop: it goes through sprintf, and our Via is written per message
+        for (std::size_t i = 0; i < 4; ++i) {
+            if (i > 0) w.put('.');
+            w.number(a.ip[i]);
         }
     } else if (a.family == 6) {
-        buf[0] = '[';
-        if (!inet_ntop(AF_INET6, a.ip.data(), buf + 1, sizeof buf - 2)) return {};
-        n = std::strlen(buf);
-        buf[n++] = ']';
+        std::array<char, INET6_ADDRSTRLEN> ip{};
+        if (!inet_ntop(AF_INET6, a.ip.data(), ip.data(), ip.size())) return {};
+        w.put('[').put(ip.data()).put(']');
     } else {
         return {};
     }
-    if (n > out.size()) return {};
-    std::memcpy(out.data(), buf, n);
-    return {out.data(), n};
+    return w.ok() ? w.view() : std::string_view{};
 }
 
 bool same_subnet(const net_address& a, const net_address& b, unsigned prefix) noexcept {

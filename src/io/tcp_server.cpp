@@ -231,14 +231,8 @@ void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint
 
 void tcp_server::answer_fault(connection& c, const sip::parse_result& r) noexcept {
     std::array<char, 2048> answer{};
-    std::array<char, 10> tag{};
-    std::uint64_t h = core::call_id_hash(msg_.call_id);
-    for (char& d : tag) {
-        d = "0123456789abcdef"[h & 15];
-        h >>= 4;
-    }
     int status = 0;
-    const std::size_t n = proxy::write_error_response(msg_, r, {tag.data(), tag.size()}, answer, status);
+    const std::size_t n = proxy::write_error_response(msg_, r, proxy::answer_tag(msg_.call_id).view(), answer, status);
     if (n != 0) send(c, answer.data(), n);
 }
 

@@ -3,6 +3,7 @@
 
 #include "os.hpp"
 #include "sipfast/core/clock.hpp"
+#include "sipfast/core/text_writer.hpp"
 #include "sipfast/ops/log.hpp"
 
 #include <poll.h>
@@ -10,7 +11,6 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 namespace sipfast::io {
@@ -143,13 +143,11 @@ void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
     }
     const proxy::pipeline::fault f = shard_.core().last_fault();
     std::array<char, 48> host{};
-    std::array<char, 256> line{};
-    const std::string_view h = core::format_host(f.source, host);
-    (void)std::snprintf(line.data(), line.size(), "worker %u: %llu malformed messages in the last second, the last from %.*s:%u: %.*s",
-                        index_, static_cast<unsigned long long>(malformed - reported_malformed_), static_cast<int>(h.size()),
-                        h.data(), f.source.port, static_cast<int>(sip::to_reason_phrase(f.error).size()),
-                        sip::to_reason_phrase(f.error).data());
-    ops::log_warn(line.data());
+    core::text<256> line;  // the longest host and reason phrase fit
+    line.put("worker ").number(index_).put(": ").number(malformed - reported_malformed_);
+    line.put(" malformed messages in the last second, the last from ").put(core::format_host(f.source, host));
+    line.put(':').number(f.source.port).put(": ").put(sip::to_reason_phrase(f.error));
+    ops::log_warn(line.view());
     reported_malformed_ = malformed;
 }
 

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstring>
 
+#include "sipfast/core/text_writer.hpp"
+
 namespace sipfast::ops {
 
 std::atomic<log_level> logger::level_{log_level::info};
@@ -34,19 +36,11 @@ void logger::write(log_level l, std::string_view text) noexcept {
     if (!enabled(l)) return;
     // One write(2) per line, so lines from several threads never interleave.
     std::array<char, 1024> line{};
-    std::size_t n = 0;
-    const auto put = [&](std::string_view s) {
-        const std::size_t k = std::min(s.size(), line.size() - 1 - n);
-        std::memcpy(line.data() + n, s.data(), k);
-        n += k;
-    };
-    put(program_name.data());
-    put(": ");
-    put(level_names[static_cast<std::size_t>(l)]);
-    put(": ");
-    put(text);
-    line[n++] = '\n';
-    (void)!::write(STDERR_FILENO, line.data(), n);
+    core::text_writer w({line.data(), line.size() - 1});  // a long line is cut, its newline kept
+    w.put_clipped(program_name.data()).put_clipped(": ").put_clipped(level_names[static_cast<std::size_t>(l)]);
+    w.put_clipped(": ").put_clipped(text);
+    line[w.size()] = '\n';
+    (void)!::write(STDERR_FILENO, line.data(), w.size() + 1);
 }
 
 } // namespace sipfast::ops

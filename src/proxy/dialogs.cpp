@@ -2,9 +2,10 @@
 #include "sipfast/proxy/dialogs.hpp"
 
 #include <array>
-#include <cstring>
+#include <utility>
 
 #include "sipfast/core/shard_hash.hpp"
+#include "sipfast/core/text_writer.hpp"
 
 namespace sipfast::proxy {
 
@@ -14,13 +15,9 @@ namespace {
 std::string_view make_key(std::string_view call_id, std::string_view a, std::string_view b,
                           std::array<char, 256>& buf) noexcept {
     if (b < a) std::swap(a, b);
-    std::size_t n = 0;
-    for (std::string_view part : {call_id, std::string_view("\x1f"), a, std::string_view("\x1f"), b}) {
-        if (part.size() > buf.size() - n) return {};
-        std::memcpy(buf.data() + n, part.data(), part.size());
-        n += part.size();
-    }
-    return {buf.data(), n};
+    core::text_writer w(buf);
+    w.put(call_id).put('\x1f').put(a).put('\x1f').put(b);
+    return w.ok() ? w.view() : std::string_view{};
 }
 
 } // namespace

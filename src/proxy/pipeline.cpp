@@ -96,10 +96,9 @@ std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbo
         ++stats_.parse_errors[static_cast<std::size_t>(r.error)];
         stats_.count_drop(drop_cause::malformed);
         last_fault_ = fault{r.error, in.source};
-        std::array<char, 16> tag_buf{};
         int status = 0;
         const std::span<char> room = out.reserve(2048);
-        const std::size_t n = room.empty() ? 0 : write_error_response(msg_, r, to_tag(msg_.call_id, tag_buf), room, status);
+        const std::size_t n = room.empty() ? 0 : write_error_response(msg_, r, answer_tag(msg_.call_id).view(), room, status);
         if (n != 0) {
             out.commit(in.source, in.transport(), n);
             ++stats_.replied[status_class(status)];
@@ -113,22 +112,14 @@ std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbo
     return shard_;
 }
 
-// The To tag of the answers we make ourselves: stable per call, so a retransmitted request that is
-// answered again gets the same tag, and the ACK of such an answer is known as ours.
-std::string_view pipeline::to_tag(std::string_view call_id, std::array<char, 16>& buf) const noexcept {
-    txn::write_hex64(core::call_id_hash(call_id), buf.data());
-    return {buf.data(), 10};
-}
-
 void pipeline::reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
                      outbox& out) noexcept {
     // RFC 3581 §4 and RFC 3261 §18.2.2: the answer goes back to where the request came from.
-    std::array<char, 16> tag_buf{};
-    const std::string_view tag = to_tag(msg_.call_id, tag_buf);
+    const answer_tag tag(msg_.call_id);
     // The request's Via, From, To, Call-ID and CSeq come back, with our lines (a registrar's 200
     // lists every binding).
     const std::span<char> room = out.reserve(std::max<std::size_t>(2048, msg_.header_bytes + extra_lines.size() + 256));
-    const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag, extra_lines, room, false, &in.source);
+    const std::size_t n = room.empty() ? 0 : write_response(msg_, status, reason, tag.view(), extra_lines, room, false, &in.source);
     if (n == 0) {
         stats_.count_drop(drop_cause::outbox_full);
         return;
@@ -176,8 +167,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     }
     if (ack) {
         // The ACK of an answer we made ourselves ends here (its To tag is ours).
-        std::array<char, 16> tag_buf{};
-        if (m.to.tag == to_tag(m.call_id, tag_buf)) return;
+        if (m.to.tag == answer_tag(m.call_id).view()) return;
     }
 
     request_context ctx(in, m, editor_, identity_);
@@ -388,11 +378,10 @@ bool pipeline::read_request(const transaction& t) noexcept {
 
 void pipeline::respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
                        std::string_view reason, std::string_view extra, outbox& out) noexcept {
-    std::array<char, 16> tag_buf{};
-    const std::string_view tag = to_tag(request.call_id, tag_buf);
+    const answer_tag tag(request.call_id);
     // The request as received gets received/rport on its top Via (RFC 3581 §4); one rebuilt from
     // what we forwarded has them already.
-    const std::size_t n = write_response(request, status, reason, tag, extra, {scratch_.get(), txn::message_store::max_message},
+    const std::size_t n = write_response(request, status, reason, tag.view(), extra, {scratch_.get(), txn::message_store::max_message},
                                          our_via_on_top, our_via_on_top ? nullptr : &t.upstream);
     txn::message_store& store = transactions_->store();
     store.release(t.response);

@@ -3,43 +3,14 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 
+#include "sipfast/core/shard_hash.hpp"
+#include "sipfast/core/text_writer.hpp"
 #include "sipfast/sip/params.hpp"
 
 namespace sipfast::proxy {
 
 namespace {
-
-struct writer {
-    std::span<char> out;
-    std::size_t n = 0;
-    bool overflow = false;
-
-    void put(std::string_view s) noexcept {
-        if (s.empty()) return;
-        if (overflow || s.size() > out.size() - n) {
-            overflow = true;
-            return;
-        }
-        std::memcpy(out.data() + n, s.data(), s.size());
-        n += s.size();
-    }
-    void put_number(std::uint32_t v) noexcept {
-        char digits[10];
-        std::size_t k = sizeof digits;
-        do {
-            digits[--k] = static_cast<char>('0' + v % 10);
-            v /= 10;
-        } while (v != 0);
-        put({digits + k, sizeof digits - k});
-    }
-    void put_status(int status) noexcept {
-        const char digits[3] = {static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
-                                static_cast<char>('0' + status % 10)};
-        put({digits, 3});
-    }
-};
 
 bool has_tag(std::string_view to_value) noexcept {
     // The To header may not have decoded (that is why we may be answering); look for the parameter.
@@ -54,16 +25,38 @@ bool has_tag(std::string_view to_value) noexcept {
 
 } // namespace
 
+answer_tag::answer_tag(std::string_view call_id) noexcept {
+    core::text_writer(buf_).hex(core::call_id_hash(call_id) >> 24, buf_.size());  // the hash's top ten digits
+}
+
+via_marks via_marks::of(const sip::via& v, const net_address& source, bool stream) noexcept {
+    const bool fill = v.rport == sip::rport_state::empty;
+    const bool both = fill || (stream && v.rport == sip::rport_state::absent);
+    via_marks m;
+    m.at = fill ? v.params.find("rport").name : std::string_view(v.text.data() + v.text.size(), 0);
+    m.received = v.received.empty() && (both || !same_ip(v.host, source));
+    m.rport = both;
+    return m;
+}
+
+void via_marks::write(core::text_writer& w, const net_address& source) const noexcept {
+    std::string_view sep = at.empty() ? ";" : "";  // an rport being filled in has its ';' already
+    if (received) {
+        std::array<char, 48> ip{};
+        w.put(sep).put("received=").put(format_host(source, ip));
+        sep = ";";
+    }
+    if (rport) w.put(sep).put("rport=").number(source.port);
+}
+
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
                            std::string_view to_tag, std::string_view extra_lines, std::span<char> out,
                            bool skip_first_via, const net_address* source) noexcept {
-    writer w{out};
-    w.put("SIP/2.0 ");
-    w.put_status(status);
-    w.put(" ");
+    core::text_writer w(out);
+    w.put("SIP/2.0 ").number(status, 3).put(' ');
     // A reason phrase is text on one line: anything else from a fault description is dropped.
     for (char c : reason)
-        if (c >= 0x20 && c != 0x7f) w.put({&c, 1});
+        if (c >= 0x20 && c != 0x7f) w.put(c);
     w.put("\r\n");
     bool skip = skip_first_via;
     for (const sip::header& h : req.headers) {
@@ -76,27 +69,12 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
         const sip::via& top = req.top_via;
         const bool is_top = h.value.data() <= top.text.data() && top.text.data() < h.value.data() + h.value.size();
         if (source != nullptr && is_top && !top.text.empty()) {
-            std::array<char, 48> ip_buf{};
-            const std::string_view ip = format_host(*source, ip_buf);
-            const char* end = h.value.data() + h.value.size();
-            if (top.rport == sip::rport_state::empty) {  // ";rport" becomes ";received=ip;rport=port"
-                const std::string_view name = top.params.find("rport").name;
-                w.put({h.value.data(), static_cast<std::size_t>(name.data() - h.value.data())});
-                w.put("received=");
-                w.put(ip);
-                w.put(";rport=");
-                w.put_number(source->port);
-                const char* rest = name.data() + name.size();
-                w.put({rest, static_cast<std::size_t>(end - rest)});
-            } else if (top.received.empty() && !same_ip(top.host, *source)) {
-                const char* after = top.text.data() + top.text.size();
-                w.put({h.value.data(), static_cast<std::size_t>(after - h.value.data())});
-                w.put(";received=");
-                w.put(ip);
-                w.put({after, static_cast<std::size_t>(end - after)});
-            } else {
-                w.put(h.value);
-            }
+            // Not `stream`: this answer is sent back the way the request came, not routed by the marks.
+            const via_marks marks = via_marks::of(top, *source, false);
+            const auto from = static_cast<std::size_t>(marks.at.data() - h.value.data());
+            w.put(h.value.substr(0, from));
+            marks.write(w, *source);
+            w.put(h.value.substr(from + marks.at.size()));
         } else {
             w.put(h.value);
         }
@@ -119,7 +97,7 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
     copy(sip::header_id::cseq, "CSeq: ");
     w.put(extra_lines);
     w.put("Content-Length: 0\r\n\r\n");
-    return w.overflow ? 0 : w.n;
+    return w.ok() ? w.size() : 0;
 }
 
 std::size_t write_error_response(const sip::message& m, const sip::parse_result& r, std::string_view to_tag,

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "lex.hpp"
+#include "sipfast/core/text_writer.hpp"
 
 namespace sipfast::sip {
 
@@ -52,13 +53,7 @@ std::string_view message_editor::keep(std::initializer_list<std::string_view> pa
 }
 
 std::string_view message_editor::keep_number(std::uint64_t value, edit_error& err) noexcept {
-    char digits[20];
-    std::size_t n = 0;
-    do {
-        digits[sizeof digits - 1 - n++] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    return keep({std::string_view(digits + sizeof digits - n, n)}, err);
+    return keep({core::decimal(value)}, err);
 }
 
 std::size_t message_editor::size() const noexcept {

@@ -7,6 +7,7 @@
 #include "isa/scan.hpp"
 #include "lex.hpp"
 #include "span.hpp"
+#include "sipfast/core/text_writer.hpp"
 #include "sipfast/sip/isa.hpp"
 
 namespace sipfast::sip {
@@ -290,13 +291,8 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
 }
 
 std::string_view format_reason(const parse_result& r, std::span<char> out) noexcept {
-    std::size_t n = 0;
-    auto put = [&](std::string_view s) {
-        for (char c : s) {
-            if (n == out.size()) return;
-            out[n++] = c;
-        }
-    };
+    core::text_writer w(out);
+    const auto put = [&](std::string_view s) { w.put_clipped(s); };  // a reason too long is cut, not lost
     const std::string_view name = header_name(r.header);
     switch (r.error) {
     case parse_error::missing_header:
@@ -319,7 +315,7 @@ std::string_view format_reason(const parse_result& r, std::span<char> out) noexc
         }
         put(to_reason_phrase(r.error));
     }
-    return std::string_view(out.data(), n);
+    return w.view();
 }
 
 } // namespace sipfast::sip

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/txn/branch.hpp"
 
-#include <cstring>
+#include "sipfast/core/text_writer.hpp"
 
 namespace sipfast::txn {
 
@@ -9,14 +9,6 @@ namespace {
 
 constexpr std::size_t shard_digits = 4;
 constexpr std::size_t loop_digits = 16;
-
-void write_hex(std::uint64_t v, char* out, std::size_t digits) noexcept {
-    constexpr char hex[] = "0123456789abcdef";
-    for (std::size_t i = digits; i-- > 0;) {
-        out[i] = hex[v & 15];
-        v >>= 4;
-    }
-}
 
 // Lower-case hex digits, as we write them.
 bool read_hex(std::string_view s, std::uint32_t& v) noexcept {
@@ -29,49 +21,26 @@ bool read_hex(std::string_view s, std::uint32_t& v) noexcept {
     return !s.empty();
 }
 
-struct builder {
-    char* p;
-    void put(std::string_view s) noexcept {
-        std::memcpy(p, s.data(), s.size());
-        p += s.size();
-    }
-    void hex(std::uint64_t v, std::size_t digits) noexcept {
-        write_hex(v, p, digits);
-        p += digits;
-    }
-    void head(std::uint32_t shard) noexcept {  // what every branch of ours starts with
-        put(our_branch::prefix);
-        hex(shard, shard_digits);
-    }
-};
+core::text_writer& head(core::text_writer& w, std::uint32_t shard) noexcept {  // what every branch of ours starts with
+    return w.put(our_branch::prefix).hex(shard, shard_digits);
+}
 
 } // namespace
 
-void write_hex64(std::uint64_t v, char* out) noexcept { write_hex(v, out, 16); }
-
 our_branch our_branch::stateless(std::uint32_t shard, std::uint64_t request_hash, std::uint64_t loop_hash) noexcept {
     our_branch b;
-    builder w{b.buf_.data()};
-    w.head(shard);
-    w.put(".");
-    w.hex(request_hash, 16);
-    w.put(".");
-    w.hex(loop_hash, loop_digits);
-    b.len_ = static_cast<std::size_t>(w.p - b.buf_.data());
+    core::text_writer w(b.buf_);
+    head(w, shard).put('.').hex(request_hash, 16).put('.').hex(loop_hash, loop_digits);
+    b.len_ = w.size();
     return b;
 }
 
 our_branch our_branch::stateful(std::uint32_t shard, std::uint32_t slot, std::uint32_t generation,
                                 std::uint64_t loop_hash) noexcept {
     our_branch b;
-    builder w{b.buf_.data()};
-    w.head(shard);
-    w.put(".t");
-    w.hex(slot, 8);
-    w.hex(generation, 8);
-    w.put(".");
-    w.hex(loop_hash, loop_digits);
-    b.len_ = static_cast<std::size_t>(w.p - b.buf_.data());
+    core::text_writer w(b.buf_);
+    head(w, shard).put(".t").hex(slot, 8).hex(generation, 8).put('.').hex(loop_hash, loop_digits);
+    b.len_ = w.size();
     return b;
 }
 
@@ -96,9 +65,9 @@ bool branch_transaction(std::string_view branch, std::uint32_t& slot, std::uint3
 
 bool branch_has_loop_hash(std::string_view branch, std::uint64_t loop_hash) noexcept {
     if (branch.substr(0, our_branch::prefix.size()) != our_branch::prefix || branch.size() <= loop_digits) return false;
-    char hex[loop_digits];
-    write_hex(loop_hash, hex, loop_digits);
-    return branch.substr(branch.size() - loop_digits) == std::string_view(hex, loop_digits);
+    core::text<loop_digits> tail;
+    tail.hex(loop_hash, loop_digits);
+    return branch.substr(branch.size() - loop_digits) == tail.view();
 }
 
 } // namespace sipfast::txn

@@ -3,6 +3,7 @@
 // std::to_chars (no locale, no allocation), and one overflow flag instead of a check per call.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <concepts>
@@ -31,20 +32,38 @@ public:
         return *this;
     }
     text_writer& put(char c) noexcept { return put(std::string_view(&c, 1)); }
+    /// As much of `s` as fits, for text that may be cut short rather than lost (a log line, a
+    /// reason phrase); `ok()` turns false when some was cut.
+    text_writer& put_clipped(std::string_view s) noexcept {
+        const std::size_t k = ok_ ? std::min(s.size(), out_.size() - used_) : 0;
+        if (k != 0) std::memcpy(out_.data() + used_, s.data(), k);
+        used_ += k;
+        if (k != s.size()) ok_ = false;
+        return *this;
+    }
 
     /// Decimal, as few digits as the value needs.
     template <std::integral T>
     text_writer& number(T v) noexcept {
         return to_chars_([&](char* b, char* e) { return std::to_chars(b, e, v); });
     }
-    /// Decimal with at least `width` digits, zero-padded (a status code, a time of day).
+    /// Decimal with at least `width` digits, zero-padded after the sign (a status code, a time of day).
     template <std::integral T>
     text_writer& number(T v, std::size_t width) noexcept {
         std::array<char, 24> d{};
         const auto r = std::to_chars(d.data(), d.data() + d.size(), v);
-        const auto n = static_cast<std::size_t>(r.ptr - d.data());
-        for (std::size_t i = n; i < width; ++i) put('0');
-        return put(std::string_view(d.data(), n));
+        std::string_view digits(d.data(), static_cast<std::size_t>(r.ptr - d.data()));
+        const bool negative = digits.front() == '-';
+        if (negative) digits.remove_prefix(1);
+        const std::size_t zeros = width > digits.size() ? width - digits.size() : 0;
+        if (!ok_ || static_cast<std::size_t>(negative) + zeros + digits.size() > out_.size() - used_) {
+            ok_ = false;
+            return *this;
+        }
+        if (negative) out_[used_++] = '-';
+        std::memset(out_.data() + used_, '0', zeros);
+        used_ += zeros;
+        return put(digits);
     }
     /// Lower-case hex, exactly `digits` digits (the low ones), zero-padded.
     text_writer& hex(std::uint64_t v, std::size_t digits) noexcept {

@@ -118,7 +118,6 @@ private:
     void track_dialog(const transaction& t, int status) noexcept;
     void refresh_dialog() noexcept;
     [[nodiscard]] transaction* from_branch(std::string_view branch) noexcept;
-    [[nodiscard]] std::string_view to_tag(std::string_view call_id, std::array<char, 16>& buf) const noexcept;
     void send_edited(const net_address& to, sip::transport t, outbox& out) noexcept;
     /// Tags the next message sent: its delay since `in` arrived goes to histogram `latency`.
     void tag(const inbound& in, std::uint8_t latency) noexcept {

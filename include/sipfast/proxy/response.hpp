@@ -1,15 +1,46 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <string_view>
 
+#include "sipfast/core/text_writer.hpp"
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/sip/message.hpp"
 #include "sipfast/sip/parser.hpp"
 
 namespace sipfast::proxy {
+
+/// The To tag of the answers sipfast makes itself: stable per call, so a retransmitted request that
+/// is answered again gets the same tag, and the ACK of such an answer is known as ours.
+class answer_tag {
+public:
+    explicit answer_tag(std::string_view call_id) noexcept;
+    [[nodiscard]] std::string_view view() const noexcept { return {buf_.data(), buf_.size()}; }
+
+private:
+    std::array<char, 10> buf_{};
+};
+
+/// What a proxy adds to the top Via of a request that came from `source` (RFC 3261 §18.2.1, RFC
+/// 3581 §4): received when the sent-by is not the source address, the port when the client asked
+/// with an empty rport (and then received even when they are the same), never a second received.
+/// `stream`: the request came over a connection, and both are added when there is no rport, so that
+/// an answer coming back finds that connection, whose port the sent-by is not.
+struct via_marks {
+    /// What the marks take the place of: the name of an empty rport, or nothing at the end of the
+    /// Via's text (an insert there).
+    std::string_view at;
+    bool received = false;
+    bool rport = false;
+
+    [[nodiscard]] static via_marks of(const sip::via& v, const net_address& source, bool stream) noexcept;
+    [[nodiscard]] bool any() const noexcept { return received || rport; }
+    /// Writes the marks as they read at `at`.
+    void write(core::text_writer& w, const net_address& source) const noexcept;
+};
 
 /// Writes the response a proxy sends itself to request `req` (RFC 3261 §8.2.6, §16.7 step 10): the
 /// status line, every Via of the request in order, From, To (with `to_tag` added when the request

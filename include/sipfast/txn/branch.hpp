@@ -50,7 +50,4 @@ private:
 /// Whether `branch` is one of ours carrying `loop_hash` (the request came back unchanged: a loop).
 [[nodiscard]] bool branch_has_loop_hash(std::string_view branch, std::uint64_t loop_hash) noexcept;
 
-/// Writes v as 16 lower-case hex digits.
-void write_hex64(std::uint64_t v, char* out) noexcept;
-
 } // namespace sipfast::txn

@@ -3,6 +3,9 @@
 
 #include <array>
 
+#include "sipfast/core/text_writer.hpp"
+#include "sipfast/proxy/response.hpp"
+
 namespace sipfast::proxy {
 
 namespace {
@@ -19,27 +22,12 @@ bool is_dialog_forming(sip::method m) noexcept {
     return m == sip::method::invite || m == sip::method::subscribe || m == sip::method::refer || m == sip::method::notify;
 }
 
-// RFC 3581 §4 and RFC 3261 §18.2.1 on the Via we received: received when the sent-by is not the
-// source address, rport filled in when the client asked for it. Over a connection both are always
-// written: the answer must go back on that connection, whose port the sent-by is not.
 void mark_received(request_context& ctx) noexcept {
-    const sip::via& v = ctx.m.top_via;
-    const net_address& source = ctx.in.source;
-    std::array<char, 48> src_buf{};
-    const std::string_view src_ip = format_host(source, src_buf);
-    const std::string_view src_port = ctx.editor.keep_number(source.port, ctx.err);
-    const char* after = v.text.data() + v.text.size();
-    if (v.rport == sip::rport_state::empty) {
-        // A Via that has a received already keeps it: one received, then the port asked for.
-        ctx.note(ctx.editor.replace(v.params.find("rport").name,
-                                    v.received.empty() ? ctx.editor.keep({"received=", src_ip, ";rport=", src_port}, ctx.err)
-                                                       : ctx.editor.keep({"rport=", src_port}, ctx.err)));
-    } else if (ctx.in.transport() != sip::transport::udp && v.rport == sip::rport_state::absent) {
-        ctx.note(ctx.editor.insert(after, v.received.empty() ? ctx.editor.keep({";received=", src_ip, ";rport=", src_port}, ctx.err)
-                                                             : ctx.editor.keep({";rport=", src_port}, ctx.err)));
-    } else if (!same_ip(v.host, source) && v.received.empty()) {
-        ctx.note(ctx.editor.insert(after, ctx.editor.keep({";received=", src_ip}, ctx.err)));
-    }
+    const via_marks marks = via_marks::of(ctx.m.top_via, ctx.in.source, ctx.in.transport() != sip::transport::udp);
+    if (!marks.any()) return;
+    core::text<80> text;  // ";received=" + a bracketed IPv6 address + ";rport=" + a port
+    marks.write(text, ctx.in.source);
+    ctx.note(ctx.editor.replace(marks.at, ctx.editor.keep({text.view()}, ctx.err)));
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "sipfast/core/shard_hash.hpp"
+#include "sipfast/core/text_writer.hpp"
 #include "sipfast/proxy/stages/local_services.hpp"
 #include "sipfast/sip/params.hpp"
 #include "sipfast/txn/branch.hpp"
@@ -91,23 +92,14 @@ verdict validate(request_context& ctx) noexcept {
     // §16.3 step 6: every option tag in Proxy-Require must be one we were told we support; the
     // others are listed in Unsupported.
     if (m.find(sip::header_id::proxy_require) != nullptr) {
-        std::array<char, 512> list{};
-        std::size_t n = 0;
+        core::text<510> list;  // with its CRLF, at most 512 bytes of the editor's scratch: a long list is cut
         m.for_each_value(sip::header_id::proxy_require, [&](std::string_view tag) {
             for (const std::string& e : ctx.local.config().extensions)
                 if (sip::iequals(tag, e)) return true;
-            for (std::string_view part : {n == 0 ? std::string_view("Unsupported: ") : std::string_view(", "), tag}) {
-                const std::size_t k = std::min(part.size(), list.size() - 2 - n);  // room for the CRLF
-                std::memcpy(list.data() + n, part.data(), k);
-                n += k;
-            }
+            list.put_clipped(list.size() == 0 ? "Unsupported: " : ", ").put_clipped(tag);
             return true;
         });
-        if (n != 0) {
-            list[n++] = '\r';
-            list[n++] = '\n';
-            return verdict::answer(420, "Bad Extension", ctx.editor.keep({{list.data(), n}}, ctx.err));
-        }
+        if (list.size() != 0) return verdict::answer(420, "Bad Extension", ctx.editor.keep({list.view(), "\r\n"}, ctx.err));
     }
 
     // §16.3 step 4: a Via of ours carrying this request's loop hash means it came back unchanged.

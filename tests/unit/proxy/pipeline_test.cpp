@@ -307,6 +307,13 @@ TEST(Pipeline, OurOwnAnswersFillInReceivedAndRport) {
               "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1;received=198.18.0.99");
     ASSERT_EQ(f.feed(no_rport, f.uac), 1u);
     EXPECT_EQ(parsed(f.sent()).msg.find(sip::header_id::via)->value, "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1");
+    // A received already there (another proxy's, or the client's own) stays the only one: rport
+    // alone is filled in, as on the forward path.
+    std::string received = invite("sip:nobody@example.com");
+    received.insert(received.find(";branch="), ";received=10.9.9.9");
+    ASSERT_EQ(f.feed(received, addr("198.18.0.99:6000")), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.find(sip::header_id::via)->value,
+              "SIP/2.0/UDP 198.18.0.9:5070;received=10.9.9.9;branch=z9hG4bKuac1;rport=6000");
 }
 
 TEST(Pipeline, AckIsNeverAnswered) {
