@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <array>
-#include <ctime>
 #include <optional>
 #include <cstring>
 #include <utility>
 
+#include "sipfast/core/clock.hpp"
 #include "sipfast/core/shard_hash.hpp"
 #include "sipfast/proxy/response.hpp"
 #include "sipfast/proxy/stages/forward.hpp"
@@ -179,8 +179,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (v.go_on()) v = route_locally(ctx);
     if (v.go_on()) v = serve_locally(ctx);
     if (v.go_on() && config_->serve_registrations)
-        v = serve_register(ctx, {bindings_, &config_->registrar_limits, now_ns_, static_cast<std::int64_t>(std::time(nullptr)),
-                                 register_answer_});
+        v = serve_register(ctx, {bindings_, &config_->registrar_limits, {now_ns_, core::unix_ns()}, register_answer_});
     if (v.go_on()) v = resolve_target(ctx, *locations_, config_->serve_registrations ? bindings_ : nullptr, now_ns_);
     if (!v.go_on()) return refuse(in, v, out);
     // ACK (of a 2xx: end to end) and a CANCEL matching no INVITE here go on without state (§16.10).

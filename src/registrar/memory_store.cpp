@@ -1,51 +1,58 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <string>
+#include <memory>
+#include <utility>
 
-#include <oneapi/tbb/concurrent_hash_map.h>
-#include <xxhash.h>
-
-#include "sipfast/registrar/location_store.hpp"
+#include "binding_map.hpp"
 
 namespace sipfast::registrar {
 
-namespace {
+register_fault next_bindings(const binding_list& current, const register_request& r, std::uint64_t now_ns,
+                             const registrar_limits& limits, std::vector<binding>& next) {
+    std::vector<binding> made = current ? *current : std::vector<binding>{};
+    const register_fault f = apply_register(r, made, now_ns, limits);
+    if (f != register_fault::none) return f;
+    order_by_preference(made);
+    next = std::move(made);
+    return f;
+}
 
-/// Looks keys up by string_view, so a lookup makes no std::string.
-struct aor_hash_compare {
-    using is_transparent = void;
-    static std::size_t hash(std::string_view k) noexcept { return XXH3_64bits(k.data(), k.size()); }
-    static bool equal(std::string_view a, std::string_view b) noexcept { return a == b; }
-};
+register_fault binding_map::update(std::string_view aor, const register_request& r, std::uint64_t now_ns,
+                                   const registrar_limits& limits, binding_list& after) {
+    map::accessor a;  // the write lock of this address-of-record, held until the snapshot is replaced
+    (void)map_.insert(a, std::string(aor));
+    std::vector<binding> next;
+    const register_fault f = next_bindings(a->second, r, now_ns, limits, next);
+    if (f == register_fault::none) a->second = next.empty() ? nullptr : std::make_shared<const std::vector<binding>>(std::move(next));
+    after = a->second;
+    if (!after) (void)map_.erase(a);
+    return f;
+}
+
+binding_list binding_map::replace(std::string_view aor, std::vector<binding>&& next) {
+    if (next.empty()) {
+        (void)map_.erase(aor);
+        return nullptr;
+    }
+    binding_list list = std::make_shared<const std::vector<binding>>(std::move(next));
+    map::accessor a;
+    (void)map_.insert(a, std::string(aor));
+    a->second = list;
+    return list;
+}
+
+namespace {
 
 class memory_store final : public location_store {
 public:
-    register_fault update(std::string_view aor, const register_request& r, std::uint64_t now_ns,
+    register_fault update(std::string_view aor, const register_request& r, const instant& now,
                           const registrar_limits& limits, binding_list& after) override {
-        map::accessor a;  // the write lock of this address-of-record, held until the snapshot is replaced
-        (void)map_.insert(a, std::string(aor));
-        std::vector<binding> next = a->second ? *a->second : std::vector<binding>{};
-        const register_fault f = apply_register(r, next, now_ns, limits);
-        if (f == register_fault::none) {
-            order_by_preference(next);
-            a->second = std::make_shared<const std::vector<binding>>(std::move(next));
-        }
-        after = a->second;
-        if (!after || after->empty()) {
-            (void)map_.erase(a);
-            after = nullptr;
-        }
-        return f;
+        return bindings_.update(aor, r, now.monotonic_ns, limits, after);
     }
 
-    binding_list lookup(std::string_view aor) const override {
-        map::const_accessor a;
-        if (!map_.find(a, aor)) return nullptr;
-        return a->second;
-    }
+    binding_list lookup(std::string_view aor) const override { return bindings_.find(aor); }
 
 private:
-    using map = oneapi::tbb::concurrent_hash_map<std::string, binding_list, aor_hash_compare>;
-    mutable map map_;  // TBB's find by string_view is not const; a lookup changes nothing
+    binding_map bindings_;
 };
 
 } // namespace

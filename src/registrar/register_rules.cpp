@@ -37,6 +37,8 @@ fault_answer answer_for(register_fault f) noexcept {
     case register_fault::too_brief: return {423, "Interval Too Brief"};
     case register_fault::out_of_order: return {500, "Out Of Order CSeq"};
     case register_fault::too_many_bindings: return {403, "Too Many Bindings"};
+    // 503 rather than 500: a user agent with another registrar to try goes there (RFC 3263 §4.3).
+    case register_fault::not_stored: return {503, "Bindings Not Stored"};
     }
     return {500, "Server Internal Error"};
 }

@@ -15,4 +15,11 @@ namespace sipfast::core {
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
 }
 
+/// The wall clock, in nanoseconds since 1970-01-01 UTC: only for what leaves the process or outlives
+/// it (a Date header, an expiry written to disk). It steps; durations are taken on monotonic_ns.
+[[nodiscard]] inline std::int64_t unix_ns() noexcept {
+    return static_cast<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
 } // namespace sipfast::core

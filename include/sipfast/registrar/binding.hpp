@@ -17,6 +17,15 @@ struct flow {
     core::net_address source;
 };
 
+/// One moment on both clocks the registrar reads. Bindings lapse on the monotonic clock, so a step of
+/// the wall clock (NTP, an operator) moves no expiry while the process runs; a store that outlives the
+/// process, or is shared with other machines, can keep expiries only on the wall clock, and converts
+/// between the two with a reading of both taken together.
+struct instant {
+    std::uint64_t monotonic_ns = 0;
+    std::int64_t unix_ns = 0;  ///< nanoseconds since 1970-01-01 UTC
+};
+
 /// One contact of an address-of-record (RFC 3261 §10.3), as the registrar keeps it.
 struct binding {
     std::string contact;         ///< the Contact URI as the user agent wrote it

@@ -22,9 +22,11 @@ class location_store {
 public:
     virtual ~location_store() = default;
 
-    /// Applies `r` to the bindings of `aor` (apply_register), atomically with respect to other
-    /// writers of the same address-of-record; `after` is what they are then (even on a fault).
-    [[nodiscard]] virtual register_fault update(std::string_view aor, const register_request& r, std::uint64_t now_ns,
+    /// Applies `r` to the bindings of `aor` (apply_register, on `now.monotonic_ns`), atomically with
+    /// respect to other writers of the same address-of-record; `after` is what they are then (even on
+    /// a fault). When it returns none the change is as durable as the store promises: the 200 that
+    /// follows may be the last thing the process does.
+    [[nodiscard]] virtual register_fault update(std::string_view aor, const register_request& r, const instant& now,
                                                 const registrar_limits& limits, binding_list& after) = 0;
 
     /// The bindings of `aor`, null when it has none. Some may have lapsed: a reader checks

@@ -49,6 +49,7 @@ enum class register_fault : std::uint8_t {
     too_brief,           ///< 423: a non-zero expiry under min_expires_s
     out_of_order,        ///< 500: an older CSeq of the same Call-ID (§10.3 step 7)
     too_many_bindings,   ///< 403: more than max_bindings would remain
+    not_stored,          ///< 503: the store could not make the change durable; nothing changed
 };
 
 /// The status and reason phrase the registrar answers a fault with.

@@ -55,22 +55,21 @@ verdict serve_register(request_context& ctx, const registrar_host& host) noexcep
     registrar::binding_list after;
     if (fault == registrar::register_fault::none) {
         try {
-            fault = host.store->update(aor.view(), r, host.now_ns, *host.limits, after);
+            fault = host.store->update(aor.view(), r, host.now, *host.limits, after);
         } catch (const std::bad_alloc&) {
             return verdict::answer(500, "Out Of Memory", "Retry-After: 5\r\n");
         }
     }
     core::text_writer w(host.room);
-    if (fault == registrar::register_fault::too_brief) {
-        w.put("Min-Expires: ").number(host.limits->min_expires_s).put("\r\n");
-    }
+    if (fault == registrar::register_fault::too_brief) w.put("Min-Expires: ").number(host.limits->min_expires_s).put("\r\n");
+    if (fault == registrar::register_fault::not_stored) w.put("Retry-After: 5\r\n");
     if (fault != registrar::register_fault::none) {
         const registrar::fault_answer a = registrar::answer_for(fault);
         return verdict::answer(a.status, a.reason, w.view());
     }
-    write_bindings(w, after, host.now_ns);
+    write_bindings(w, after, host.now.monotonic_ns);
     for (std::string_view p : r.path) w.put("Path: ").put(p).put("\r\n");
-    write_date(w, host.unix_s);
+    write_date(w, host.now.unix_ns / 1'000'000'000);
     if (!w.ok()) return verdict::answer(500, "Too Many Bindings To List");
     return verdict::answer(200, "OK", w.view());
 }

@@ -13,8 +13,7 @@ namespace sipfast::proxy {
 struct registrar_host {
     registrar::location_store* store = nullptr;  ///< shared by every shard; null: no registrar
     const registrar::registrar_limits* limits = nullptr;
-    std::uint64_t now_ns = 0;   ///< the monotonic clock bindings expire on
-    std::int64_t unix_s = 0;    ///< for the 200's Date
+    registrar::instant now;     ///< bindings expire on its monotonic clock; the 200's Date is its wall clock
     std::span<char> room;       ///< where the answer's header lines are written
 };
 

@@ -29,7 +29,7 @@ struct registrar_fixture : ::testing::Test {
     registrar_fixture() { config.serve_registrations = true; }
 
     registrar_host host(std::uint64_t now_ns) {
-        return {store.get(), &config.registrar_limits, now_ns, 1'700'000'000, room};
+        return {store.get(), &config.registrar_limits, {now_ns, std::int64_t{1'700'000'000} * std::int64_t{s}}, room};
     }
     /// Runs a REGISTER through validate, local routing and the registrar.
     verdict do_register(stage_run& r, std::uint64_t now_ns) {
