@@ -22,6 +22,7 @@
 #include <rte_eth_ring.h>
 
 #include "app_options.hpp"
+#include "bindings_store.hpp"
 #include "daemon_config.hpp"
 #include "generator_lcore.hpp"
 #include "lcore_worker.hpp"
@@ -204,10 +205,12 @@ int main(int argc, char** argv) {
     // Lcores poll their mailboxes; only the TCP thread sleeps (in epoll) and is woken.
     io::wakers wake(hub, [&](unsigned p) { return have_tcp && p == hub.stream_thread(); });
     s.hub = &hub;
-    const std::unique_ptr<registrar::location_store> bindings = registrar::make_memory_store();
+    daemon::bindings_store bindings = daemon::open_bindings(cfg);
+    if (!bindings.store) return fail(bindings.error);
+    std::fprintf(stderr, "sipfast-dpdk: info: %s\n", bindings.note.c_str());
     proxy::shard_control control;
     control.config.store(&cfg.proxy);
-    control.bindings = bindings.get();
+    control.bindings = bindings.store.get();
     s.control = &control;
     // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
     // each lcore's cache and what is in flight in a burst.

@@ -192,8 +192,9 @@ bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
     return true;
 }
 
-// [registrar]: enabled, and the expiry limits and bindings per address-of-record.
-bool read_registrar(context& c, const toml::node& n, proxy::proxy_config& p) {
+// [registrar]: enabled, where bindings are kept, the expiry limits and bindings per address-of-record.
+bool read_registrar(context& c, const toml::node& n, daemon_config& cfg) {
+    proxy::proxy_config& p = cfg.proxy;
     registrar::registrar_limits& l = p.registrar_limits;
     const int_key ints[] = {
         {"min_expires_s", 1, 86400, 1, nullptr, &l.min_expires_s, nullptr, "seconds"},
@@ -211,12 +212,16 @@ bool read_registrar(context& c, const toml::node& n, proxy::proxy_config& p) {
             p.serve_registrations = b->get();
             continue;
         }
+        if (name == "database") {
+            if (!read_string(c, tv, "registrar.database", cfg.bindings_database)) return false;
+            continue;
+        }
         const int_key* key = nullptr;
         for (const int_key& k : ints)
             if (k.name == name) key = &k;
         if (key == nullptr)
             return c.fail(tv, "registrar: unknown key '" + std::string(name) +
-                                  "' (enabled, min_expires_s, max_expires_s, default_expires_s, max_bindings)");
+                                  "' (enabled, database, min_expires_s, max_expires_s, default_expires_s, max_bindings)");
         if (!read_int(c, tv, *key, "registrar." + std::string(name))) return false;
     }
     if (l.min_expires_s > l.default_expires_s || l.default_expires_s > l.max_expires_s)
@@ -326,6 +331,7 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
     check(running.proxy.dialogs_per_shard == next.proxy.dialogs_per_shard, "dialogs_per_worker");
     check(running.metrics_listen == next.metrics_listen, "metrics.listen");
     check(running.control_socket == next.control_socket, "control_socket");
+    check(running.bindings_database == next.bindings_database, "registrar.database");
     return changed.empty() ? std::string() : changed + " changed: a restart is needed to apply that";
 }
 
@@ -448,7 +454,7 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                 cfg.proxy.t2_ns < cfg.proxy.t1_ns)
                 c.fail(v, "timers: t2_ms must not be below t1_ms");
         } else if (key == "registrar") {
-            (void)read_registrar(c, v, cfg.proxy);
+            (void)read_registrar(c, v, cfg);
         } else if (key == "memory") {
             (void)read_int_table(c, v, "memory",
                                  {{"per_worker_mb", 16, 1 << 20, 1 << 20, nullptr, nullptr, &cfg.proxy.memory_per_shard, "MiB"}});

@@ -45,6 +45,7 @@ struct daemon_config {
     std::string metrics_listen = "127.0.0.1:9160";  ///< Prometheus /metrics; empty: off
     std::string control_socket = "/run/sipfast/sipfastd.sock";  ///< sipfastctl; empty: off
     std::uint64_t shutdown_grace_ns = 5'000'000'000;  ///< SIGTERM: how long transactions may finish
+    std::string bindings_database = "/var/lib/sipfast/bindings.db";  ///< [registrar] database; empty: memory only
     dpdk_config dpdk;
 };
 

@@ -25,6 +25,7 @@
 
 #include "cli_parse.hpp"
 
+#include "bindings_store.hpp"
 #include "daemon_config.hpp"
 #include "sipfast/core/clock.hpp"
 #include "sipfast/io/tcp_server.hpp"
@@ -90,7 +91,7 @@ private:
     std::vector<std::unique_ptr<daemon::daemon_config>> configs_;
     std::atomic<const daemon::daemon_config*> current_{nullptr};
     std::mutex reload_mutex_;
-    std::unique_ptr<registrar::location_store> bindings_ = registrar::make_memory_store();
+    std::unique_ptr<registrar::location_store> bindings_;
     proxy::shard_control control_;
     std::unique_ptr<proxy::mail_hub> hub_;
     std::unique_ptr<io::wakers> wakers_;
@@ -195,6 +196,15 @@ int daemon_process::run() {
         log_error("no UDP listen address (TCP is served next to UDP)");
         return 2;
     }
+    // Bindings are restored before any shard is made: the first request may be for a user who
+    // registered before the restart.
+    daemon::bindings_store opened = daemon::open_bindings(cfg);
+    if (!opened.store) {
+        log_error(opened.error);
+        return 2;
+    }
+    bindings_ = std::move(opened.store);
+    log_info(opened.note);
     // The cores we may run on are the ones we were started with (taskset, systemd CPUAffinity,
     // a cpuset): one worker per core by default, each pinned to one of them, never outside.
     std::vector<int> cores;

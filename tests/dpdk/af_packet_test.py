@@ -101,7 +101,8 @@ class AfPacket(unittest.TestCase):
                     '[[location]]\nuser = "erin"\ndomain = "198.18.0.2"\ncontact = "sip:erin@198.18.0.1:5078"\n'
                     # The registrar's domain is not ours: REGISTERs for it follow the static route.
                     f'[[route]]\ndomain = "{REGISTRAR_DOMAIN}"\nnext_hop = "udp:198.18.0.1:5076"\n'
-                    '[metrics]\nlisten = "127.0.0.1:9169"\n')
+                    '[metrics]\nlisten = "127.0.0.1:9169"\n'
+                    f'[registrar]\ndatabase = "{os.path.join(cls.tmp, "bindings.db")}"\n')
         cls.log = open(os.path.join(cls.tmp, "app.log"), "w+")
         cls.app = subprocess.Popen(["ip", "netns", "exec", APP_NS, APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci",
                                     "--lcores", "0@0,1@1", "--log-level", "lib.eal:error",

@@ -25,7 +25,7 @@ def run(args, lcores="0,1", extra=""):
         cfg = os.path.join(d, "gen.toml")
         with open(cfg, "w") as f:
             f.write('listen = ["udp:198.18.0.1:5060"]\ndomains = ["example.com"]\n' + extra +
-                    "[metrics]\nlisten = \"\"\n")
+                    "[metrics]\nlisten = \"\"\n" + f'[registrar]\ndatabase = "{os.path.join(d, "bindings.db")}"\n')
         r = subprocess.run([APP, *EAL, "-l", lcores, "--", "--config", cfg, *args], capture_output=True, timeout=60,
                            stdin=subprocess.DEVNULL)
     err = r.stderr.decode(errors="replace")
@@ -90,7 +90,8 @@ class Generator(unittest.TestCase):
         # drains (new calls 503, what is in flight finishes) and exits 0.
         with tempfile.TemporaryDirectory() as d:
             cfg, log = os.path.join(d, "gen.toml"), os.path.join(d, "app.log")
-            base = 'listen = ["udp:198.18.0.1:5060"]\ndomains = ["example.com"]\n[metrics]\nlisten = ""\n'
+            base = ('listen = ["udp:198.18.0.1:5060"]\ndomains = ["example.com"]\n[metrics]\nlisten = ""\n'
+                    f'[registrar]\ndatabase = "{os.path.join(d, "bindings.db")}"\n')
             with open(cfg, "w") as f:
                 f.write(base)
             with open(log, "w") as out:

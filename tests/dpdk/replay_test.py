@@ -103,7 +103,7 @@ def replay(test, frames, config):
     write_pcap(rx, frames)
     cfg = os.path.join(tmp, "dpdk.toml")
     with open(cfg, "w") as f:
-        f.write(config)
+        f.write(config + f'\n[registrar]\ndatabase = "{os.path.join(tmp, "bindings.db")}"\n')
     try:
         r = subprocess.run([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0", "--log-level", "lib.eal:error",
                             "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",

@@ -106,7 +106,7 @@ def inside():
             cls.dir = tempfile.mkdtemp()
             cfg = os.path.join(cls.dir, "tap.toml")
             with open(cfg, "w") as f:
-                f.write(CONFIG)
+                f.write(CONFIG + f'[registrar]\ndatabase = "{os.path.join(cls.dir, "bindings.db")}"\n')
             cls.log = open(os.path.join(cls.dir, "app.log"), "w+")
             cls.app = subprocess.Popen([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0",
                                         "--log-level", "lib.eal:error", "--vdev", f"net_tap0,iface={IFACE}", "--",

@@ -140,20 +140,24 @@ class DaemonClass:
             shutil.rmtree(getattr(cls, "tmp", "/nonexistent"), ignore_errors=True)
 
 
+def with_database(config, path):
+    """`config` with [registrar] database = `path`, in its [registrar] table or a new one."""
+    line = f'database = "{path}"\n'
+    if re.search(r"^\[registrar\]\s*$", config, re.M):
+        return re.sub(r"^\[registrar\]\s*$\n?", lambda m: "[registrar]\n" + line, config, count=1, flags=re.M)
+    return config + "\n[registrar]\n" + line
+
+
 class Daemon:
     """sipfastd running `config` (TOML text) from `tmp`; stop() sends SIGTERM and waits. Unless the
-    config says otherwise its control socket is in `tmp` and its metrics on an ephemeral port, so
-    tests never meet another daemon's."""
+    config says otherwise its control socket and its bindings database are in `tmp` and its metrics
+    on an ephemeral port, so tests never meet another daemon's."""
 
     def __init__(self, binary, tmp, config, name="sipfastd"):
         self.config = os.path.join(tmp, name + ".toml")
         self.control = os.path.join(tmp, name + ".sock")
-        if "control_socket" not in config:
-            config = f'control_socket = "{self.control}"\n' + config
-        if "[metrics]" not in config:
-            config += '\n[metrics]\nlisten = "127.0.0.1:0"\n'
-        with open(self.config, "w") as f:
-            f.write(config)
+        self.database = os.path.join(tmp, name + ".db")
+        self.write_config(config)
         self.log = open(os.path.join(tmp, name + ".log"), "w+")
         self.proc = subprocess.Popen([binary, "--config", self.config], stdout=self.log, stderr=self.log)
         deadline = time.time() + 10
@@ -166,6 +170,18 @@ class Daemon:
             finally:
                 raise AssertionError("sipfastd did not start: " + out)
 
+    def write_config(self, config):
+        """Writes `config` to the daemon's file, with this daemon's control socket, metrics port and
+        database unless it names its own (for a reload, the same as at start)."""
+        if "control_socket" not in config:
+            config = f'control_socket = "{self.control}"\n' + config
+        if "[metrics]" not in config:
+            config += '\n[metrics]\nlisten = "127.0.0.1:0"\n'
+        if not re.search(r"^database\s*=", config, re.M):
+            config = with_database(config, self.database)
+        with open(self.config, "w") as f:
+            f.write(config)
+
     @property
     def metrics_url(self):
         m = re.search(r"metrics (http://\S+/metrics)", self.output())
@@ -174,6 +190,12 @@ class Daemon:
     def output(self):
         self.log.seek(0)
         return self.log.read()
+
+    def kill(self):
+        """SIGKILL, as a crash: nothing of sipfastd's runs after it."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
 
     def stop(self):
         """Stops it; raises when it did not exit cleanly (a crash, a sanitizer report)."""

@@ -205,9 +205,7 @@ class ReloadAndStop(unittest.TestCase):
             calls = 200
             uac = sipp_uac(self.tmp, self.port, calls, 50)  # 4 s of calls
             time.sleep(2)
-            with open(proxy.config, "w") as f:
-                f.write(f'control_socket = "{proxy.control}"\n' + config(self.port, self.new_uas) +
-                        '\n[metrics]\nlisten = "127.0.0.1:0"\n')
+            proxy.write_config(config(self.port, self.new_uas))
             proxy.proc.send_signal(signal.SIGHUP)
             out = uac.communicate(timeout=90)[0].decode(errors="replace")
             self.assertEqual(uac.returncode, 0, out[-2000:])

@@ -3,7 +3,8 @@
 """sipfastd as the registrar of its domain (RFC 3261 §10): a SIPp user agent registers and is then
 called through the proxy; unregistering one and all, 423 below Min-Expires, 480 once a binding has
 lapsed, 404 for a user never registered, a retransmitted REGISTER answered alike, and a REGISTER over
-TCP whose calls then arrive on that same connection.
+TCP whose calls then arrive on that same connection; bindings that outlive a kill -9 of sipfastd
+and a database that cannot serve refused at start.
 Usage: registrar_test.py SIPFASTD SIPP_SCENARIO_DIR"""
 import os
 import re
@@ -21,21 +22,8 @@ SIPFASTD = sys.argv.pop(1)
 SCENARIOS = sys.argv.pop(1)
 
 
-class Registrar(DaemonClass, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.sipp = need("sipp", "sip-tester")
-        cls.tmp = tempfile.mkdtemp(prefix="sipfast-reg-")
-        cls.port = free_port()
-        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
-listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]
-workers = 2
-domains = ["127.0.0.1"]
-[registrar]
-min_expires_s = 2
-default_expires_s = 60
-max_expires_s = 3600
-""")
+class RegistrarClient:
+    """REGISTERs and INVITEs to the sipfastd listening on self.port."""
 
     def register(self, user, contact, expires=None, call_id=None, cseq=1, sock=None, extra=""):
         """Sends a REGISTER for user@127.0.0.1 over UDP (from a socket of its own unless `sock`) and
@@ -76,6 +64,23 @@ max_expires_s = 3600
 
     def status(self, answer):
         return int(answer.split(" ", 2)[1])
+
+
+class Registrar(DaemonClass, RegistrarClient, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sipp = need("sipp", "sip-tester")
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-reg-")
+        cls.port = free_port()
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
+listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]
+workers = 2
+domains = ["127.0.0.1"]
+[registrar]
+min_expires_s = 2
+default_expires_s = 60
+max_expires_s = 3600
+""")
 
     def test_a_registered_user_is_called_through_the_proxy(self):
         uas_port = free_port()
@@ -158,6 +163,111 @@ max_expires_s = 3600
                 self.assertRegex(invite, rf"\r\nVia: SIP/2.0/TCP 127\.0\.0\.1:{self.port};branch=z9hG4bKsf")
             finally:
                 s.close()
+
+
+class RegistrarRestart(RegistrarClient, unittest.TestCase):
+    """Bindings outlive sipfastd: it is killed (SIGKILL, nothing of it runs after) right after its last
+    200 and started again on the same database."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="sipfast-restart-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.port = free_port()
+        self.database = os.path.join(self.tmp, "bindings.db")
+
+    def config(self, database=None):
+        return f"""
+listen = ["udp:127.0.0.1:{self.port}"]
+workers = 2
+domains = ["127.0.0.1"]
+shutdown_grace_ms = 0
+[registrar]
+database = "{database or self.database}"
+"""
+
+    def test_no_binding_answered_200_is_lost_to_kill_9(self):
+        callee = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        callee.bind(("127.0.0.1", 0))
+        callee.settimeout(3)
+        self.addCleanup(callee.close)
+        callee_port = callee.getsockname()[1]
+        users = [f"u{i}" for i in range(40)]
+        first = Daemon(SIPFASTD, self.tmp, self.config(), name="first")
+        try:
+            ivy = self.register("ivy", f"<sip:ivy@127.0.0.1:{callee_port}>", expires=600)
+            self.assertEqual(self.status(ivy), 200, ivy)
+            # A refresh that moves only the expiry (the same user agent, from the same address): the
+            # later expiry is what comes back.
+            call_id = f"jack-{time.time_ns()}"
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as jack_ua:
+                jack_ua.bind(("127.0.0.1", 0))
+                jack_ua.settimeout(3)
+                for cseq, expires in ((1, 120), (2, 900)):
+                    answer = self.register("jack", "<sip:jack@127.0.0.1:7100>", expires, call_id, cseq, sock=jack_ua)
+                    self.assertEqual(self.status(answer), 200, answer)
+            # Removed before the crash: stays removed.
+            self.assertEqual(self.status(self.register("kim", "<sip:kim@127.0.0.1:7101>", 600, "kim-1", 1)), 200)
+            self.assertEqual(self.status(self.register("kim", "*", 0, "kim-1", 2)), 200)
+            for i, user in enumerate(users):
+                answer = self.register(user, f"<sip:{user}@127.0.0.1:{7200 + i}>", expires=600)
+                self.assertEqual(self.status(answer), 200, answer)
+        finally:
+            first.kill()  # at once after the last 200
+
+        second = Daemon(SIPFASTD, self.tmp, self.config(), name="second")
+        try:
+            self.assertRegex(second.output(), rf"bindings in {re.escape(self.database)} \({len(users) + 2} restored, 0 lapsed\)")
+            # ivy is reachable where she registered.
+            s, answer = self.invite("ivy")
+            s.close()
+            self.assertEqual(self.status(answer), 100, answer)
+            invite = callee.recv(65535).decode()
+            self.assertTrue(invite.startswith(f"INVITE sip:ivy@127.0.0.1:{callee_port} SIP/2.0\r\n"), invite[:200])
+            # A new REGISTER's 200 lists the binding from before the crash with the time it has left.
+            both = self.register("ivy", "<sip:ivy@127.0.0.1:7002>", expires=300)
+            self.assertEqual(self.status(both), 200, both)
+            contacts = dict(c.split(";expires=") for c in all_headers(both, "Contact"))
+            self.assertEqual(set(contacts), {f"<sip:ivy@127.0.0.1:{callee_port}>", "<sip:ivy@127.0.0.1:7002>"})
+            self.assertTrue(585 <= int(contacts[f"<sip:ivy@127.0.0.1:{callee_port}>"]) <= 600, both)
+            jack = all_headers(self.query("jack"), "Contact")
+            self.assertEqual(len(jack), 1)
+            self.assertTrue(885 <= int(jack[0].split(";expires=")[1]) <= 900, jack)
+            s, answer = self.invite("kim")
+            s.close()
+            self.assertEqual(self.status(answer), 404, answer)
+            for i, user in enumerate(users):
+                listed = all_headers(self.query(user), "Contact")
+                self.assertEqual([c.split(";expires=")[0] for c in listed], [f"<sip:{user}@127.0.0.1:{7200 + i}>"])
+        finally:
+            second.stop()
+
+    def test_an_unusable_database_stops_sipfastd_with_the_file_and_the_fault(self):
+        garbage = os.path.join(self.tmp, "garbage.db")
+        with open(garbage, "w") as f:
+            f.write("not a database, whatever its name says" * 10)
+        cases = [(self.tmp, f"[registrar] database {self.tmp}: cannot open: Is a directory"),
+                 (garbage, f"[registrar] database {garbage}: cannot read: file is not a database")]
+        for database, message in cases:
+            config = os.path.join(self.tmp, "bad.toml")
+            with open(config, "w") as f:
+                f.write(f'control_socket = ""\n' + self.config(database) + '[metrics]\nlisten = ""\n')
+            r = subprocess.run([SIPFASTD, "--config", config], capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 2, r.stderr.decode())
+            self.assertIn(message, r.stderr.decode())
+
+    def query(self, user):
+        """A REGISTER with no Contact: the 200 lists the bindings and changes nothing."""
+        own = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        own.bind(("127.0.0.1", 0))
+        own.settimeout(3)
+        with own:
+            port = own.getsockname()[1]
+            own.sendto((f"REGISTER sip:127.0.0.1:{self.port} SIP/2.0\r\n"
+                        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKq{time.time_ns()};rport\r\n"
+                        f"Max-Forwards: 70\r\nFrom: <sip:{user}@127.0.0.1>;tag=q1\r\nTo: <sip:{user}@127.0.0.1>\r\n"
+                        f"Call-ID: q-{time.time_ns()}\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n").encode(),
+                       ("127.0.0.1", self.port))
+            return own.recv(65535).decode()
 
 
 if __name__ == "__main__":

@@ -291,7 +291,11 @@ class Startup(unittest.TestCase):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))  # without SO_REUSEPORT: sipfastd cannot share it
             port = s.getsockname()[1]
-            r = self.run_daemon("--listen", f"udp:127.0.0.1:{port}", "--mode", "stateless", "--workers", "1")
+            # Bindings in memory: the embedded default's database is the system's.
+            with tempfile.NamedTemporaryFile("w", suffix=".toml") as f:
+                f.write(f'listen = ["udp:127.0.0.1:{port}"]\n[registrar]\ndatabase = ""\n')
+                f.flush()
+                r = self.run_daemon("--config", f.name, "--mode", "stateless", "--workers", "1")
         self.assertEqual(r.returncode, 1)
         self.assertIn(f"bind 127.0.0.1:{port}: Address already in use", r.stderr.decode())
 

@@ -155,14 +155,18 @@ TEST(DaemonConfig, ReloadTakesRoutesButNotListenAddresses) {
     EXPECT_EQ(reload_conflict(running, next), "");
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5061\"]\nworkers = 3\nmode = \"stateless\"\n", "a.toml", moved));
     EXPECT_EQ(reload_conflict(running, moved), "listen, workers, mode changed: a restart is needed to apply that");
+    daemon_config elsewhere;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5060\"]\n[registrar]\ndatabase = \"/srv/b.db\"\n", "a.toml", elsewhere));
+    EXPECT_EQ(reload_conflict(running, elsewhere), "registrar.database changed: a restart is needed to apply that");
 }
 
 TEST(DaemonConfig, RegistrarKeys) {
     daemon_config on;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "reg.toml", on));
     EXPECT_TRUE(on.proxy.serve_registrations);  // the daemon is the registrar of its domains
+    EXPECT_EQ(on.bindings_database, "/var/lib/sipfast/bindings.db");  // bindings survive a restart unless told
     daemon_config c;
-    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = false\nmin_expires_s = 30\n"
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = false\ndatabase = \"\"\nmin_expires_s = 30\n"
                              "max_expires_s = 600\ndefault_expires_s = 300\nmax_bindings = 2\n",
                              "reg.toml", c));
     EXPECT_FALSE(c.proxy.serve_registrations);
@@ -170,6 +174,7 @@ TEST(DaemonConfig, RegistrarKeys) {
     EXPECT_EQ(c.proxy.registrar_limits.max_expires_s, 600u);
     EXPECT_EQ(c.proxy.registrar_limits.default_expires_s, 300u);
     EXPECT_EQ(c.proxy.registrar_limits.max_bindings, 2u);
+    EXPECT_EQ(c.bindings_database, "");
 }
 
 TEST(DaemonConfig, RefusesWithFileLineAndReason) {
@@ -210,6 +215,9 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nmin_expires_s = 5000\n", 2,
          "registrar: expected min_expires_s <= default_expires_s <= max_expires_s"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nmax_bindings = 65\n", 3, "registrar.max_bindings: expected bindings from 1 to 64"},
+        {"listen = [\"udp:127.0.0.1\"]\n[registrar]\ndatabase = false\n", 3, "registrar.database: expected a string"},
+        {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nfile = \"b.db\"\n", 3,
+         "registrar: unknown key 'file' (enabled, database, min_expires_s, max_expires_s, default_expires_s, max_bindings)"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nrx_descriptors = 8\n", 3, "dpdk.rx_descriptors: expected descriptors from 64 to 32768"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nqueues = 2\n", 3,
          "dpdk: unknown key 'queues' (port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_kib)"},
