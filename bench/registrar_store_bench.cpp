@@ -111,35 +111,34 @@ void build_request(benchmark::State& state) {
     }
 }
 
+/// alice registers, then REGISTERs again, each first changed by `change`.
+void again(benchmark::State& state, kind k, void (*change)(register_request&)) {
+    fresh_store s(k, state);
+    bench_clock c;
+    one_register reg("alice");
+    run(state, *s.store, reg, c);
+    for (auto _ : state) {
+        change(reg.r);
+        run(state, *s.store, reg, c);
+    }
+}
+
+// Only expiry and CSeq move: what most REGISTERs are.
 void refresh(benchmark::State& state, kind k) {
-    fresh_store s(k, state);
-    bench_clock c;
-    one_register reg("alice");
-    run(state, *s.store, reg, c);
-    for (auto _ : state) {
-        ++reg.r.cseq;
-        run(state, *s.store, reg, c);
-    }
+    again(state, k, [](register_request& r) { ++r.cseq; });
 }
 
+// Its source port moved too (a NAT rebinding): the binding is written whole.
 void whole_row(benchmark::State& state, kind k) {
-    fresh_store s(k, state);
-    bench_clock c;
-    one_register reg("alice");
-    run(state, *s.store, reg, c);
-    for (auto _ : state) {
-        ++reg.r.cseq;
-        reg.r.received.source.port = static_cast<std::uint16_t>(reg.r.received.source.port % 60000 + 1024);
-        run(state, *s.store, reg, c);
-    }
+    again(state, k, [](register_request& r) {
+        ++r.cseq;
+        r.received.source.port = static_cast<std::uint16_t>(r.received.source.port % 60000 + 1024);
+    });
 }
 
+// The same Call-ID and CSeq: answered alike, nothing written.
 void retransmission(benchmark::State& state, kind k) {
-    fresh_store s(k, state);
-    bench_clock c;
-    one_register reg("alice");
-    run(state, *s.store, reg, c);
-    for (auto _ : state) run(state, *s.store, reg, c);
+    again(state, k, [](register_request&) {});
 }
 
 void lookup(benchmark::State& state, kind k) {
