@@ -205,9 +205,11 @@ int main(int argc, char** argv) {
     io::wakers wake(hub, [&](unsigned p) { return have_tcp && p == hub.stream_thread(); });
     s.hub = &hub;
     const std::unique_ptr<registrar::location_store> bindings = registrar::make_memory_store();
+    const auth::nonce_source nonces;
+    auth::nonce_counts nonce_counts(cfg.proxy.auth.nonce_lifetime_ns);
     proxy::shard_control control;
     control.config.store(&cfg.proxy);
-    control.bindings = bindings.get();
+    control.services = {bindings.get(), &nonces, &nonce_counts};
     s.control = &control;
     // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
     // each lcore's cache and what is in flight in a burst.

@@ -91,6 +91,8 @@ private:
     std::atomic<const daemon::daemon_config*> current_{nullptr};
     std::mutex reload_mutex_;
     std::unique_ptr<registrar::location_store> bindings_ = registrar::make_memory_store();
+    const auth::nonce_source nonces_;  // a secret of this process: nonces die with it
+    std::unique_ptr<auth::nonce_counts> nonce_counts_;
     proxy::shard_control control_;
     std::unique_ptr<proxy::mail_hub> hub_;
     std::unique_ptr<io::wakers> wakers_;
@@ -215,7 +217,8 @@ int daemon_process::run() {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     control_.config.store(&cfg.proxy);
-    control_.bindings = bindings_.get();
+    nonce_counts_ = std::make_unique<auth::nonce_counts>(cfg.proxy.auth.nonce_lifetime_ns);
+    control_.services = {bindings_.get(), &nonces_, nonce_counts_.get()};
     hub_ = std::make_unique<proxy::mail_hub>(n, proxy::mailbox_bytes(n + (have_tcp ? 1 : 0)), have_tcp);
     wakers_ = std::make_unique<io::wakers>(*hub_, [](unsigned) { return true; });  // every thread sleeps in poll/epoll
     for (unsigned i = 0; i < n; ++i) {
@@ -320,6 +323,7 @@ int main(int argc, char** argv) {
     app.add_option("--mode", o.mode, "stateless or stateful")->check(CLI::IsMember({"stateless", "stateful"}));
     app.add_option("--domain", o.domains, "domain served through the location service, repeatable");
     app.add_option("--record-route", o.record_route, "on or off")->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--users", o.users, "digest users, an Apache htdigest file (user:realm:HA1), over [auth] users_file");
     app.add_option("--log-level", o.log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
     app.set_version_flag("--version", std::string("sipfastd ") + SIPFAST_VERSION);

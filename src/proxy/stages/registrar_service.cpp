@@ -70,6 +70,7 @@ verdict serve_register(request_context& ctx, const registrar_host& host) noexcep
     }
     write_bindings(w, after, host.now_ns);
     for (std::string_view p : r.path) w.put("Path: ").put(p).put("\r\n");
+    w.put(ctx.auth_info);
     write_date(w, host.unix_s);
     if (!w.ok()) return verdict::answer(500, "Too Many Bindings To List");
     return verdict::answer(200, "OK", w.view());
