@@ -108,6 +108,14 @@ void daemon_process::apply_log_level(const daemon::daemon_config& c) const {
     ops::logger::set_level(l);
 }
 
+/// "off", or who is challenged and how many users may answer.
+std::string auth_summary(const daemon::daemon_config& cfg) {
+    const proxy::auth_config& a = cfg.proxy.auth;
+    if (a.mode == proxy::auth_mode::none || !a.users) return "off";
+    return std::string(a.mode == proxy::auth_mode::all ? "all requests" : "registrations") + " (" +
+           std::to_string(a.users->size()) + " users)";
+}
+
 std::vector<core::metric_set> daemon_process::metric_sets() const {
     std::vector<const proxy::shard_stats*> shards;
     for (const auto& w : workers_) shards.push_back(&w->stats());
@@ -258,7 +266,8 @@ int daemon_process::run() {
     }
     log_info(std::string("sipfastd ") + SIPFAST_VERSION + "; config " + source_ + "; listening on" + where.str() + "; " +
              std::to_string(n) + " workers; mode " +
-             (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; scanner " +
+             (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; registrar " +
+             (cfg.proxy.serve_registrations ? "on" : "off") + ", authentication " + auth_summary(cfg) + "; scanner " +
              std::string(sip::active_implementation().name) + "; metrics " +
              (cfg.metrics_listen.empty() ? std::string("off") : "http://" + metrics_host(cfg.metrics_listen) + ":" +
                                                                    std::to_string(ops_->metrics_port()) + "/metrics") +
