@@ -114,6 +114,25 @@ TEST_F(registrar_fixture, ARegisterForAnotherDomainOrWithoutAStoreGoesOn) {
     EXPECT_TRUE(serve_register(r.ctx, {nullptr, &config.registrar_limits, 0, 0, room}).go_on());
 }
 
+TEST_F(registrar_fixture, TheContactsParametersComeBackWithTheExpiresGranted) {
+    // As an IMS phone registers (the seed's REGISTER): feature tags and +sip.instance.
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>;+sip.instance=\"<urn:gsma:imei:86130905-267370-0>\";"
+                                               "expires=600;audio;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\""),
+                                  0);
+    ASSERT_EQ(v.status, 200);
+    EXPECT_NE(extra.find("Contact: <sip:bob@198.18.0.30:5080>;expires=600;+sip.instance=\"<urn:gsma:imei:86130905-267370-0>\";"
+                         "audio;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\"\r\n"),
+              std::string::npos)
+        << extra;
+}
+
+TEST_F(registrar_fixture, ARequiredExtensionWeDoNotDoIs420) {
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: path, sec-agree\n"), 0);
+    EXPECT_EQ(v.status, 420);
+    EXPECT_EQ(extra, "Unsupported: sec-agree\r\n");
+    EXPECT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: path\n"), 0).status, 200);
+}
+
 TEST_F(registrar_fixture, PathIsEchoed) {
     const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Path: <sip:edge.example.net;lr>\n"), 0);
     ASSERT_EQ(v.status, 200);
