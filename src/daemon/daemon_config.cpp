@@ -262,6 +262,27 @@ bool read_auth(context& c, const toml::node& n, daemon_config& cfg) {
     return true;
 }
 
+// [[alias]]: aor = "sip:...", identities = ["sip:...", "tel:..."] reached through its bindings.
+bool read_alias(context& c, const toml::node& n, registrar::alias_map& aliases) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "alias: expected [[alias]] tables");
+    std::string aor;
+    std::vector<std::string> identities;
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view key = tk.str();
+        if (key == "aor") {
+            if (!read_string(c, tv, "alias.aor", aor)) return false;
+        } else if (key == "identities") {
+            if (!read_strings(c, tv, "alias.identities", identities)) return false;
+        } else {
+            return c.fail(tv, "alias: unknown key '" + std::string(key) + "' (aor, identities)");
+        }
+    }
+    if (aor.empty() || identities.empty()) return c.fail(n, "alias: aor and identities are required");
+    if (std::string err = aliases.add(aor, identities); !err.empty()) return c.fail(n, "alias: " + err);
+    return true;
+}
+
 // [[user]]: name and password, and the realm (one of the domains) when not every one.
 bool read_user(context& c, const toml::node& n, daemon_config::user_account& u) {
     const auto* t = n.as_table();
@@ -516,6 +537,16 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                 if (!read_user(c, item, u)) break;
                 cfg.users.push_back(std::move(u));
             }
+        } else if (key == "alias") {
+            const auto* a = v.as_array();
+            if (a == nullptr) {
+                c.fail(v, "alias: expected [[alias]] tables");
+                break;
+            }
+            auto aliases = std::make_shared<registrar::alias_map>();
+            for (const toml::node& item : *a)
+                if (!read_alias(c, item, *aliases)) break;
+            cfg.proxy.aliases = std::move(aliases);
         } else if (key == "registrar") {
             (void)read_registrar(c, v, cfg.proxy);
         } else if (key == "memory") {

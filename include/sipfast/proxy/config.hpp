@@ -9,6 +9,7 @@
 
 #include "sipfast/auth/users.hpp"
 #include "sipfast/core/net_address.hpp"
+#include "sipfast/registrar/aliases.hpp"
 #include "sipfast/registrar/register_rules.hpp"
 #include "sipfast/sip/via.hpp"
 
@@ -85,6 +86,7 @@ struct proxy_config {
     /// location store); off, they follow the routes like any request.
     bool serve_registrations = false;
     registrar::registrar_limits registrar_limits;
+    std::shared_ptr<const registrar::alias_map> aliases;  ///< [[alias]]: identities reached through another's bindings
     auth_config auth;
     std::uint32_t default_max_forwards = 70;
     /// Largest message the backend's TCP path carries (its mailbox slot): a larger request is not

@@ -75,6 +75,13 @@ verdict serve_register(request_context& ctx, const registrar_host& host) noexcep
     }
     write_bindings(w, after, host.now_ns);
     for (std::string_view p : r.path) w.put("Path: ").put(p).put("\r\n");
+    // The identities this registration also makes reachable (TS 24.229 §5.4.1.2.2).
+    if (const registrar::alias_map* aliases = ctx.local.config().aliases.get())
+        if (const std::vector<std::string>* ids = aliases->identities_of(aor.view())) {
+            w.put("P-Associated-URI: ");
+            for (std::size_t i = 0; i < ids->size(); ++i) w.put(i == 0 ? "<" : ", <").put((*ids)[i]).put('>');
+            w.put("\r\n");
+        }
     w.put(ctx.auth_info);
     write_date(w, host.unix_s);
     if (!w.ok()) return verdict::answer(500, "Too Many Bindings To List");

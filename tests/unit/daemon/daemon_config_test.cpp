@@ -172,6 +172,17 @@ TEST(DaemonConfig, RegistrarKeys) {
     EXPECT_EQ(c.proxy.registrar_limits.max_bindings, 2u);
 }
 
+TEST(DaemonConfig, Aliases) {
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:001010123456712@ims.example\"\n"
+                             "identities = [\"sip:1012@ims.example\", \"tel:1012\"]\n",
+                             "alias.toml", c));
+    ASSERT_NE(c.proxy.aliases, nullptr);
+    sip::uri tel;
+    ASSERT_EQ(sip::parse_uri("tel:1012", tel), sip::parse_error::none);
+    EXPECT_EQ(c.proxy.aliases->aor_of(tel), "001010123456712@ims.example");
+}
+
 TEST(DaemonConfig, AuthKeysAndUsers) {
     daemon_config none;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "auth.toml", none));
@@ -234,6 +245,8 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\ngateways = [\"198.19.0.1\"]\n", 2,
          "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = 1\n", 3, "registrar.enabled: expected true or false"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:a@x\"\nidentities = [\"mailto:a@x\"]\n", 2,
+         "alias: 'mailto:a@x' is not a sip: URI with a user or a tel: number"},
         {"listen = [\"udp:127.0.0.1\"]\n[auth]\nauthenticate = \"some\"\n", 3,
          "auth.authenticate: 'some' is not none, register or all"},
         {"listen = [\"udp:127.0.0.1\"]\n[auth]\ntrusted = [\"198.18.0.0/40\"]\n", 3, "auth.trusted: '198.18.0.0/40': prefix is not 0..32"},
