@@ -3,8 +3,8 @@
 
 #include "os.hpp"
 #include "sipfast/core/clock.hpp"
+#include "sipfast/core/log.hpp"
 #include "sipfast/core/text_writer.hpp"
-#include "sipfast/ops/log.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -137,7 +137,7 @@ void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
     if (now_ns < next_report_ns_) return;
     next_report_ns_ = now_ns + 1'000'000'000;
     const std::uint64_t malformed = shard_.stats().malformed();
-    if (malformed == reported_malformed_ || !ops::logger::enabled(ops::log_level::warn)) {
+    if (malformed == reported_malformed_ || !core::logger::enabled(core::log_level::warn)) {
         reported_malformed_ = malformed;
         return;
     }
@@ -147,7 +147,7 @@ void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
     line.put("worker ").number(index_).put(": ").number(malformed - reported_malformed_);
     line.put(" malformed messages in the last second, the last from ").put(core::format_host(f.source, host));
     line.put(':').number(f.source.port).put(": ").put(sip::to_reason_phrase(f.error));
-    ops::log_warn(line.view());
+    core::log_warn(line.view());
     reported_malformed_ = malformed;
 }
 
