@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/io/udp_worker.hpp"
 
-#include "os.hpp"
 #include "sipfast/core/clock.hpp"
 #include "sipfast/core/log.hpp"
+#include "sipfast/core/os.hpp"
 #include "sipfast/core/text_writer.hpp"
 
 #include <poll.h>
@@ -17,9 +17,9 @@ namespace sipfast::io {
 
 namespace {
 
-using detail::from_sockaddr;
+using core::from_sockaddr;
 using core::monotonic_ns;
-using detail::to_sockaddr;
+using core::to_sockaddr;
 
 constexpr std::size_t max_datagram = 65535;
 
@@ -152,7 +152,7 @@ void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
 }
 
 void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
-    detail::pin_to(cpu);
+    core::pin_to(cpu);
     auto buffers = std::make_unique<std::array<std::array<char, max_datagram + 64>, burst>>();
     rx_batch rx;
     rx.buffers = buffers.get();
