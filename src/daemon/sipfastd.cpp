@@ -25,9 +25,9 @@
 
 #include "cli_parse.hpp"
 
-#include "daemon_config.hpp"
 #include "sipfast/core/clock.hpp"
 #include "sipfast/core/log.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
 #include "sipfast/io/wakers.hpp"
