@@ -22,10 +22,10 @@
 #include <rte_eth_ring.h>
 
 #include "app_options.hpp"
-#include "daemon_config.hpp"
 #include "generator_lcore.hpp"
 #include "lcore_worker.hpp"
 #include "port_metrics.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/wakers.hpp"
 #include "sipfast/core/text_writer.hpp"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemon_config.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 
 #include "sipfast/core/timer_wheel.hpp"
 #include "sipfast/txn/transaction_table.hpp"

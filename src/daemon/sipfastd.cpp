@@ -25,12 +25,12 @@
 
 #include "cli_parse.hpp"
 
-#include "daemon_config.hpp"
 #include "sipfast/core/clock.hpp"
+#include "sipfast/core/log.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
 #include "sipfast/io/wakers.hpp"
-#include "sipfast/ops/log.hpp"
 #include "sipfast/ops/ops_server.hpp"
 #include "sipfast/ops/prometheus.hpp"
 #include "sipfast/ops/summary.hpp"
@@ -44,9 +44,9 @@
 namespace {
 
 using namespace sipfast;
-using ops::log_error;
-using ops::log_info;
-using ops::log_warn;
+using core::log_error;
+using core::log_info;
+using core::log_warn;
 
 using overrides = daemon::command_line;
 
@@ -103,9 +103,9 @@ private:
 };
 
 void daemon_process::apply_log_level(const daemon::daemon_config& c) const {
-    ops::log_level l = ops::log_level::info;
-    (void)ops::parse_log_level(c.log_level, l);
-    ops::logger::set_level(l);
+    core::log_level l = core::log_level::info;
+    (void)core::parse_log_level(c.log_level, l);
+    core::logger::set_level(l);
 }
 
 /// "off", or who is challenged and how many users may answer.
@@ -322,7 +322,7 @@ int daemon_process::run() {
 } // namespace
 
 int main(int argc, char** argv) {
-    ops::logger::set_program("sipfastd");
+    core::logger::set_program("sipfastd");
     CLI::App app{"sipfastd: the sipfast SIP proxy over kernel sockets"};
     app.name("sipfastd");
     overrides o;

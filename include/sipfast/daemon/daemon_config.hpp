@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// sipfastd's configuration: the TOML file (docs/architecture.md, "Operations") and the command-line
-// overrides, turned into the proxy's config model. Refusals name the file, the line and the fault.
+// The daemons' configuration, which sipfastd, sipfastctl and sipfast-dpdk load: the TOML file
+// (docs/architecture.md, "Operations") and the command-line overrides, turned into the proxy's config
+// model. Refusals name the file, the line and the fault.
 #pragma once
 
 #include <cstdint>
