@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "daemon_config.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 
 namespace sipfast::dpdk {
 

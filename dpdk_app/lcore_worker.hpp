@@ -11,11 +11,11 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon_config.hpp"
 #include "neighbours.hpp"
 #include "tsc_clock.hpp"
 #include "sipfast/core/counter.hpp"
 #include "sipfast/core/metric.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/net/frame.hpp"
 #include "sipfast/proxy/mail_hub.hpp"
 #include "sipfast/proxy/shard.hpp"

@@ -22,11 +22,11 @@
 #include <rte_eth_ring.h>
 
 #include "app_options.hpp"
-#include "bindings_store.hpp"
-#include "daemon_config.hpp"
 #include "generator_lcore.hpp"
 #include "lcore_worker.hpp"
 #include "port_metrics.hpp"
+#include "sipfast/daemon/bindings_store.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/wakers.hpp"
 #include "sipfast/core/text_writer.hpp"
@@ -208,9 +208,11 @@ int main(int argc, char** argv) {
     daemon::bindings_store bindings = daemon::open_bindings(cfg);
     if (!bindings.store) return fail(bindings.error);
     std::fprintf(stderr, "sipfast-dpdk: info: %s\n", bindings.note.c_str());
+    const auth::nonce_source nonces;
+    auth::nonce_counts nonce_counts(cfg.proxy.auth.nonce_lifetime_ns);
     proxy::shard_control control;
     control.config.store(&cfg.proxy);
-    control.bindings = bindings.store.get();
+    control.services = {bindings.store.get(), &nonces, &nonce_counts};
     s.control = &control;
     // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
     // each lcore's cache and what is in flight in a burst.

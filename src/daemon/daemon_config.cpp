@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemon_config.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 
 #include "sipfast/core/timer_wheel.hpp"
 #include "sipfast/txn/transaction_table.hpp"
@@ -229,6 +229,79 @@ bool read_registrar(context& c, const toml::node& n, daemon_config& cfg) {
     return true;
 }
 
+// [auth]: who is challenged, where the users are, whom we trust, how long a nonce lives.
+bool read_auth(context& c, const toml::node& n, daemon_config& cfg) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "auth: expected a table ([auth])");
+    proxy::auth_config& a = cfg.proxy.auth;
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view name = tk.str();
+        if (name == "authenticate") {
+            std::string mode;
+            if (!read_string(c, tv, "auth.authenticate", mode)) return false;
+            if (mode == "none") a.mode = proxy::auth_mode::none;
+            else if (mode == "register") a.mode = proxy::auth_mode::registrations;
+            else if (mode == "all") a.mode = proxy::auth_mode::all;
+            else return c.fail(tv, "auth.authenticate: '" + mode + "' is not none, register or all");
+            cfg.auth_mode_given = true;
+        } else if (name == "users_file") {
+            if (!read_string(c, tv, "auth.users_file", cfg.users_file)) return false;
+        } else if (name == "trusted") {
+            std::vector<std::string> nets;
+            if (!read_strings(c, tv, "auth.trusted", nets)) return false;
+            for (const std::string& text : nets) {
+                owned_address o;
+                if (const std::string err = parse_owned_address(text, o); !err.empty())
+                    return c.fail(tv, "auth.trusted: '" + text + "': " + err);
+                a.trusted.push_back({o.ip, o.prefix});
+            }
+        } else if (name == "nonce_lifetime_s") {
+            if (!read_int(c, tv, {"nonce_lifetime_s", 10, 86400, 1'000'000'000, &a.nonce_lifetime_ns, nullptr, nullptr, "seconds"},
+                          "auth.nonce_lifetime_s"))
+                return false;
+        } else {
+            return c.fail(tv, "auth: unknown key '" + std::string(name) +
+                                  "' (authenticate, users_file, trusted, nonce_lifetime_s)");
+        }
+    }
+    return true;
+}
+
+// [[alias]]: aor = "sip:...", identities = ["sip:...", "tel:..."] reached through its bindings.
+bool read_alias(context& c, const toml::node& n, registrar::alias_map& aliases) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "alias: expected [[alias]] tables");
+    std::string aor;
+    std::vector<std::string> identities;
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view key = tk.str();
+        if (key == "aor") {
+            if (!read_string(c, tv, "alias.aor", aor)) return false;
+        } else if (key == "identities") {
+            if (!read_strings(c, tv, "alias.identities", identities)) return false;
+        } else {
+            return c.fail(tv, "alias: unknown key '" + std::string(key) + "' (aor, identities)");
+        }
+    }
+    if (aor.empty() || identities.empty()) return c.fail(n, "alias: aor and identities are required");
+    if (std::string err = aliases.add(aor, identities); !err.empty()) return c.fail(n, "alias: " + err);
+    return true;
+}
+
+// [[user]]: name and password, and the realm (one of the domains) when not every one.
+bool read_user(context& c, const toml::node& n, daemon_config::user_account& u) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "user: expected [[user]] tables");
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view key = tk.str();
+        std::string* field = key == "name" ? &u.name : key == "password" ? &u.password : key == "realm" ? &u.realm : nullptr;
+        if (field == nullptr) return c.fail(tv, "user: unknown key '" + std::string(key) + "' (name, password, realm)");
+        if (!read_string(c, tv, "user." + std::string(key), *field)) return false;
+    }
+    if (u.name.empty() || u.password.empty()) return c.fail(n, "user: name and password are required");
+    return true;
+}
+
 bool read_location(context& c, const toml::node& n, proxy::location_entry& e) {
     const auto* t = n.as_table();
     if (t == nullptr) return c.fail(n, "location: expected a table ([[location]])");
@@ -289,6 +362,10 @@ std::string load_with_command_line(const command_line& cli, daemon_config& cfg, 
     if (!cli.domains.empty()) cfg.proxy.domains = cli.domains;
     if (!cli.record_route.empty()) cfg.proxy.record_route = cli.record_route == "on";
     if (!cli.log_level.empty()) cfg.log_level = cli.log_level;
+    if (!cli.users.empty()) cfg.users_file = cli.users;
+    // [[user]] without a realm is a user of every domain, which --domains may have changed.
+    if (!cli.users.empty() || !cli.domains.empty())
+        if (std::string err = build_users(cfg); !err.empty()) return (cli.users.empty() ? "" : "--users ") + err;
     if (!cli.port.empty()) cfg.dpdk.port = cli.port;
     if (!cli.exception_port.empty()) cfg.dpdk.exception_port = cli.exception_port;
     if (!cli.addresses.empty()) {
@@ -453,6 +530,29 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                                 {"c_ms", 1000, 3600000, ms, &cfg.proxy.timer_c_ns, nullptr, nullptr, "milliseconds"}}) &&
                 cfg.proxy.t2_ns < cfg.proxy.t1_ns)
                 c.fail(v, "timers: t2_ms must not be below t1_ms");
+        } else if (key == "auth") {
+            (void)read_auth(c, v, cfg);
+        } else if (key == "user") {
+            const auto* a = v.as_array();
+            if (a == nullptr) {
+                c.fail(v, "user: expected [[user]] tables");
+                break;
+            }
+            for (const toml::node& item : *a) {
+                daemon_config::user_account u;
+                if (!read_user(c, item, u)) break;
+                cfg.users.push_back(std::move(u));
+            }
+        } else if (key == "alias") {
+            const auto* a = v.as_array();
+            if (a == nullptr) {
+                c.fail(v, "alias: expected [[alias]] tables");
+                break;
+            }
+            auto aliases = std::make_shared<registrar::alias_map>();
+            for (const toml::node& item : *a)
+                if (!read_alias(c, item, *aliases)) break;
+            cfg.proxy.aliases = std::move(aliases);
         } else if (key == "registrar") {
             (void)read_registrar(c, v, cfg);
         } else if (key == "memory") {
@@ -501,8 +601,26 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                                        std::to_string(cfg.proxy.memory_per_shard >> 20) + ")"};
     }
     if (!c.error && cfg.proxy.listen.empty()) c.error = config_error{std::string(source), 0, "listen: at least one address is needed"};
+    if (!c.error)
+        if (std::string err = build_users(cfg); !err.empty()) c.error = config_error{std::string(source), 0, std::move(err)};
     if (!c.error) out = std::move(cfg);
     return c.error;
+}
+
+std::string build_users(daemon_config& cfg) {
+    auto users = std::make_shared<auth::user_directory>();
+    if (!cfg.users_file.empty())
+        if (std::string err = users->load_htdigest(cfg.users_file); !err.empty()) return "users: " + err;
+    for (const daemon_config::user_account& u : cfg.users) {
+        if (!u.realm.empty()) {
+            users->add_password(u.name, u.realm, u.password);
+            continue;
+        }
+        for (const std::string& d : cfg.proxy.domains) users->add_password(u.name, d, u.password);
+    }
+    if (!cfg.auth_mode_given) cfg.proxy.auth.mode = users->size() == 0 ? proxy::auth_mode::none : proxy::auth_mode::registrations;
+    cfg.proxy.auth.users = users->size() == 0 ? nullptr : std::move(users);
+    return {};
 }
 
 } // namespace sipfast::daemon

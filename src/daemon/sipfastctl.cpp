@@ -9,7 +9,7 @@
 
 #include "cli_parse.hpp"
 
-#include "daemon_config.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/ops/ops_server.hpp"
 
 #ifndef SIPFAST_VERSION

@@ -25,13 +25,13 @@
 
 #include "cli_parse.hpp"
 
-#include "bindings_store.hpp"
-#include "daemon_config.hpp"
 #include "sipfast/core/clock.hpp"
+#include "sipfast/core/log.hpp"
+#include "sipfast/daemon/bindings_store.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
 #include "sipfast/io/wakers.hpp"
-#include "sipfast/ops/log.hpp"
 #include "sipfast/ops/ops_server.hpp"
 #include "sipfast/ops/prometheus.hpp"
 #include "sipfast/ops/summary.hpp"
@@ -45,9 +45,9 @@
 namespace {
 
 using namespace sipfast;
-using ops::log_error;
-using ops::log_info;
-using ops::log_warn;
+using core::log_error;
+using core::log_info;
+using core::log_warn;
 
 using overrides = daemon::command_line;
 
@@ -92,6 +92,8 @@ private:
     std::atomic<const daemon::daemon_config*> current_{nullptr};
     std::mutex reload_mutex_;
     std::unique_ptr<registrar::location_store> bindings_;
+    const auth::nonce_source nonces_;  // a secret of this process: nonces die with it
+    std::unique_ptr<auth::nonce_counts> nonce_counts_;
     proxy::shard_control control_;
     std::unique_ptr<proxy::mail_hub> hub_;
     std::unique_ptr<io::wakers> wakers_;
@@ -102,9 +104,17 @@ private:
 };
 
 void daemon_process::apply_log_level(const daemon::daemon_config& c) const {
-    ops::log_level l = ops::log_level::info;
-    (void)ops::parse_log_level(c.log_level, l);
-    ops::logger::set_level(l);
+    core::log_level l = core::log_level::info;
+    (void)core::parse_log_level(c.log_level, l);
+    core::logger::set_level(l);
+}
+
+/// "off", or who is challenged and how many users may answer.
+std::string auth_summary(const daemon::daemon_config& cfg) {
+    const proxy::auth_config& a = cfg.proxy.auth;
+    if (a.mode == proxy::auth_mode::none || !a.users) return "off";
+    return std::string(a.mode == proxy::auth_mode::all ? "all requests" : "registrations") + " (" +
+           std::to_string(a.users->size()) + " users)";
 }
 
 std::vector<core::metric_set> daemon_process::metric_sets() const {
@@ -225,7 +235,8 @@ int daemon_process::run() {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     control_.config.store(&cfg.proxy);
-    control_.bindings = bindings_.get();
+    nonce_counts_ = std::make_unique<auth::nonce_counts>(cfg.proxy.auth.nonce_lifetime_ns);
+    control_.services = {bindings_.get(), &nonces_, nonce_counts_.get()};
     hub_ = std::make_unique<proxy::mail_hub>(n, proxy::mailbox_bytes(n + (have_tcp ? 1 : 0)), have_tcp);
     wakers_ = std::make_unique<io::wakers>(*hub_, [](unsigned) { return true; });  // every thread sleeps in poll/epoll
     for (unsigned i = 0; i < n; ++i) {
@@ -265,7 +276,8 @@ int daemon_process::run() {
     }
     log_info(std::string("sipfastd ") + SIPFAST_VERSION + "; config " + source_ + "; listening on" + where.str() + "; " +
              std::to_string(n) + " workers; mode " +
-             (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; scanner " +
+             (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; registrar " +
+             (cfg.proxy.serve_registrations ? "on" : "off") + ", authentication " + auth_summary(cfg) + "; scanner " +
              std::string(sip::active_implementation().name) + "; metrics " +
              (cfg.metrics_listen.empty() ? std::string("off") : "http://" + metrics_host(cfg.metrics_listen) + ":" +
                                                                    std::to_string(ops_->metrics_port()) + "/metrics") +
@@ -320,7 +332,7 @@ int daemon_process::run() {
 } // namespace
 
 int main(int argc, char** argv) {
-    ops::logger::set_program("sipfastd");
+    core::logger::set_program("sipfastd");
     CLI::App app{"sipfastd: the sipfast SIP proxy over kernel sockets"};
     app.name("sipfastd");
     overrides o;
@@ -330,6 +342,7 @@ int main(int argc, char** argv) {
     app.add_option("--mode", o.mode, "stateless or stateful")->check(CLI::IsMember({"stateless", "stateful"}));
     app.add_option("--domain", o.domains, "domain served through the location service, repeatable");
     app.add_option("--record-route", o.record_route, "on or off")->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--users", o.users, "digest users, an Apache htdigest file (user:realm:HA1), over [auth] users_file");
     app.add_option("--log-level", o.log_level, "error, warn, info or debug")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
     app.set_version_flag("--version", std::string("sipfastd ") + SIPFAST_VERSION);

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "os.hpp"
+#include "sipfast/core/os.hpp"
 #include "sipfast/core/shard_hash.hpp"
 #include "sipfast/proxy/pipeline.hpp"
 #include "sipfast/proxy/response.hpp"
@@ -93,7 +93,7 @@ std::string tcp_server::open() {
         // start, a floating address): bind anyway and take connections once it is.
         (void)::setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof on);
         sockaddr_storage ss;
-        const socklen_t len = detail::to_sockaddr(lp.address, ss);
+        const socklen_t len = core::to_sockaddr(lp.address, ss);
         if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1024) != 0) {
             std::array<char, 48> host{};
             return "bind tcp " + std::string(core::format_host(lp.address, host)) + ":" +
@@ -203,7 +203,7 @@ void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint
         if (fd < 0 && errno == EINTR) continue;
         if (fd < 0 && errno == ECONNABORTED) continue;
         if (fd < 0) return;  // EAGAIN
-        const core::net_address peer = detail::from_sockaddr(ss);
+        const core::net_address peer = core::from_sockaddr(ss);
         core::net_address ip = peer;
         ip.port = 0;
         const auto per = per_ip_.find(ip);
@@ -406,9 +406,9 @@ tcp_server::connection* tcp_server::connect_to(const core::net_address& peer, st
     core::net_address from = local->address;
     from.port = 0;
     sockaddr_storage ss;
-    socklen_t len = detail::to_sockaddr(from, ss);
+    socklen_t len = core::to_sockaddr(from, ss);
     (void)::bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
-    len = detail::to_sockaddr(peer, ss);
+    len = core::to_sockaddr(peer, ss);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
         ::close(fd);
         ++counters_.connect_failed;
@@ -480,7 +480,7 @@ void tcp_server::sweep(std::uint64_t now) noexcept {
 }
 
 void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
-    detail::pin_to(cpu);
+    core::pin_to(cpu);
     std::array<epoll_event, 64> events{};
     std::uint64_t next_sweep = 0;
     while (!stop.load(std::memory_order_relaxed)) {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/io/udp_worker.hpp"
 
-#include "os.hpp"
 #include "sipfast/core/clock.hpp"
+#include "sipfast/core/log.hpp"
+#include "sipfast/core/os.hpp"
 #include "sipfast/core/text_writer.hpp"
-#include "sipfast/ops/log.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -17,9 +17,9 @@ namespace sipfast::io {
 
 namespace {
 
-using detail::from_sockaddr;
+using core::from_sockaddr;
 using core::monotonic_ns;
-using detail::to_sockaddr;
+using core::to_sockaddr;
 
 constexpr std::size_t max_datagram = 65535;
 
@@ -137,7 +137,7 @@ void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
     if (now_ns < next_report_ns_) return;
     next_report_ns_ = now_ns + 1'000'000'000;
     const std::uint64_t malformed = shard_.stats().malformed();
-    if (malformed == reported_malformed_ || !ops::logger::enabled(ops::log_level::warn)) {
+    if (malformed == reported_malformed_ || !core::logger::enabled(core::log_level::warn)) {
         reported_malformed_ = malformed;
         return;
     }
@@ -147,12 +147,12 @@ void udp_worker::report_faults(std::uint64_t now_ns) noexcept {
     line.put("worker ").number(index_).put(": ").number(malformed - reported_malformed_);
     line.put(" malformed messages in the last second, the last from ").put(core::format_host(f.source, host));
     line.put(':').number(f.source.port).put(": ").put(sip::to_reason_phrase(f.error));
-    ops::log_warn(line.view());
+    core::log_warn(line.view());
     reported_malformed_ = malformed;
 }
 
 void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
-    detail::pin_to(cpu);
+    core::pin_to(cpu);
     auto buffers = std::make_unique<std::array<std::array<char, max_datagram + 64>, burst>>();
     rx_batch rx;
     rx.buffers = buffers.get();

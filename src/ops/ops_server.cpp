@@ -12,8 +12,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "../io/os.hpp"
 #include "sipfast/core/net_address.hpp"
+#include "sipfast/core/os.hpp"
 
 namespace sipfast::ops {
 
@@ -79,13 +79,13 @@ std::string ops_server::open(std::string_view metrics_listen, const std::string&
         const int on = 1;
         (void)::setsockopt(metrics_fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
         sockaddr_storage ss;
-        socklen_t len = io::detail::to_sockaddr(a, ss);
+        socklen_t len = core::to_sockaddr(a, ss);
         if (metrics_fd_ < 0 || ::bind(metrics_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
             ::listen(metrics_fd_, 16) != 0)
             return "metrics: bind " + std::string(metrics_listen) + ": " + std::strerror(errno);
         len = sizeof ss;
         (void)::getsockname(metrics_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-        metrics_port_ = io::detail::from_sockaddr(ss).port;
+        metrics_port_ = core::from_sockaddr(ss).port;
     }
     if (!control_path.empty()) {
         sockaddr_un a{};

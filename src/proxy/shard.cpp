@@ -17,7 +17,7 @@ shard::shard(const proxy_config& config, std::uint32_t index, mail_hub* hub, con
       pipeline_(config, index, now_ns, hub ? hub->workers() : 1), outbox_(outbox_bytes, outbox_messages),
       dirty_(hub ? hub->participants() : 0, false) {
     outbox_.set_drain(send, send_context);
-    if (control != nullptr) pipeline_.attach_bindings(control->bindings);
+    if (control != nullptr) pipeline_.attach(control->services);
 }
 
 void shard::on_packet(const inbound& in, std::uint64_t now_ns) noexcept {

@@ -51,6 +51,7 @@ register_fault read_register(const sip::message& m, const flow& received, regist
             if (contacts == room.contacts.size()) return register_fault::too_many_bindings;
             contact_request& r = room.contacts[contacts++];
             r.uri = c.addr.address.text;
+            r.params = c.addr.params.text();
             r.instance = c.addr.params.find("+sip.instance").value;
             r.reg_id = r.instance.empty() ? 0 : reg_id_of(c.addr.params);
             r.has_expires = c.has_expires;

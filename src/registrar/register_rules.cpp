@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "sipfast/sip/params.hpp"
 #include "sipfast/sip/uri_equal.hpp"
 
 namespace sipfast::registrar {
@@ -18,6 +19,19 @@ bool names(const binding& b, const contact_request& c, const sip::uri& curi) noe
     if (!b.instance.empty()) return false;
     sip::uri buri;
     return sip::parse_uri(b.contact, buri) == sip::parse_error::none && sip::uri_equal(buri, curi);
+}
+
+/// The contact's header parameters without expires (the 200 writes the expires granted).
+std::string without_expires(std::string_view params) {
+    std::string out;
+    sip::param_list(params).for_each([&](const sip::param& p) {
+        if (sip::iequals(p.name, "expires")) return true;
+        if (!out.empty()) out += ';';
+        out.append(p.name);
+        if (p.has_value) out.append("=").append(p.value);
+        return true;
+    });
+    return out;
 }
 
 /// A retransmission, a change to make, or a refusal, for one existing binding.
@@ -87,6 +101,7 @@ register_fault apply_register(const register_request& r, std::vector<binding>& b
         }
         binding& b = it != next.end() ? *it : next.emplace_back();
         b.contact.assign(c.uri);
+        b.params = without_expires(c.params);
         b.instance.assign(c.instance);
         b.reg_id = c.reg_id;
         b.has_q = c.has_q;

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS bindings (
     reg_id INTEGER NOT NULL,
     contact_key TEXT NOT NULL,       -- the contact when instance is '', else ''
     contact TEXT NOT NULL,
+    params TEXT NOT NULL,            -- the Contact's header parameters but expires, as written
     q_milli INTEGER,                 -- NULL when the contact gave no q
     expires_unix_ns INTEGER NOT NULL,
     call_id TEXT NOT NULL,
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS bindings (
 ) WITHOUT ROWID)";
 
 constexpr std::string_view columns =
-    "aor, instance, reg_id, contact_key, contact, q_milli, expires_unix_ns, call_id, cseq, path, transport, source";
+    "aor, instance, reg_id, contact_key, contact, params, q_milli, expires_unix_ns, call_id, cseq, path, transport, "
+    "source";
 
 struct db_closer {
     void operator()(sqlite3* db) const noexcept { (void)sqlite3_close_v2(db); }
@@ -163,7 +165,7 @@ const binding* find_key(const binding_list& list, const binding& b) noexcept {
 /// Whether `b` is `old` refreshed: a later REGISTER of the same user agent that changed nothing but
 /// its expiry and CSeq (the common case by far: every user agent re-registers before it lapses).
 bool only_refreshed(const binding& old, const binding& b) noexcept {
-    return old.contact == b.contact && old.has_q == b.has_q && old.q_milli == b.q_milli && old.call_id == b.call_id &&
+    return old.contact == b.contact && old.params == b.params && old.has_q == b.has_q && old.q_milli == b.q_milli && old.call_id == b.call_id &&
            old.path == b.path && old.received.transport == b.received.transport &&
            old.received.source == b.received.source;
 }
@@ -250,14 +252,15 @@ private:
         const std::string path = path_text(b.path), source = source_text(b.received.source);
         const std::string_view transport = transport_name(b.received.transport);
         bind_text(s, 5, b.contact);
-        if (b.has_q) (void)sqlite3_bind_int(s, 6, b.q_milli);
-        else (void)sqlite3_bind_null(s, 6);
-        (void)sqlite3_bind_int64(s, 7, unix_expiry(b, now));
-        bind_text(s, 8, b.call_id);
-        (void)sqlite3_bind_int64(s, 9, b.cseq);
-        bind_text(s, 10, path);
-        bind_text(s, 11, transport);
-        bind_text(s, 12, source);
+        bind_text(s, 6, b.params);
+        if (b.has_q) (void)sqlite3_bind_int(s, 7, b.q_milli);
+        else (void)sqlite3_bind_null(s, 7);
+        (void)sqlite3_bind_int64(s, 8, unix_expiry(b, now));
+        bind_text(s, 9, b.call_id);
+        (void)sqlite3_bind_int64(s, 10, b.cseq);
+        bind_text(s, 11, path);
+        bind_text(s, 12, transport);
+        bind_text(s, 13, source);
         return exec(s);
     }
 
@@ -486,15 +489,16 @@ opened_store sqlite_store::open(const instant& now) {
             b.instance = text(1);
             b.reg_id = static_cast<std::uint32_t>(sqlite3_column_int64(raw, 2));
             b.contact = text(4);
-            b.has_q = sqlite3_column_type(raw, 5) != SQLITE_NULL;
-            b.q_milli = static_cast<std::uint16_t>(sqlite3_column_int(raw, 5));
-            const std::int64_t left = sqlite3_column_int64(raw, 6) - now.unix_ns;
+            b.params = text(5);
+            b.has_q = sqlite3_column_type(raw, 6) != SQLITE_NULL;
+            b.q_milli = static_cast<std::uint16_t>(sqlite3_column_int(raw, 6));
+            const std::int64_t left = sqlite3_column_int64(raw, 7) - now.unix_ns;
             b.expires_ns = now.monotonic_ns + static_cast<std::uint64_t>(left > 0 ? left : 0);
-            b.call_id = text(7);
-            b.cseq = static_cast<std::uint32_t>(sqlite3_column_int64(raw, 8));
-            b.received.transport = sip::classify_transport(text(10));
-            const std::string_view source = text(11);
-            if (!parse_path(text(9), b.path) ||
+            b.call_id = text(8);
+            b.cseq = static_cast<std::uint32_t>(sqlite3_column_int64(raw, 9));
+            b.received.transport = sip::classify_transport(text(11));
+            const std::string_view source = text(12);
+            if (!parse_path(text(10), b.path) ||
                 (!source.empty() && !core::parse_ip_port(source, 0, b.received.source, true)))
                 return fail(store_fault::not_a_database,
                             path + ": not a bindings database: a row of " + aor + " does not read back");
@@ -514,7 +518,7 @@ opened_store sqlite_store::open(const instant& now) {
     if (!prepare(statements_.begin, "BEGIN") || !prepare(statements_.commit, "COMMIT") ||
         !prepare(statements_.rollback, "ROLLBACK") ||
         !prepare(statements_.upsert, "INSERT OR REPLACE INTO bindings (" + std::string(columns) +
-                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") ||
+                                         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") ||
         !prepare(statements_.refresh, "UPDATE bindings SET expires_unix_ns = ?, cseq = ?" + std::string(key)) ||
         !prepare(statements_.remove, "DELETE FROM bindings" + std::string(key)))
         return fail(fault(), describe(path, "cannot prepare", db_.get()));

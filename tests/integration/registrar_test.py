@@ -4,8 +4,11 @@
 called through the proxy; unregistering one and all, 423 below Min-Expires, 480 once a binding has
 lapsed, 404 for a user never registered, a retransmitted REGISTER answered alike, and a REGISTER over
 TCP whose calls then arrive on that same connection; bindings that outlive a kill -9 of sipfastd
-and a database that cannot serve refused at start.
+and a database that cannot serve refused at start. With digest authentication (RFC 3261 §22,
+RFC 7616): SIPp registers through a 401 and calls through a 407; a wrong password, a replayed
+nonce-count, another user's credentials and an htdigest user.
 Usage: registrar_test.py SIPFASTD SIPP_SCENARIO_DIR"""
+import hashlib
 import os
 import re
 import shutil
@@ -268,6 +271,110 @@ database = "{database or self.database}"
                         f"Call-ID: q-{time.time_ns()}\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n").encode(),
                        ("127.0.0.1", self.port))
             return own.recv(65535).decode()
+
+
+def digest_line(header, user, password, realm, nonce, uri, method, nc="00000001", cnonce="0a4f113b"):
+    """An RFC 7616 MD5 answer with qop=auth, as a phone writes it."""
+    h = lambda text: hashlib.md5(text.encode()).hexdigest()
+    response = h(f"{h(f'{user}:{realm}:{password}')}:{nonce}:{nc}:{cnonce}:auth:{h(f'{method}:{uri}')}")
+    return (f'{header}: Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+            f'response="{response}", algorithm=MD5, cnonce="{cnonce}", qop=auth, nc={nc}\r\n')
+
+
+class AuthenticatingRegistrar(DaemonClass, RegistrarClient, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sipp = need("sipp", "sip-tester")
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-auth-")
+        cls.port = free_port()
+        htdigest = os.path.join(cls.tmp, "users.htdigest")
+        with open(htdigest, "w") as f:  # what `htdigest -c users.htdigest 127.0.0.1 carol` writes
+            f.write("carol:127.0.0.1:" + hashlib.md5(b"carol:127.0.0.1:sesame").hexdigest() + "\n")
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
+listen = ["udp:127.0.0.1:{cls.port}"]
+workers = 2
+domains = ["127.0.0.1"]
+[auth]
+authenticate = "all"
+users_file = "{htdigest}"
+[[user]]
+name = "bob"
+password = "secret"
+[[user]]
+name = "alice"
+password = "wonder"
+""")
+
+    def challenge(self, user, sock):
+        answer = self.register(user, f"<sip:{user}@127.0.0.1:7100>", 600, sock=sock, call_id=f"auth-{user}")
+        self.assertEqual(self.status(answer), 401, answer)
+        return re.search(r'nonce="([^"]+)"', answer).group(1)
+
+    def test_sipp_registers_through_the_challenge_and_calls_through_407(self):
+        uas_port = free_port()
+        # bob registers with SIPp (401, then the REGISTER with Authorization, then 200)...
+        reg = subprocess.run([self.sipp, "-sf", os.path.join(SCENARIOS, "uac_register_auth.xml"), "-s", "bob",
+                              "-au", "bob", "-ap", "secret", "-key", "domain", "127.0.0.1",
+                              f"127.0.0.1:{self.port}", "-i", "127.0.0.1", "-p", str(uas_port), "-m", "1",
+                              "-nostdin", "-timeout", "20s", "-timeout_error"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=40)
+        self.assertEqual(reg.returncode, 0, reg.stdout.decode(errors="replace")[-2000:])
+        # ... and alice calls him, answering the proxy's 407; a SIPp callee takes the call on bob's port.
+        uas_log = os.path.join(self.tmp, "uas_auth.log")
+        uas = subprocess.Popen([self.sipp, "-sf", os.path.join(SCENARIOS, "uas_rr.xml"), "-i", "127.0.0.1",
+                                "-p", str(uas_port), "-m", "2", "-nostdin", "-timeout", "30s",
+                                "-trace_msg", "-message_file", uas_log],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
+        try:
+            time.sleep(0.3)
+            uac = subprocess.run([self.sipp, "-sf", os.path.join(SCENARIOS, "uac_invite_auth.xml"), "-s", "bob",
+                                  "-key", "caller", "alice", "-au", "alice", "-ap", "wonder",
+                                  f"127.0.0.1:{self.port}", "-i", "127.0.0.1", "-p", str(free_port()), "-m", "2",
+                                  "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
+            self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-3000:])
+            self.assertEqual(uas.wait(timeout=30), 0)
+        finally:
+            if uas.poll() is None:
+                uas.kill()
+        with open(uas_log) as f:
+            invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", f.read(), re.S)
+        self.assertEqual(len(invites), 2)
+        self.assertNotIn("Proxy-Authorization", invites[0])  # our realm's credentials stop here
+
+    def test_a_wrong_password_a_replay_and_another_users_credentials_are_refused(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(3)
+            uri = f"sip:127.0.0.1:{self.port}"
+            nonce = self.challenge("bob", s)
+            wrong = self.register("bob", "<sip:bob@127.0.0.1:7100>", 600, sock=s, call_id="auth-bob", cseq=2,
+                                  extra=digest_line("Authorization", "bob", "guess", "127.0.0.1", nonce, uri, "REGISTER"))
+            self.assertEqual(self.status(wrong), 401, wrong)
+            self.assertNotIn("stale=true", wrong)
+            good = digest_line("Authorization", "bob", "secret", "127.0.0.1", nonce, uri, "REGISTER")
+            ok = self.register("bob", "<sip:bob@127.0.0.1:7100>", 600, sock=s, call_id="auth-bob", cseq=3, extra=good)
+            self.assertEqual(self.status(ok), 200, ok)
+            self.assertRegex(header(ok, "Authentication-Info"), r'^qop=auth, rspauth="[0-9a-f]{32}", cnonce="0a4f113b", nc=00000001$')
+            replay = self.register("bob", "<sip:bob@127.0.0.1:7100>", 600, sock=s, call_id="auth-bob", cseq=4, extra=good)
+            self.assertEqual(self.status(replay), 401, replay)
+            self.assertIn("stale=true", replay)
+            # alice proving she is alice cannot register bob.
+            nonce = self.challenge("bob", s)
+            as_alice = self.register("bob", "<sip:bob@127.0.0.1:7100>", 600, sock=s, call_id="auth-bob", cseq=6,
+                                     extra=digest_line("Authorization", "alice", "wonder", "127.0.0.1", nonce, uri, "REGISTER"))
+            self.assertEqual(self.status(as_alice), 403, as_alice)
+
+    def test_a_user_of_the_htdigest_file_registers(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(3)
+            nonce = self.challenge("carol", s)
+            # An htdigest user has only an MD5 secret: SHA-256 is not offered for the realm.
+            ok = self.register("carol", "<sip:carol@127.0.0.1:7100>", 600, sock=s, call_id="auth-carol", cseq=2,
+                               extra=digest_line("Authorization", "carol", "sesame", "127.0.0.1", nonce,
+                                                 f"sip:127.0.0.1:{self.port}", "REGISTER"))
+            self.assertEqual(self.status(ok), 200, ok)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "sipfast/auth/users.hpp"
 #include "sipfast/core/net_address.hpp"
+#include "sipfast/registrar/aliases.hpp"
 #include "sipfast/registrar/register_rules.hpp"
 #include "sipfast/sip/via.hpp"
 
@@ -49,6 +52,26 @@ struct location_entry {
 
 inline constexpr std::size_t default_max_stream_message = 4000;
 
+/// A network by address and prefix length ("198.18.0.0/24").
+struct subnet {
+    net_address address;
+    unsigned prefix = 32;
+    [[nodiscard]] bool contains(const net_address& a) const noexcept {
+        return a.family == address.family && same_subnet(a, address, prefix);
+    }
+};
+
+/// Who must prove who they are (RFC 3261 §22): nobody, those who register, or also every user of
+/// our domains who starts a dialog or sends a request out of one.
+enum class auth_mode : std::uint8_t { none, registrations, all };
+
+struct auth_config {
+    auth_mode mode = auth_mode::none;
+    std::shared_ptr<const auth::user_directory> users;  ///< shared by every shard, read only
+    std::vector<subnet> trusted;                        ///< peers never challenged (by source address)
+    std::uint64_t nonce_lifetime_ns = 300'000'000'000;  ///< older nonces are answered stale=true
+};
+
 /// The configuration the pipeline runs on: immutable while workers read it (a reload swaps in a
 /// new one).
 struct proxy_config {
@@ -63,6 +86,8 @@ struct proxy_config {
     /// location store); off, they follow the routes like any request.
     bool serve_registrations = false;
     registrar::registrar_limits registrar_limits;
+    std::shared_ptr<const registrar::alias_map> aliases;  ///< [[alias]]: identities reached through another's bindings
+    auth_config auth;
     std::uint32_t default_max_forwards = 70;
     /// Largest message the backend's TCP path carries (its mailbox slot): a larger request is not
     /// moved from UDP to TCP.

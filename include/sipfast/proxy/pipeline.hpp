@@ -17,6 +17,8 @@
 #include "sipfast/proxy/location.hpp"
 #include "sipfast/proxy/outbox.hpp"
 #include "sipfast/proxy/stats.hpp"
+#include "sipfast/auth/nonce.hpp"
+#include "sipfast/auth/nonce_counts.hpp"
 #include "sipfast/registrar/location_store.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/message.hpp"
@@ -28,6 +30,15 @@ namespace sipfast::proxy {
 /// the shard our Via branch names; `otherwise` for a response that is not ours. Backends that frame
 /// messages themselves (the TCP thread) hand each straight to it.
 [[nodiscard]] std::uint32_t message_owner(const sip::message& m, std::uint32_t shards, std::uint32_t otherwise) noexcept;
+
+/// What every shard of a process shares, owned by whoever makes the shards and outliving them:
+/// the registrar's bindings and the nonce secret and counts of digest authentication. A null
+/// member turns that service off.
+struct shared_services {
+    registrar::location_store* bindings = nullptr;
+    const auth::nonce_source* nonces = nullptr;
+    auth::nonce_counts* nonce_counts = nullptr;
+};
 
 /// The proxy's request and response path (RFC 3261 §16) for one shard, with no I/O: the backend
 /// calls on_packet() and sends what lands in the outbox. A request walks the stages of
@@ -64,8 +75,8 @@ public:
     /// timers for new transactions). It must outlive the pipeline; the mode and table sizes stay.
     void reconfigure(const proxy_config& config) noexcept;
     [[nodiscard]] const proxy_config& config() const noexcept { return *config_; }
-    /// The registrar's bindings, shared by every shard (null: none). Set before traffic.
-    void attach_bindings(registrar::location_store* store) noexcept { bindings_ = store; }
+    /// What every shard shares (the registrar's bindings, the nonce secret); set before traffic.
+    void attach(const shared_services& s) noexcept { services_ = s; }
     /// While stopping: new calls are answered 503 with Retry-After, what is in progress goes on.
     void set_draining(bool on) noexcept { draining_ = on; }
     /// The last message that failed to parse: why, and where it came from (for rate-limited logs).
@@ -135,8 +146,9 @@ private:
     bool draining_ = false;
     fault last_fault_;
     const location_service* locations_;
-    registrar::location_store* bindings_ = nullptr;
+    shared_services services_;
     std::array<char, 8192> register_answer_{};  // the registrar's 200 lists bindings here
+    std::array<char, 1024> auth_answer_{};      // a challenge, or the Authentication-Info of a success
     std::uint32_t shard_;
     std::uint32_t shards_;
     std::vector<sip::header> slots_;

@@ -47,6 +47,9 @@ struct request_context {
     bool have_next_route = false;  ///< a Route value not ours leads
     sip::name_addr next_route;
     sip::transport left_by = sip::transport::unknown;  ///< the transport our last popped Route named (RFC 5658)
+    // authentication (§22)
+    std::string_view authenticated_user;  ///< the digest username that was proved, empty when none was asked
+    std::string_view auth_info;           ///< an Authentication-Info line for our own 2xx, or empty
     // target resolution (§16.5)
     core::net_address destination;
     sip::transport transport = sip::transport::udp;

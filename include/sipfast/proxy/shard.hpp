@@ -9,7 +9,6 @@
 #include "sipfast/proxy/mail_hub.hpp"
 #include "sipfast/proxy/outbox.hpp"
 #include "sipfast/proxy/pipeline.hpp"
-#include "sipfast/registrar/location_store.hpp"
 
 namespace sipfast::proxy {
 
@@ -18,9 +17,8 @@ namespace sipfast::proxy {
 struct shard_control {
     std::atomic<const proxy_config*> config{nullptr};
     std::atomic<bool> draining{false};
-    /// The registrar's bindings every shard reads and writes (null: no registrar); set before the
-    /// shards are made, lives as long as they do.
-    registrar::location_store* bindings = nullptr;
+    /// What the shards share (set before they are made, alive as long as they are).
+    shared_services services;
 };
 
 /// The one object a backend drives (docs/architecture.md, "Shards"): a worker's pipeline, its

@@ -29,6 +29,7 @@ struct instant {
 /// One contact of an address-of-record (RFC 3261 §10.3), as the registrar keeps it.
 struct binding {
     std::string contact;         ///< the Contact URI as the user agent wrote it
+    std::string params;          ///< the Contact's header parameters but expires, as written (feature tags)
     std::string instance;        ///< +sip.instance (RFC 5626), empty when absent
     std::uint32_t reg_id = 0;    ///< reg-id (RFC 5626), 0 when absent
     std::uint16_t q_milli = 0;   ///< q in thousandths; meaningful when has_q

@@ -15,7 +15,7 @@ namespace sipfast::registrar {
 /// first (order_by_preference). A writer replaces the snapshot; a reader holding one keeps it.
 using binding_list = std::shared_ptr<const std::vector<binding>>;
 
-/// Where the registrar keeps bindings (docs/architecture.md, "Registrar"). Every shard reads it;
+/// Where the registrar keeps bindings (docs/architecture.md, "Registrar and authentication"). Every shard reads it;
 /// the shard that handles a REGISTER writes the REGISTER's address-of-record. Nothing above this
 /// interface assumes the bindings are in this process: a store shared between nodes fits behind it.
 class location_store {

@@ -22,6 +22,7 @@ struct registrar_limits {
 /// One Contact value of a REGISTER.
 struct contact_request {
     std::string_view uri;        ///< the URI alone, without the header's parameters
+    std::string_view params;     ///< the header's parameters as written (the 200 echoes them but expires)
     std::string_view instance;   ///< +sip.instance, quotes kept as written
     std::uint32_t reg_id = 0;
     bool has_expires = false;

@@ -6,6 +6,7 @@
 
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/registrar/aor.hpp"
+#include "sipfast/proxy/stages/validate.hpp"
 #include "sipfast/registrar/read_register.hpp"
 
 namespace sipfast::proxy {
@@ -29,9 +30,10 @@ void write_bindings(core::text_writer& w, const registrar::binding_list& list, s
     if (!list) return;
     for (const registrar::binding& b : *list) {
         if (!b.live(now_ns)) continue;
+        // The contact's own parameters come back as registered (feature tags, +sip.instance,
+        // reg-id: RFC 3840, RFC 5626 §6), with the expires granted.
         w.put("Contact: <").put(b.contact).put(">;expires=").number(b.seconds_left(now_ns));
-        if (!b.instance.empty()) w.put(";+sip.instance=").put(b.instance);
-        if (b.reg_id != 0) w.put(";reg-id=").number(b.reg_id);
+        if (!b.params.empty()) w.put(';').put(b.params);
         w.put("\r\n");
     }
 }
@@ -42,6 +44,9 @@ verdict serve_register(request_context& ctx, const registrar_host& host) noexcep
     if (ctx.m.method != sip::method::register_ || host.store == nullptr || ctx.have_next_route) return verdict::next();
     const sip::uri& target = ctx.target;
     if (!ctx.ruri_is_us && !ctx.local.is_our_domain(target.host, target.port, target.has_port)) return verdict::next();
+
+    // §10.3 step 2: what the REGISTER requires of us (Path we do: RFC 3327).
+    if (const verdict v = refuse_unsupported(ctx, sip::header_id::require, {"path"}); !v.go_on()) return v;
 
     // §10.3 step 5: the To URI is the address-of-record; it must be a user of a domain we serve.
     const sip::uri& to = ctx.m.to.address;
@@ -69,6 +74,14 @@ verdict serve_register(request_context& ctx, const registrar_host& host) noexcep
     }
     write_bindings(w, after, host.now.monotonic_ns);
     for (std::string_view p : r.path) w.put("Path: ").put(p).put("\r\n");
+    // The identities this registration also makes reachable (TS 24.229 §5.4.1.2.2).
+    if (const registrar::alias_map* aliases = ctx.local.config().aliases.get())
+        if (const std::vector<std::string>* ids = aliases->identities_of(aor.view())) {
+            w.put("P-Associated-URI: ");
+            for (std::size_t i = 0; i < ids->size(); ++i) w.put(i == 0 ? "<" : ", <").put((*ids)[i]).put('>');
+            w.put("\r\n");
+        }
+    w.put(ctx.auth_info);
     write_date(w, host.now.unix_ns / 1'000'000'000);
     if (!w.ok()) return verdict::answer(500, "Too Many Bindings To List");
     return verdict::answer(200, "OK", w.view());

@@ -52,13 +52,19 @@ verdict to_binding(request_context& ctx, const registrar::binding& b) noexcept {
     return verdict::next();
 }
 
-// The registrar's bindings for the target: next() with found set when one is live; 480 when the
-// user has bindings and none is.
+// The registrar's bindings for the target, or for the address-of-record an alias of it reaches
+// ([[alias]]: tel:1012 reaching an IMSI identity's bindings): next() with found set when one is live;
+// 480 when the user has bindings and none is.
 verdict lookup_bindings(request_context& ctx, const registrar::location_store& bindings, std::uint64_t now_ns,
                         bool& found) noexcept {
-    core::text<256> aor;
-    if (!registrar::write_aor(ctx.target, aor)) return verdict::next();
-    const registrar::binding_list list = bindings.lookup(aor.view());
+    core::text<256> own;
+    std::string_view aor;
+    if (const registrar::alias_map* aliases = ctx.local.config().aliases.get()) aor = aliases->aor_of(ctx.target);
+    if (aor.empty()) {
+        if (ctx.target.scheme == sip::uri_scheme::tel || !registrar::write_aor(ctx.target, own)) return verdict::next();
+        aor = own.view();
+    }
+    const registrar::binding_list list = bindings.lookup(aor);
     if (!list) return verdict::next();
     found = true;
     for (const registrar::binding& b : *list)
@@ -90,7 +96,7 @@ verdict resolve(request_context& ctx, const location_service& locations, const r
     const bool ours_by_uri = !tel && (ctx.ruri_is_us || ctx.local.is_our_domain(target.host, target.port, target.has_port));
     const bool ours_by_tel = !phone_context.empty() && ctx.local.is_our_domain(phone_context, 0, false);
     const bool ours = ours_by_uri || ours_by_tel;
-    if (ours_by_uri && bindings != nullptr) {
+    if (bindings != nullptr && (ours_by_uri || tel)) {
         bool found = false;
         const verdict v = lookup_bindings(ctx, *bindings, now_ns, found);
         if (found || !v.go_on()) return v;

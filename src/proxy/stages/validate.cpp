@@ -76,6 +76,22 @@ std::uint64_t request_hash(const sip::message& m) noexcept {
     return h.done();
 }
 
+verdict refuse_unsupported(request_context& ctx, sip::header_id which, std::initializer_list<std::string_view> also) noexcept {
+    const sip::message& m = ctx.m;
+    if (m.find(which) == nullptr) return verdict::next();
+    core::text<510> list;  // with its CRLF, at most 512 bytes of the editor's scratch: a long list is cut
+    m.for_each_value(which, [&](std::string_view tag) {
+        for (std::string_view e : also)
+            if (sip::iequals(tag, e)) return true;
+        for (const std::string& e : ctx.local.config().extensions)
+            if (sip::iequals(tag, e)) return true;
+        list.put_clipped(list.size() == 0 ? "Unsupported: " : ", ").put_clipped(tag);
+        return true;
+    });
+    if (list.size() == 0) return verdict::next();
+    return verdict::answer(420, "Bad Extension", ctx.editor.keep({list.view(), "\r\n"}, ctx.err));
+}
+
 verdict validate(request_context& ctx) noexcept {
     const sip::message& m = ctx.m;
     // §16.3 step 2: a scheme we can route. sips: asks for TLS on every hop (§26.2), which we do
@@ -89,18 +105,8 @@ verdict validate(request_context& ctx) noexcept {
     if (m.has_max_forwards && m.max_forwards == 0)
         return is_options_to_us(ctx) ? answer_options() : verdict::answer(483, "Too Many Hops");
 
-    // §16.3 step 6: every option tag in Proxy-Require must be one we were told we support; the
-    // others are listed in Unsupported.
-    if (m.find(sip::header_id::proxy_require) != nullptr) {
-        core::text<510> list;  // with its CRLF, at most 512 bytes of the editor's scratch: a long list is cut
-        m.for_each_value(sip::header_id::proxy_require, [&](std::string_view tag) {
-            for (const std::string& e : ctx.local.config().extensions)
-                if (sip::iequals(tag, e)) return true;
-            list.put_clipped(list.size() == 0 ? "Unsupported: " : ", ").put_clipped(tag);
-            return true;
-        });
-        if (list.size() != 0) return verdict::answer(420, "Bad Extension", ctx.editor.keep({list.view(), "\r\n"}, ctx.err));
-    }
+    // §16.3 step 6: every option tag in Proxy-Require must be one we were told we support.
+    if (const verdict v = refuse_unsupported(ctx, sip::header_id::proxy_require, {}); !v.go_on()) return v;
 
     // §16.3 step 4: a Via of ours carrying this request's loop hash means it came back unchanged.
     ctx.loop_hash = loop_hash(m);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "daemon_config.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -177,6 +177,44 @@ TEST(DaemonConfig, RegistrarKeys) {
     EXPECT_EQ(c.bindings_database, "");
 }
 
+TEST(DaemonConfig, Aliases) {
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:001010123456712@ims.example\"\n"
+                             "identities = [\"sip:1012@ims.example\", \"tel:1012\"]\n",
+                             "alias.toml", c));
+    ASSERT_NE(c.proxy.aliases, nullptr);
+    sip::uri tel;
+    ASSERT_EQ(sip::parse_uri("tel:1012", tel), sip::parse_error::none);
+    EXPECT_EQ(c.proxy.aliases->aor_of(tel), "001010123456712@ims.example");
+}
+
+TEST(DaemonConfig, AuthKeysAndUsers) {
+    daemon_config none;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "auth.toml", none));
+    EXPECT_EQ(none.proxy.auth.mode, proxy::auth_mode::none);  // no users: nobody to challenge for
+    EXPECT_EQ(none.proxy.auth.users, nullptr);
+
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\ndomains = [\"a.example\", \"b.example\"]\n"
+                             "[auth]\ntrusted = [\"198.18.0.0/24\"]\nnonce_lifetime_s = 60\n"
+                             "[[user]]\nname = \"bob\"\npassword = \"secret\"\n"
+                             "[[user]]\nname = \"carol\"\npassword = \"x\"\nrealm = \"b.example\"\n",
+                             "auth.toml", c));
+    EXPECT_EQ(c.proxy.auth.mode, proxy::auth_mode::registrations);  // users, no mode written: registrations
+    ASSERT_NE(c.proxy.auth.users, nullptr);
+    EXPECT_NE(c.proxy.auth.users->find("bob", "a.example"), nullptr);  // a user of every domain
+    EXPECT_NE(c.proxy.auth.users->find("bob", "b.example"), nullptr);
+    EXPECT_EQ(c.proxy.auth.users->find("carol", "a.example"), nullptr);
+    EXPECT_NE(c.proxy.auth.users->find("carol", "b.example"), nullptr);
+    ASSERT_EQ(c.proxy.auth.trusted.size(), 1u);
+    EXPECT_EQ(c.proxy.auth.trusted[0].prefix, 24u);
+    EXPECT_EQ(c.proxy.auth.nonce_lifetime_ns, 60'000'000'000u);
+
+    daemon_config all;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[auth]\nauthenticate = \"all\"\n", "auth.toml", all));
+    EXPECT_EQ(all.proxy.auth.mode, proxy::auth_mode::all);
+}
+
 TEST(DaemonConfig, RefusesWithFileLineAndReason) {
     struct row {
         const char* text;
@@ -212,6 +250,14 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\ngateways = [\"198.19.0.1\"]\n", 2,
          "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = 1\n", 3, "registrar.enabled: expected true or false"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:a@x\"\nidentities = [\"mailto:a@x\"]\n", 2,
+         "alias: 'mailto:a@x' is not a sip: URI with a user or a tel: number"},
+        {"listen = [\"udp:127.0.0.1\"]\n[auth]\nauthenticate = \"some\"\n", 3,
+         "auth.authenticate: 'some' is not none, register or all"},
+        {"listen = [\"udp:127.0.0.1\"]\n[auth]\ntrusted = [\"198.18.0.0/40\"]\n", 3, "auth.trusted: '198.18.0.0/40': prefix is not 0..32"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[user]]\nname = \"bob\"\n", 2, "user: name and password are required"},
+        {"listen = [\"udp:127.0.0.1\"]\n[auth]\nusers_file = \"/nonexistent/users\"\n", 0,
+         "users: /nonexistent/users:0: cannot be read"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nmin_expires_s = 5000\n", 2,
          "registrar: expected min_expires_s <= default_expires_s <= max_expires_s"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nmax_bindings = 65\n", 3, "registrar.max_bindings: expected bindings from 1 to 64"},

@@ -88,6 +88,7 @@ TEST_F(sqlite_store_test, EveryFieldOfABindingComesBackAfterAReopenWithTheTimeLe
         ASSERT_TRUE(store);
         contact_request phone = contact("sip:alice@192.168.1.7:5062;ob", 600);
         phone.instance = "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
+        phone.params = "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\";reg-id=1;expires=600;audio";
         phone.reg_id = 1;
         phone.has_q = true;
         phone.q_milli = 700;
@@ -118,6 +119,8 @@ TEST_F(sqlite_store_test, EveryFieldOfABindingComesBackAfterAReopenWithTheTimeLe
     EXPECT_EQ(phone.contact, "sip:alice@192.168.1.7:5062;ob");
     EXPECT_EQ(phone.seconds_left(now.monotonic_ns), 500u);
     EXPECT_EQ(phone.instance, "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"");
+    EXPECT_EQ(phone.params, "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\";reg-id=1;audio");
+    EXPECT_EQ(plain.params, "");
     EXPECT_EQ(phone.reg_id, 1u);
     EXPECT_TRUE(phone.has_q);
     EXPECT_EQ(phone.q_milli, 700);

@@ -12,6 +12,12 @@ namespace sipfast::proxy {
 /// Sets ctx.ruri_is_us and ctx.loop_hash.
 [[nodiscard]] verdict validate(request_context& ctx) noexcept;
 
+/// Every option tag of the `which` header (Proxy-Require; Require of a request we answer) must be
+/// one we support: in `also` or in the configuration's extensions. Otherwise 420 Bad Extension
+/// with Unsupported listing the others (RFC 3261 §8.2.2.3, §16.3 step 6).
+[[nodiscard]] verdict refuse_unsupported(request_context& ctx, sip::header_id which,
+                                         std::initializer_list<std::string_view> also) noexcept;
+
 /// The hash of what decides where a request goes (Request-URI, Call-ID, From tag, To tag but an
 /// ACK's, Route values): a request that comes back with it unchanged is a loop, one whose
 /// Request-URI changed a spiral.

@@ -114,6 +114,47 @@ TEST_F(registrar_fixture, ARegisterForAnotherDomainOrWithoutAStoreGoesOn) {
     EXPECT_TRUE(serve_register(r.ctx, {nullptr, &config.registrar_limits, 0, 0, room}).go_on());
 }
 
+TEST_F(registrar_fixture, TheContactsParametersComeBackWithTheExpiresGranted) {
+    // As an IMS phone registers (the seed's REGISTER): feature tags and +sip.instance.
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>;+sip.instance=\"<urn:gsma:imei:86130905-267370-0>\";"
+                                               "expires=600;audio;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\""),
+                                  0);
+    ASSERT_EQ(v.status, 200);
+    EXPECT_NE(extra.find("Contact: <sip:bob@198.18.0.30:5080>;expires=600;+sip.instance=\"<urn:gsma:imei:86130905-267370-0>\";"
+                         "audio;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\"\r\n"),
+              std::string::npos)
+        << extra;
+}
+
+TEST_F(registrar_fixture, ARequiredExtensionWeDoNotDoIs420) {
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: path, sec-agree\n"), 0);
+    EXPECT_EQ(v.status, 420);
+    EXPECT_EQ(extra, "Unsupported: sec-agree\r\n");
+    EXPECT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: path\n"), 0).status, 200);
+}
+
+TEST_F(registrar_fixture, AliasesReachTheBindingsAndAreListedInPAssociatedUri) {
+    // The seed's IMS phone: registered as its IMSI identity, reachable as 1012 and tel:1012.
+    auto aliases = std::make_shared<registrar::alias_map>();
+    ASSERT_EQ(aliases->add("sip:001010123456712@example.com", {"sip:1012@example.com", "tel:1012"}), "");
+    config.aliases = aliases;
+    std::string text = test::request_text(register_bob("<sip:001010123456712@198.18.0.30:5080>"));
+    text.replace(text.find("To: Bob <sip:bob@example.com>"), 29, "To: <sip:001010123456712@example.com>");
+    stage_run r(config, text, addr("198.18.0.30:5080"));
+    const verdict v = do_register(r, 0);
+    ASSERT_EQ(v.status, 200);
+    EXPECT_NE(std::string(v.extra).find("P-Associated-URI: <sip:1012@example.com>, <tel:1012>\r\n"), std::string::npos)
+        << v.extra;
+    for (std::string_view ruri : {"sip:1012@example.com", "tel:1012;phone-context=example.com", "tel:10-12",
+                                  "sip:1012@example.com;user=phone"}) {
+        stage_run call(config, request_spec{.ruri = ruri}, addr("198.18.0.9:5070"));
+        ASSERT_TRUE(invite(call, s).go_on()) << ruri;
+        EXPECT_EQ(test::str(call.ctx.destination), "198.18.0.30:5080") << ruri;
+        EXPECT_EQ(call.ctx.new_ruri, "sip:001010123456712@198.18.0.30:5080") << ruri;
+    }
+    EXPECT_NE(aliases->add("sip:other@example.com", {"tel:1012"}), "");  // one identity, one owner
+}
+
 TEST_F(registrar_fixture, PathIsEchoed) {
     const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Path: <sip:edge.example.net;lr>\n"), 0);
     ASSERT_EQ(v.status, 200);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "sipfast/ops/log.hpp"
+#include "sipfast/core/log.hpp"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 
 #include "sipfast/core/text_writer.hpp"
 
-namespace sipfast::ops {
+namespace sipfast::core {
 
 std::atomic<log_level> logger::level_{log_level::info};
 
@@ -36,11 +36,11 @@ void logger::write(log_level l, std::string_view text) noexcept {
     if (!enabled(l)) return;
     // One write(2) per line, so lines from several threads never interleave.
     std::array<char, 1024> line{};
-    core::text_writer w({line.data(), line.size() - 1});  // a long line is cut, its newline kept
+    text_writer w({line.data(), line.size() - 1});  // a long line is cut, its newline kept
     w.put_clipped(program_name.data()).put_clipped(": ").put_clipped(level_names[static_cast<std::size_t>(l)]);
     w.put_clipped(": ").put_clipped(text);
     line[w.size()] = '\n';
     (void)!::write(STDERR_FILENO, line.data(), w.size() + 1);
 }
 
-} // namespace sipfast::ops
+} // namespace sipfast::core

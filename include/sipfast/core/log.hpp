@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace sipfast::ops {
+namespace sipfast::core {
 
 enum class log_level : std::uint8_t { error = 0, warn, info, debug };
 
@@ -58,4 +58,4 @@ private:
     bool logged_ = false;
 };
 
-} // namespace sipfast::ops
+} // namespace sipfast::core

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "os.hpp"
+#include "sipfast/core/os.hpp"
 
 #include <pthread.h>
 #include <sched.h>
 
 #include <cstring>
 
-namespace sipfast::io::detail {
+namespace sipfast::core {
 
-socklen_t to_sockaddr(const core::net_address& a, sockaddr_storage& ss) noexcept {
+socklen_t to_sockaddr(const net_address& a, sockaddr_storage& ss) noexcept {
     std::memset(&ss, 0, sizeof ss);
     if (a.family == 4) {
         auto* s = reinterpret_cast<sockaddr_in*>(&ss);
@@ -24,8 +24,8 @@ socklen_t to_sockaddr(const core::net_address& a, sockaddr_storage& ss) noexcept
     return sizeof(sockaddr_in6);
 }
 
-core::net_address from_sockaddr(const sockaddr_storage& ss) noexcept {
-    core::net_address a;
+net_address from_sockaddr(const sockaddr_storage& ss) noexcept {
+    net_address a;
     if (ss.ss_family == AF_INET) {
         const auto* s = reinterpret_cast<const sockaddr_in*>(&ss);
         a.family = 4;
@@ -48,4 +48,4 @@ void pin_to(int cpu) noexcept {
     (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
-} // namespace sipfast::io::detail
+} // namespace sipfast::core

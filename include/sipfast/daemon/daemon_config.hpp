@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// sipfastd's configuration: the TOML file (docs/architecture.md, "Operations") and the command-line
-// overrides, turned into the proxy's config model. Refusals name the file, the line and the fault.
+// The daemons' configuration, which sipfastd, sipfastctl and sipfast-dpdk load: the TOML file
+// (docs/architecture.md, "Operations") and the command-line overrides, turned into the proxy's config
+// model. Refusals name the file, the line and the fault.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +48,14 @@ struct daemon_config {
     std::uint64_t shutdown_grace_ns = 5'000'000'000;  ///< SIGTERM: how long transactions may finish
     std::string bindings_database = "/var/lib/sipfast/bindings.db";  ///< [registrar] database; empty: memory only
     dpdk_config dpdk;
+    // Digest authentication: where the users come from ([auth] users_file or --users, [[user]]);
+    // proxy.auth.users is built from them at load and at every reload.
+    struct user_account {
+        std::string name, password, realm;  ///< realm empty: every one of the domains
+    };
+    std::string users_file;
+    std::vector<user_account> users;
+    bool auth_mode_given = false;  ///< [auth] authenticate was written (else: registrations once there are users)
 };
 
 /// Why a configuration was refused: "<source>:<line>: <what>".
@@ -66,6 +75,11 @@ struct config_error {
 /// checked: unknown keys, wrong types and bad values are refused.
 [[nodiscard]] config_error load_config(std::string_view toml_text, std::string_view source, daemon_config& out);
 
+/// Builds proxy.auth.users from users_file and [[user]] (and, when [auth] authenticate was not
+/// written, turns authentication of registrations on once there are users). "" or the fault,
+/// "FILE:LINE: what" for the users file.
+[[nodiscard]] std::string build_users(daemon_config& cfg);
+
 /// What the command line says over the file, as sipfastd and sipfast-dpdk take it.
 struct command_line {
     std::string config_file;  ///< empty: the embedded default
@@ -80,6 +94,7 @@ struct command_line {
     std::vector<std::string> addresses;  ///< IP/PREFIX, one per family
     std::vector<std::string> gateways;
     std::string exception_port;
+    std::string users;  ///< --users: an htdigest file, over [auth] users_file
 };
 
 /// The configuration file (or the embedded default) with the command line applied over it: at

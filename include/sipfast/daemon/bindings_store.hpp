@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon_config.hpp"
+#include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/registrar/location_store.hpp"
 
 namespace sipfast::daemon {

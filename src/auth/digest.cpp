@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/auth/digest.hpp"
+
+#include <charconv>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "sipfast/core/text_writer.hpp"
+#include "sipfast/sip/params.hpp"
+
+namespace sipfast::auth {
+
+namespace {
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+    return s;
+}
+
+/// Pops one `name=value` (value a token or a quoted string, quotes removed; escapes are not
+/// expected in digest values) off `rest`; false on malformed text.
+bool next_param(std::string_view& rest, std::string_view& name, std::string_view& value) noexcept {
+    rest = trim(rest);
+    const std::size_t eq = rest.find('=');
+    if (eq == std::string_view::npos) return false;
+    name = trim(rest.substr(0, eq));
+    rest = trim(rest.substr(eq + 1));
+    if (!rest.empty() && rest.front() == '"') {
+        const std::size_t close = rest.find('"', 1);
+        if (close == std::string_view::npos) return false;
+        value = rest.substr(1, close - 1);
+        rest.remove_prefix(close + 1);
+    } else {
+        const std::size_t comma = rest.find(',');
+        value = trim(rest.substr(0, comma));
+        rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma);
+    }
+    rest = trim(rest);
+    if (!rest.empty()) {
+        if (rest.front() != ',') return false;
+        rest.remove_prefix(1);
+    }
+    return !name.empty();
+}
+
+const EVP_MD* md_of(algorithm a) noexcept { return a == algorithm::sha256 ? EVP_sha256() : EVP_md5(); }
+
+} // namespace
+
+std::string_view algorithm_name(algorithm a) noexcept { return a == algorithm::sha256 ? "SHA-256" : "MD5"; }
+
+credentials_fault parse_credentials(std::string_view value, credentials& out) noexcept {
+    out = {};
+    value = trim(value);
+    if (value.size() < 7 || !sip::iequals(value.substr(0, 6), "Digest") || (value[6] != ' ' && value[6] != '\t'))
+        return credentials_fault::not_digest;
+    std::string_view rest = value.substr(7);
+    while (!trim(rest).empty()) {
+        std::string_view name, v;
+        if (!next_param(rest, name, v)) return credentials_fault::malformed;
+        if (sip::iequals(name, "username")) out.username = v;
+        else if (sip::iequals(name, "realm")) out.realm = v;
+        else if (sip::iequals(name, "nonce")) out.nonce = v;
+        else if (sip::iequals(name, "uri")) out.uri = v;
+        else if (sip::iequals(name, "response")) out.response = v;
+        else if (sip::iequals(name, "cnonce")) out.cnonce = v;
+        else if (sip::iequals(name, "qop")) out.qop = v;
+        else if (sip::iequals(name, "nc")) out.nc = v;
+        else if (sip::iequals(name, "algorithm")) {
+            if (sip::iequals(v, "MD5")) out.alg = algorithm::md5;
+            else if (sip::iequals(v, "SHA-256")) out.alg = algorithm::sha256;
+            else return credentials_fault::bad_algorithm;
+        }
+    }
+    // No algorithm means MD5 (RFC 7616 §3.4): the default of `out`.
+    if (out.username.empty() || out.realm.empty() || out.nonce.empty() || out.uri.empty() || out.response.empty())
+        return credentials_fault::missing;
+    if (!out.qop.empty()) {
+        if (!sip::iequals(out.qop, "auth") || out.cnonce.empty() || out.nc.size() != 8) return credentials_fault::bad_qop;
+        const auto [end, ec] = std::from_chars(out.nc.data(), out.nc.data() + out.nc.size(), out.nonce_count, 16);
+        if (ec != std::errc{} || end != out.nc.data() + out.nc.size()) return credentials_fault::bad_qop;
+    }
+    return credentials_fault::none;
+}
+
+hex_digest hash(algorithm a, std::initializer_list<std::string_view> parts) noexcept {
+    // One context per thread, reset per hash: EVP_MD_CTX_new allocates, a REGISTER should not.
+    thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    hex_digest out;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx, md_of(a), nullptr) != 1) return out;
+    bool first = true;
+    for (std::string_view p : parts) {
+        if (!first) (void)EVP_DigestUpdate(ctx, ":", 1);
+        first = false;
+        (void)EVP_DigestUpdate(ctx, p.data(), p.size());
+    }
+    if (EVP_DigestFinal_ex(ctx, md, &n) != 1) return out;
+    core::text_writer w(out.text);
+    for (unsigned int i = 0; i < n; ++i) w.hex(md[i], 2);
+    out.size = static_cast<std::uint8_t>(w.size());
+    return out;
+}
+
+hex_digest response_for(const credentials& c, std::string_view ha1, std::string_view method) noexcept {
+    const hex_digest ha2 = hash(c.alg, {method, c.uri});
+    if (c.qop.empty()) return hash(c.alg, {ha1, c.nonce, ha2.view()});
+    return hash(c.alg, {ha1, c.nonce, c.nc, c.cnonce, c.qop, ha2.view()});
+}
+
+bool same_digest(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+} // namespace sipfast::auth

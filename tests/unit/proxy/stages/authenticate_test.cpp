@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+// Digest authentication as a stage (RFC 3261 §22, RFC 7616): challenges, a correct answer, and
+// every way an answer is refused, on an explicit clock.
+#include "sipfast/proxy/stages/authenticate.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <regex>
+#include <string>
+
+#include "sipfast/auth/digest.hpp"
+#include "stage_test_util.hpp"
+
+namespace sipfast::proxy {
+namespace {
+
+using test::addr;
+using test::request_spec;
+using test::stage_run;
+
+constexpr std::uint64_t s = 1'000'000'000;
+
+struct auth_fixture : ::testing::Test {
+    proxy_config config = test::stage_config();
+    auth::nonce_source nonces{std::array<std::uint8_t, auth::nonce_source::secret_bytes>{1, 2, 3}};
+    auth::nonce_counts counts{300 * s};
+    std::array<char, 1024> room{};
+
+    auth_fixture() {
+        config.serve_registrations = true;
+        config.auth.mode = auth_mode::registrations;
+        auto users = std::make_shared<auth::user_directory>();
+        users->add_password("bob", "example.com", "secret");
+        users->add_password("alice", "example.com", "wonder");
+        config.auth.users = users;
+    }
+
+    verdict run(stage_run& r, std::uint64_t now_ns) {
+        r.validated_and_routed();
+        return authenticate(r.ctx, {&nonces, &counts, now_ns, room});
+    }
+    /// The nonce of a challenge.
+    static std::string nonce_of(std::string_view extra) {
+        std::smatch m;
+        const std::string e(extra);
+        EXPECT_TRUE(std::regex_search(e, m, std::regex("nonce=\"([0-9a-f]+)\""))) << e;
+        return m.size() > 1 ? m[1].str() : std::string();
+    }
+    /// An Authorization (or Proxy-Authorization) line answering `nonce` as `user` with `password`.
+    static std::string answer(std::string_view header, std::string_view user, std::string_view password,
+                              std::string_view nonce, std::string_view uri, std::string_view method,
+                              auth::algorithm alg = auth::algorithm::md5, std::string_view nc = "00000001") {
+        auth::credentials c;
+        c.username = user;
+        c.realm = "example.com";
+        c.nonce = nonce;
+        c.uri = uri;
+        c.cnonce = "c0ffee";
+        c.qop = "auth";
+        c.nc = nc;
+        c.alg = alg;
+        const auth::hex_digest h = auth::ha1(alg, user, "example.com", password);
+        const auth::hex_digest r = auth::response_for(c, h.view(), method);
+        return std::string(header) + ": Digest username=\"" + std::string(user) + "\", realm=\"example.com\", nonce=\"" +
+               std::string(nonce) + "\", uri=\"" + std::string(uri) + "\", response=\"" + std::string(r.view()) +
+               "\", algorithm=" + std::string(auth::algorithm_name(alg)) + ", cnonce=\"c0ffee\", qop=auth, nc=" +
+               std::string(nc) + "\n";
+    }
+    request_spec reg(std::string_view extra = "") const {
+        return {.method = "REGISTER", .ruri = "sip:example.com", .extra = extra, .contact = "<sip:bob@198.18.0.30:5080>"};
+    }
+    std::string challenge_nonce(std::uint64_t now_ns) {
+        stage_run first(config, reg());
+        const verdict v = run(first, now_ns);
+        EXPECT_EQ(v.status, 401);
+        return nonce_of(v.extra);
+    }
+};
+
+TEST_F(auth_fixture, ARegisterWithoutCredentialsIsChallengedWithBothAlgorithms) {
+    stage_run r(config, reg());
+    const verdict v = run(r, 0);
+    ASSERT_EQ(v.status, 401);
+    EXPECT_EQ(v.reason, "Unauthorized");
+    const std::string e(v.extra);
+    // SHA-256 first (every user here has a password, so both can be answered).
+    const std::size_t sha = e.find("WWW-Authenticate: Digest realm=\"example.com\", nonce=\"");
+    ASSERT_NE(sha, std::string::npos) << e;
+    EXPECT_NE(e.find("algorithm=SHA-256, qop=\"auth\"\r\n"), std::string::npos) << e;
+    EXPECT_LT(e.find("algorithm=SHA-256"), e.find("algorithm=MD5")) << e;
+    EXPECT_EQ(e.find("stale"), std::string::npos);
+}
+
+TEST_F(auth_fixture, TheRightAnswerPassesOnceAndIsTakenOff) {
+    std::uint64_t t = 0;  // the clock only goes forward
+    for (const auth::algorithm alg : {auth::algorithm::md5, auth::algorithm::sha256}) {
+        const std::string nonce = challenge_nonce(t += s);
+        const std::string line = answer("Authorization", "bob", "secret", nonce, "sip:example.com", "REGISTER", alg);
+        stage_run ok(config, reg(line));
+        const verdict v = run(ok, t += s);
+        ASSERT_TRUE(v.go_on()) << v.status << " " << v.reason << " " << v.extra;
+        EXPECT_EQ(ok.ctx.authenticated_user, "bob");
+        EXPECT_NE(ok.ctx.auth_info.find("Authentication-Info: qop=auth, rspauth=\""), std::string_view::npos);
+        EXPECT_EQ(ok.edited().find("Authorization:"), std::string::npos);  // our realm's credentials go no further
+        // The same request again (the same nonce-count): a replay, answered with a new nonce.
+        stage_run replay(config, reg(line));
+        const verdict again = run(replay, t += s);
+        EXPECT_EQ(again.status, 401);
+        EXPECT_NE(std::string(again.extra).find("stale=true"), std::string::npos);
+        // The next count of the same nonce is fine.
+        stage_run next(config, reg(answer("Authorization", "bob", "secret", nonce, "sip:example.com", "REGISTER", alg,
+                                          "00000002")));
+        EXPECT_TRUE(run(next, t += s).go_on());
+    }
+}
+
+TEST_F(auth_fixture, AWrongPasswordAndAnUnknownUserGetTheSameChallenge) {
+    const std::string nonce = challenge_nonce(0);
+    stage_run wrong(config, reg(answer("Authorization", "bob", "guess", nonce, "sip:example.com", "REGISTER")));
+    const verdict w = run(wrong, s);
+    stage_run unknown(config, reg(answer("Authorization", "mallory", "guess", nonce, "sip:example.com", "REGISTER")));
+    const verdict u = run(unknown, s);
+    EXPECT_EQ(w.status, 401);
+    EXPECT_EQ(u.status, 401);
+    EXPECT_EQ(std::string(w.extra), std::string(u.extra));  // nothing tells them apart
+    EXPECT_EQ(std::string(w.extra).find("stale"), std::string::npos);
+}
+
+TEST_F(auth_fixture, AnOldNonceIsStaleAndAForeignOneIsNotOurs) {
+    const std::string nonce = challenge_nonce(0);
+    stage_run old(config, reg(answer("Authorization", "bob", "secret", nonce, "sip:example.com", "REGISTER")));
+    const verdict v = run(old, 301 * s);
+    EXPECT_EQ(v.status, 401);
+    EXPECT_NE(std::string(v.extra).find("stale=true"), std::string::npos);
+    auth::nonce_source other;
+    std::array<char, 64> buf{};
+    core::text_writer w(buf);
+    other.make(0, "example.com", w);
+    stage_run foreign(config, reg(answer("Authorization", "bob", "secret", w.view(), "sip:example.com", "REGISTER")));
+    const verdict f = run(foreign, s);
+    EXPECT_EQ(f.status, 401);
+    EXPECT_EQ(std::string(f.extra).find("stale"), std::string::npos);
+}
+
+TEST_F(auth_fixture, ProvingToBeAliceDoesNotRegisterBob) {
+    const std::string nonce = challenge_nonce(0);
+    stage_run r(config, reg(answer("Authorization", "alice", "wonder", nonce, "sip:example.com", "REGISTER")));
+    EXPECT_EQ(run(r, s).status, 403);
+}
+
+TEST_F(auth_fixture, TrustedPeersAndOtherRequestsAreNotChallenged) {
+    config.auth.trusted.push_back({addr("198.18.0.0:1"), 24});
+    stage_run trusted(config, reg(), addr("198.18.0.9:5070"));
+    EXPECT_TRUE(run(trusted, 0).go_on());
+    config.auth.trusted.clear();
+    stage_run invite(config, request_spec{}, addr("198.18.0.9:5070"));  // mode registrations: calls pass
+    EXPECT_TRUE(run(invite, 0).go_on());
+    config.auth.mode = auth_mode::none;
+    stage_run off(config, reg());
+    EXPECT_TRUE(run(off, 0).go_on());
+}
+
+TEST_F(auth_fixture, ModeAllChallengesOurUsersInitialRequestsWith407) {
+    config.auth.mode = auth_mode::all;
+    stage_run invite(config, request_spec{});
+    const verdict v = run(invite, 0);
+    ASSERT_EQ(v.status, 407);
+    EXPECT_NE(std::string(v.extra).find("Proxy-Authenticate: Digest realm=\"example.com\""), std::string::npos);
+    const std::string nonce = nonce_of(v.extra);
+    stage_run answered(config, request_spec{.extra = answer("Proxy-Authorization", "alice", "wonder", nonce,
+                                                            "sip:bob@example.com", "INVITE")});
+    EXPECT_TRUE(run(answered, s).go_on());
+    EXPECT_EQ(answered.ctx.authenticated_user, "alice");
+    // Within a dialog, ACK and CANCEL, and from users of other domains: not challenged.
+    stage_run in_dialog(config, request_spec{.method = "BYE", .to_tag = "b1"});
+    EXPECT_TRUE(run(in_dialog, 0).go_on());
+    stage_run ack(config, request_spec{.method = "ACK"});
+    EXPECT_TRUE(run(ack, 0).go_on());
+    std::string foreign = test::request_text(request_spec{});
+    foreign.replace(foreign.find("<sip:alice@example.com>"), 23, "<sip:alice@example.org>");
+    stage_run from_elsewhere(config, foreign, addr("198.18.0.9:5070"));
+    EXPECT_TRUE(run(from_elsewhere, 0).go_on());
+}
+
+} // namespace
+} // namespace sipfast::proxy
