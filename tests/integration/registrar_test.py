@@ -28,6 +28,13 @@ SCENARIOS = sys.argv.pop(1)
 class RegistrarClient:
     """REGISTERs and INVITEs to the sipfastd listening on self.port."""
 
+    @classmethod
+    def prepare(cls, prefix):
+        """SIPp, a folder of the class's own and a port for its daemon."""
+        cls.sipp = need("sipp", "sip-tester")
+        cls.tmp = tempfile.mkdtemp(prefix=prefix)
+        cls.port = free_port()
+
     def register(self, user, contact, expires=None, call_id=None, cseq=1, sock=None, extra=""):
         """Sends a REGISTER for user@127.0.0.1 over UDP (from a socket of its own unless `sock`) and
         returns the answer's text."""
@@ -72,9 +79,7 @@ class RegistrarClient:
 class Registrar(DaemonClass, RegistrarClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sipp = need("sipp", "sip-tester")
-        cls.tmp = tempfile.mkdtemp(prefix="sipfast-reg-")
-        cls.port = free_port()
+        cls.prepare("sipfast-reg-")
         cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
 listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]
 workers = 2
@@ -284,9 +289,7 @@ def digest_line(header, user, password, realm, nonce, uri, method, nc="00000001"
 class AuthenticatingRegistrar(DaemonClass, RegistrarClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.sipp = need("sipp", "sip-tester")
-        cls.tmp = tempfile.mkdtemp(prefix="sipfast-auth-")
-        cls.port = free_port()
+        cls.prepare("sipfast-auth-")
         htdigest = os.path.join(cls.tmp, "users.htdigest")
         with open(htdigest, "w") as f:  # what `htdigest -c users.htdigest 127.0.0.1 carol` writes
             f.write("carol:127.0.0.1:" + hashlib.md5(b"carol:127.0.0.1:sesame").hexdigest() + "\n")
