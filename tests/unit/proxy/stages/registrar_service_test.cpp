@@ -111,7 +111,7 @@ TEST_F(registrar_fixture, ARegisterForAnotherDomainOrWithoutAStoreGoesOn) {
     EXPECT_TRUE(do_register(request_spec{.method = "REGISTER", .ruri = "sip:elsewhere.example.org"}, 0).go_on());
     stage_run r(config, register_bob("<sip:bob@198.18.0.30:5080>"), addr("198.18.0.30:5080"));
     r.validated_and_routed();
-    EXPECT_TRUE(serve_register(r.ctx, {nullptr, &config.registrar_limits, 0, 0, room}).go_on());
+    EXPECT_TRUE(serve_register(r.ctx, {nullptr, &config.registrar_limits, {}, room}).go_on());
 }
 
 TEST_F(registrar_fixture, TheContactsParametersComeBackWithTheExpiresGranted) {
