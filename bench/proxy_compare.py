@@ -61,12 +61,27 @@ def start_target(name, tmp, build):
         cmd = ["kamailio", "-f", cfg, "-DD", "-E", "-m", "256", "-M", "16", "-Y", tmp]
     else:
         cmd = [os.path.join(build, "bench/udp-floor"), str(PROXY), str(UAS), str(UAC)]
+    return launch(name, cmd)
+
+
+def launch(name, cmd):
+    """Start a target on TARGET_CPUS in its own process group (cpu_of_group counts that group)."""
     p = subprocess.Popen(["taskset", "-c", TARGET_CPUS, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
     time.sleep(2.0)  # Kamailio forks its children and binds after a moment
     if p.poll() is not None:
         raise RuntimeError(f"{name} did not start: {cmd}")
     return p
+
+
+def sipp_counts(stat, calls):
+    """(successful, failed, retransmissions) from the last line of a SIPp -trace_stat file; calls that
+    never completed (SIPp stopped, overload) count as failed."""
+    rows = list(csv.reader(open(stat), delimiter=";")) if os.path.exists(stat) else []
+    last = dict(zip(rows[0], rows[-1])) if len(rows) > 1 else {}
+    ok = int(last.get("SuccessfulCall(C)", 0))
+    failed = int(last.get("FailedCall(C)", 0)) + max(0, calls - ok - int(last.get("FailedCall(C)", 0)))
+    return ok, failed, int(last.get("Retransmissions(C)", 0))
 
 
 def stop(p):
@@ -105,11 +120,7 @@ def run(name, rate, seconds, build):
     after = cpu_of_group(target.pid)
     stop(uas)
     stop(target)
-    rows = list(csv.reader(open(stat), delimiter=";")) if os.path.exists(stat) else []
-    last = dict(zip(rows[0], rows[-1])) if len(rows) > 1 else {}
-    ok = int(last.get("SuccessfulCall(C)", 0))
-    failed = int(last.get("FailedCall(C)", 0)) + max(0, calls - ok - int(last.get("FailedCall(C)", 0)))
-    retrans = int(last.get("Retransmissions(C)", 0))
+    ok, failed, retrans = sipp_counts(stat, calls)
     shutil.rmtree(tmp, ignore_errors=True)
     user, system = after[0] - before[0], after[1] - before[1]
     per = max(ok, 1)
