@@ -56,17 +56,12 @@ def write_scenario(tmp):
 
 def start_target(name, tmp, build):
     if name == "sipfastd":
-        cfg = os.path.join(tmp, "sipfast.toml")
-        with open(cfg, "w") as f:
-            f.write(f'listen = ["udp:127.0.0.1:{PORT}"]\nworkers = {pc.WORKERS}\ndomains = ["{REALM}"]\n'
-                    f'log_level = "warn"\ncontrol_socket = ""\n[metrics]\nlisten = ""\n'
-                    f'[auth]\nauthenticate = "register"\nusers_file = "{tmp}/users.htdigest"\n')
-        cmd = [os.path.join(build, "src/daemon/sipfastd"), "--config", cfg]
+        cmd = pc.sipfastd_cmd(build, tmp, f'listen = ["udp:127.0.0.1:{PORT}"]\nworkers = {pc.WORKERS}\n'
+                                          f'domains = ["{REALM}"]\nlog_level = "warn"\ncontrol_socket = ""\n'
+                                          f'[metrics]\nlisten = ""\n[auth]\nauthenticate = "register"\n'
+                                          f'users_file = "{tmp}/users.htdigest"\n')
     else:
-        cfg = os.path.join(tmp, "kamailio.cfg")
-        text = open(os.path.join(pc.HERE, "peers/kamailio_registrar.cfg")).read()
-        open(cfg, "w").write(text.replace("PROXY_PORT", str(PORT)).replace("USERS_DIR", tmp))
-        cmd = ["kamailio", "-f", cfg, "-DD", "-E", "-m", "256", "-M", "16", "-Y", tmp]
+        cmd = pc.kamailio_cmd(tmp, "kamailio_registrar.cfg", PROXY_PORT=PORT, USERS_DIR=tmp)
     return pc.launch(name, cmd)
 
 
@@ -90,14 +85,9 @@ def run(name, rate, seconds, build, users):
     time.sleep(2.0)  # as proxy_compare: whatever the target does after its last answer is counted
     after = pc.cpu_of_group(target.pid)
     pc.stop(target)
-    ok, failed, retrans = pc.sipp_counts(stat, regs)
+    r = pc.tally(name, rate, regs, stat, before, after, uac, unit="reg")
     shutil.rmtree(tmp, ignore_errors=True)
-    user, system = after[0] - before[0], after[1] - before[1]
-    per = max(ok, 1)
-    return {"target": name, "rate": rate, "registrations": regs, "successful": ok, "failed": failed,
-            "retransmissions": retrans, "uac_exit": uac.returncode if uac.returncode is not None else -1,
-            "user_us_per_reg": 1e6 * user / per, "system_us_per_reg": 1e6 * system / per,
-            "total_us_per_reg": 1e6 * (user + system) / per}
+    return r
 
 
 def main():
@@ -133,7 +123,7 @@ def main():
             rs = [r for r in results if r["target"] == t and r["rate"] == rate]
             med[t] = statistics.median(r["total_us_per_reg"] for r in rs)
             print(f"{t:10} {rate:6}/s  {med[t]:8.1f} µs  failed {sum(r['failed'] for r in rs)} of "
-                  f"{sum(r['registrations'] for r in rs)}")
+                  f"{sum(r['regs'] for r in rs)}")
         if med.get("sipfastd") and "kamailio" in med:
             print(f"{'ratio':10} {rate:6}/s  kamailio / sipfastd = {med['kamailio'] / med['sipfastd']:.1f}×")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
