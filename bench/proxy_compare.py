@@ -48,25 +48,56 @@ def cpu_of_group(pgid):
 def start_target(name, tmp, build):
     if name.startswith("sipfastd"):
         mode = "stateless" if name.endswith("stateless") else "stateful"
-        cfg = os.path.join(tmp, "sipfast.toml")
-        with open(cfg, "w") as f:
-            f.write(f'listen = ["udp:127.0.0.1:{PROXY}"]\nmode = "{mode}"\nworkers = {WORKERS}\n'
-                    f'domains = ["127.0.0.1"]\ntransactions_per_worker = 65536\nlog_level = "warn"\n'
-                    f'[[location]]\nuser = "bob"\ndomain = "127.0.0.1"\ncontact = "sip:bob@127.0.0.1:{UAS}"\n')
-        cmd = [os.path.join(build, "src/daemon/sipfastd"), "--config", cfg]
+        cmd = sipfastd_cmd(build, tmp, f'listen = ["udp:127.0.0.1:{PROXY}"]\nmode = "{mode}"\nworkers = {WORKERS}\n'
+                                       f'domains = ["127.0.0.1"]\ntransactions_per_worker = 65536\nlog_level = "warn"\n'
+                                       f'[[location]]\nuser = "bob"\ndomain = "127.0.0.1"\n'
+                                       f'contact = "sip:bob@127.0.0.1:{UAS}"\n')
     elif name == "kamailio":
-        cfg = os.path.join(tmp, "kamailio.cfg")
-        text = open(os.path.join(HERE, "peers/kamailio.cfg")).read()
-        open(cfg, "w").write(text.replace("PROXY_PORT", str(PROXY)).replace("CALLEE_PORT", str(UAS)))
-        cmd = ["kamailio", "-f", cfg, "-DD", "-E", "-m", "256", "-M", "16", "-Y", tmp]
+        cmd = kamailio_cmd(tmp, "kamailio.cfg", PROXY_PORT=PROXY, CALLEE_PORT=UAS)
     else:
         cmd = [os.path.join(build, "bench/udp-floor"), str(PROXY), str(UAS), str(UAC)]
+    return launch(name, cmd)
+
+
+def sipfastd_cmd(build, tmp, config):
+    """sipfastd of `build` on the TOML text `config`, written into tmp; its bindings database there
+    too unless `config` names one (never the system's)."""
+    cfg = os.path.join(tmp, "sipfast.toml")
+    if "database =" not in config:
+        config += f'\n[registrar]\ndatabase = "{os.path.join(tmp, "bindings.db")}"\n'
+    with open(cfg, "w") as f:
+        f.write(config)
+    return [os.path.join(build, "src/daemon/sipfastd"), "--config", cfg]
+
+
+def kamailio_cmd(tmp, peer_cfg, **placeholders):
+    """Kamailio on bench/peers/`peer_cfg` with each placeholder (PROXY_PORT, ...) replaced, written into tmp."""
+    text = open(os.path.join(HERE, "peers", peer_cfg)).read()
+    for key, value in placeholders.items():
+        text = text.replace(key, str(value))
+    cfg = os.path.join(tmp, "kamailio.cfg")
+    open(cfg, "w").write(text)
+    return ["kamailio", "-f", cfg, "-DD", "-E", "-m", "256", "-M", "16", "-Y", tmp]
+
+
+def launch(name, cmd):
+    """Start a target on TARGET_CPUS in its own process group (cpu_of_group counts that group)."""
     p = subprocess.Popen(["taskset", "-c", TARGET_CPUS, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
     time.sleep(2.0)  # Kamailio forks its children and binds after a moment
     if p.poll() is not None:
         raise RuntimeError(f"{name} did not start: {cmd}")
     return p
+
+
+def sipp_counts(stat, calls):
+    """(successful, failed, retransmissions) from the last line of a SIPp -trace_stat file; calls that
+    never completed (SIPp stopped, overload) count as failed."""
+    rows = list(csv.reader(open(stat), delimiter=";")) if os.path.exists(stat) else []
+    last = dict(zip(rows[0], rows[-1])) if len(rows) > 1 else {}
+    ok = int(last.get("SuccessfulCall(C)", 0))
+    failed = int(last.get("FailedCall(C)", 0)) + max(0, calls - ok - int(last.get("FailedCall(C)", 0)))
+    return ok, failed, int(last.get("Retransmissions(C)", 0))
 
 
 def stop(p):
@@ -105,18 +136,20 @@ def run(name, rate, seconds, build):
     after = cpu_of_group(target.pid)
     stop(uas)
     stop(target)
-    rows = list(csv.reader(open(stat), delimiter=";")) if os.path.exists(stat) else []
-    last = dict(zip(rows[0], rows[-1])) if len(rows) > 1 else {}
-    ok = int(last.get("SuccessfulCall(C)", 0))
-    failed = int(last.get("FailedCall(C)", 0)) + max(0, calls - ok - int(last.get("FailedCall(C)", 0)))
-    retrans = int(last.get("Retransmissions(C)", 0))
+    r = tally(name, rate, calls, stat, before, after, uac)
     shutil.rmtree(tmp, ignore_errors=True)
+    return r
+
+
+def tally(name, rate, planned, stat, before, after, uac, unit="call"):
+    """One run's record: SIPp's counts and the target's CPU (cpu_of_group before, after) per completed `unit`."""
+    ok, failed, retrans = sipp_counts(stat, planned)
     user, system = after[0] - before[0], after[1] - before[1]
     per = max(ok, 1)
-    return {"target": name, "rate": rate, "calls": calls, "successful": ok, "failed": failed,
+    return {"target": name, "rate": rate, f"{unit}s": planned, "successful": ok, "failed": failed,
             "retransmissions": retrans, "uac_exit": uac.returncode if uac.returncode is not None else -1,
-            "user_us_per_call": 1e6 * user / per, "system_us_per_call": 1e6 * system / per,
-            "total_us_per_call": 1e6 * (user + system) / per}
+            f"user_us_per_{unit}": 1e6 * user / per, f"system_us_per_{unit}": 1e6 * system / per,
+            f"total_us_per_{unit}": 1e6 * (user + system) / per}
 
 
 def main():
