@@ -100,9 +100,11 @@ def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET, host="127.0.0.1"):
     raise RuntimeError("no port free for both UDP and TCP")
 
 
-def sipp_calls(sipp, scenarios, tmp, proxy_port, uas_port, calls, uac_transport="u1"):
-    """`calls` calls from a SIPp caller (uac_rr.xml, over `uac_transport`) through the proxy to a
-    SIPp callee on UDP (uas_rr.xml); both must succeed. Returns the callee's message trace."""
+def sipp_calls(sipp, scenarios, tmp, proxy_port, uas_port, calls, uac_transport="u1", uac_scenario="uac_rr.xml",
+               uac_args=()):
+    """`calls` calls from a SIPp caller (uac_rr.xml, or `uac_scenario` with `uac_args`, over
+    `uac_transport`) through the proxy to a SIPp callee on UDP (uas_rr.xml); both must succeed.
+    Returns the callee's message trace."""
     uas_log, uac_log = os.path.join(tmp, "uas.log"), os.path.join(tmp, "uac.log")
     uas = subprocess.Popen([sipp, "-sf", os.path.join(scenarios, "uas_rr.xml"), "-i", "127.0.0.1",
                             "-p", str(uas_port), "-m", str(calls), "-nostdin", "-timeout", "30s",
@@ -111,7 +113,7 @@ def sipp_calls(sipp, scenarios, tmp, proxy_port, uas_port, calls, uac_transport=
     try:
         time.sleep(0.3)
         kind = socket.SOCK_STREAM if uac_transport.startswith("t") else socket.SOCK_DGRAM
-        uac = subprocess.run([sipp, "-sf", os.path.join(scenarios, "uac_rr.xml"), "-t", uac_transport, "-s", "bob",
+        uac = subprocess.run([sipp, "-sf", os.path.join(scenarios, uac_scenario), "-t", uac_transport, "-s", "bob", *uac_args,
                               f"127.0.0.1:{proxy_port}", "-i", "127.0.0.1", "-p", str(free_port(kind)),
                               "-m", str(calls), "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error",
                               "-trace_msg", "-message_file", uac_log],

@@ -323,25 +323,9 @@ password = "wonder"
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=40)
         self.assertEqual(reg.returncode, 0, reg.stdout.decode(errors="replace")[-2000:])
         # ... and alice calls him, answering the proxy's 407; a SIPp callee takes the call on bob's port.
-        uas_log = os.path.join(self.tmp, "uas_auth.log")
-        uas = subprocess.Popen([self.sipp, "-sf", os.path.join(SCENARIOS, "uas_rr.xml"), "-i", "127.0.0.1",
-                                "-p", str(uas_port), "-m", "2", "-nostdin", "-timeout", "30s",
-                                "-trace_msg", "-message_file", uas_log],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
-        try:
-            time.sleep(0.3)
-            uac = subprocess.run([self.sipp, "-sf", os.path.join(SCENARIOS, "uac_invite_auth.xml"), "-s", "bob",
-                                  "-key", "caller", "alice", "-au", "alice", "-ap", "wonder",
-                                  f"127.0.0.1:{self.port}", "-i", "127.0.0.1", "-p", str(free_port()), "-m", "2",
-                                  "-r", "10", "-nostdin", "-timeout", "30s", "-timeout_error"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
-            self.assertEqual(uac.returncode, 0, uac.stdout.decode(errors="replace")[-3000:])
-            self.assertEqual(uas.wait(timeout=30), 0)
-        finally:
-            if uas.poll() is None:
-                uas.kill()
-        with open(uas_log) as f:
-            invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", f.read(), re.S)
+        trace = sipp_calls(self.sipp, SCENARIOS, self.tmp, self.port, uas_port, 2, uac_scenario="uac_invite_auth.xml",
+                           uac_args=("-key", "caller", "alice", "-au", "alice", "-ap", "wonder"))
+        invites = re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", trace, re.S)
         self.assertEqual(len(invites), 2)
         self.assertNotIn("Proxy-Authorization", invites[0])  # our realm's credentials stop here
 
