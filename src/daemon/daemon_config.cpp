@@ -2,6 +2,7 @@
 #include "sipfast/daemon/daemon_config.hpp"
 
 #include "sipfast/core/timer_wheel.hpp"
+#include "sipfast/sip/name_addr.hpp"
 #include "sipfast/txn/transaction_table.hpp"
 
 #include <toml++/toml.h>
@@ -216,12 +217,21 @@ bool read_registrar(context& c, const toml::node& n, daemon_config& cfg) {
             if (!read_string(c, tv, "registrar.database", cfg.bindings_database)) return false;
             continue;
         }
+        if (name == "service_route") {
+            if (!read_strings(c, tv, "registrar.service_route", p.service_route)) return false;
+            for (const std::string& r : p.service_route) {
+                sip::name_addr na;
+                if (sip::parse_name_addr(r, na) != sip::parse_error::none || !na.angle_brackets)
+                    return c.fail(tv, "registrar.service_route: '" + r + "' is not <sip:URI;lr>");
+            }
+            continue;
+        }
         const int_key* key = nullptr;
         for (const int_key& k : ints)
             if (k.name == name) key = &k;
         if (key == nullptr)
             return c.fail(tv, "registrar: unknown key '" + std::string(name) +
-                                  "' (enabled, database, min_expires_s, max_expires_s, default_expires_s, max_bindings)");
+                                  "' (enabled, database, service_route, min_expires_s, max_expires_s, default_expires_s, max_bindings)");
         if (!read_int(c, tv, *key, "registrar." + std::string(name))) return false;
     }
     if (l.min_expires_s > l.default_expires_s || l.default_expires_s > l.max_expires_s)

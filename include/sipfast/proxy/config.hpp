@@ -86,7 +86,10 @@ struct proxy_config {
     /// location store); off, they follow the routes like any request.
     bool serve_registrations = false;
     registrar::registrar_limits registrar_limits;
-    std::shared_ptr<const registrar::alias_map> aliases;  ///< [[alias]]: identities reached through another's bindings
+    std::shared_ptr<const registrar::alias_map> aliases;
+    /// Route values our 200 to a REGISTER carries as Service-Route (RFC 3608): the route the
+    /// user's own requests are to take (an S-CSCF, a home proxy).
+    std::vector<std::string> service_route;  ///< [[alias]]: identities reached through another's bindings
     auth_config auth;
     std::uint32_t default_max_forwards = 70;
     /// Largest message the backend's TCP path carries (its mailbox slot): a larger request is not

@@ -74,6 +74,10 @@ verdict serve_register(request_context& ctx, const registrar_host& host) noexcep
     }
     write_bindings(w, after, host.now.monotonic_ns);
     for (std::string_view p : r.path) w.put("Path: ").put(p).put("\r\n");
+    // The route the user's own requests are to take (RFC 3608 §5).
+    const std::vector<std::string>& service_route = ctx.local.config().service_route;
+    for (std::size_t i = 0; i < service_route.size(); ++i)
+        w.put(i == 0 ? "Service-Route: " : ", ").put(service_route[i]).put(i + 1 == service_route.size() ? "\r\n" : "");
     // The identities this registration also makes reachable (TS 24.229 §5.4.1.2.2).
     if (const registrar::alias_map* aliases = ctx.local.config().aliases.get())
         if (const std::vector<std::string>* ids = aliases->identities_of(aor.view())) {

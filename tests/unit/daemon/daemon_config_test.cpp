@@ -174,6 +174,10 @@ TEST(DaemonConfig, RegistrarKeys) {
     EXPECT_EQ(c.proxy.registrar_limits.max_expires_s, 600u);
     EXPECT_EQ(c.proxy.registrar_limits.default_expires_s, 300u);
     EXPECT_EQ(c.proxy.registrar_limits.max_bindings, 2u);
+    daemon_config sr;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[registrar]\nservice_route = [\"<sip:orig@scscf.example;lr>\"]\n",
+                             "reg.toml", sr));
+    EXPECT_EQ(sr.proxy.service_route, std::vector<std::string>{"<sip:orig@scscf.example;lr>"});
     EXPECT_EQ(c.bindings_database, "");
 }
 
@@ -250,6 +254,8 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\ngateways = [\"198.19.0.1\"]\n", 2,
          "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = 1\n", 3, "registrar.enabled: expected true or false"},
+        {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nservice_route = [\"sip:x;lr\"]\n", 3,
+         "registrar.service_route: 'sip:x;lr' is not <sip:URI;lr>"},
         {"listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:a@x\"\nidentities = [\"mailto:a@x\"]\n", 2,
          "alias: 'mailto:a@x' is not a sip: URI with a user or a tel: number"},
         {"listen = [\"udp:127.0.0.1\"]\n[auth]\nauthenticate = \"some\"\n", 3,
@@ -263,7 +269,7 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nmax_bindings = 65\n", 3, "registrar.max_bindings: expected bindings from 1 to 64"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\ndatabase = false\n", 3, "registrar.database: expected a string"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nfile = \"b.db\"\n", 3,
-         "registrar: unknown key 'file' (enabled, database, min_expires_s, max_expires_s, default_expires_s, max_bindings)"},
+         "registrar: unknown key 'file' (enabled, database, service_route, min_expires_s, max_expires_s, default_expires_s, max_bindings)"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nrx_descriptors = 8\n", 3, "dpdk.rx_descriptors: expected descriptors from 64 to 32768"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nqueues = 2\n", 3,
          "dpdk: unknown key 'queues' (port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_kib)"},

@@ -155,6 +155,15 @@ TEST_F(registrar_fixture, AliasesReachTheBindingsAndAreListedInPAssociatedUri) {
     EXPECT_NE(aliases->add("sip:other@example.com", {"tel:1012"}), "");  // one identity, one owner
 }
 
+TEST_F(registrar_fixture, ServiceRouteIsReturnedWhenConfigured) {
+    EXPECT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>"), 0).status, 200);
+    EXPECT_EQ(extra.find("Service-Route"), std::string::npos);
+    config.service_route = {"<sip:orig@scscf.example.net;lr>", "<sip:home.example.net;lr>"};
+    EXPECT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>", "", "reg-2@198.18.0.30"), 0).status, 200);
+    EXPECT_NE(extra.find("Service-Route: <sip:orig@scscf.example.net;lr>, <sip:home.example.net;lr>\r\n"), std::string::npos)
+        << extra;
+}
+
 TEST_F(registrar_fixture, PathIsEchoed) {
     const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Path: <sip:edge.example.net;lr>\n"), 0);
     ASSERT_EQ(v.status, 200);
