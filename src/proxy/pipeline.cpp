@@ -180,7 +180,8 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (v.go_on()) v = route_locally(ctx);
     if (v.go_on()) v = serve_locally(ctx);
     if (v.go_on()) v = authenticate(ctx, {services_.nonces, services_.nonce_counts, now_ns_, auth_answer_});
-    if (v.go_on() && config_->serve_registrations)
+    // Only a REGISTER reads the wall clock (its 200's Date).
+    if (v.go_on() && m.method == sip::method::register_)
         v = serve_register(ctx, {services_.bindings, &config_->registrar_limits, {now_ns_, core::unix_ns()},
                                  register_answer_});
     if (v.go_on()) v = resolve_target(ctx, *locations_, config_->serve_registrations ? services_.bindings : nullptr, now_ns_);

@@ -3,6 +3,7 @@
 
 #include "sipfast/auth/digest.hpp"
 #include "sipfast/core/text_writer.hpp"
+#include "sipfast/proxy/stages/registrar_service.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/params.hpp"
 
@@ -54,9 +55,7 @@ const sip::uri* who_must_prove(const request_context& ctx, const auth_config& a,
     for (const subnet& t : a.trusted)
         if (t.contains(ctx.in.source)) return nullptr;
     if (m.method == sip::method::register_) {
-        const bool for_us = !ctx.have_next_route &&
-                            (ctx.ruri_is_us || ctx.local.is_our_domain(ctx.target.host, ctx.target.port, ctx.target.has_port));
-        if (!for_us || !ctx.local.config().serve_registrations) return nullptr;
+        if (!is_register_for_us(ctx)) return nullptr;
         kind = &www;
         return &m.to.address;
     }

@@ -40,10 +40,14 @@ void write_bindings(core::text_writer& w, const registrar::binding_list& list, s
 
 } // namespace
 
-verdict serve_register(request_context& ctx, const registrar_host& host) noexcept {
-    if (ctx.m.method != sip::method::register_ || host.store == nullptr || ctx.have_next_route) return verdict::next();
+bool is_register_for_us(const request_context& ctx) noexcept {
     const sip::uri& target = ctx.target;
-    if (!ctx.ruri_is_us && !ctx.local.is_our_domain(target.host, target.port, target.has_port)) return verdict::next();
+    return ctx.m.method == sip::method::register_ && ctx.local.config().serve_registrations && !ctx.have_next_route &&
+           (ctx.ruri_is_us || ctx.local.is_our_domain(target.host, target.port, target.has_port));
+}
+
+verdict serve_register(request_context& ctx, const registrar_host& host) noexcept {
+    if (host.store == nullptr || !is_register_for_us(ctx)) return verdict::next();
 
     // §10.3 step 2: what the REGISTER requires of us (Path we do: RFC 3327).
     if (const verdict v = refuse_unsupported(ctx, sip::header_id::require, {"path"}); !v.go_on()) return v;

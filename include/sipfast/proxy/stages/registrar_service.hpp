@@ -17,6 +17,10 @@ struct registrar_host {
     std::span<char> room;       ///< where the answer's header lines are written
 };
 
+/// Whether the request is a REGISTER our registrar answers: it is on, the Request-URI is one of
+/// our domains (or our address) and no Route leads elsewhere.
+[[nodiscard]] bool is_register_for_us(const request_context& ctx) noexcept;
+
 /// The registrar (RFC 3261 §10.3): a REGISTER whose Request-URI is a domain we serve (and no
 /// Route leads elsewhere) is answered here. The To URI must name a user of that domain (else 404);
 /// the bindings change as apply_register says; the 200 lists every live binding with its expires,
