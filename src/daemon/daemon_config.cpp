@@ -193,6 +193,29 @@ bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
     return true;
 }
 
+// [forking]: how a request to a user with several contacts is tried (RFC 3261 §16.6).
+bool read_forking(context& c, const toml::node& n, proxy::proxy_config& p) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "forking: expected a table ([forking] with mode, branch_timeout_s)");
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view name = tk.str();
+        if (name == "mode") {
+            std::string m;
+            if (!read_string(c, tv, "forking.mode", m)) return false;
+            if (m == "parallel") p.forking = proxy::fork_mode::parallel;
+            else if (m == "sequential") p.forking = proxy::fork_mode::sequential;
+            else return c.fail(tv, "forking.mode: '" + m + "' is neither parallel nor sequential");
+        } else if (name == "branch_timeout_s") {
+            if (!read_int(c, tv, {"branch_timeout_s", 1, 3600, 1'000'000'000, &p.branch_timeout_ns, nullptr, nullptr, "seconds"},
+                          "forking.branch_timeout_s"))
+                return false;
+        } else {
+            return c.fail(tv, "forking: unknown key '" + std::string(name) + "' (mode, branch_timeout_s)");
+        }
+    }
+    return true;
+}
+
 // [registrar]: enabled, where bindings are kept, the expiry limits and bindings per address-of-record.
 bool read_registrar(context& c, const toml::node& n, daemon_config& cfg) {
     proxy::proxy_config& p = cfg.proxy;
@@ -565,6 +588,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             cfg.proxy.aliases = std::move(aliases);
         } else if (key == "registrar") {
             (void)read_registrar(c, v, cfg);
+        } else if (key == "forking") {
+            (void)read_forking(c, v, cfg.proxy);
         } else if (key == "memory") {
             (void)read_int_table(c, v, "memory",
                                  {{"per_worker_mb", 16, 1 << 20, 1 << 20, nullptr, nullptr, &cfg.proxy.memory_per_shard, "MiB"}});

@@ -208,6 +208,8 @@ void pipeline::forward_statefully(request_context& ctx, const txn::transaction_k
         if (!key.valid()) return forward_statelessly(ctx, out);  // too long to keep state for
         return refuse(in, verdict::answer(503, "Service Unavailable", "Retry-After: 5\r\n", drop_cause::table_full), out);
     }
+    // A fork's further branches are built from the same edits of the stages before, each its own way.
+    const sip::message_editor::mark before_forward = editor_.checkpoint();
     const txn::our_branch branch = txn::our_branch::stateful(shard_, t->slot, transactions_->generation(*t), ctx.loop_hash);
     verdict v = forward(ctx, branch.text());
     // The forwarded request is kept for retransmission, CANCEL, ACK and our own answers.
@@ -225,6 +227,9 @@ void pipeline::forward_statefully(request_context& ctx, const txn::transaction_k
     const bool reliable = t->upstream_transport != sip::transport::udp;
     t->server = txn::server_transaction(t->invite, reliable, timers());
     t->upstream = answer_address(in);
+    t->received_ns = in.received_ns;
+    t->downstream = ctx.destination;
+    t->downstream_transport = ctx.transport;
     ++stats_.transactions_created;
     ++stats_.transactions_active;
     ++stats_.transactions_pending;
@@ -232,14 +237,63 @@ void pipeline::forward_statefully(request_context& ctx, const txn::transaction_k
     if (dialogs_ && ctx.in_dialog()) refresh_dialog();
     // §16.2: an INVITE that goes on is answered 100 Trying at once.
     if (t->invite) respond(*t, m, false, 100, "Trying", {}, out);
-    t->downstream = ctx.destination;
-    t->downstream_transport = ctx.transport;
-    t->client = txn::client_transaction(t->invite, ctx.transport != sip::transport::udp, timers());
-    t->client_started = true;
-    if (t->invite) arm_timer_c(*t, config_->timer_c_ns);
-    t->received_ns = in.received_ns;
+    if (ctx.more_count != 0) fork(ctx, *t, before_forward);
     tag(in, latency_of_request(m.method));
-    apply_client(*t, t->client.start(), out);
+    start_branch(*t, *t, out);
+    if (!t->sequential)
+        for (std::size_t i = 0; i < t->fork_count; ++i)
+            if (transaction* b = transactions_->at(t->forks[i])) start_branch(*t, *b, out);
+}
+
+void pipeline::fork(request_context& ctx, transaction& head, const sip::message_editor::mark& before_forward) noexcept {
+    head.sequential = config_->forking == fork_mode::sequential;
+    for (std::size_t i = 0; i < ctx.more_count; ++i) {
+        transaction* b = transactions_->insert_branch(head, static_cast<std::uint32_t>(i));
+        if (b == nullptr) break;  // a full table: the branches made so far are tried
+        editor_.rewind(before_forward);
+        ctx.err = sip::edit_error::none;
+        ctx.aim(ctx.more[i]);
+        const txn::our_branch branch = txn::our_branch::stateful(shard_, b->slot, transactions_->generation(*b), ctx.loop_hash);
+        char* copy = forward(ctx, branch.text()).go_on() ? transactions_->store().allocate(editor_.size(), b->request) : nullptr;
+        if (copy == nullptr) {
+            transactions_->erase(*b);
+            continue;
+        }
+        (void)editor_.serialize({copy, editor_.size()});
+        // What a branch needs when its head is gone: a late 2xx still goes to the caller (§16.7 step 5).
+        b->invite = head.invite;
+        b->initial = head.initial;
+        b->upstream = head.upstream;
+        b->upstream_transport = head.upstream_transport;
+        b->received_ns = head.received_ns;
+        b->downstream = ctx.destination;
+        b->downstream_transport = ctx.transport;
+        b->server_done = true;  // no server side: the head answers the caller
+        b->final_sent = true;   // nor pending: the head counts as the caller's request
+        head.forks[head.fork_count++] = transactions_->ref(*b);
+        ++stats_.transactions_active;
+        ++stats_.branches_forked;
+    }
+}
+
+void pipeline::start_branch(transaction& head, transaction& b, outbox& out) noexcept {
+    b.client = txn::client_transaction(b.invite, b.downstream_transport != sip::transport::udp, timers());
+    b.client_started = true;
+    ++head.branches_open;
+    b.hunting = head.sequential && next_unstarted(head) != nullptr;
+    if (b.invite) arm_timer_c(b, b.hunting ? config_->branch_timeout_ns : config_->timer_c_ns);
+    apply_client(b, b.client.start(), out);
+}
+
+pipeline::transaction* pipeline::next_unstarted(transaction& head) noexcept {
+    if (!head.client_started) return &head;
+    for (std::size_t i = 0; i < head.fork_count; ++i)
+        if (transaction* b = transactions_->at(head.forks[i]); b != nullptr && !b->client_started) return b;
+    return nullptr;
+}
+
+pipeline::transaction* pipeline::head_of(transaction& t) noexcept {
+    return t.is_branch ? transactions_->at(t.head) : &t;
 }
 
 bool pipeline::match_transaction(const inbound& in, const txn::transaction_key& key, outbox& out) noexcept {
@@ -257,11 +311,7 @@ bool pipeline::match_transaction(const inbound& in, const txn::transaction_key& 
     if (inv == nullptr) return false;  // §16.10: no matching INVITE here, forward it statelessly
     reply(in, 200, "OK", {}, out);     // §16.10: the CANCEL is answered at once
     inv->upstream_cancelled = true;
-    if (!inv->server_done && inv->client_started && !inv->client_done && !inv->cancel_sent) {
-        // §9.1: a CANCEL may be sent only once a provisional response has come back.
-        if (inv->provisional_seen) send_cancel(*inv, out);
-        else inv->cancel_pending = true;
-    }
+    if (!inv->server_done) end_search(*inv, nullptr, out);  // every pending branch is cancelled
     return true;
 }
 
@@ -295,45 +345,19 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
             }
             if (status < 200) {
                 t->provisional_seen = true;
-                if (t->invite && !t->cancel_sent) arm_timer_c(*t, config_->timer_c_ns);  // reset by each 1xx
-            }
-            const bool cancel_now = t->cancel_pending && status < 200 && !t->cancel_sent;
-            const txn::state s = t->server.current();
-            bool forward = false, too_large = false;
-            if (!have_next) {  // §16.7 step 3: meant for us (no Via left), never forwarded
-                stats_.count_drop(drop_cause::not_ours);
-            } else if (status != 100 && (s == txn::state::trying || s == txn::state::proceeding)) {
-                (void)editor_.remove(sip::first_value_span(editor_.original(), *first));
-                // The response sent upstream is kept to answer a retransmitted request.
-                txn::message_store& store = transactions_->store();
-                store.release(t->response);
-                if (char* copy = store.allocate(editor_.size(), t->response)) {
-                    (void)editor_.serialize({copy, editor_.size()});
-                    forward = true;
-                } else {
-                    too_large = status >= 200;  // the caller still gets a final answer
+                // Reset by each 1xx, but a sequential branch is tried for its time and no longer.
+                if (t->invite && !t->cancel_sent && !t->hunting) arm_timer_c(*t, config_->timer_c_ns);
+                if (t->cancel_pending && !t->cancel_sent) {
+                    t->cancel_pending = false;
+                    send_cancel(*t, out);
                 }
             }
-            apply_client(*t, a, out);  // frees nothing: the server side is still open
-            if (cancel_now) {
-                t->cancel_pending = false;
-                send_cancel(*t, out);
-            }
-            if (too_large && read_request(*t)) {
-                respond(*t, aux_, true, 502, "Response Too Large To Relay", {}, out);  // may free t
-                return;
-            }
-            if (forward) {
-                ++stats_.forwarded_responses[status_class(status)];
-                if (t->invite && status >= 200 && status < 300 && now_ns_ > t->received_ns)
-                    stats_.call_setup.record(now_ns_ - t->received_ns);
-                tag(in, latency_of_response(status));
-                track_dialog(*t, status);
-                note_final(*t, status);
-                apply_server(*t, t->server.on_send(status), out);  // may free t
-                return;
-            }
-            trim(*t);
+            const txn::transaction_ref self = transactions_->ref(*t);
+            // §16.7 step 3: with no Via left it was meant for us and is never forwarded; as a final
+            // answer the branch has failed, and the caller hears it from us.
+            if (!have_next) stats_.count_drop(drop_cause::not_ours);
+            relay(*t, have_next || status < 200 ? status : 502, have_next ? first : nullptr, &in, out);  // frees no branch whose client is open
+            if ((t = transactions_->at(self)) != nullptr) apply_client(*t, a, out);
             return;
         }
     }
@@ -442,13 +466,11 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
     if (a.terminated) t.client_done = true;
     if (a.timed_out) {
         ++stats_.transactions_timed_out;
-        // §16.7 step 2 / §16.8: a branch that times out is a 408 for the client, if nothing final
-        // went back yet. The request is read back from what we forwarded.
-        const txn::state s = t.server.current();
-        if (!t.server_done && (s == txn::state::trying || s == txn::state::proceeding) && read_request(t)) {
-            respond(t, aux_, true, 408, "Request Timeout", {}, out);
-            return;  // respond() may have freed t
-        }
+        // §16.7 step 2 / §16.8: a branch that times out counts as a 408 in the response context.
+        const txn::transaction_ref self = transactions_->ref(t);
+        relay(t, 408, nullptr, nullptr, out);
+        if (transaction* again = transactions_->at(self); again != nullptr && a.terminated) maybe_free(*again);
+        return;
     }
     if (a.terminated) maybe_free(t);
 }
@@ -467,24 +489,198 @@ void pipeline::arm_timer_c(transaction& t, std::uint64_t in_ns) noexcept {
 }
 
 void pipeline::on_timer_c(transaction& t, outbox& out) noexcept {
-    if (t.server_done || t.client_done) return;  // answered meanwhile
+    if (t.client_done) return;  // answered meanwhile
     if (t.provisional_seen && !t.cancel_sent) {
         send_cancel(t, out);  // rearms C for 64*T1
         return;
     }
-    // The CANCEL brought no final answer either: the branch is over (§9.1). The caller gets 487 if
-    // it cancelled, else 408 (§16.7 step 2), read back from what we forwarded.
+    // The CANCEL brought no final answer either, or a sequential branch never rang: the branch is
+    // over (§9.1). It counts as 487 if the caller cancelled, else 408 (§16.7 step 2).
     wheel_.cancel(t.timers.client_retransmit);
     wheel_.cancel(t.timers.client_lifetime);
     t.client_done = true;
     ++stats_.transactions_timed_out;
-    const txn::state s = t.server.current();
-    if ((s == txn::state::trying || s == txn::state::proceeding) && read_request(t)) {
-        if (t.upstream_cancelled) respond(t, aux_, true, 487, "Request Terminated", {}, out);
-        else respond(t, aux_, true, 408, "Request Timeout", {}, out);
-        return;  // respond() may have freed t
+    const txn::transaction_ref self = transactions_->ref(t);
+    transaction* h = head_of(t);
+    relay(t, h != nullptr && h->upstream_cancelled ? 487 : 408, nullptr, nullptr, out);
+    if (transaction* again = transactions_->at(self)) maybe_free(*again);
+}
+
+// ---- the response context (§16.7) -------------------------------------------------------------
+
+namespace {
+
+// §16.7 step 6: a 6xx first, else the lowest class, and within it the answers that tell the caller
+// how to try again (credentials, a body type, an extension, more digits); then an answer a branch
+// sent before one we made up ourselves (a timeout); then the lowest code. Lower is better.
+int preference(int status, bool ours) noexcept {
+    const bool informs = status == 401 || status == 407 || status == 415 || status == 420 || status == 484;
+    const int rank = status >= 600 ? 0 : (status / 100) * 2 + (informs ? 0 : 1);
+    return rank * 2000 + (ours ? 1000 : 0) + status % 1000;
+}
+
+bool is_challenge(int status) noexcept { return status == 401 || status == 407; }
+
+std::string_view reason_of(int status) noexcept {
+    switch (status) {
+    case 408: return "Request Timeout";
+    case 487: return "Request Terminated";
+    case 500: return "Server Internal Error";
+    default: return "Bad Gateway";
     }
-    maybe_free(t);
+}
+
+} // namespace
+
+void pipeline::relay(transaction& t, int status, const sip::header* our_via, const inbound* in, outbox& out) noexcept {
+    transaction* h = head_of(t);
+    const txn::transaction_ref head = h != nullptr ? transactions_->ref(*h) : txn::transaction_ref{};
+    const txn::state s = h != nullptr ? h->server.current() : txn::state::terminated;
+    const bool caller_waits = h != nullptr && !h->server_done && (s == txn::state::trying || s == txn::state::proceeding);
+    if (status < 200) {
+        if (caller_waits && our_via != nullptr && status != 100) (void)forward_up(*h, status, *our_via, in, out);
+        return;
+    }
+    if (status < 300) {
+        if (h != nullptr) end_search(*h, &t, out);  // step 10: the other branches are cancelled
+        // Step 5: every 2xx goes to the caller, through the head while it waits, else as it is.
+        if (our_via != nullptr && caller_waits) {
+            if (t.invite && now_ns_ > t.received_ns) stats_.call_setup.record(now_ns_ - t.received_ns);
+            track_dialog(t, status);
+            if (!forward_up(*h, status, *our_via, in, out)) keep_own_answer(*h, 502);  // may free h
+        } else if (our_via != nullptr) {
+            (void)editor_.remove(sip::first_value_span(editor_.original(), *our_via));
+            ++stats_.forwarded_responses[status_class(status)];
+            track_dialog(t, status);
+            send_edited(t.upstream, t.upstream_transport, out);
+        }
+    } else if (caller_waits) {
+        if (our_via == nullptr) keep_own_answer(*h, status);
+        else keep_answer(*h, status, *our_via);
+        if (status >= 600) end_search(*h, &t, out);  // step 5: a 6xx ends the search
+    }
+    if (t.branch_over) return;
+    t.branch_over = true;
+    h = h != nullptr ? transactions_->at(head) : nullptr;
+    if (h == nullptr || --h->branches_open != 0) return;
+    // Every branch started is over: the next one of a sequential fork, or the best answer (step 6).
+    if (!h->search_over)
+        if (transaction* next = next_unstarted(*h)) return start_branch(*h, *next, out);
+    send_best(*h, in, out);
+}
+
+bool pipeline::forward_up(transaction& h, int status, const sip::header& our_via, const inbound* in, outbox& out) noexcept {
+    (void)editor_.remove(sip::first_value_span(editor_.original(), our_via));
+    // The response sent upstream is kept to answer a retransmitted request.
+    txn::message_store& store = transactions_->store();
+    store.release(h.response);
+    char* copy = store.allocate(editor_.size(), h.response);
+    if (copy == nullptr) return false;
+    (void)editor_.serialize({copy, editor_.size()});
+    ++stats_.forwarded_responses[status_class(status)];
+    if (in != nullptr) tag(*in, latency_of_response(status));
+    note_final(h, status);
+    apply_server(h, h.server.on_send(status), out);  // may free h
+    return true;
+}
+
+void pipeline::keep_own_answer(transaction& h, int status) noexcept {
+    if (h.best_status != 0 && preference(h.best_status, h.best.empty()) <= preference(status, true)) return;
+    transactions_->store().release(h.best);
+    h.best_status = static_cast<std::uint16_t>(status);
+}
+
+void pipeline::keep_answer(transaction& h, int status, const sip::header& our_via) noexcept {
+    txn::message_store& store = transactions_->store();
+    (void)editor_.remove(sip::first_value_span(editor_.original(), our_via));
+    const bool better = h.best_status == 0 || preference(status, false) < preference(h.best_status, h.best.empty());
+    if (!better) {
+        // Step 7: the challenges of every 401 and 407 go to the caller in the answer chosen.
+        if (is_challenge(status) && is_challenge(h.best_status) && !h.best.empty()) merge_challenges(h, msg_, editor_.original());
+        return;
+    }
+    txn::stored kept;
+    char* copy = store.allocate(editor_.size(), kept);
+    if (copy == nullptr) return keep_own_answer(h, 502);  // the caller still gets a final answer
+    (void)editor_.serialize({copy, editor_.size()});
+    if (is_challenge(status) && is_challenge(h.best_status) && !h.best.empty()) {
+        // The new best takes the challenges of the one it replaces.
+        const std::string_view old = store.view(h.best);
+        if (sip::parse(old, aux_, aux_slots_).ok()) {
+            std::swap(h.best, kept);
+            merge_challenges(h, aux_, old);
+            std::swap(h.best, kept);
+        }
+    }
+    store.release(h.best);
+    h.best = kept;
+    h.best_status = static_cast<std::uint16_t>(status);
+}
+
+void pipeline::merge_challenges(transaction& h, const sip::message& from, std::string_view from_text) noexcept {
+    // The kept answer with `from`'s WWW-Authenticate and Proxy-Authenticate lines added before its
+    // blank line; unchanged when they do not fit.
+    txn::message_store& store = transactions_->store();
+    const std::string_view kept = store.view(h.best);
+    const std::size_t end = kept.find("\r\n\r\n");
+    if (end == std::string_view::npos) return;
+    core::text_writer w({scratch_.get(), txn::message_store::max_message});
+    w.put(kept.substr(0, end + 2));
+    std::size_t added = 0;
+    for (const sip::header& hd : from.headers)
+        if (hd.id == sip::header_id::www_authenticate || hd.id == sip::header_id::proxy_authenticate) {
+            w.put(sip::header_line(from_text, hd));
+            ++added;
+        }
+    w.put(kept.substr(end + 2));
+    if (added == 0 || !w.ok()) return;
+    txn::stored merged;
+    if (!store.put(w.view(), merged)) return;
+    store.release(h.best);
+    h.best = merged;
+}
+
+void pipeline::send_best(transaction& h, const inbound* in, outbox& out) noexcept {
+    const txn::state s = h.server.current();
+    if (h.server_done || (s != txn::state::trying && s != txn::state::proceeding)) return;
+    int status = h.best_status != 0 ? h.best_status : 408;
+    // Step 6: a 503 would tell the caller that we are unavailable; it gets 500.
+    if (status == 503) status = 500;
+    if (h.best.empty() || status != h.best_status) {
+        // One we answer ourselves, read back from what we forwarded.
+        if (read_request(h)) respond(h, aux_, true, status, reason_of(status), {}, out);  // may free h
+        return;
+    }
+    txn::message_store& store = transactions_->store();
+    store.release(h.response);
+    h.response = std::exchange(h.best, txn::stored{});
+    h.best_status = 0;
+    ++stats_.forwarded_responses[status_class(status)];
+    if (in != nullptr) tag(*in, latency_of_response(status));
+    note_final(h, status);
+    apply_server(h, h.server.on_send(status), out);  // may free h
+}
+
+void pipeline::end_search(transaction& h, const transaction* except, outbox& out) noexcept {
+    h.search_over = true;
+    cancel_branch(h, except, out);
+    for (std::size_t i = 0; i < h.fork_count; ++i) {
+        transaction* b = transactions_->at(h.forks[i]);
+        if (b == nullptr) continue;
+        if (!b->client_started) {  // a sequential branch never tried: nothing to cancel
+            --stats_.transactions_active;
+            transactions_->erase(*b);
+            continue;
+        }
+        cancel_branch(*b, except, out);
+    }
+}
+
+void pipeline::cancel_branch(transaction& b, const transaction* except, outbox& out) noexcept {
+    // §9.1 and §16.10: only an INVITE is cancelled, and only once a provisional response came back.
+    if (&b == except || !b.invite || !b.client_started || b.client_done || b.cancel_sent) return;
+    if (b.provisional_seen) send_cancel(b, out);
+    else b.cancel_pending = true;
 }
 
 void pipeline::track_dialog(const transaction& t, int status) noexcept {

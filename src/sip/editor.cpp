@@ -30,9 +30,18 @@ edit_error message_editor::replace(std::string_view range, std::string_view text
         edits_[at] = edits_[at - 1];
         --at;
     }
-    edits_[at] = edit{begin, end, text};
+    edits_[at] = edit{begin, end, text, static_cast<std::uint32_t>(count_)};
     ++count_;
     return edit_error::none;
+}
+
+void message_editor::rewind(const mark& m) noexcept {
+    // Edits made before the mark have `made` below m.edits whatever has been inserted since.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < count_; ++i)
+        if (edits_[i].made < m.edits) edits_[kept++] = edits_[i];
+    count_ = kept;
+    scratch_used_ = m.scratch;
 }
 
 std::string_view message_editor::keep(std::initializer_list<std::string_view> parts, edit_error& err) noexcept {

@@ -12,8 +12,19 @@ transaction_key::transaction_key(const sip::message& m, std::string_view method)
     w.put(m.top_via.branch).put('|').put(m.top_via.host).put(':').number(port).put('|').put(method);
     if (!w.ok()) return;  // len_ 0: no key
     len_ = w.size();
-    hash_ = core::call_id_hash(bytes());
+    seal();
 }
+
+transaction_key transaction_key::of_branch(std::uint32_t slot, std::uint32_t generation, std::uint32_t index) noexcept {
+    transaction_key k;
+    core::text_writer w(k.buf_);
+    w.put('\x01').number(slot).put('.').number(generation).put('.').number(index);
+    k.len_ = w.size();
+    k.seal();
+    return k;
+}
+
+void transaction_key::seal() noexcept { hash_ = core::call_id_hash(bytes()); }
 
 transaction_key::transaction_key(const sip::message& m) noexcept
     : transaction_key(m, m.method == sip::method::ack ? std::string_view("INVITE") : m.method_text) {}

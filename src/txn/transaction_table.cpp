@@ -30,8 +30,16 @@ proxy_transaction* transaction_table::insert(const transaction_key& k) noexcept 
     return t;
 }
 
+proxy_transaction* transaction_table::insert_branch(const proxy_transaction& head, std::uint32_t index) noexcept {
+    proxy_transaction* t = insert(transaction_key::of_branch(head.slot, generations_[head.slot], index));
+    if (t == nullptr) return nullptr;
+    t->is_branch = true;
+    t->head = transaction_ref{head.slot, generations_[head.slot]};
+    return t;
+}
+
 void transaction_table::erase(proxy_transaction& t) noexcept {
-    for (stored* s : {&t.request, &t.response, &t.cancel_request, &t.ack}) store_.release(*s);
+    for (stored* s : {&t.request, &t.response, &t.cancel_request, &t.ack, &t.best}) store_.release(*s);
     ++generations_[t.slot];  // stale branches and timers now find nothing
     (void)table_.erase_at(t.slot);
 }

@@ -69,7 +69,7 @@ class Generator(unittest.TestCase):
 
     def test_stateful_calls_complete(self):
         # With the default timers a BYE's transaction holds its slot 32 s: one second of calls
-        # stays within the embedded default's table (199 136 slots) on a machine twice as fast.
+        # stays within the embedded default's table (186 932 slots) on a machine twice as fast.
         self.check_calls("stateful", seconds="1")
 
     def test_stateful_calls_go_on_past_timer_j(self):

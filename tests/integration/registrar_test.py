@@ -6,7 +6,8 @@ lapsed, 404 for a user never registered, a retransmitted REGISTER answered alike
 TCP whose calls then arrive on that same connection; bindings that outlive a kill -9 of sipfastd
 and a database that cannot serve refused at start. With digest authentication (RFC 3261 §22,
 RFC 7616): SIPp registers through a 401 and calls through a 407; a wrong password, a replayed
-nonce-count, another user's credentials and an htdigest user.
+nonce-count, another user's credentials and an htdigest user. Forking to a user's two contacts,
+in parallel and in sequence.
 Usage: registrar_test.py SIPFASTD SIPP_SCENARIO_DIR"""
 import hashlib
 import os
@@ -284,6 +285,76 @@ def digest_line(header, user, password, realm, nonce, uri, method, nc="00000001"
     response = h(f"{h(f'{user}:{realm}:{password}')}:{nonce}:{nc}:{cnonce}:auth:{h(f'{method}:{uri}')}")
     return (f'{header}: Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
             f'response="{response}", algorithm=MD5, cnonce="{cnonce}", qop=auth, nc={nc}\r\n')
+
+
+class Forking(RegistrarClient, unittest.TestCase):
+    """A user registered from two SIPp callees is called by a SIPp caller (RFC 3261 §16.6, §16.7):
+    in parallel both ring, one answers and the other is cancelled; in sequence the busy one is tried
+    first and the call fails over to the other. Every SIPp must complete its scenario."""
+
+    def start(self, forking):
+        self.prepare("sipfast-fork-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.proxy = Daemon(SIPFASTD, self.tmp, f"""
+listen = ["udp:127.0.0.1:{self.port}"]
+workers = 2
+domains = ["127.0.0.1"]
+[forking]
+mode = "{forking}"
+""")
+        self.addCleanup(self.proxy.stop)
+
+    def call(self, user, callees):
+        """Registers one SIPp callee per (scenario, q) as a contact of `user`, calls `user` once with
+        uac_rr.xml and waits for every SIPp; returns the callees' message traces."""
+        procs, logs = [], []
+        try:
+            for i, (scenario, q) in enumerate(callees):
+                port, log = free_port(), os.path.join(self.tmp, f"{user}-{i}.log")
+                procs.append(subprocess.Popen([self.sipp, "-sf", os.path.join(SCENARIOS, scenario), "-i", "127.0.0.1",
+                                               "-p", str(port), "-m", "1", "-nostdin", "-timeout", "30s",
+                                               "-trace_msg", "-message_file", log],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp))
+                logs.append(log)
+                answer = self.register(user, f"<sip:{user}@127.0.0.1:{port}>;q={q}", 300, call_id=f"{user}-{i}")
+                self.assertEqual(self.status(answer), 200, answer)
+            time.sleep(0.3)
+            uac = subprocess.run([self.sipp, "-sf", os.path.join(SCENARIOS, "uac_rr.xml"), "-s", user,
+                                  f"127.0.0.1:{self.port}", "-i", "127.0.0.1", "-p", str(free_port()), "-m", "1",
+                                  "-nostdin", "-timeout", "30s", "-timeout_error"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.tmp, timeout=60)
+            self.assertEqual(uac.returncode, 0, "the SIPp caller failed: " + uac.stdout.decode(errors="replace")[-3000:])
+            for (scenario, _), proc in zip(callees, procs):
+                self.assertEqual(proc.wait(timeout=40), 0, f"the SIPp callee running {scenario} failed")
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        traces = []
+        for log in logs:
+            with open(log) as f:
+                traces.append(f.read())
+        return traces
+
+    def test_parallel_both_ring_one_answers_the_other_is_cancelled(self):
+        self.start("parallel")
+        answering, ringing = self.call("hunt", [("uas_rr.xml", "0.5"), ("uas_cancel.xml", "1.0")])
+        self.assertIn("INVITE sip:hunt@127.0.0.1:", answering)
+        self.assertRegex(ringing, r"message received[^\n]*\n\nCANCEL sip:hunt@127\.0\.0\.1:\d+ SIP/2\.0")
+        self.assertRegex(ringing, r"message received[^\n]*\n\nACK sip:hunt@127\.0\.0\.1:\d+ SIP/2\.0")
+
+    def test_sequential_fails_over_from_the_busy_contact(self):
+        self.start("sequential")
+        busy, answering = self.call("serial", [("uas_busy.xml", "1.0"), ("uas_rr.xml", "0.5")])
+        # The busy contact, with the higher q, got the INVITE and ACKed its 486 before the other was
+        # tried (SIPp stamps each message it traces); the caller never saw the 486 (uac_rr.xml).
+        def arrival(trace, method):
+            m = re.search(r"-{5,} \S+\s+(\d\d:\d\d:\d\d\.\d+)[^\n]*\n[^\n]*message received[^\n]*\n\n" + method +
+                          r" sip:serial@", trace)
+            self.assertIsNotNone(m, trace[:1500])
+            return m.group(1)
+        self.assertLessEqual(arrival(busy, "ACK"), arrival(answering, "INVITE"))
 
 
 class AuthenticatingRegistrar(DaemonClass, RegistrarClient, unittest.TestCase):

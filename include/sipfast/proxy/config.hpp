@@ -72,6 +72,12 @@ struct auth_config {
     std::uint64_t nonce_lifetime_ns = 300'000'000'000;  ///< older nonces are answered stale=true
 };
 
+/// How a request with several targets (a user's registered contacts) is forked (RFC 3261 §16.6).
+enum class fork_mode : std::uint8_t {
+    parallel,    ///< every branch at once
+    sequential,  ///< best q first, the next when one fails or rings past branch_timeout_ns
+};
+
 /// The configuration the pipeline runs on: immutable while workers read it (a reload swaps in a
 /// new one).
 struct proxy_config {
@@ -105,6 +111,8 @@ struct proxy_config {
     std::uint64_t t2_ns = 4'000'000'000;
     std::uint64_t t4_ns = 5'000'000'000;
     std::uint64_t timer_c_ns = 180'000'000'000;   ///< §16.6 step 11: an INVITE ringing this long is cancelled
+    fork_mode forking = fork_mode::parallel;
+    std::uint64_t branch_timeout_ns = 20'000'000'000;  ///< sequential forking: how long a branch is tried before the next
 };
 
 } // namespace sipfast::proxy

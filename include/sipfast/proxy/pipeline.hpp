@@ -125,6 +125,24 @@ private:
     void maybe_free(transaction& t) noexcept;
     void note_final(transaction& t, int status) noexcept;
     void on_timer(std::uint64_t cookie, outbox& out) noexcept;
+    // Forking and the response context (§16.6, §16.7).
+    void fork(request_context& ctx, transaction& head, const sip::message_editor::mark& before_forward) noexcept;
+    void start_branch(transaction& head, transaction& b, outbox& out) noexcept;
+    [[nodiscard]] transaction* next_unstarted(transaction& head) noexcept;
+    [[nodiscard]] transaction* head_of(transaction& t) noexcept;
+    /// Branch t's response with `status` (msg_, when our_via names its top Via; none for an outcome
+    /// we made up: a timeout) in its head's response context: forwarded, kept as the best so far,
+    /// or dropped; the search ends or goes on; the caller gets the best answer when no branch is left.
+    void relay(transaction& t, int status, const sip::header* our_via, const inbound* in, outbox& out) noexcept;
+    [[nodiscard]] bool forward_up(transaction& h, int status, const sip::header& our_via, const inbound* in, outbox& out) noexcept;
+    void keep_answer(transaction& h, int status, const sip::header& our_via) noexcept;
+    void keep_own_answer(transaction& h, int status) noexcept;
+    void merge_challenges(transaction& h, const sip::message& from, std::string_view from_text) noexcept;
+    void send_best(transaction& h, const inbound* in, outbox& out) noexcept;
+    /// A 2xx or 6xx came or the caller cancelled: every pending branch but `except` is cancelled and
+    /// none starts.
+    void end_search(transaction& h, const transaction* except, outbox& out) noexcept;
+    void cancel_branch(transaction& b, const transaction* except, outbox& out) noexcept;
     void on_timer_c(transaction& t, outbox& out) noexcept;
     void track_dialog(const transaction& t, int status) noexcept;
     void refresh_dialog() noexcept;

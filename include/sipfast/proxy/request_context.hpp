@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
 #include "sipfast/proxy/inbound.hpp"
 #include "sipfast/proxy/local_identity.hpp"
 #include "sipfast/proxy/stats.hpp"
+#include "sipfast/registrar/location_store.hpp"
+#include "sipfast/txn/proxy_transaction.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/message.hpp"
 
@@ -27,6 +30,19 @@ struct verdict {
         return {status, reason, extra, drop};
     }
 };
+
+/// Where one branch of a request goes (RFC 3261 §16.5): the Request-URI to write (empty keeps the
+/// received one), the Route values to put first (a binding's Path, RFC 3327), the address and
+/// transport, and our side it leaves by.
+struct branch_target {
+    std::string_view new_ruri;
+    std::string_view route;
+    core::net_address destination;
+    sip::transport transport = sip::transport::udp;
+    const listen_point* leave = nullptr;
+};
+
+using txn::max_branches;
 
 /// One request on its way through the stages (docs/architecture.md, "The request path"): the
 /// message, the edits made to it so far, and what each stage found out for the next. Views point
@@ -50,10 +66,25 @@ struct request_context {
     // authentication (§22)
     std::string_view authenticated_user;  ///< the digest username that was proved, empty when none was asked
     std::string_view auth_info;           ///< an Authentication-Info line for our own 2xx, or empty
-    // target resolution (§16.5)
+    // target resolution (§16.5): the first branch here, the others of a fork in `more`
     core::net_address destination;
     sip::transport transport = sip::transport::udp;
     const listen_point* leave = nullptr;  ///< our side it leaves by
+    std::string_view route;               ///< Route values to put first (a binding's Path), empty when none
+    std::array<branch_target, max_branches - 1> more{};
+    std::size_t more_count = 0;
+    registrar::binding_list held;         ///< the bindings the targets' views point into
+
+    /// The first branch's target, as a fork's other branches are kept.
+    [[nodiscard]] branch_target first_target() const noexcept { return {new_ruri, route, destination, transport, leave}; }
+    /// Makes `b` the branch the forward stage builds.
+    void aim(const branch_target& b) noexcept {
+        new_ruri = b.new_ruri;
+        route = b.route;
+        destination = b.destination;
+        transport = b.transport;
+        leave = b.leave;
+    }
 
     request_context(const inbound& i, const sip::message& msg, sip::message_editor& e, const local_identity& l) noexcept
         : in(i), m(msg), editor(e), local(l), target(msg.request_uri) {}

@@ -45,6 +45,7 @@ struct shard_stats {
     core::counter transactions_active;
     core::counter transactions_pending;  ///< open and still without a final answer upstream
     core::counter transactions_timed_out;
+    core::counter branches_forked;           ///< stateful: branches besides the first of a forked request
     core::counter retransmissions_absorbed;  ///< stateful: requests and responses not forwarded again
     core::counter dialogs_created;           ///< stateful: 2xx to initial INVITEs forwarded
     core::counter dialogs_active;

@@ -33,6 +33,16 @@ public:
     /// `original` is the whole message as received (start line through body).
     explicit message_editor(std::string_view original = {}) noexcept : original_(original) {}
 
+    /// The edits made so far, to go back to with rewind().
+    struct mark {
+        std::size_t edits = 0;
+        std::size_t scratch = 0;
+    };
+    [[nodiscard]] mark checkpoint() const noexcept { return {count_, scratch_used_}; }
+    /// Undoes every edit made after `m` and gives back the scratch they kept, so one request can be
+    /// forwarded several ways (a fork's branches) from the edits the stages before made once.
+    void rewind(const mark& m) noexcept;
+
     /// Forgets every edit and starts over on `original`.
     void reset(std::string_view original) noexcept {
         original_ = original;
@@ -68,6 +78,7 @@ private:
         std::uint32_t begin;
         std::uint32_t end;
         std::string_view text;
+        std::uint32_t made = 0;  // the order it was made in (edits are kept sorted by position)
     };
 
     std::string_view original_;

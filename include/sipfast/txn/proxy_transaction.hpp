@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "sipfast/core/net_address.hpp"
@@ -10,6 +12,15 @@
 #include "sipfast/txn/transaction.hpp"
 
 namespace sipfast::txn {
+
+/// The most branches one request forks into (RFC 3261 §16.6): a user's best-preferred contacts.
+inline constexpr std::size_t max_branches = 8;
+
+/// A transaction by its slot and the generation it had, so a stale reference finds nothing.
+struct transaction_ref {
+    std::uint32_t slot = 0;
+    std::uint32_t generation = 0;
+};
 
 /// Which of a proxied transaction's machines a timer belongs to.
 enum class timer_owner : std::uint8_t { server, client, cancel, proxy };
@@ -34,8 +45,11 @@ struct proxy_timers {
     }
 };
 
-/// One proxied request with one branch: RFC 3261 §16.7's response context. The server transaction
-/// faces the caller, the client transaction the next hop, and `cancel` our CANCEL of that branch.
+/// One proxied request and its first branch: RFC 3261 §16.7's response context. The server
+/// transaction faces the caller, the client transaction the next hop, and `cancel` our CANCEL of
+/// that branch. A request that forks (§16.6, several registered contacts) has further branches: each
+/// is a proxy_transaction of its own with no server side, naming this one, its head, which keeps the
+/// response context (the best final answer so far, how many branches are still open).
 /// It keeps only the copies it still needs, in its shard's message_store: the request as forwarded
 /// while the branch is open (retransmitted, and read to build CANCEL, ACK and our own answers), the
 /// last response sent upstream while the server side may be asked again, and the CANCEL or ACK we
@@ -66,6 +80,19 @@ struct proxy_transaction {
     bool cancel_done = false;
     bool upstream_cancelled = false;  ///< the caller sent CANCEL: a give-up answers 487, not 408
     bool final_sent = false;          ///< the caller has its final answer (or never will): not pending
+
+    // Forking (§16.7).
+    std::array<transaction_ref, max_branches - 1> forks{};  ///< head: its further branches, in the order tried
+    transaction_ref head{};           ///< a further branch: its head
+    stored best;                      ///< head: the best final answer so far, as it would go upstream (step 6)
+    std::uint16_t best_status = 0;    ///< head: its status, 0 for none yet; with no copy, one we answer ourselves
+    std::uint8_t fork_count = 0;      ///< head: how many further branches
+    std::uint8_t branches_open = 0;   ///< head: branches started and not yet over
+    bool is_branch = false;           ///< a further branch, not a head
+    bool sequential = false;          ///< head: one branch at a time, the next when one fails or times out
+    bool search_over = false;         ///< head: a 2xx or 6xx came or the caller cancelled: no branch starts
+    bool branch_over = false;         ///< this branch's outcome is in its head's response context
+    bool hunting = false;             ///< a sequential branch with others after it: Timer C is its time limit
 
     /// Whether every machine has ended, so the transaction can be freed.
     [[nodiscard]] bool finished() const noexcept {

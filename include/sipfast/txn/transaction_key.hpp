@@ -25,6 +25,10 @@ public:
     /// The key of request `m`: its own method, INVITE for an ACK.
     explicit transaction_key(const sip::message& m) noexcept;
 
+    /// The key of the `index`th further branch of the transaction at `slot` of `generation`: it
+    /// starts with a byte no Via branch holds, so no request ever matches it.
+    [[nodiscard]] static transaction_key of_branch(std::uint32_t slot, std::uint32_t generation, std::uint32_t index) noexcept;
+
     /// False when the key is longer than max_key_bytes (no transaction is kept for it).
     [[nodiscard]] bool valid() const noexcept { return len_ != 0; }
     [[nodiscard]] std::string_view bytes() const noexcept { return {buf_.data(), len_}; }
@@ -32,6 +36,9 @@ public:
     [[nodiscard]] core::table_key table_key() const noexcept { return core::table_key{hash_, bytes()}; }
 
 private:
+    transaction_key() noexcept = default;
+    void seal() noexcept;
+
     std::array<char, max_key_bytes> buf_;
     std::size_t len_ = 0;
     std::uint64_t hash_ = 0;

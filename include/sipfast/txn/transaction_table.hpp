@@ -45,11 +45,16 @@ public:
     }
     /// A new transaction for k (its slot set), or nullptr when the table is full or k is invalid.
     [[nodiscard]] proxy_transaction* insert(const transaction_key& k) noexcept;
+    /// A further branch of `head` (its `index`th), under a key no request has, or nullptr when the
+    /// table is full.
+    [[nodiscard]] proxy_transaction* insert_branch(const proxy_transaction& head, std::uint32_t index) noexcept;
     /// The transaction at `slot` if it is still the one of `generation`.
     [[nodiscard]] proxy_transaction* at(std::uint32_t slot, std::uint32_t generation) noexcept {
         return slot < generations_.size() && generations_[slot] == generation ? table_.at(slot) : nullptr;
     }
     [[nodiscard]] std::uint32_t generation(const proxy_transaction& t) const noexcept { return generations_[t.slot]; }
+    [[nodiscard]] transaction_ref ref(const proxy_transaction& t) const noexcept { return {t.slot, generations_[t.slot]}; }
+    [[nodiscard]] proxy_transaction* at(const transaction_ref& r) noexcept { return at(r.slot, r.generation); }
     /// Frees t: its stored copies go back to the store and its slot's generation moves on.
     void erase(proxy_transaction& t) noexcept;
 

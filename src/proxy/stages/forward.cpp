@@ -71,6 +71,7 @@ verdict forward(request_context& ctx, std::string_view branch) noexcept {
             build(*tcp);
         }
     }
+    if (!ctx.route.empty()) ctx.note(e.insert(top, ctx.route));  // a binding's Path (RFC 3327 §5.3)
     if (!rr_lines.empty()) ctx.note(e.insert(top, rr_lines));
     ctx.note(e.insert(top, via_line));
     if (ctx.err != sip::edit_error::none) return verdict::answer(500, "Request Too Complex To Forward");

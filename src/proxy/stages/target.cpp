@@ -32,29 +32,54 @@ verdict to_request_uri(request_context& ctx) noexcept {
     return verdict::next();
 }
 
-// A registered contact. Requests go back the way the REGISTER came (RFC 5626 §5.3, RFC 3581) when
-// the contact cannot be reached directly: over TCP (the connection it opened), with ;ob, a contact
-// that is not an address, or a private one the REGISTER did not come from (a NAT in between).
-verdict to_binding(request_context& ctx, const registrar::binding& b) noexcept {
+// A registered contact as a branch target (§16.5). With a Path (RFC 3327) the request takes the
+// route the REGISTER came by: the Path values become its Route and it goes to the first of them.
+// Otherwise it goes back the way the REGISTER came (RFC 5626 §5.3, RFC 3581) when the contact cannot
+// be reached directly: over TCP (the connection it opened), with ;ob, a contact that is not an
+// address, or a private one the REGISTER did not come from (a NAT in between). False when the
+// binding cannot be reached at all.
+bool to_binding(request_context& ctx, const registrar::binding& b, branch_target& out) noexcept {
     sip::uri contact;
-    if (sip::parse_uri(b.contact, contact) != sip::parse_error::none) return verdict::answer(480, "Temporarily Unavailable");
-    ctx.new_ruri = ctx.editor.keep({b.contact}, ctx.err);
+    if (sip::parse_uri(b.contact, contact) != sip::parse_error::none) return false;
+    out.new_ruri = b.contact;  // ctx.held keeps the binding alive as long as the request
+    out.route = {};
+    if (!b.path.empty()) {
+        sip::name_addr first;
+        if (sip::parse_name_addr(b.path.front(), first) != sip::parse_error::none ||
+            !uri_destination(first.address, out.destination))
+            return false;
+        core::text<1024> line;
+        line.put("Route: ");
+        for (std::size_t i = 0; i < b.path.size(); ++i) line.put(i == 0 ? "" : ", ").put(b.path[i]);
+        line.put("\r\n");
+        out.route = line.ok() ? ctx.editor.keep({line.view()}, ctx.err) : std::string_view{};
+        out.transport = uri_transport(first.address, sip::transport::udp);
+        return !out.route.empty();
+    }
     net_address direct;
     const bool literal = uri_destination(contact, direct);
     const bool nat = literal && is_private(direct) && direct.ip != b.received.source.ip;
     if (b.received.transport != sip::transport::udp || contact.params.has("ob") || !literal || nat) {
-        ctx.destination = b.received.source;
-        ctx.transport = b.received.transport;
-        return verdict::next();
+        out.destination = b.received.source;
+        out.transport = b.received.transport;
+        return true;
     }
-    ctx.destination = direct;
-    ctx.transport = uri_transport(contact, sip::transport::udp);
-    return verdict::next();
+    out.destination = direct;
+    out.transport = uri_transport(contact, sip::transport::udp);
+    return true;
+}
+
+// Our side toward a target, null when we have none for its transport and family.
+bool leave_toward(request_context& ctx, branch_target& b) noexcept {
+    if (b.transport != sip::transport::udp && b.transport != sip::transport::tcp) return false;
+    b.leave = ctx.local.local_for(b.transport, b.destination.family, ctx.in.local);
+    return b.leave != nullptr;
 }
 
 // The registrar's bindings for the target, or for the address-of-record an alias of it reaches
-// ([[alias]]: tel:1012 reaching an IMSI identity's bindings): next() with found set when one is live;
-// 480 when the user has bindings and none is.
+// ([[alias]]: tel:1012 reaching an IMSI identity's bindings): next() with found set and a target per
+// live binding, best first (the first in ctx, the others of a fork in ctx.more); 480 when the user has
+// bindings and none is live or reachable.
 verdict lookup_bindings(request_context& ctx, const registrar::location_store& bindings, std::uint64_t now_ns,
                         bool& found) noexcept {
     core::text<256> own;
@@ -64,12 +89,22 @@ verdict lookup_bindings(request_context& ctx, const registrar::location_store& b
         if (ctx.target.scheme == sip::uri_scheme::tel || !registrar::write_aor(ctx.target, own)) return verdict::next();
         aor = own.view();
     }
-    const registrar::binding_list list = bindings.lookup(aor);
-    if (!list) return verdict::next();
+    ctx.held = bindings.lookup(aor);
+    if (!ctx.held) return verdict::next();
     found = true;
-    for (const registrar::binding& b : *list)
-        if (b.live(now_ns)) return to_binding(ctx, b);
-    return verdict::answer(480, "Temporarily Unavailable");
+    // A request within a dialog or a CANCEL never forks; ACK and CANCEL never reach here initially.
+    const std::size_t limit = ctx.in_dialog() ? 1 : max_branches;
+    std::size_t targets = 0;
+    for (const registrar::binding& b : *ctx.held) {
+        if (targets == limit) break;
+        branch_target t;
+        if (!b.live(now_ns) || !to_binding(ctx, b, t) || !leave_toward(ctx, t)) continue;
+        if (targets == 0) ctx.aim(t);
+        else ctx.more[ctx.more_count++] = t;
+        ++targets;
+    }
+    if (targets == 0) return verdict::answer(480, "Temporarily Unavailable");
+    return verdict::next();
 }
 
 verdict resolve(request_context& ctx, const location_service& locations, const registrar::location_store* bindings,
@@ -130,10 +165,10 @@ verdict resolve(request_context& ctx, const location_service& locations, const r
 verdict resolve_target(request_context& ctx, const location_service& locations,
                        const registrar::location_store* bindings, std::uint64_t now_ns) noexcept {
     if (const verdict v = resolve(ctx, locations, bindings, now_ns); !v.go_on()) return v;
-    if (ctx.transport != sip::transport::udp && ctx.transport != sip::transport::tcp)
-        return verdict::answer(503, "Transport Not Supported");
-    ctx.leave = ctx.local.local_for(ctx.transport, ctx.destination.family, ctx.in.local);
-    if (ctx.leave == nullptr) return verdict::answer(503, "Transport Not Supported");
+    if (ctx.leave != nullptr) return verdict::next();  // bindings: each target was checked
+    branch_target t = ctx.first_target();
+    if (!leave_toward(ctx, t)) return verdict::answer(503, "Transport Not Supported");
+    ctx.leave = t.leave;
     return verdict::next();
 }
 

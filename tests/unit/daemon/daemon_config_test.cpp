@@ -181,6 +181,16 @@ TEST(DaemonConfig, RegistrarKeys) {
     EXPECT_EQ(c.bindings_database, "");
 }
 
+TEST(DaemonConfig, ForkingKeys) {
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "fork.toml", d));
+    EXPECT_EQ(d.proxy.forking, proxy::fork_mode::parallel);  // every contact rings at once unless told
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[forking]\nmode = \"sequential\"\nbranch_timeout_s = 12\n", "fork.toml", c));
+    EXPECT_EQ(c.proxy.forking, proxy::fork_mode::sequential);
+    EXPECT_EQ(c.proxy.branch_timeout_ns, 12'000'000'000u);
+}
+
 TEST(DaemonConfig, Aliases) {
     daemon_config c;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:001010123456712@ims.example\"\n"
@@ -254,6 +264,10 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\ngateways = [\"198.19.0.1\"]\n", 2,
          "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = 1\n", 3, "registrar.enabled: expected true or false"},
+        {"listen = [\"udp:127.0.0.1\"]\n[forking]\nmode = \"serial\"\n", 3,
+         "forking.mode: 'serial' is neither parallel nor sequential"},
+        {"listen = [\"udp:127.0.0.1\"]\n[forking]\nbranch_timeout_s = 0\n", 3,
+         "forking.branch_timeout_s: expected seconds from 1 to 3600"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nservice_route = [\"sip:x;lr\"]\n", 3,
          "registrar.service_route: 'sip:x;lr' is not <sip:URI;lr>"},
         {"listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:a@x\"\nidentities = [\"mailto:a@x\"]\n", 2,

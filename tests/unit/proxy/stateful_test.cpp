@@ -124,7 +124,8 @@ TEST(Stateful, NonTwoHundredFinalIsAckedHopByHopAndItsAckAbsorbed) {
 
 TEST(Stateful, AResponseWithNoViaLeftIsNotForwarded) {
     // §16.7 step 3: a callee that answers with our Via alone sent it to us; the caller must not get
-    // a response without a Via. The failure is still ACKed hop by hop.
+    // a response without a Via. The failure is still ACKed hop by hop, and the branch has failed: the
+    // caller hears 502 from us.
     fixture f;
     f.feed(invite(), f.uac);
     const std::string fwd = f.sent_to(f.uas);
@@ -134,7 +135,10 @@ TEST(Stateful, AResponseWithNoViaLeftIsNotForwarded) {
                                  "Call-ID: call-1@198.18.0.9\nCSeq: 1 INVITE\nContent-Length: 0\n\n");
     ASSERT_EQ(parsed(bad).msg.top_via.branch, parsed(fwd).msg.top_via.branch);
     f.feed(bad, f.uas);
-    EXPECT_EQ(f.sent_to(f.uac), "");
+    const std::string answered = f.sent_to(f.uac);
+    const parsed up(answered);
+    EXPECT_EQ(up.msg.status_code, 502);
+    EXPECT_EQ(up.msg.top_via.branch, "z9hG4bKuac1");
     EXPECT_EQ(parsed(f.sent_to(f.uas)).msg.method, sip::method::ack);
     EXPECT_EQ(f.p->stats().dropped(drop_cause::not_ours), 1u);
 }

@@ -102,6 +102,43 @@ TEST(MessageEditor, RemovingTheOnlyValueRemovesTheLine) {
     EXPECT_EQ(fwd.msg.headers.size(), in.msg.headers.size() - 2);
 }
 
+// A fork's branches: the edits made once (a Route removed) stay, each branch's own are undone.
+TEST(MessageEditor, RewindUndoesOnlyWhatCameAfterTheCheckpoint) {
+    parsed in(invite);
+    ASSERT_TRUE(in.result.ok());
+    const message& m = in.msg;
+    const std::string_view original = std::string_view(in.text).substr(0, in.result.consumed);
+    message_editor ed(original);
+    edit_error err = edit_error::none;
+    ASSERT_EQ(ed.remove(header_line(original, *m.find(header_id::route))), edit_error::none);
+    const message_editor::mark shared = ed.checkpoint();
+    std::vector<std::string> branches;
+    for (const std::string_view target : {"sip:bob@198.18.0.20:5062", "sip:bob@198.18.0.21:5064"}) {
+        ed.rewind(shared);
+        // Edits after the checkpoint land before and after the one made earlier.
+        ASSERT_EQ(ed.replace(m.request_uri_text, ed.keep({target}, err)), edit_error::none);
+        ASSERT_EQ(ed.insert(m.find(header_id::via)->name.data(), "Via: SIP/2.0/UDP 198.18.0.1;branch=z9hG4bKsf1\r\n"),
+                  edit_error::none);
+        ASSERT_EQ(ed.replace(m.find(header_id::max_forwards)->value, "69"), edit_error::none);
+        std::string out(ed.size(), '\0');
+        ASSERT_EQ(ed.serialize({out.data(), out.size()}), out.size());
+        branches.push_back(out);
+    }
+    ASSERT_EQ(err, edit_error::none);
+    for (std::size_t i = 0; i < branches.size(); ++i) {
+        parsed b(branches[i]);
+        ASSERT_TRUE(b.result.ok()) << branches[i];
+        EXPECT_EQ(b.msg.request_uri_text, i == 0 ? "sip:bob@198.18.0.20:5062" : "sip:bob@198.18.0.21:5064");
+        EXPECT_EQ(b.msg.find(header_id::route), nullptr);
+        EXPECT_EQ(b.msg.max_forwards, 69u);
+        std::size_t vias = 0;
+        for (const header& h : b.msg.headers) vias += h.id == header_id::via ? 1 : 0;
+        EXPECT_EQ(vias, 2u);  // ours once, not once per branch
+    }
+    ed.rewind(shared);
+    EXPECT_EQ(ed.edits(), 1u);
+}
+
 TEST(MessageEditor, RefusesWhatItCannotDo) {
     const std::string text = "0123456789";
     message_editor ed(text);

@@ -12,7 +12,8 @@ namespace sipfast::proxy {
 /// over UDP goes over TCP when it can.
 inline constexpr std::size_t max_udp_request = 1300;
 
-/// Forwarding (RFC 3261 §16.6) as edits of the received request: the new Request-URI, Max-Forwards
+/// Forwarding (RFC 3261 §16.6) as edits of the received request: the new Request-URI, the target's
+/// Route (a binding's Path), Max-Forwards
 /// decremented (70 inserted when absent), received and rport on the top Via (§18.2.1, RFC 3581 §4;
 /// both always over a stream), our Via with `branch`, and Record-Route on initial dialog-forming
 /// requests (INVITE, SUBSCRIBE, NOTIFY, REFER) when configured, naming both sides when the request
