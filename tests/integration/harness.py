@@ -66,6 +66,19 @@ def main():
     sys.exit(1 if not result.wasSuccessful() else 77 if result.skipped else 0)
 
 
+def metric(text, name, **labels):
+    """Sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for line in text.splitlines():
+        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if not m:
+            continue
+        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(m.group(2))
+    return total
+
+
 def tcp_listener(port, host="127.0.0.1"):
     """A listening TCP socket on host:port with a 3 s timeout (a callee the proxy connects to)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import Daemon, DaemonClass, all_headers, free_port, header, main, need
+from harness import Daemon, DaemonClass, all_headers, free_port, header, main, metric, need
 
 SIPFASTD = sys.argv.pop(1)
 SIPFASTCTL = sys.argv.pop(1)
@@ -59,19 +59,6 @@ def sipp_uac(tmp, proxy_port, calls, rate, name="uac"):
 def invites_in(log):
     with open(log) as f:
         return len(re.findall(r"message received[^\n]*\n\n(INVITE .*?)\n\n", f.read(), re.S))
-
-
-def metric(text, name, **labels):
-    """Sum of the samples of `name` whose labels include `labels`."""
-    total = 0.0
-    for line in text.splitlines():
-        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
-        if not m:
-            continue
-        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
-            total += float(m.group(2))
-    return total
 
 
 class Operations(DaemonClass, unittest.TestCase):
