@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/daemon/daemon_config.hpp"
 
+#include <algorithm>
+
 #include "sipfast/core/timer_wheel.hpp"
 #include "sipfast/sip/name_addr.hpp"
 #include "sipfast/txn/transaction_table.hpp"
@@ -292,9 +294,20 @@ bool read_auth(context& c, const toml::node& n, daemon_config& cfg) {
             if (!read_int(c, tv, {"nonce_lifetime_s", 10, 86400, 1'000'000'000, &a.nonce_lifetime_ns, nullptr, nullptr, "seconds"},
                           "auth.nonce_lifetime_s"))
                 return false;
+        } else if (name == "algorithms") {
+            std::vector<std::string> names;
+            if (!read_strings(c, tv, "auth.algorithms", names)) return false;
+            if (names.empty()) return c.fail(tv, "auth.algorithms: at least one of \"SHA-256\" and \"MD5\" is needed");
+            a.algorithms.clear();
+            for (const std::string& text : names) {
+                const auth::algorithm alg = text == "MD5" ? auth::algorithm::md5 : auth::algorithm::sha256;
+                if (text != "MD5" && text != "SHA-256")
+                    return c.fail(tv, "auth.algorithms: '" + text + "' is neither \"SHA-256\" nor \"MD5\"");
+                if (std::find(a.algorithms.begin(), a.algorithms.end(), alg) == a.algorithms.end()) a.algorithms.push_back(alg);
+            }
         } else {
             return c.fail(tv, "auth: unknown key '" + std::string(name) +
-                                  "' (authenticate, users_file, trusted, nonce_lifetime_s)");
+                                  "' (authenticate, users_file, trusted, nonce_lifetime_s, algorithms)");
         }
     }
     return true;

@@ -33,10 +33,10 @@ WAIT_S = 20.0
 
 def htdigest(path):
     """Writes the users as `htdigest` does (user:realm:MD5 of user:realm:password). An MD5 secret
-    only, so sipfastd offers MD5 only: given passwords ([[user]]) it offers SHA-256 first (RFC 8760),
-    and Debian 12's baresip (libre 1.1.0) gives up at the first challenge whose algorithm it lacks
-    ("Function not implemented") instead of answering the MD5 one after it, as RFC 8760 §2.4 asks of
-    it: that phone never registers."""
+    only, so sipfastd offers MD5 only. Given passwords ([[user]]) it offers SHA-256 first (RFC 8760)
+    unless [auth] algorithms says otherwise, and Debian 12's baresip (libre 1.1.0) gives up at the
+    first challenge whose algorithm it lacks ("Function not implemented") instead of answering the
+    MD5 one after it, as RFC 8760 §2.4 asks of it."""
     with open(path, "w") as f:
         for user, password in PASSWORDS.items():
             f.write(f"{user}:{DOMAIN}:" + hashlib.md5(f"{user}:{DOMAIN}:{password}".encode()).hexdigest() + "\n")
@@ -218,14 +218,23 @@ ctrl_tcp_listen 127.0.0.1:{ctrl_port}
 
 class Clients(unittest.TestCase):
     """Each test has a sipfastd of its own (UDP and TCP on one port, the domain sipfast.test, its users
-    in an htdigest file, every request authenticated) and phones that stop before it does."""
+    in an htdigest file or the config, every request authenticated) and phones that stop before it does."""
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="sipfast-client-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
-        users = os.path.join(self.tmp, "users.htdigest")
-        htdigest(users)
         self.port = free_port()
+
+    def start_proxy(self, passwords=False):
+        """sipfastd with the users in an htdigest file, or as [[user]] passwords with MD5 alone offered
+        ([auth] algorithms): what an operator whose phones are these sets."""
+        if passwords:
+            users = 'algorithms = ["MD5"]\n' + "".join(
+                f'[[user]]\nname = "{u}"\npassword = "{p}"\n' for u, p in PASSWORDS.items())
+        else:
+            path = os.path.join(self.tmp, "users.htdigest")
+            htdigest(path)
+            users = f'users_file = "{path}"\n'
         self.proxy = Daemon(SIPFASTD, self.tmp, f"""
 listen = ["udp:127.0.0.1:{self.port}", "tcp:127.0.0.1:{self.port}"]
 workers = 2
@@ -233,8 +242,7 @@ domains = ["{DOMAIN}"]
 shutdown_grace_ms = 0
 [auth]
 authenticate = "all"
-users_file = "{users}"
-""")
+""" + users)
         self.addCleanup(self.proxy.stop)
 
     def phone(self, user, password, transport):
@@ -325,12 +333,15 @@ users_file = "{users}"
                              (phone.user, trace))
 
     def test_phones_register_and_call_over_udp(self):
+        self.start_proxy()
         self.call("udp", hangs_up="caller")
 
-    def test_phones_register_and_call_over_tcp(self):
+    def test_phones_register_and_call_over_tcp_with_passwords_in_the_config(self):
+        self.start_proxy(passwords=True)
         self.call("tcp", hangs_up="callee")
 
     def test_a_phone_with_a_wrong_password_is_never_registered(self):
+        self.start_proxy()
         carol = self.phone("carol", "not-" + PASSWORDS["carol"], "udp")
         alice = self.phone("alice", PASSWORDS["alice"], "udp")
         carol.wait_registration("ERR")

@@ -70,6 +70,10 @@ struct auth_config {
     std::shared_ptr<const auth::user_directory> users;  ///< shared by every shard, read only
     std::vector<subnet> trusted;                        ///< peers never challenged (by source address)
     std::uint64_t nonce_lifetime_ns = 300'000'000'000;  ///< older nonces are answered stale=true
+    /// What a challenge offers, most preferred first (RFC 8760 §2.4: a client takes the first it
+    /// supports); SHA-256 only where every user of the realm has its secret. Credentials in another
+    /// algorithm are challenged again.
+    std::vector<auth::algorithm> algorithms{auth::algorithm::sha256, auth::algorithm::md5};
 };
 
 /// How a request with several targets (a user's registered contacts) is forked (RFC 3261 §16.6).

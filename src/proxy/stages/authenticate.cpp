@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/stages/authenticate.hpp"
 
+#include <algorithm>
+
 #include "sipfast/auth/digest.hpp"
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/proxy/stages/registrar_service.hpp"
@@ -34,16 +36,18 @@ verdict challenge(const request_context& ctx, const auth_host& host, const chall
     core::text_writer nonce(nonce_buf);
     host.nonces->make(host.now_ns, realm, nonce);
     core::text_writer w(host.room);
-    // SHA-256 first (RFC 8760 §2.4: the client takes the first it supports), only where every user
-    // of the realm can answer it.
-    const bool sha = ctx.local.config().auth.users->sha256_everywhere(realm);
-    for (const auth::algorithm a : {auth::algorithm::sha256, auth::algorithm::md5}) {
+    // In the configured order (RFC 8760 §2.4: the client takes the first it supports), SHA-256 only
+    // where every user of the realm can answer it.
+    const auth_config& config = ctx.local.config().auth;
+    const bool sha = config.users->sha256_everywhere(realm);
+    for (const auth::algorithm a : config.algorithms) {
         if (a == auth::algorithm::sha256 && !sha) continue;
         w.put(k.header).put(": Digest realm=\"").put(realm).put("\", nonce=\"").put(nonce.view());
         w.put("\", algorithm=").put(auth::algorithm_name(a)).put(", qop=\"auth\"");
         if (stale) w.put(", stale=true");
         w.put("\r\n");
     }
+    if (w.size() == 0) return verdict::answer(500, "No Digest Algorithm Every User Has");  // SHA-256 alone, MD5 users
     if (!w.ok()) return verdict::answer(500, "Challenge Too Large");
     return verdict::answer(k.status, k.reason, w.view());
 }
@@ -88,7 +92,8 @@ verdict authenticate(request_context& ctx, const auth_host& host) noexcept {
             break;
         }
     }
-    if (line == nullptr) return challenge(ctx, host, *kind, realm, false);
+    if (line == nullptr || std::find(a.algorithms.begin(), a.algorithms.end(), c.alg) == a.algorithms.end())
+        return challenge(ctx, host, *kind, realm, false);
     switch (host.nonces->check(c.nonce, realm, host.now_ns, a.nonce_lifetime_ns)) {
     case auth::nonce_source::verdict::forged: return challenge(ctx, host, *kind, realm, false);
     case auth::nonce_source::verdict::stale: return challenge(ctx, host, *kind, realm, true);

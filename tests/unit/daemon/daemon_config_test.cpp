@@ -181,6 +181,15 @@ TEST(DaemonConfig, RegistrarKeys) {
     EXPECT_EQ(c.bindings_database, "");
 }
 
+TEST(DaemonConfig, AuthAlgorithmsInTheOrderGiven) {
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "a.toml", d));
+    EXPECT_EQ(d.proxy.auth.algorithms, (std::vector<auth::algorithm>{auth::algorithm::sha256, auth::algorithm::md5}));
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[auth]\nalgorithms = [\"MD5\"]\n", "a.toml", c));
+    EXPECT_EQ(c.proxy.auth.algorithms, std::vector<auth::algorithm>{auth::algorithm::md5});
+}
+
 TEST(DaemonConfig, ForkingKeys) {
     daemon_config d;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "fork.toml", d));
@@ -264,6 +273,8 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\naddresses = [\"198.18.0.2/24\"]\ngateways = [\"198.19.0.1\"]\n", 2,
          "dpdk.gateways: 198.19.0.1 is not on the subnet of an address of ours (give addresses as IP/PREFIX)"},
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = 1\n", 3, "registrar.enabled: expected true or false"},
+        {"listen = [\"udp:127.0.0.1\"]\n[auth]\nalgorithms = [\"MD5\", \"SHA-512\"]\n", 3,
+         "auth.algorithms: 'SHA-512' is neither \"SHA-256\" nor \"MD5\""},
         {"listen = [\"udp:127.0.0.1\"]\n[forking]\nmode = \"serial\"\n", 3,
          "forking.mode: 'serial' is neither parallel nor sequential"},
         {"listen = [\"udp:127.0.0.1\"]\n[forking]\nbranch_timeout_s = 0\n", 3,

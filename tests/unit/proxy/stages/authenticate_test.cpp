@@ -92,6 +92,29 @@ TEST_F(auth_fixture, ARegisterWithoutCredentialsIsChallengedWithBothAlgorithms) 
     EXPECT_EQ(e.find("stale"), std::string::npos);
 }
 
+TEST_F(auth_fixture, AlgorithmsOfferedAreTheConfiguredOnesInTheirOrder) {
+    // Phones that stop at the first challenge they cannot answer (Debian 12's baresip does so at
+    // SHA-256) get MD5 alone when the operator says so; an answer in another algorithm is challenged.
+    config.auth.algorithms = {auth::algorithm::md5};
+    stage_run r(config, reg());
+    const verdict v = run(r, s);
+    ASSERT_EQ(v.status, 401);
+    const std::string e(v.extra);
+    EXPECT_NE(e.find("algorithm=MD5"), std::string::npos) << e;
+    EXPECT_EQ(e.find("SHA-256"), std::string::npos) << e;
+    const std::string nonce = nonce_of(v.extra);
+    stage_run sha(config, reg(answer("Authorization", "bob", "secret", nonce, "sip:example.com", "REGISTER",
+                                     auth::algorithm::sha256)));
+    EXPECT_EQ(run(sha, 2 * s).status, 401);
+    stage_run md5(config, reg(answer("Authorization", "bob", "secret", nonce, "sip:example.com", "REGISTER")));
+    EXPECT_TRUE(run(md5, 3 * s).go_on());
+    // MD5 preferred over SHA-256: listed first.
+    config.auth.algorithms = {auth::algorithm::md5, auth::algorithm::sha256};
+    stage_run both(config, reg());
+    const std::string b(run(both, 4 * s).extra);
+    EXPECT_LT(b.find("algorithm=MD5"), b.find("algorithm=SHA-256")) << b;
+}
+
 TEST_F(auth_fixture, TheRightAnswerPassesOnceAndIsTakenOff) {
     std::uint64_t t = 0;  // the clock only goes forward
     for (const auth::algorithm alg : {auth::algorithm::md5, auth::algorithm::sha256}) {
