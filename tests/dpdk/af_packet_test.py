@@ -266,6 +266,33 @@ class AfPacket(unittest.TestCase):
                 self.assertEqual(len(vias), 1, finals)
                 self.assertTrue(vias[0].startswith("SIP/2.0/UDP 198.18.0.1:5088;"), vias)
 
+    def test_a_user_registered_with_the_app_is_called_on_both_contacts(self):
+        # The app is the registrar of 198.18.0.2: frank registers two phones (SIPp uac_register.xml,
+        # each 200 listing its binding), then a call to him forks to both (RFC 3261 §16.6): one
+        # answers, the other rings and is cancelled, as in tests/integration/registrar_test.py.
+        for contact_port, sipp_port in ((5094, 5095), (5096, 5097)):
+            reg = self.sipp("uac_register.xml", "-s", "frank", "-key", "contact_port", str(contact_port), "-key", "expires",
+                            "300", "198.18.0.2:5060", "-p", str(sipp_port), "-m", "1", "-timeout_error")
+            self.assertEqual(reg.returncode, 0, (reg.stdout + reg.stderr).decode(errors="replace")[-2000:] + self.output())
+        logs = [os.path.join(self.tmp, f"fork-{port}.log") for port in (5094, 5096)]
+        callees = [self.sipp(scenario, "-p", str(port), "-m", "1", "-trace_msg", "-message_file", log, background=True)
+                   for scenario, port, log in (("uas_rr.xml", 5094, logs[0]), ("uas_cancel.xml", 5096, logs[1]))]
+        try:
+            time.sleep(0.5)
+            uac = self.sipp("uac_rr.xml", "-s", "frank", "198.18.0.2:5060", "-p", "5098", "-m", "1", "-timeout_error")
+            self.assertEqual(uac.returncode, 0, (uac.stdout + uac.stderr).decode(errors="replace")[-2000:] + self.output())
+            for callee in callees:
+                self.assertEqual(callee.wait(timeout=40), 0)
+        finally:
+            for callee in callees:
+                if callee.poll() is None:
+                    callee.kill()
+                    callee.wait()
+        answered, cancelled = (sipp_messages(log) for log in logs)
+        self.assertTrue(any(d == "received" and m.startswith("INVITE sip:frank@198.18.0.1:5094 SIP/2.0\n") for d, m in answered))
+        received = [m.split(" ", 1)[0] for d, m in cancelled if d == "received"]
+        self.assertEqual(list(dict.fromkeys(received)), ["INVITE", "CANCEL", "ACK"], received)
+
     def test_z_port_and_lcore_counters_are_scraped(self):  # after the calls (tests run in name order)
         if shutil.which("promtool") is None:
             self.fail("promtool is not installed: install the Debian package prometheus (tools/setup does)")
