@@ -27,6 +27,7 @@
 #include "port_metrics.hpp"
 #include "sipfast/daemon/bindings_store.hpp"
 #include "sipfast/daemon/daemon_config.hpp"
+#include "sipfast/txn/branch.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/wakers.hpp"
 #include "sipfast/core/text_writer.hpp"
@@ -136,6 +137,10 @@ int main(int argc, char** argv) {
     const int eal = rte_eal_init(argc, argv);
     if (eal < 0) {
         std::fprintf(stderr, "sipfast-dpdk: error: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+        return 2;
+    }
+    if (const std::string fault = sipfast::txn::branch_secret_fault(); !fault.empty()) {
+        std::fprintf(stderr, "sipfast-dpdk: error: %s\n", fault.c_str());
         return 2;
     }
     app_options o;

@@ -36,6 +36,7 @@
 #include "sipfast/ops/prometheus.hpp"
 #include "sipfast/ops/summary.hpp"
 #include "sipfast/sip/isa.hpp"
+#include "sipfast/txn/branch.hpp"
 #include "stats_report.hpp"
 
 #ifndef SIPFAST_VERSION
@@ -204,6 +205,10 @@ int daemon_process::run() {
     if (!have_udp) {
         // The workers own the shards and read UDP; TCP alone would leave them nothing to listen on.
         log_error("no UDP listen address (TCP is served next to UDP)");
+        return 2;
+    }
+    if (const std::string fault = txn::branch_secret_fault(); !fault.empty()) {
+        log_error(fault);
         return 2;
     }
     // Bindings are restored before any shard is made: the first request may be for a user who

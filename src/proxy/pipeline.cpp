@@ -48,6 +48,9 @@ bool next_via(const sip::message& m, const sip::header& first, sip::via& next) n
     return false;
 }
 
+// What our branch vouches for: every response, CANCEL and non-2xx ACK of the request repeats it.
+txn::branch_identity identity_of(const sip::message& m) noexcept { return {m.call_id, m.cseq.number}; }
+
 txn::table_sizing sizing(const proxy_config& c) noexcept {
     return txn::transaction_table::size_for(c.memory_per_shard, core::timer_wheel::bytes_per_timer(), c.transactions_per_shard);
 }
@@ -192,7 +195,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
 }
 
 void pipeline::forward_statelessly(request_context& ctx, outbox& out) noexcept {
-    const txn::our_branch branch = txn::our_branch::stateless(shard_, request_hash(ctx.m), ctx.loop_hash);
+    const txn::our_branch branch = txn::our_branch::stateless(shard_, request_hash(ctx.m), identity_of(ctx.m), ctx.loop_hash);
     if (const verdict v = forward(ctx, branch.text()); !v.go_on()) return refuse(ctx.in, v, out);
     ++stats_.forwarded_requests[static_cast<std::size_t>(ctx.m.method)];
     if (dialogs_ && ctx.in_dialog()) refresh_dialog();
@@ -210,7 +213,8 @@ void pipeline::forward_statefully(request_context& ctx, const txn::transaction_k
     }
     // A fork's further branches are built from the same edits of the stages before, each its own way.
     const sip::message_editor::mark before_forward = editor_.checkpoint();
-    const txn::our_branch branch = txn::our_branch::stateful(shard_, t->slot, transactions_->generation(*t), ctx.loop_hash);
+    const txn::our_branch branch =
+        txn::our_branch::stateful(shard_, t->slot, transactions_->generation(*t), identity_of(m), ctx.loop_hash);
     verdict v = forward(ctx, branch.text());
     // The forwarded request is kept for retransmission, CANCEL, ACK and our own answers.
     char* copy = v.go_on() ? transactions_->store().allocate(editor_.size(), t->request) : nullptr;
@@ -253,7 +257,8 @@ void pipeline::fork(request_context& ctx, transaction& head, const sip::message_
         editor_.rewind(before_forward);
         ctx.err = sip::edit_error::none;
         ctx.aim(ctx.more[i]);
-        const txn::our_branch branch = txn::our_branch::stateful(shard_, b->slot, transactions_->generation(*b), ctx.loop_hash);
+        const txn::our_branch branch =
+            txn::our_branch::stateful(shard_, b->slot, transactions_->generation(*b), identity_of(ctx.m), ctx.loop_hash);
         char* copy = forward(ctx, branch.text()).go_on() ? transactions_->store().allocate(editor_.size(), b->request) : nullptr;
         if (copy == nullptr) {
             transactions_->erase(*b);
@@ -326,11 +331,21 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
         stats_.count_drop(drop_cause::not_ours);
         return;
     }
+    // Only a response to a request we sent: our MAC over its Call-ID and CSeq (a guessed or stray
+    // branch, another call's identity), and, while its transaction lives, from where we sent it.
+    if (!txn::branch_verifies(ours.branch, identity_of(m))) {
+        stats_.count_drop(drop_cause::unverified);
+        return;
+    }
     const sip::header* first = m.find(sip::header_id::via);
     sip::via next;
     const bool have_next = next_via(m, *first, next);
     if (transactions_) {
         if (transaction* t = from_branch(ours.branch)) {
+            if (!(in.source == t->downstream)) {
+                stats_.count_drop(drop_cause::unverified);
+                return;
+            }
             if (m.cseq.method == sip::method::cancel) {  // the answer to our CANCEL ends here
                 apply_cancel(*t, t->cancel.on_response(m.status_code));
                 return;

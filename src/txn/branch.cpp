@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/txn/branch.hpp"
 
+#include <cstdlib>
+#include <string>
+
+#include "sipfast/core/siphash.hpp"
 #include "sipfast/core/text_writer.hpp"
 
 namespace sipfast::txn {
@@ -9,6 +13,12 @@ namespace {
 
 constexpr std::size_t shard_digits = 4;
 constexpr std::size_t loop_digits = 16;
+constexpr std::size_t mac_digits = 16;
+// Where the middle part starts: after the prefix, the shard and the dot.
+constexpr std::size_t middle_at = our_branch::prefix.size() + shard_digits + 1;
+constexpr std::size_t stateful_middle = 1 + 8 + 8;  // t, slot, generation
+constexpr std::size_t stateless_middle = 16;        // the request's hash
+constexpr std::string_view secret_variable = "SIPFAST_BRANCH_SECRET";
 
 // Lower-case hex digits, as we write them.
 bool read_hex(std::string_view s, std::uint32_t& v) noexcept {
@@ -25,23 +35,84 @@ core::text_writer& head(core::text_writer& w, std::uint32_t shard) noexcept {  /
     return w.put(our_branch::prefix).hex(shard, shard_digits);
 }
 
+// SIPFAST_BRANCH_SECRET as a key: 32 hex digits; false when unset or malformed.
+bool secret_from_environment(core::siphash_key& key) noexcept {
+    const char* text = std::getenv(std::string(secret_variable).c_str());
+    if (text == nullptr) return false;
+    const std::string_view hex(text);
+    std::uint32_t word = 0;
+    if (hex.size() != 32) return false;
+    for (std::size_t i = 0; i < 4; ++i) {
+        if (!read_hex(hex.substr(8 * i, 8), word)) return false;
+        key[i / 2] = (key[i / 2] << 32) | word;
+    }
+    return true;
+}
+
+// The secret of this process: branches we made verify only here, unless the operator gave the same
+// SIPFAST_BRANCH_SECRET to several (nodes that answer for each other, a replay that must be exact).
+const core::siphash_key& secret() {
+    static const core::siphash_key key = [] {
+        core::siphash_key k{};
+        return secret_from_environment(k) ? k : core::random_siphash_key();
+    }();
+    return key;
+}
+
+// The MAC of a branch: what comes before it and the loop hash after it, and the request's identity.
+std::uint64_t mac(std::string_view before, std::string_view loop, const branch_identity& id) noexcept {
+    return core::siphash(secret()).update(before).update(loop).update(std::uint64_t{id.cseq}).update(id.call_id).finish();
+}
+
+// Appends the MAC of what `w` holds and the loop hash, then the loop hash.
+void seal(core::text_writer& w, const branch_identity& id, std::uint64_t loop_hash) noexcept {
+    core::text<loop_digits> loop;
+    loop.hex(loop_hash, loop_digits);
+    w.hex(mac(w.view(), loop.view(), id), mac_digits).put('.').put(loop.view());
+}
+
 } // namespace
 
-our_branch our_branch::stateless(std::uint32_t shard, std::uint64_t request_hash, std::uint64_t loop_hash) noexcept {
+our_branch our_branch::stateless(std::uint32_t shard, std::uint64_t request_hash, const branch_identity& id,
+                                  std::uint64_t loop_hash) noexcept {
     our_branch b;
     core::text_writer w(b.buf_);
-    head(w, shard).put('.').hex(request_hash, 16).put('.').hex(loop_hash, loop_digits);
+    head(w, shard).put('.').hex(request_hash, 16);
+    seal(w, id, loop_hash);
     b.len_ = w.size();
     return b;
 }
 
-our_branch our_branch::stateful(std::uint32_t shard, std::uint32_t slot, std::uint32_t generation,
+our_branch our_branch::stateful(std::uint32_t shard, std::uint32_t slot, std::uint32_t generation, const branch_identity& id,
                                 std::uint64_t loop_hash) noexcept {
     our_branch b;
     core::text_writer w(b.buf_);
-    head(w, shard).put(".t").hex(slot, 8).hex(generation, 8).put('.').hex(loop_hash, loop_digits);
+    head(w, shard).put(".t").hex(slot, 8).hex(generation, 8);
+    seal(w, id, loop_hash);
     b.len_ = w.size();
     return b;
+}
+
+bool branch_verifies(std::string_view branch, const branch_identity& id) noexcept {
+    if (branch.size() <= middle_at || branch.substr(0, our_branch::prefix.size()) != our_branch::prefix) return false;
+    const std::size_t mac_at = middle_at + (branch[middle_at] == 't' ? stateful_middle : stateless_middle);
+    if (branch.size() != mac_at + mac_digits + 1 + loop_digits || branch[middle_at - 1] != '.' ||
+        branch[mac_at + mac_digits] != '.')
+        return false;
+    core::text<mac_digits> expected;
+    expected.hex(mac(branch.substr(0, mac_at), branch.substr(mac_at + mac_digits + 1), id), mac_digits);
+    // Compared in full whatever differs first: how long a refusal takes tells nothing of the MAC.
+    unsigned differ = 0;
+    for (std::size_t i = 0; i < mac_digits; ++i)
+        differ |= static_cast<unsigned>(static_cast<unsigned char>(branch[mac_at + i])) ^
+                  static_cast<unsigned>(static_cast<unsigned char>(expected.view()[i]));
+    return differ == 0;
+}
+
+std::string branch_secret_fault() {
+    core::siphash_key k{};
+    if (std::getenv(std::string(secret_variable).c_str()) == nullptr || secret_from_environment(k)) return {};
+    return std::string(secret_variable) + ": expected 32 lower-case hex digits (a 128-bit key)";
 }
 
 bool branch_shard(std::string_view branch, std::uint32_t shards, std::uint32_t& shard) noexcept {

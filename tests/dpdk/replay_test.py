@@ -15,7 +15,7 @@ import sys
 import tempfile
 import unittest
 
-from packet import csum, totals
+from packet import BRANCH_SECRET, csum, our_branch, totals
 
 APP = sys.argv.pop(1)
 
@@ -109,7 +109,8 @@ def replay(test, frames, config):
                             "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",
                             "--config", cfg, "--exit-when-idle", str(idle_ms(config)), "--address", "198.18.0.1/24",
                             "--gateway", GATEWAY],
-                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                           env={**os.environ, "SIPFAST_BRANCH_SECRET": BRANCH_SECRET})
     except subprocess.TimeoutExpired:
         test.fail("sipfast-dpdk did not finish the replay")
     err = r.stderr.decode(errors="replace")
@@ -131,7 +132,14 @@ def decode_udp(test, frame):
 
 
 CALL = "Call-ID: replay-1@198.18.0.9\nFrom: <sip:alice@example.com>;tag=a1\n"
-OUR_VIA = "Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.0123456789abcdef.fedcba9876543210\n"
+
+
+def our_via(call_id, cseq, middle="0123456789abcdef"):
+    """Our Via as sipfast-dpdk (stateless, shard 0) puts it on the request of `call_id` and `cseq`."""
+    return f"Via: SIP/2.0/UDP 198.18.0.1:5060;branch={our_branch('0000.' + middle, call_id, cseq, 'fedcba9876543210')}\n"
+
+
+OUR_VIA = our_via("replay-1@198.18.0.9", 1)
 ALICE_VIA = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKinv1;received=198.18.0.9;rport=5070\n"
 
 MESSAGES = [  # (from, message) after the two ARP requests
@@ -148,7 +156,7 @@ MESSAGES = [  # (from, message) after the two ARP requests
     ("alice", "BYE sip:bob@198.18.0.20:5062 SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKbye1;rport\n"
               "Route: <sip:198.18.0.1:5060;lr>\nMax-Forwards: 70\n" + CALL + "To: <sip:bob@example.com>;tag=b1\n"
               "CSeq: 2 BYE\n\n"),
-    ("bob", "SIP/2.0 200 OK\n" + OUR_VIA + "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKbye1;received=198.18.0.9;"
+    ("bob", "SIP/2.0 200 OK\n" + our_via("replay-1@198.18.0.9", 2) + "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKbye1;received=198.18.0.9;"
             "rport=5070\n" + CALL + "To: <sip:bob@example.com>;tag=b1\nCSeq: 2 BYE\n\n"),
 ]
 
@@ -252,10 +260,10 @@ class Replay(unittest.TestCase):
                        "Max-Forwards: 70\nRoute: <sip:198.18.0.1:5060;lr>\n" + contact + "\n" + dialog
                        + f"CSeq: {cseq} REGISTER\n" + phone + auth + "\n")
 
-        def answer(status, our_branch, branch, cseq, extra):
+        def answer(status, middle, branch, cseq, extra):
             # As a registrar answers: the Via set it received (ours on top, alice's with received
             # and rport), From, Call-ID, CSeq, To with its tag.
-            return sip(f"SIP/2.0 {status}\nVia: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.{our_branch}\n"
+            return sip(f"SIP/2.0 {status}\n" + our_via("gzK0vdfGjqqhSuekwhNwmg..", cseq, middle) +
                        f"Via: SIP/2.0/UDP 198.18.0.9:5070;branch={branch};received=198.18.0.9;rport=5070\n"
                        + dialog.replace('transport=UDP>\n', 'transport=UDP>;tag=6HS75N5BNQ02p\n', 1)
                        + f"CSeq: {cseq} REGISTER\n" + extra + "Server: registrar 1.0\n\n")
@@ -263,9 +271,9 @@ class Replay(unittest.TestCase):
         b1, b2 = "z9hG4bK-524287-1---86aa6dd38424cee1", "z9hG4bK-524287-1---3c1a5e77d1f0b2a9"
         sent = [("alice", register(b1, 1)),
                 ("alice", register(b1, 1)),  # retransmitted (Timer E) before the challenge came
-                ("registrar", answer("401 Unauthorized", "6c2f0d1e9a8b7c65.0f1e2d3c4b5a6978", b1, 1, challenge)),
+                ("registrar", answer("401 Unauthorized", "6c2f0d1e9a8b7c65", b1, 1, challenge)),
                 ("alice", register(b2, 2, authorization)),
-                ("registrar", answer("200 OK", "0a1b2c3d4e5f6071.8293a4b5c6d7e8f9", b2, 2,
+                ("registrar", answer("200 OK", "0a1b2c3d4e5f6071", b2, 2,
                                      contact + ";expires=3600\nDate: Sat, 13 Nov 2010 23:29:00 GMT\n"))]
         frames = [arp_request(ALICE_MAC, ALICE, PROXY), arp_request(REGISTRAR_MAC, REGISTRAR, PROXY)]
         for who, payload in sent:
@@ -290,7 +298,7 @@ class Replay(unittest.TestCase):
             original = original.decode()
             if who == "alice":  # a REGISTER, to the registrar the route names
                 self.assertEqual((dst_mac, dst, dport), (REGISTRAR_MAC, ip4(REGISTRAR), 5060))
-                via = re.match(r"REGISTER [^\r]*\r\n(Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000\.[0-9a-f]{16}\."
+                via = re.match(r"REGISTER [^\r]*\r\n(Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000\.[0-9a-f]{32}\."
                                r"[0-9a-f]{16}\r\n)", text)
                 self.assertIsNotNone(via, text)
                 our_vias.append(via.group(1))
@@ -326,7 +334,7 @@ class Replay(unittest.TestCase):
         call = ("Call-ID: 3c26700b5d5c1b5e@198.18.0.9\nFrom: \"alice\" <sip:alice@example.com>;tag=9fxced76sl\n"
                 "To: <sip:bob@example.com>")
         via = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bK74bf9"
-        ours = OUR_VIA.replace("z9hG4bKsf0000.0123456789abcdef", "z9hG4bKsf0000.5f1e0c2b3a496877")
+        ours = our_via("3c26700b5d5c1b5e@198.18.0.9", 314159, "5f1e0c2b3a496877")
         back = via + ";received=198.18.0.9;rport=5070\n"
         sent = [("alice", f"INVITE sip:bob@example.com SIP/2.0\n{via};rport\nMax-Forwards: 70\n{call}\nCSeq: 314159 INVITE\n"
                           "Contact: <sip:alice@198.18.0.9:5070>\nContent-Type: application/sdp\n\nv=0\r\n"),

@@ -26,6 +26,7 @@ enum class drop_cause : std::uint8_t {
     outbox_full,   ///< more output in one turn than the outbox holds
     table_full,    ///< stateful: the transaction table was full (the request was answered 503)
     mailbox_full,  ///< the owner shard's mailbox was full
+    unverified,    ///< a response our branch's MAC, its Call-ID and CSeq, or its source did not vouch for
     count_
 };
 inline constexpr std::size_t drop_cause_count = static_cast<std::size_t>(drop_cause::count_);

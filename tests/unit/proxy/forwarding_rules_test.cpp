@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "sipfast/sip/parser.hpp"
+#include "sipfast/txn/branch.hpp"
 #include "proxy_test_util.hpp"
 #include "test_util.hpp"
 
@@ -321,7 +322,7 @@ TEST(ViaReceived, FilledInWhenTheSentByIsNotTheSource) {
 
 TEST(ResponseRouting, ByTheNextViasReceivedAndRport) {
     // A response with our Via on top that matches no transaction of ours (in stateful mode too:
-    // §16.7 forwards it statelessly) goes by the Via under ours.
+    // §16.7 forwards it statelessly) goes by the Via under ours, when our branch vouches for it.
     struct row {
         std::string_view next_via;
         net_address to;
@@ -336,7 +337,9 @@ TEST(ResponseRouting, ByTheNextViasReceivedAndRport) {
         {"SIP/2.0/UDP 198.18.0.9;branch=z9hG4bKnat1", addr("198.18.0.9:5060")},
         {"SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKnat1;rport", addr("198.18.0.9:5070")},  // never filled in
     };
-    constexpr std::string_view our_via = "SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.0123456789abcdef.0123456789abcdef";
+    // Our stateless branch for this call, as we would have made it forwarding its MESSAGE.
+    const std::string our_via = "SIP/2.0/UDP 198.18.0.1:5060;branch=" +
+                                std::string(txn::our_branch::stateless(0, 0x0123456789abcdef, {"nat-1@10.0.0.5", 1}, 0x42).text());
     for (const proxy_mode mode : both_modes) {
         for (const row& r : rows) {
             for (const bool one_line : {false, true}) {
@@ -351,6 +354,11 @@ TEST(ResponseRouting, ByTheNextViasReceivedAndRport) {
                 proxy_under_test proxy(mode);
                 ASSERT_EQ(proxy.feed(response, bob), 1u);
                 EXPECT_EQ(proxy.out[0].destination, r.to);
+                // The same with another call's Call-ID: our branch does not vouch for it.
+                std::string stray = response;
+                stray.replace(stray.find("nat-1@"), 6, "nat-2@");
+                EXPECT_EQ(proxy.feed(stray, bob), 0u);
+                EXPECT_EQ(proxy.p->stats().dropped(drop_cause::unverified), 1u);
                 parsed back(proxy.sent());
                 EXPECT_EQ(back.msg.status_code, 200);
                 EXPECT_EQ(values(back.msg, sip::header_id::via), std::vector<std::string>{std::string(r.next_via)});

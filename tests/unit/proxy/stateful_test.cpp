@@ -143,6 +143,30 @@ TEST(Stateful, AResponseWithNoViaLeftIsNotForwarded) {
     EXPECT_EQ(f.p->stats().dropped(drop_cause::not_ours), 1u);
 }
 
+TEST(Stateful, AForgedAnswerTouchesNoTransaction) {
+    // An attacker who learnt our branch answers the call first: from another address, or for
+    // another call (its Call-ID or CSeq), or with a branch guessed from one of ours. None reaches
+    // the caller; the callee's own answer still does.
+    fixture f;
+    f.feed(invite(), f.uac);
+    const std::string fwd = f.sent_to(f.uas);
+    const std::string busy = answer(fwd, 486, "Busy Here");
+    EXPECT_EQ(f.feed(busy, addr("198.18.0.66:5062")), 0u);
+    std::string other_call = busy;
+    other_call.replace(other_call.find("call-1@"), 7, "call-2@");
+    EXPECT_EQ(f.feed(other_call, f.uas), 0u);
+    std::string other_cseq = busy;
+    other_cseq.replace(other_cseq.find("CSeq: 1 "), 8, "CSeq: 2 ");
+    EXPECT_EQ(f.feed(other_cseq, f.uas), 0u);
+    std::string guessed = busy;
+    const std::size_t slot_digit = guessed.find(".t") + 9;  // the slot's last hex digit
+    guessed[slot_digit] = guessed[slot_digit] == '0' ? '1' : '0';
+    EXPECT_EQ(f.feed(guessed, f.uas), 0u);
+    EXPECT_EQ(f.p->stats().dropped(drop_cause::unverified), 4u);
+    ASSERT_EQ(f.feed(answer(fwd, 200, "OK"), f.uas), 1u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
+}
+
 TEST(Stateful, TwoHundredPassesAndEndsTheTransaction) {
     fixture f;
     f.feed(invite(), f.uac);

@@ -6,9 +6,13 @@
 namespace sipfast::txn {
 namespace {
 
+constexpr branch_identity call{"a84b4c76e66710@198.18.0.9", 314159};
+
 TEST(Branch, StatefulNamesShardSlotAndGeneration) {
-    const our_branch b = our_branch::stateful(3, 0x12345, 7, 0xfeedface);
-    EXPECT_EQ(b.text(), "z9hG4bKsf0003.t0001234500000007.00000000feedface");
+    const our_branch b = our_branch::stateful(3, 0x12345, 7, call, 0xfeedface);
+    EXPECT_TRUE(b.text().starts_with("z9hG4bKsf0003.t0001234500000007")) << b.text();
+    EXPECT_TRUE(b.text().ends_with(".00000000feedface")) << b.text();
+    EXPECT_EQ(b.text().size(), 64u);
     std::uint32_t shard = 0, slot = 0, generation = 0;
     ASSERT_TRUE(branch_shard(b.text(), 4, shard));
     EXPECT_EQ(shard, 3u);
@@ -21,13 +25,33 @@ TEST(Branch, StatefulNamesShardSlotAndGeneration) {
 }
 
 TEST(Branch, StatelessNamesNoTransaction) {
-    const our_branch b = our_branch::stateless(1, 0xabc, 0x55);
+    const our_branch b = our_branch::stateless(1, 0xabc, call, 0x55);
     EXPECT_TRUE(b.text().starts_with(magic_cookie));
     std::uint32_t shard = 0, slot = 0, generation = 0;
     ASSERT_TRUE(branch_shard(b.text(), 2, shard));
     EXPECT_EQ(shard, 1u);
     EXPECT_FALSE(branch_transaction(b.text(), slot, generation));
     EXPECT_TRUE(branch_has_loop_hash(b.text(), 0x55));
+}
+
+TEST(Branch, OnlyOurOwnBranchForThatRequestVerifies) {
+    for (const our_branch& b : {our_branch::stateful(0, 5, 9, call, 1), our_branch::stateless(0, 0x77, call, 1)}) {
+        const std::string text(b.text());
+        EXPECT_TRUE(branch_verifies(text, call)) << text;
+        // Another call, another CSeq: what a forger who saw a branch of ours would try.
+        EXPECT_FALSE(branch_verifies(text, {"other@198.18.0.9", call.cseq})) << text;
+        EXPECT_FALSE(branch_verifies(text, {call.call_id, call.cseq + 1})) << text;
+        // Any digit changed (a guessed slot, generation, shard or MAC) no longer verifies.
+        for (std::size_t i = our_branch::prefix.size(); i < text.size(); ++i) {
+            if (text[i] == '.' || text[i] == 't') continue;
+            std::string forged = text;
+            forged[i] = forged[i] == '0' ? '1' : '0';
+            EXPECT_FALSE(branch_verifies(forged, call)) << forged;
+        }
+        EXPECT_FALSE(branch_verifies(text.substr(0, text.size() - 1), call));
+    }
+    EXPECT_FALSE(branch_verifies("z9hG4bK776asdhds", call));
+    EXPECT_FALSE(branch_verifies("", call));
 }
 
 TEST(Branch, OthersBranchesAreNotOurs) {

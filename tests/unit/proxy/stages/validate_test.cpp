@@ -202,7 +202,7 @@ TEST(Validate, TheChecksComeInTheOrderOfSection16_3) {
 // Our Via as we would have added it to a request whose loop hash is `hash` (stateless branch).
 std::string our_via(std::string_view host_port, std::uint64_t hash) {
     return "SIP/2.0/UDP " + std::string(host_port) + ";branch=" +
-           std::string(txn::our_branch::stateless(0, 0x1234, hash).text());
+           std::string(txn::our_branch::stateless(0, 0x1234, {"call", 1}, hash).text());
 }
 
 TEST(Validate, OurViaWithThisRequestsLoopHashIsALoop) {
@@ -247,7 +247,7 @@ TEST(Validate, OurViaWithThisRequestsLoopHashIsALoop) {
 TEST(Validate, AStatefulBranchCarriesTheLoopHashToo) {
     const request_spec sent{.method = "MESSAGE", .ruri = "sip:carol@198.18.0.40:5080"};
     const std::uint64_t hash = loop_hash(parsed(request_text(sent)).msg);
-    const std::string via = "SIP/2.0/UDP 198.18.0.1:5060;branch=" + std::string(txn::our_branch::stateful(1, 7, 3, hash).text());
+    const std::string via = "SIP/2.0/UDP 198.18.0.1:5060;branch=" + std::string(txn::our_branch::stateful(1, 7, 3, {"call", 1}, hash).text());
     stage_run s(stage_config(), request_spec{.method = "MESSAGE", .ruri = sent.ruri, .via = via,
                                              .extra = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKuac1\n"});
     EXPECT_EQ(validate(s.ctx).status, 482);

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/core/siphash.hpp"
+
+#include <bit>
+#include <random>
+
+namespace sipfast::core {
+
+namespace {
+
+void round(std::uint64_t& v0, std::uint64_t& v1, std::uint64_t& v2, std::uint64_t& v3) noexcept {
+    v0 += v1;
+    v1 = std::rotl(v1, 13);
+    v1 ^= v0;
+    v0 = std::rotl(v0, 32);
+    v2 += v3;
+    v3 = std::rotl(v3, 16);
+    v3 ^= v2;
+    v0 += v3;
+    v3 = std::rotl(v3, 21);
+    v3 ^= v0;
+    v2 += v1;
+    v1 = std::rotl(v1, 17);
+    v1 ^= v2;
+    v2 = std::rotl(v2, 32);
+}
+
+} // namespace
+
+siphash::siphash(const siphash_key& k) noexcept
+    : v0_(k[0] ^ 0x736f6d6570736575ULL), v1_(k[1] ^ 0x646f72616e646f6dULL), v2_(k[0] ^ 0x6c7967656e657261ULL),
+      v3_(k[1] ^ 0x7465646279746573ULL) {}
+
+void siphash::compress(std::uint64_t m) noexcept {
+    v3_ ^= m;
+    round(v0_, v1_, v2_, v3_);
+    round(v0_, v1_, v2_, v3_);
+    v0_ ^= m;
+}
+
+siphash& siphash::update(std::string_view bytes) noexcept {
+    for (const char c : bytes) {
+        tail_ |= std::uint64_t{static_cast<unsigned char>(c)} << (8 * tail_len_);
+        if (++tail_len_ == 8) {
+            compress(tail_);
+            tail_ = 0;
+            tail_len_ = 0;
+        }
+    }
+    total_ += bytes.size();
+    return *this;
+}
+
+siphash& siphash::update(std::uint64_t v) noexcept {
+    char bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
+    return update(std::string_view(bytes, 8));
+}
+
+std::uint64_t siphash::finish() noexcept {
+    compress(tail_ | (total_ << 56));
+    v2_ ^= 0xff;
+    for (int i = 0; i < 4; ++i) round(v0_, v1_, v2_, v3_);
+    return v0_ ^ v1_ ^ v2_ ^ v3_;
+}
+
+siphash_key random_siphash_key() {
+    std::random_device source;  // getrandom(2) on Linux
+    siphash_key k{};
+    for (std::uint64_t& w : k) w = (std::uint64_t{source()} << 32) | source();
+    return k;
+}
+
+} // namespace sipfast::core
