@@ -120,13 +120,22 @@ void udp_worker::flush() noexcept {
             ++n;
         }
         const int use = fd >= 0 ? fd : fallback_fd;
-        std::size_t sent = 0;
-        while (use >= 0 && sent < n) {
-            const int r = ::sendmmsg(use, msgs.data() + sent, static_cast<unsigned>(n - sent), 0);
-            if (r <= 0) break;  // what the kernel refuses is dropped, not retried in a spin (l3fwd)
-            sent += static_cast<std::size_t>(r);
+        // sendmmsg stops at the first message the kernel refuses: that one is dropped and counted
+        // by cause, and the rest of the run is sent after it. Nothing is retried in a spin (l3fwd):
+        // a full socket buffer costs each message once.
+        std::size_t done = 0;
+        while (done < n) {
+            const int r = use >= 0 ? ::sendmmsg(use, msgs.data() + done, static_cast<unsigned>(n - done), 0) : -1;
+            if (r > 0) {
+                for (std::size_t k = done; k < done + static_cast<std::size_t>(r); ++k) count_sent(box[i + k]);
+                done += static_cast<std::size_t>(r);
+                continue;
+            }
+            const int e = r < 0 ? errno : EIO;
+            st.count_drop(e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ENOMEM ? proxy::drop_cause::send_busy
+                                                                                       : proxy::drop_cause::send_refused);
+            ++done;
         }
-        for (std::size_t k = 0; k < sent; ++k) count_sent(box[i + k]);
         i += n;
     }
     box.clear();

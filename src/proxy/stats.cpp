@@ -8,6 +8,8 @@ std::string_view drop_cause_name(drop_cause c) noexcept {
     case drop_cause::malformed: return "malformed";
     case drop_cause::not_ours: return "not_ours";
     case drop_cause::unverified: return "unverified";
+    case drop_cause::send_refused: return "send_refused";
+    case drop_cause::send_busy: return "send_busy";
     case drop_cause::no_route: return "no_route";
     case drop_cause::outbox_full: return "outbox_full";
     case drop_cause::table_full: return "table_full";

@@ -27,6 +27,8 @@ enum class drop_cause : std::uint8_t {
     table_full,    ///< stateful: the transaction table was full (the request was answered 503)
     mailbox_full,  ///< the owner shard's mailbox was full
     unverified,    ///< a response our branch's MAC, its Call-ID and CSeq, or its source did not vouch for
+    send_refused,  ///< the kernel refused its destination (port 0, broadcast, no route)
+    send_busy,     ///< the socket's buffer was full
     count_
 };
 inline constexpr std::size_t drop_cause_count = static_cast<std::size_t>(drop_cause::count_);
