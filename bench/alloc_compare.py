@@ -82,7 +82,8 @@ class Daemon:
         self.sock = os.path.join(tmp, "sipfast.sock")
         with open(self.cfg, "w") as f:
             f.write(f'control_socket = "{self.sock}"\nlog_level = "warn"\n' + config + '[metrics]\nlisten = ""\n'
-                    f'[registrar]\ndatabase = "{os.path.join(tmp, "bindings.db")}"\n')
+                    f'[registrar]\ndatabase = "{os.path.join(tmp, "bindings.db")}"\n'
+                    '[policy]\nallow_loopback = true\n[[peer]]\naddress = "127.0.0.0/8"\n')  # SIPp on loopback
         self.log = open(os.path.join(tmp, "sipfastd.log"), "w+")
         env = ["env", f"LD_PRELOAD={HEAPTRACK}", f"DUMP_HEAPTRACK_OUTPUT={heaptrack_out}"] if heaptrack_out else []
         self.proc = subprocess.Popen(["taskset", "-c", DAEMON_CPU, *env, binary, "--config", self.cfg],

@@ -61,10 +61,13 @@ def start_target(name, tmp, build):
 
 def sipfastd_cmd(build, tmp, config):
     """sipfastd of `build` on the TOML text `config`, written into tmp; its bindings database there
-    too unless `config` names one (never the system's)."""
+    too unless `config` names one (never the system's), and loopback trusted unless it has a [policy]."""
     cfg = os.path.join(tmp, "sipfast.toml")
     if "database =" not in config:
         config += f'\n[registrar]\ndatabase = "{os.path.join(tmp, "bindings.db")}"\n'
+    if "[policy]" not in config:
+        # SIPp and the peer's agents run on loopback: trusted and reachable, as the embedded default has it.
+        config += '\n[policy]\nallow_loopback = true\n[[peer]]\naddress = "127.0.0.0/8"\n'
     with open(cfg, "w") as f:
         f.write(config)
     return [os.path.join(build, "src/daemon/sipfastd"), "--config", cfg]

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/core/net_address.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -122,6 +124,28 @@ bool same_subnet(const net_address& a, const net_address& b, unsigned prefix) no
 bool same_ip(std::string_view host, const net_address& a) noexcept {
     net_address h;
     return parse_ip(host, h) && h.family == a.family && h.ip == a.ip;
+}
+
+address_scope scope_of(const net_address& a) noexcept {
+    const auto& b = a.ip;
+    const bool mapped = a.family == 6 && std::all_of(b.begin(), b.begin() + 10, [](std::uint8_t x) { return x == 0; }) &&
+                        b[10] == 0xFF && b[11] == 0xFF;
+    if (a.family == 4 || mapped) {
+        const std::uint8_t* v4 = mapped ? b.data() + 12 : b.data();
+        if (v4[0] == 127) return address_scope::loopback;
+        if (v4[0] == 0) return address_scope::unspecified;
+        if (v4[0] == 169 && v4[1] == 254) return address_scope::link_local;
+        if ((v4[0] & 0xF0) == 0xE0) return address_scope::multicast;
+        if ((v4[0] & 0xF0) == 0xF0) return address_scope::broadcast;
+        return address_scope::routable;
+    }
+    if (a.family != 6) return address_scope::unspecified;
+    const bool zero_head = std::all_of(b.begin(), b.begin() + 15, [](std::uint8_t x) { return x == 0; });
+    if (zero_head && b[15] == 1) return address_scope::loopback;
+    if (zero_head && b[15] == 0) return address_scope::unspecified;
+    if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) return address_scope::link_local;
+    if (b[0] == 0xFF) return address_scope::multicast;
+    return address_scope::routable;
 }
 
 bool is_private(const net_address& a) noexcept {

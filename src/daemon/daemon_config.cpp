@@ -195,6 +195,67 @@ bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
     return true;
 }
 
+// "198.18.0.0/24" (or an address alone) as a subnet; fails naming `label` and the text.
+bool read_subnets(context& c, const toml::node& v, const std::string& label, std::vector<proxy::subnet>& out) {
+    std::vector<std::string> nets;
+    if (!read_strings(c, v, label, nets)) return false;
+    for (const std::string& text : nets) {
+        owned_address o;
+        if (const std::string err = parse_owned_address(text, o); !err.empty())
+            return c.fail(v, label + ": '" + text + "': " + err);
+        out.push_back({o.ip, o.prefix});
+    }
+    return true;
+}
+
+// [policy]: whether we relay for strangers, and loopback destinations.
+bool read_policy(context& c, const toml::node& n, proxy::relay_policy& p) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "policy: expected a table ([policy] with relay, allow_loopback)");
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view name = tk.str();
+        if (name == "relay") {
+            std::string m;
+            if (!read_string(c, tv, "policy.relay", m)) return false;
+            if (m == "closed") p.closed = true;
+            else if (m == "open") p.closed = false;
+            else return c.fail(tv, "policy.relay: '" + m + "' is neither closed nor open");
+        } else if (name == "allow_loopback") {
+            const auto* b = tv.as_boolean();
+            if (b == nullptr) return c.fail(tv, "policy.allow_loopback: expected true or false");
+            p.allow_loopback = b->get();
+        } else {
+            return c.fail(tv, "policy: unknown key '" + std::string(name) + "' (relay, allow_loopback)");
+        }
+    }
+    return true;
+}
+
+// [[peer]]: address (a subnet) and reach (subnets, all when absent).
+bool read_peer(context& c, const toml::node& n, proxy::trusted_peer& peer) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "peer: expected [[peer]] tables");
+    bool have_address = false;
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view name = tk.str();
+        if (name == "address") {
+            std::string text;
+            if (!read_string(c, tv, "peer.address", text)) return false;
+            owned_address o;
+            if (const std::string err = parse_owned_address(text, o); !err.empty())
+                return c.fail(tv, "peer.address: '" + text + "': " + err);
+            peer.from = {o.ip, o.prefix};
+            have_address = true;
+        } else if (name == "reach") {
+            if (!read_subnets(c, tv, "peer.reach", peer.reach)) return false;
+        } else {
+            return c.fail(tv, "peer: unknown key '" + std::string(name) + "' (address, reach)");
+        }
+    }
+    if (!have_address) return c.fail(n, "peer: address is required (\"198.18.0.0/24\")");
+    return true;
+}
+
 // [forking]: how a request to a user with several contacts is tried (RFC 3261 §16.6).
 bool read_forking(context& c, const toml::node& n, proxy::proxy_config& p) {
     const auto* t = n.as_table();
@@ -282,14 +343,7 @@ bool read_auth(context& c, const toml::node& n, daemon_config& cfg) {
         } else if (name == "users_file") {
             if (!read_string(c, tv, "auth.users_file", cfg.users_file)) return false;
         } else if (name == "trusted") {
-            std::vector<std::string> nets;
-            if (!read_strings(c, tv, "auth.trusted", nets)) return false;
-            for (const std::string& text : nets) {
-                owned_address o;
-                if (const std::string err = parse_owned_address(text, o); !err.empty())
-                    return c.fail(tv, "auth.trusted: '" + text + "': " + err);
-                a.trusted.push_back({o.ip, o.prefix});
-            }
+            if (!read_subnets(c, tv, "auth.trusted", a.trusted)) return false;
         } else if (name == "nonce_lifetime_s") {
             if (!read_int(c, tv, {"nonce_lifetime_s", 10, 86400, 1'000'000'000, &a.nonce_lifetime_ns, nullptr, nullptr, "seconds"},
                           "auth.nonce_lifetime_s"))
@@ -603,6 +657,19 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             (void)read_registrar(c, v, cfg);
         } else if (key == "forking") {
             (void)read_forking(c, v, cfg.proxy);
+        } else if (key == "policy") {
+            (void)read_policy(c, v, cfg.proxy.policy);
+        } else if (key == "peer") {
+            const auto* a = v.as_array();
+            if (a == nullptr) {
+                c.fail(v, "peer: expected [[peer]] tables");
+                break;
+            }
+            for (const toml::node& item : *a) {
+                proxy::trusted_peer peer;
+                if (!read_peer(c, item, peer)) break;
+                cfg.proxy.policy.peers.push_back(std::move(peer));
+            }
         } else if (key == "memory") {
             (void)read_int_table(c, v, "memory",
                                  {{"per_worker_mb", 16, 1 << 20, 1 << 20, nullptr, nullptr, &cfg.proxy.memory_per_shard, "MiB"}});

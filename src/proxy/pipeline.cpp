@@ -10,6 +10,7 @@
 #include "sipfast/core/clock.hpp"
 #include "sipfast/core/shard_hash.hpp"
 #include "sipfast/proxy/response.hpp"
+#include "sipfast/proxy/stages/admit.hpp"
 #include "sipfast/proxy/stages/authenticate.hpp"
 #include "sipfast/proxy/stages/forward.hpp"
 #include "sipfast/proxy/stages/local_route.hpp"
@@ -188,6 +189,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
         v = serve_register(ctx, {services_.bindings, &config_->registrar_limits, {now_ns_, core::unix_ns()},
                                  register_answer_});
     if (v.go_on()) v = resolve_target(ctx, *locations_, config_->serve_registrations ? services_.bindings : nullptr, now_ns_);
+    if (v.go_on()) v = admit(ctx);
     if (!v.go_on()) return refuse(in, v, out);
     // ACK (of a 2xx: end to end) and a CANCEL matching no INVITE here go on without state (§16.10).
     if (transactions_ && !ack && m.method != sip::method::cancel) forward_statefully(ctx, *key, out);

@@ -10,6 +10,7 @@ std::string_view drop_cause_name(drop_cause c) noexcept {
     case drop_cause::unverified: return "unverified";
     case drop_cause::send_refused: return "send_refused";
     case drop_cause::send_busy: return "send_busy";
+    case drop_cause::relay_denied: return "relay_denied";
     case drop_cause::no_route: return "no_route";
     case drop_cause::outbox_full: return "outbox_full";
     case drop_cause::table_full: return "table_full";
@@ -62,7 +63,7 @@ constexpr metric table[] = {
      .summary = metric_summary::detail},
     {.name = "parse_errors_total", .title = "malformed", .help = "Messages that failed to parse, by reason.",
      .counters = counters_of<&s::parse_errors>, .by = &by_reason, .summary = metric_summary::detail},
-    {.name = "dropped_total", .title = "dropped", .help = "Messages neither forwarded nor answered, by cause.",
+    {.name = "dropped_total", .title = "dropped", .help = "Messages not forwarded, by cause (no_route, table_full and relay_denied were answered).",
      .counters = counters_of<&s::drops>, .by = &by_cause, .summary = metric_summary::detail},
     {.name = "transactions_created_total", .title = "transactions created", .help = "Transactions opened (stateful mode).",
      .counters = counters_of<&s::transactions_created>, .summary = metric_summary::total},

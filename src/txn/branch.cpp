@@ -109,6 +109,21 @@ bool branch_verifies(std::string_view branch, const branch_identity& id) noexcep
     return differ == 0;
 }
 
+void write_dialog_mark(std::string_view call_id, core::text_writer& out) noexcept {
+    out.hex(core::siphash(secret()).update("dialog").update(call_id).finish(), 16);
+}
+
+bool dialog_mark_verifies(std::string_view mark, std::string_view call_id) noexcept {
+    core::text<16> expected;
+    write_dialog_mark(call_id, expected);
+    if (mark.size() != expected.view().size()) return false;
+    unsigned differ = 0;  // compared in full: the time of a refusal tells nothing
+    for (std::size_t i = 0; i < mark.size(); ++i)
+        differ |= static_cast<unsigned>(static_cast<unsigned char>(mark[i])) ^
+                  static_cast<unsigned>(static_cast<unsigned char>(expected.view()[i]));
+    return differ == 0;
+}
+
 std::string branch_secret_fault() {
     core::siphash_key k{};
     if (std::getenv(std::string(secret_variable).c_str()) == nullptr || secret_from_environment(k)) return {};

@@ -101,6 +101,8 @@ class AfPacket(unittest.TestCase):
                     '[[location]]\nuser = "erin"\ndomain = "198.18.0.2"\ncontact = "sip:erin@198.18.0.1:5078"\n'
                     # The registrar's domain is not ours: REGISTERs for it follow the static route.
                     f'[[route]]\ndomain = "{REGISTRAR_DOMAIN}"\nnext_hop = "udp:198.18.0.1:5076"\n'
+                    # The SIPp side (callers, callees and the registrar behind the static route) is trusted.
+                    '[[peer]]\naddress = "198.18.0.1"\n'
                     '[metrics]\nlisten = "127.0.0.1:9169"\n'
                     f'[registrar]\ndatabase = "{os.path.join(cls.tmp, "bindings.db")}"\n')
         cls.log = open(os.path.join(cls.tmp, "app.log"), "w+")
@@ -176,7 +178,7 @@ class AfPacket(unittest.TestCase):
 
     def test_calls_with_record_route_over_two_lcores(self):
         invites = self.calls("bob", 5070, 5080, 20, 20)
-        self.assertIn("Record-Route: <sip:198.18.0.2:5060;lr>", invites[0])
+        self.assertRegex(invites[0], r"Record-Route: <sip:198\.18\.0\.2:5060;lr;sfd=[0-9a-f]{16}>")
         self.assertRegex(invites[0], r"Via: SIP/2.0/UDP 198.18.0.2:5060;branch=z9hG4bKsf000[01]\.")
 
     def test_a_registration_with_digest_auth(self):
@@ -328,8 +330,8 @@ class AfPacket(unittest.TestCase):
 
     def test_a_tcp_caller_through_the_exception_path(self):
         invites = self.calls("dave", 5074, 5084, 3, 5, "-t", "t1")
-        self.assertIn("Record-Route: <sip:198.18.0.2:5060;lr>", invites[0])
-        self.assertIn("Record-Route: <sip:198.18.0.2:5060;transport=tcp;lr>", invites[0])
+        self.assertRegex(invites[0], r"Record-Route: <sip:198\.18\.0\.2:5060;lr;sfd=[0-9a-f]{16}>")
+        self.assertRegex(invites[0], r"Record-Route: <sip:198\.18\.0\.2:5060;transport=tcp;lr;sfd=[0-9a-f]{16}>")
 
     def test_a_busy_callee(self):
         uas = self.sipp("uas_busy.xml", "-p", "5072", "-m", "3", background=True)

@@ -73,3 +73,9 @@ def our_branch(shard_and_middle, call_id, cseq, loop):
     key = (int(BRANCH_SECRET[:16], 16), int(BRANCH_SECRET[16:], 16))
     mac = siphash24(key, (before + loop).encode() + cseq.to_bytes(8, "little") + call_id.encode())
     return f"{before}{mac:016x}.{loop}"
+
+
+def dialog_mark(call_id):
+    """The mark (sfd) sipfast's Record-Route carries for the dialog of `call_id`, under BRANCH_SECRET."""
+    key = (int(BRANCH_SECRET[:16], 16), int(BRANCH_SECRET[16:], 16))
+    return f"{siphash24(key, b'dialog' + call_id.encode()):016x}"

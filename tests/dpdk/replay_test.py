@@ -15,7 +15,7 @@ import sys
 import tempfile
 import unittest
 
-from packet import BRANCH_SECRET, csum, our_branch, totals
+from packet import BRANCH_SECRET, csum, dialog_mark, our_branch, totals
 
 APP = sys.argv.pop(1)
 
@@ -140,6 +140,8 @@ def our_via(call_id, cseq, middle="0123456789abcdef"):
 
 
 OUR_VIA = our_via("replay-1@198.18.0.9", 1)
+# Our Record-Route for the call, its dialog mark in it: alice's requests within the dialog bring it back.
+OUR_ROUTE = f"<sip:198.18.0.1:5060;lr;sfd={dialog_mark('replay-1@198.18.0.9')}>"
 ALICE_VIA = "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKinv1;received=198.18.0.9;rport=5070\n"
 
 MESSAGES = [  # (from, message) after the two ARP requests
@@ -151,10 +153,10 @@ MESSAGES = [  # (from, message) after the two ARP requests
     ("bob", "SIP/2.0 200 OK\n" + OUR_VIA + ALICE_VIA + CALL + "To: <sip:bob@example.com>;tag=b1\n"
             "CSeq: 1 INVITE\nContact: <sip:bob@198.18.0.20:5062>\nContent-Type: application/sdp\n\nv=0\r\n"),
     ("alice", "ACK sip:bob@198.18.0.20:5062 SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKack1;rport\n"
-              "Route: <sip:198.18.0.1:5060;lr>\nMax-Forwards: 70\n" + CALL + "To: <sip:bob@example.com>;tag=b1\n"
+              "Route: " + OUR_ROUTE + "\nMax-Forwards: 70\n" + CALL + "To: <sip:bob@example.com>;tag=b1\n"
               "CSeq: 1 ACK\n\n"),
     ("alice", "BYE sip:bob@198.18.0.20:5062 SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKbye1;rport\n"
-              "Route: <sip:198.18.0.1:5060;lr>\nMax-Forwards: 70\n" + CALL + "To: <sip:bob@example.com>;tag=b1\n"
+              "Route: " + OUR_ROUTE + "\nMax-Forwards: 70\n" + CALL + "To: <sip:bob@example.com>;tag=b1\n"
               "CSeq: 2 BYE\n\n"),
     ("bob", "SIP/2.0 200 OK\n" + our_via("replay-1@198.18.0.9", 2) + "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKbye1;received=198.18.0.9;"
             "rport=5070\n" + CALL + "To: <sip:bob@example.com>;tag=b1\nCSeq: 2 BYE\n\n"),
@@ -219,7 +221,7 @@ class Replay(unittest.TestCase):
                 self.assertEqual((dst_mac, dst, dport), (ALICE_MAC, ip4(ALICE), 5070))
                 self.assertNotIn("198.18.0.1:5060;branch=z9hG4bKsf", text)  # our Via taken off
         invite = udp(out[0])[5]
-        self.assertIn("\r\nRecord-Route: <sip:198.18.0.1:5060;lr>\r\n", invite)
+        self.assertIn("\r\nRecord-Route: " + OUR_ROUTE + "\r\n", invite)
         self.assertIn(";received=198.18.0.9;rport=5070", invite)
         self.assertTrue(invite.endswith("\r\n\r\nv=0\r\n"))
         self.assertEqual(counts(totals(err)), (5, 5, 3, 3), err)
@@ -282,6 +284,8 @@ class Replay(unittest.TestCase):
         out, err = replay(self, frames, 'listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
                           '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
                           f'[[route]]\ndomain = "{realm}"\nnext_hop = "udp:{REGISTRAR}:5060"\n'
+                          # alice's registrar is not our domain: it is a peer, so anyone may reach it.
+                          f'[[peer]]\naddress = "{REGISTRAR}"\n'
                           '[metrics]\nlisten = ""\n')
         arps = [f for f in out if f[12:14] == b"\x08\x06"]
         out = [f for f in out if f[12:14] != b"\x08\x06"]

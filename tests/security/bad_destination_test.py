@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """A bad destination in a send batch (issue: "drops the rest of a send batch when one destination
-fails"): requests the kernel refuses to send (to port 0, to the broadcast address) interleaved, in
-one burst, with MESSAGEs for a callee. Each refused send costs only its own message, counted as
+fails"): requests the kernel refuses to send interleaved, in one burst, with MESSAGEs for a callee.
+Port 0 and broadcast never get that far now (the relay policy's deny list answers 403), so the test
+runs in a network namespace of its own with loopback alone, where a routable address has no route
+and sendmmsg refuses it (ENETUNREACH). Each refused send costs only its own message, counted as
 dropped{cause="send_refused"}; every MESSAGE for the callee arrives.
 Usage: bad_destination_test.py SIPFASTD"""
 import os
 import socket
+import subprocess
 import sys
 import tempfile
 import shutil
@@ -19,6 +22,28 @@ from harness import Daemon, free_port, main, metric  # noqa: E402
 
 SIPFASTD = sys.argv.pop(1)
 PAIRS = 60
+NAMESPACE = os.environ.get("SIPFAST_TEST_NETNS")
+
+
+def rerun_in_a_namespace():
+    """Runs this test again inside a new network namespace with only loopback, then removes it."""
+    if os.geteuid() != 0:
+        print("skipped: needs root to make a network namespace")
+        sys.exit(77)
+    ns = f"sfbatch{os.getpid()}"
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode != 0:
+        print("skipped: cannot make a network namespace here")
+        sys.exit(77)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__), SIPFASTD, *sys.argv[1:]],
+                           env={**os.environ, "SIPFAST_TEST_NETNS": ns})
+        sys.exit(r.returncode)
+    finally:
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True).stdout.split()
+        if pids:
+            subprocess.run(["kill", "-9", *[p.decode() for p in pids]], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def message(ruri, port, n):
@@ -42,6 +67,9 @@ listen = ["udp:127.0.0.1:{self.port}"]
 workers = 1
 mode = "stateless"
 domains = ["example.com"]
+[policy]
+relay = "open"
+allow_loopback = true
 """)
         self.addCleanup(self.proxy.stop)
 
@@ -52,7 +80,7 @@ domains = ["example.com"]
         port, callee = sender.getsockname()[1], self.callee.getsockname()[1]
         burst = []
         for n in range(PAIRS):
-            bad = "sip:x@127.0.0.1:0" if n % 2 else "sip:x@255.255.255.255:5060"
+            bad = f"sip:x@198.51.100.{n % 200 + 1}:5060"  # routable, but there is no route here
             burst.append(message(bad, port, f"bad{n}"))
             burst.append(message(f"sip:bob@127.0.0.1:{callee}", port, f"good{n}"))
         for datagram in burst:
@@ -71,4 +99,6 @@ domains = ["example.com"]
 
 
 if __name__ == "__main__":
+    if NAMESPACE is None:
+        rerun_in_a_namespace()
     main()

@@ -34,6 +34,18 @@ struct net_address {
 /// (RFC 6598), link-local, IPv6 unique local (RFC 4193) and link-local.
 [[nodiscard]] bool is_private(const net_address& a) noexcept;
 
+/// What a destination address is, for the relay policy's deny list (docs/configuration.md, [policy]).
+enum class address_scope : std::uint8_t {
+    routable,     ///< anything else: a host somewhere
+    loopback,     ///< 127.0.0.0/8, ::1
+    unspecified,  ///< 0.0.0.0/8, ::
+    link_local,   ///< 169.254.0.0/16, fe80::/10
+    multicast,    ///< 224.0.0.0/4, ff00::/8
+    broadcast,    ///< 240.0.0.0/4 with 255.255.255.255: reserved and the limited broadcast
+};
+/// The scope of `a` (an IPv4-mapped IPv6 address as its IPv4 address).
+[[nodiscard]] address_scope scope_of(const net_address& a) noexcept;
+
 /// Parses "ip:port", "[ipv6]:port" or a bare ip (port `default_port`). Port 0 ("any free port", for
 /// a socket whose port is reported after binding) only with `allow_any_port`.
 [[nodiscard]] bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_address& out,

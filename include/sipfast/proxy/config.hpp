@@ -76,6 +76,23 @@ struct auth_config {
     std::vector<auth::algorithm> algorithms{auth::algorithm::sha256, auth::algorithm::md5};
 };
 
+/// A neighbour we trust ([[peer]]: a gateway, an S-CSCF, a trunk): its requests are forwarded
+/// wherever `reach` allows (anywhere but the deny list when empty).
+struct trusted_peer {
+    subnet from;
+    std::vector<subnet> reach;
+};
+
+/// Who may have requests forwarded (docs/configuration.md, [policy]). Closed: only requests for our
+/// domains' users, from users of ours who proved who they are, within dialogs we record-routed, from
+/// a [[peer]], or toward a [[peer]]; never to the deny list (loopback unless allowed, unspecified,
+/// link-local, multicast, broadcast, port 0, our own listen addresses).
+struct relay_policy {
+    bool closed = true;
+    bool allow_loopback = false;
+    std::vector<trusted_peer> peers;
+};
+
 /// How a request with several targets (a user's registered contacts) is forked (RFC 3261 §16.6).
 enum class fork_mode : std::uint8_t {
     parallel,    ///< every branch at once
@@ -115,6 +132,7 @@ struct proxy_config {
     std::uint64_t t2_ns = 4'000'000'000;
     std::uint64_t t4_ns = 5'000'000'000;
     std::uint64_t timer_c_ns = 180'000'000'000;   ///< §16.6 step 11: an INVITE ringing this long is cancelled
+    relay_policy policy;
     fork_mode forking = fork_mode::parallel;
     std::uint64_t branch_timeout_ns = 20'000'000'000;  ///< sequential forking: how long a branch is tried before the next
 };

@@ -63,10 +63,12 @@ struct request_context {
     bool have_next_route = false;  ///< a Route value not ours leads
     sip::name_addr next_route;
     sip::transport left_by = sip::transport::unknown;  ///< the transport our last popped Route named (RFC 5658)
+    bool our_dialog = false;       ///< a Route of ours popped carried our MAC for this Call-ID: we record-routed it
     // authentication (§22)
     std::string_view authenticated_user;  ///< the digest username that was proved, empty when none was asked
     std::string_view auth_info;           ///< an Authentication-Info line for our own 2xx, or empty
     // target resolution (§16.5): the first branch here, the others of a fork in `more`
+    bool for_our_domain = false;          ///< an initial request to a user of ours, no foreign Route leading
     core::net_address destination;
     sip::transport transport = sip::transport::udp;
     const listen_point* leave = nullptr;  ///< our side it leaves by

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "sipfast/core/text_writer.hpp"
+
 namespace sipfast::txn {
 
 /// RFC 3261 §8.1.1.7: a branch that starts with the magic cookie was made unique by an RFC 3261
@@ -51,6 +53,12 @@ private:
     std::array<char, 80> buf_{};
     std::size_t len_ = 0;
 };
+
+/// The mark our Record-Route carries (its `sfd` parameter) for the dialog of `call_id`: a MAC under
+/// the branch key, so an in-dialog request whose Route brings it back shows that we record-routed
+/// that dialog, which no one can claim by writing our address in a Route.
+void write_dialog_mark(std::string_view call_id, core::text_writer& out) noexcept;
+[[nodiscard]] bool dialog_mark_verifies(std::string_view mark, std::string_view call_id) noexcept;
 
 /// Why SIPFAST_BRANCH_SECRET cannot be the branch key ("" when it is unset or fine): a daemon
 /// refuses to start rather than fall back to a random key its peers do not share.

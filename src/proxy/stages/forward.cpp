@@ -5,16 +5,22 @@
 
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/proxy/response.hpp"
+#include "sipfast/txn/branch.hpp"
 
 namespace sipfast::proxy {
 
 namespace {
 
+// Our Record-Route URI carries the dialog's mark (sfd): requests within the dialog bring it back in
+// their Route, and the relay policy admits them for it (docs/configuration.md, [policy]).
 std::string_view record_route_line(request_context& ctx, const listen_point& side) noexcept {
     std::array<char, 48> host_buf{};
+    core::text<16> mark;
+    txn::write_dialog_mark(ctx.m.call_id, mark);
     return ctx.editor.keep({"Record-Route: <sip:", format_host(side.address, host_buf), ":",
                             ctx.editor.keep_number(side.address.port, ctx.err),
-                            side.transport == sip::transport::tcp ? ";transport=tcp;lr>\r\n" : ";lr>\r\n"},
+                            side.transport == sip::transport::tcp ? ";transport=tcp;lr;sfd=" : ";lr;sfd=", mark.view(),
+                            ">\r\n"},
                            ctx.err);
 }
 

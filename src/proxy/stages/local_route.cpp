@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/stages/local_route.hpp"
 
+#include "sipfast/sip/params.hpp"
+#include "sipfast/txn/branch.hpp"
+
 namespace sipfast::proxy {
 
 namespace {
+
+// A URI of ours with our dialog mark for this request's Call-ID: we record-routed its dialog.
+void note_our_mark(request_context& ctx, const sip::uri& ours) noexcept {
+    const sip::param mark = ours.params.find("sfd");
+    if (!mark.name.empty() && txn::dialog_mark_verifies(mark.value, ctx.m.call_id)) ctx.our_dialog = true;
+}
 
 // A strict router (RFC 2543) put our Record-Route URI in the Request-URI and the real target last
 // in Route: that value becomes the Request-URI and leaves the Route set.
@@ -23,6 +32,7 @@ bool pop_strict_route(request_context& ctx) noexcept {
     }
     sip::name_addr na;
     if (value.empty() || sip::parse_name_addr(value, na) != sip::parse_error::none) return false;
+    note_our_mark(ctx, ctx.m.request_uri);  // our Record-Route URI, put in the Request-URI
     ctx.target = na.address;
     ctx.new_ruri = na.address.text;
     if (before.empty()) {
@@ -62,6 +72,7 @@ void pop_our_routes(request_context& ctx) noexcept {
                     ctx.note(ctx.editor.remove({h.value.data(), static_cast<std::size_t>(value - h.value.data())}));
                 return;
             }
+            note_our_mark(ctx, na.address);
             const sip::param tp = na.address.params.find("transport");
             ctx.left_by = tp.name.empty() ? sip::transport::udp : sip::classify_transport(tp.value);
         }

@@ -131,6 +131,7 @@ verdict resolve(request_context& ctx, const location_service& locations, const r
     const bool ours_by_uri = !tel && (ctx.ruri_is_us || ctx.local.is_our_domain(target.host, target.port, target.has_port));
     const bool ours_by_tel = !phone_context.empty() && ctx.local.is_our_domain(phone_context, 0, false);
     const bool ours = ours_by_uri || ours_by_tel;
+    ctx.for_our_domain = ours;  // whatever resolves it below, a user of ours or our own route
     if (bindings != nullptr && (ours_by_uri || tel)) {
         bool found = false;
         const verdict v = lookup_bindings(ctx, *bindings, now_ns, found);

@@ -62,7 +62,7 @@ TEST(Pipeline, ForwardsToTheLocationOfOurDomain) {
     EXPECT_EQ(m.request_uri_text, "sip:bob@198.18.0.20:5062");
     EXPECT_EQ(m.max_forwards, 69u);
     ASSERT_NE(m.find(sip::header_id::record_route), nullptr);
-    EXPECT_EQ(m.find(sip::header_id::record_route)->value, "<sip:198.18.0.1:5060;lr>");
+    EXPECT_EQ(m.find(sip::header_id::record_route)->value, test::marked("<sip:198.18.0.1:5060;lr>", m.call_id));
     EXPECT_EQ(m.top_via.host, "198.18.0.1");
     EXPECT_EQ(m.top_via.port, 5060);
     EXPECT_EQ(m.top_via.branch.substr(0, 13), "z9hG4bKsf0003");
@@ -338,15 +338,25 @@ TEST(Pipeline, OptionsToTheProxyItself) {
 
 TEST(Pipeline, MissingMaxForwardsIsAddedAndALoopIsCaught) {
     fixture f;
-    std::string no_mf = invite("sip:carol@198.18.0.1:5060");  // sent to ourselves by IP: a loop
+    // carol is registered at a port of our host that some other element listens on, which sends
+    // what it gets straight back to us: a loop.
+    std::string no_mf = invite("sip:carol@198.18.0.1:5060");
     no_mf.erase(no_mf.find("Max-Forwards: 70\r\n"), 18);
-    f.config.locations.push_back({"carol", "198.18.0.1", "sip:carol@198.18.0.1:5060", addr("198.18.0.1:5060")});
+    f.config.locations.push_back({"carol", "198.18.0.1", "sip:carol@198.18.0.1:5070", addr("198.18.0.1:5070")});
     ASSERT_EQ(f.feed(no_mf, f.uac), 1u);
     const std::string forwarded = f.sent();
     EXPECT_EQ(parsed(forwarded).msg.max_forwards, 70u);
-    // It comes back to us unchanged but for the Via we added: 482.
-    ASSERT_EQ(f.feed(forwarded, addr("198.18.0.1:5060")), 1u);
+    // Back once, with its Request-URI changed by us: a spiral (§16.3 step 4), forwarded again.
+    ASSERT_EQ(f.feed(forwarded, addr("198.18.0.1:5070")), 1u);
+    const std::string again = f.sent();
+    ASSERT_EQ(parsed(again).msg.method, sip::method::invite);
+    // Back unchanged but for the Via we added: 482.
+    ASSERT_EQ(f.feed(again, addr("198.18.0.1:5070")), 1u);
     EXPECT_EQ(parsed(f.sent()).msg.status_code, 482);
+    // Sent to ourselves straight away, it never leaves: our own listen address is not a destination.
+    f.config.locations.back() = {"carol", "198.18.0.1", "sip:carol@198.18.0.1:5060", addr("198.18.0.1:5060")};
+    ASSERT_EQ(f.feed(invite("sip:carol@198.18.0.1:5060"), f.uac), 1u);
+    EXPECT_EQ(parsed(f.sent()).msg.status_code, 403);
 }
 
 } // namespace

@@ -14,9 +14,20 @@
 #include "sipfast/proxy/config.hpp"
 #include "sipfast/core/net_address.hpp"
 #include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/txn/branch.hpp"
 #include "test_util.hpp"
 
 namespace sipfast::test {
+
+/// Our Record-Route value `rr` ("<sip:198.18.0.1:5060;lr>") as the proxy writes it for a dialog of
+/// `call_id`: with its dialog mark before the closing bracket.
+inline std::string marked(std::string_view rr, std::string_view call_id) {
+    core::text<16> mark;
+    txn::write_dialog_mark(call_id, mark);
+    std::string s(rr);
+    s.insert(s.size() - 1, ";sfd=" + std::string(mark.view()));
+    return s;
+}
 
 /// "198.18.0.9:5070" as a net_address (port 5060 when absent); fails the test when malformed.
 inline core::net_address addr(std::string_view text) {
@@ -36,6 +47,8 @@ inline proxy::proxy_config test_config(proxy::proxy_mode mode) {
     // MALLOC_PERTURB_ writes every byte malloc hands out, the whole message arena included).
     c.memory_per_shard = std::size_t{16} << 20;
     c.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", addr("198.18.0.20:5062")});
+    // Everyone here is a trusted neighbour; tests of the relay policy take them out.
+    c.policy.peers.push_back({{addr("198.18.0.0"), 15}, {}});
     return c;
 }
 

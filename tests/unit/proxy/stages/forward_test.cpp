@@ -34,9 +34,12 @@ using test::values;
 constexpr std::string_view branch = "z9hG4bKsf0000.test.0123456789abcdef";
 constexpr std::string_view our_udp_via = "SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.test.0123456789abcdef";
 constexpr std::string_view our_tcp_via = "SIP/2.0/TCP 198.18.0.1:5060;branch=z9hG4bKsf0000.test.0123456789abcdef";
-constexpr std::string_view rr_udp = "<sip:198.18.0.1:5060;lr>";
-constexpr std::string_view rr_tcp = "<sip:198.18.0.1:5060;transport=tcp;lr>";
-constexpr std::string_view rr_udp6 = "<sip:[2001:db8::1]:5060;lr>";
+// Our Record-Route values for the default request's dialog (its Call-ID's mark).
+constexpr std::string_view call_id = "stage-1@198.18.0.9";
+const std::string rr_udp = test::marked("<sip:198.18.0.1:5060;lr>", call_id);
+const std::string rr_tcp = test::marked("<sip:198.18.0.1:5060;transport=tcp;lr>", call_id);
+const std::string rr_udp6 = test::marked("<sip:[2001:db8::1]:5060;lr>", call_id);
+const std::string rr_other = test::marked("<sip:198.18.0.2:5062;lr>", call_id);
 constexpr std::string_view bob_contact = "sip:bob@198.18.0.20:5062";
 constexpr std::string_view route_ours = "Route: <sip:198.18.0.1:5060;lr>\n";
 
@@ -71,7 +74,7 @@ TEST(Forward, AnInitialInviteFromBehindNat) {
                 request_spec{.via = "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport", .body = "v=0\r\n"}, nat_source);
     const std::string text = forwarded(s);
     EXPECT_EQ(text, test::crlf("INVITE sip:bob@198.18.0.20:5062 SIP/2.0\n"
-                               "Record-Route: <sip:198.18.0.1:5060;lr>\n"
+                               "Record-Route: " + rr_udp + "\n"
                                "Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000.test.0123456789abcdef\n"
                                "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;received=198.18.0.9;rport=40000\n"
                                "Max-Forwards: 69\n"
@@ -324,9 +327,9 @@ TEST(Forward, TwoRecordRoutesWhenTheRequestChangesSides) {
         {"IPv4 to IPv6", "sip:carol@[2001:db8::40]:5080", 0, strings({rr_udp6, rr_udp})},
         {"IPv6 to IPv4", "sip:carol@198.18.0.40:5080", 2, strings({rr_udp, rr_udp6})},
         {"IPv6 to IPv6", "sip:carol@[2001:db8::40]:5080", 2, strings({rr_udp6})},
-        {"the other IPv4 address", "sip:carol@198.18.0.40:5080", 3, strings({"<sip:198.18.0.2:5062;lr>"})},
+        {"the other IPv4 address", "sip:carol@198.18.0.40:5080", 3, strings({rr_other})},
         {"the other IPv4 address to TCP", "sip:carol@198.18.0.40:5080;transport=tcp", 3,
-         strings({rr_tcp, "<sip:198.18.0.2:5062;lr>"})},
+         strings({rr_tcp, rr_other})},
     };
     proxy_config c = test::with_udp6(test::with_tcp(stage_config()));
     c.listen.push_back({sip::transport::udp, addr("198.18.0.2:5062")});
