@@ -190,6 +190,27 @@ TEST(DaemonConfig, AuthAlgorithmsInTheOrderGiven) {
     EXPECT_EQ(c.proxy.auth.algorithms, std::vector<auth::algorithm>{auth::algorithm::md5});
 }
 
+TEST(DaemonConfig, PolicyAndPeers) {
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n", "p.toml", d));
+    EXPECT_TRUE(d.proxy.policy.closed);  // closed unless told
+    EXPECT_FALSE(d.proxy.policy.allow_loopback);
+    EXPECT_TRUE(d.proxy.policy.peers.empty());
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n[policy]\nrelay = \"open\"\nallow_loopback = true\n"
+                             "[[peer]]\naddress = \"198.18.0.0/24\"\nreach = [\"198.51.100.0/24\", \"198.18.2.2\"]\n"
+                             "[[peer]]\naddress = \"2001:db8::5\"\n",
+                             "p.toml", c));
+    EXPECT_FALSE(c.proxy.policy.closed);
+    EXPECT_TRUE(c.proxy.policy.allow_loopback);
+    ASSERT_EQ(c.proxy.policy.peers.size(), 2u);
+    EXPECT_EQ(c.proxy.policy.peers[0].from.prefix, 24u);
+    ASSERT_EQ(c.proxy.policy.peers[0].reach.size(), 2u);
+    EXPECT_EQ(c.proxy.policy.peers[0].reach[1].prefix, 32u);
+    EXPECT_EQ(c.proxy.policy.peers[1].from.prefix, 128u);
+    EXPECT_TRUE(c.proxy.policy.peers[1].reach.empty());  // anywhere but the deny list
+}
+
 TEST(DaemonConfig, ForkingKeys) {
     daemon_config d;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "fork.toml", d));
@@ -275,6 +296,11 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nenabled = 1\n", 3, "registrar.enabled: expected true or false"},
         {"listen = [\"udp:127.0.0.1\"]\n[auth]\nalgorithms = [\"MD5\", \"SHA-512\"]\n", 3,
          "auth.algorithms: 'SHA-512' is neither \"SHA-256\" nor \"MD5\""},
+        {"listen = [\"udp:127.0.0.1\"]\n[policy]\nrelay = \"ajar\"\n", 3, "policy.relay: 'ajar' is neither closed nor open"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[peer]]\nreach = [\"198.18.0.0/24\"]\n", 2,
+         "peer: address is required (\"198.18.0.0/24\")"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[peer]]\naddress = \"198.18.0.0/40\"\n", 3,
+         "peer.address: '198.18.0.0/40': prefix is not 0..32"},
         {"listen = [\"udp:127.0.0.1\"]\n[forking]\nmode = \"serial\"\n", 3,
          "forking.mode: 'serial' is neither parallel nor sequential"},
         {"listen = [\"udp:127.0.0.1\"]\n[forking]\nbranch_timeout_s = 0\n", 3,
