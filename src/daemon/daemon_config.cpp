@@ -681,6 +681,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                  {"connect_timeout_ms", 10, 600000, 1'000'000, &l.connect_timeout_ns, nullptr, nullptr, "milliseconds"},
                  {"max_connections", 1, 1 << 20, 1, nullptr, &l.max_connections, nullptr, "connections"},
                  {"max_connections_per_ip", 1, 1 << 20, 1, nullptr, &l.max_connections_per_ip, nullptr, "connections"},
+                 {"max_outbound_connections", 1, 1 << 20, 1, nullptr, &l.max_outbound_connections, nullptr, "connections"},
+                 {"message_timeout_ms", 100, 600000, 1'000'000, &l.message_timeout_ns, nullptr, nullptr, "milliseconds"},
                  {"max_pending_kib", 4, 1 << 20, 1024, nullptr, nullptr, &l.max_pending_bytes, "KiB"}});
         } else if (key == "route" || key == "location") {
             const auto* a = v.as_array();

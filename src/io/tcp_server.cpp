@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -35,6 +36,24 @@ std::uint64_t connection_data(std::uint32_t slot, std::uint32_t generation) noex
     return (std::uint64_t{generation & 0x3fff'ffffu} << 32) | slot;
 }
 
+// What max_connections_per_ip counts by: the address without its port, and for IPv6 its /64. One
+// subscriber is given a /64 or more (RFC 6177) and picks any address in it at will, so counting
+// full IPv6 addresses would grant it 2^64 allowances. An IPv4-mapped address stays whole.
+core::net_address limit_key(const core::net_address& peer) noexcept {
+    core::net_address key = peer;
+    key.port = 0;
+    constexpr std::array<std::uint8_t, 12> v4_mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (key.family == 6 && !std::equal(v4_mapped.begin(), v4_mapped.end(), key.ip.begin()))
+        std::fill(key.ip.begin() + 8, key.ip.end(), std::uint8_t{0});
+    return key;
+}
+
+// Whether `data` holds a byte of a message: CR and LF alone are keep-alives (RFC 5626 §3.5.1) or
+// the CRLFs RFC 3261 §7.5 lets precede a start line, and start no message deadline.
+bool holds_message(std::string_view data) noexcept {
+    return std::any_of(data.begin(), data.end(), [](char ch) { return ch != '\r' && ch != '\n'; });
+}
+
 } // namespace
 
 struct tcp_server::connection {
@@ -51,6 +70,7 @@ struct tcp_server::connection {
     std::uint64_t opened_ns = 0;
     std::uint64_t closing_ns = 0;
     std::uint64_t active_ns = 0;
+    std::uint64_t message_ns = 0;  // when the first byte of the message being received came; 0: none
     std::unique_ptr<char[]> in;  // max_message bytes and the parser's padding
     std::size_t in_used = 0;
     std::string out;             // bytes the kernel did not take yet (the slow path may allocate)
@@ -136,8 +156,7 @@ tcp_server::connection* tcp_server::add(int fd, const core::net_address& peer, s
     const std::uint32_t slot = free_slots_.back();
     connection& c = *connections_[slot];
     if (!c.in) c.in = std::make_unique<char[]>(max_message + sip::padding_bytes);
-    core::net_address ip = peer;
-    ip.port = 0;
+    const core::net_address ip = limit_key(peer);
     if (inbound) ++per_ip_[ip];
     try {
         by_peer_[peer] = slot;  // the newest connection to a peer is the one we send on
@@ -157,10 +176,11 @@ tcp_server::connection* tcp_server::add(int fd, const core::net_address& peer, s
     c.stalled = false;
     c.events = 0;
     c.opened_ns = c.active_ns = now;
+    c.message_ns = 0;
     c.in_used = 0;
     c.out.clear();
-    ++open_count_;
-    counters_.open = open_count_;
+    ++(inbound ? inbound_count_ : outbound_count_);
+    counters_.open = inbound_count_ + outbound_count_;
     update_events(c);
     return &c;
 }
@@ -174,15 +194,13 @@ void tcp_server::close(connection& c, core::counter& reason) noexcept {
     c.fd = -1;
     if (const auto it = by_peer_.find(c.peer); it != by_peer_.end() && it->second == c.slot) by_peer_.erase(it);
     if (c.inbound) {
-        core::net_address ip = c.peer;
-        ip.port = 0;
-        if (const auto it = per_ip_.find(ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+        if (const auto it = per_ip_.find(limit_key(c.peer)); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
     }
     c.out = std::string();
     ++c.generation;  // events already fetched for it find nothing
     free_slots_.push_back(c.slot);
-    --open_count_;
-    counters_.open = open_count_;
+    --(c.inbound ? inbound_count_ : outbound_count_);
+    counters_.open = inbound_count_ + outbound_count_;
 }
 
 void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint64_t now) noexcept {
@@ -204,10 +222,8 @@ void tcp_server::accept_all(std::uint32_t listen_index, int listen_fd, std::uint
         if (fd < 0 && errno == ECONNABORTED) continue;
         if (fd < 0) return;  // EAGAIN
         const core::net_address peer = core::from_sockaddr(ss);
-        core::net_address ip = peer;
-        ip.port = 0;
-        const auto per = per_ip_.find(ip);
-        if (open_count_ >= limits().max_connections) {
+        const auto per = per_ip_.find(limit_key(peer));
+        if (inbound_count_ >= limits().max_connections) {
             ++counters_.refused_total_limit;
             ::close(fd);
             continue;
@@ -248,7 +264,7 @@ void tcp_server::stall(connection& c) noexcept {
     update_events(c);
 }
 
-bool tcp_server::frame(connection& c) noexcept {
+bool tcp_server::frame(connection& c, std::uint64_t now) noexcept {
     const std::uint64_t received_ns = core::monotonic_ns();
     std::size_t at = 0;
     bool all = true;
@@ -290,7 +306,11 @@ bool tcp_server::frame(connection& c) noexcept {
     if (at > 0) {
         std::memmove(c.in.get(), c.in.get() + at, c.in_used - at);
         c.in_used -= at;
+        c.message_ns = 0;  // what was whole is gone; what is left began with these bytes
     }
+    // The deadline of the next message runs from its first byte, keep-alives aside; a connection
+    // between messages has only the idle timer.
+    if (c.message_ns == 0 && holds_message(std::string_view(c.in.get(), c.in_used))) c.message_ns = now;
     return all;
 }
 
@@ -303,7 +323,7 @@ void tcp_server::on_readable(connection& c, std::uint64_t now) noexcept {
             c.in_used += static_cast<std::size_t>(n);
             counters_.bytes_in += static_cast<std::uint64_t>(n);
             c.active_ns = now;
-            if (!c.closing && !frame(c)) {
+            if (!c.closing && !frame(c, now)) {
                 stall(c);  // the rest stays in the socket until the owner catches up
                 return;
             }
@@ -397,7 +417,11 @@ tcp_server::connection* tcp_server::connect_to(const core::net_address& peer, st
             break;
         }
     }
-    if (local == nullptr || !peer.valid() || open_count_ >= limits().max_connections) return nullptr;
+    if (local == nullptr || !peer.valid()) return nullptr;
+    if (outbound_count_ >= limits().max_outbound_connections) {  // its own budget: accepts do not use it
+        ++counters_.refused_outbound_limit;
+        return nullptr;
+    }
     const int fd = ::socket(peer.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return nullptr;
     const int on = 1;
@@ -473,6 +497,10 @@ void tcp_server::sweep(std::uint64_t now) noexcept {
             close(c, counters_.connect_failed);
         } else if (c.closing && now - c.closing_ns > closing_grace_ns) {
             close(c, counters_.closed_error);
+        } else if (c.message_ns != 0 && !c.stalled && !c.closing && now - c.message_ns > limits().message_timeout_ns) {
+            // Slowloris: a message dribbled a byte at a time keeps the idle timer from firing and
+            // holds a connection and its buffer; a stalled connection waits on us, not on its peer.
+            close(c, counters_.closed_slow);
         } else if (now - c.active_ns > limits().idle_timeout_ns) {
             close(c, counters_.closed_idle);
         }
@@ -493,7 +521,7 @@ void tcp_server::run(const std::atomic<bool>& stop, int cpu) {
         for (std::uint32_t slot : retry_) {
             connection& c = *connections_[slot];
             if (c.fd < 0) continue;
-            if (!frame(c)) {
+            if (!frame(c, now)) {
                 stalled_.push_back(slot);
                 continue;
             }

@@ -19,9 +19,17 @@ namespace sipfast::io {
 
 /// Bounds on the TCP slow path (config [tcp]).
 struct tcp_limits {
-    std::uint32_t max_connections = 4096;       ///< accepted plus opened; beyond it accepts are closed
-    std::uint32_t max_connections_per_ip = 64;  ///< accepted from one remote address
+    std::uint32_t max_connections = 4096;       ///< accepted (inbound); beyond it accepts are closed
+    /// Accepted from one remote address: an IPv4 address, or an IPv6 /64 (one subscriber's prefix,
+    /// RFC 6177, whose 2^64 addresses would otherwise each get the whole allowance).
+    std::uint32_t max_connections_per_ip = 64;
+    /// Opened by us to send, a budget apart from the inbound one: callers cannot crowd out the
+    /// connections their calls need, nor can calls to many destinations lock callers out.
+    std::uint32_t max_outbound_connections = 1024;
     std::uint64_t idle_timeout_ns = 120'000'000'000;  ///< a connection with no traffic this long is closed
+    /// From the first byte of a message to its last (headers and body): a sender slower than that
+    /// is closed, however steadily it dribbles (each byte would restart the idle timer).
+    std::uint64_t message_timeout_ns = 10'000'000'000;
     std::uint64_t connect_timeout_ns = 5'000'000'000;
     std::size_t max_pending_bytes = 1 << 20;    ///< unsent bytes a connection may hold before it is closed
 };
@@ -31,11 +39,13 @@ struct tcp_counters {
     core::counter open;                 ///< connections open now
     core::counter accepted;
     core::counter refused_total_limit;
-    core::counter refused_ip_limit;
+    core::counter refused_ip_limit;     ///< per address (IPv4) or per /64 (IPv6)
+    core::counter refused_outbound_limit;  ///< connections not opened: max_outbound_connections open
     core::counter connected;            ///< connections we opened
     core::counter connect_failed;
     core::counter closed_by_peer;
     core::counter closed_idle;
+    core::counter closed_slow;          ///< a message not whole within message_timeout_ns
     core::counter closed_error;         ///< framing fault, write error, too much unsent
     core::counter messages_in;          ///< framed and handed to their shard
     core::counter messages_out;
@@ -84,8 +94,9 @@ private:
     void accept_all(std::uint32_t listen_index, int listen_fd, std::uint64_t now) noexcept;
     void on_readable(connection& c, std::uint64_t now) noexcept;
     void on_writable(connection& c, std::uint64_t now) noexcept;
-    /// Frames what `c` has buffered; false when a shard's mailbox is full and some is left.
-    bool frame(connection& c) noexcept;
+    /// Frames what `c` has buffered and starts or ends its message deadline; false when a shard's
+    /// mailbox is full and some is left.
+    bool frame(connection& c, std::uint64_t now) noexcept;
     void send(connection& c, const char* data, std::size_t len) noexcept;
     /// Sends what the kernel takes now, from `sent` on; false when that closed the connection.
     [[nodiscard]] bool write_some(connection& c, const char* data, std::size_t len, std::size_t& sent) noexcept;
@@ -115,9 +126,10 @@ private:
     std::vector<int> listeners_;                  // by listen index; -1 for UDP points
     std::vector<std::unique_ptr<connection>> connections_;  // by slot
     std::vector<std::uint32_t> free_slots_;
-    std::size_t open_count_ = 0;
+    std::size_t inbound_count_ = 0;   // against max_connections
+    std::size_t outbound_count_ = 0;  // against max_outbound_connections
     std::unordered_map<core::net_address, std::uint32_t, address_hash> by_peer_;
-    std::unordered_map<core::net_address, std::uint32_t, address_hash> per_ip_;  // port 0
+    std::unordered_map<core::net_address, std::uint32_t, address_hash> per_ip_;  // inbound, by limit_key
     std::vector<std::uint32_t> stalled_;          // connections with framed bytes a mailbox refused
     std::vector<std::uint32_t> retry_;
     std::vector<bool> dirty_;                     // rings to the shards to publish this turn

@@ -56,6 +56,8 @@ idle_timeout_s = 30
 connect_timeout_ms = 1500
 max_connections = 100
 max_connections_per_ip = 4
+max_outbound_connections = 12
+message_timeout_ms = 2500
 max_pending_kib = 64
 [metrics]
 listen = "127.0.0.1:9999"
@@ -82,6 +84,8 @@ listen = "127.0.0.1:9999"
     EXPECT_EQ(c.tcp.connect_timeout_ns, 1'500'000'000u);
     EXPECT_EQ(c.tcp.max_connections, 100u);
     EXPECT_EQ(c.tcp.max_connections_per_ip, 4u);
+    EXPECT_EQ(c.tcp.max_outbound_connections, 12u);
+    EXPECT_EQ(c.tcp.message_timeout_ns, 2'500'000'000u);
     EXPECT_EQ(c.tcp.max_pending_bytes, 64u * 1024);
     EXPECT_EQ(c.metrics_listen, "127.0.0.1:9999");
 }
@@ -280,7 +284,12 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[timers]\nt1_ms = 900\nt2_ms = 800\n", 2, "timers: t2_ms must not be below t1_ms"},
         {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nidle_timeout_s = 0\n", 3, "tcp.idle_timeout_s: expected seconds from 1 to 86400"},
         {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nlinger = 1\n", 3,
-         "tcp: unknown key 'linger' (idle_timeout_s, connect_timeout_ms, max_connections, max_connections_per_ip, max_pending_kib)"},
+         "tcp: unknown key 'linger' (idle_timeout_s, connect_timeout_ms, max_connections, max_connections_per_ip, "
+         "max_outbound_connections, message_timeout_ms, max_pending_kib)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nmessage_timeout_ms = 99\n", 3,
+         "tcp.message_timeout_ms: expected milliseconds from 100 to 600000"},
+        {"listen = [\"udp:127.0.0.1\"]\n[tcp]\nmax_outbound_connections = 0\n", 3,
+         "tcp.max_outbound_connections: expected connections from 1 to 1048576"},
         {"listen = [\"udp:127.0.0.1\"]\n[[location]]\nuser = \"a\"\ncontact = \"sip:a@198.18.0.2;transport=sctp\"\n", 4,
          "location.contact: transport 'sctp' is not udp or tcp"},
         {"listen = [\"udp:127.0.0.1\"]\n[metrics]\nlisten = \"localhost:9160\"\n", 3,
