@@ -157,7 +157,12 @@ verdict resolve(request_context& ctx, const location_service& locations, const r
         ctx.transport = r.transport;
         return verdict::next();
     }
-    if (ours) return verdict::answer(404, "Not Found");
+    if (ours) {
+        // A user with an account here but no binding now is unavailable, not unknown (§21.4.18).
+        const auth::user_directory* users = ctx.local.config().auth.users.get();
+        if (users != nullptr && users->find(target.user, domain) != nullptr) return verdict::answer(480, "Temporarily Unavailable");
+        return verdict::answer(404, "Not Found");
+    }
     return to_request_uri(ctx);
 }
 

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "stage_test_util.hpp"
@@ -201,6 +202,15 @@ TEST(Target, InitialRequestsForOurDomainGoThroughTheLocationService) {
     // A tel: request in a dialog is still a number to look up.
     check(c, {.method = "BYE", .ruri = "tel:+15551234;phone-context=example.com", .to_tag = "b1"},
           to("198.18.0.21:5060", "sip:+15551234@198.18.0.21:5060"));
+}
+
+TEST(Target, AUserWithAnAccountButNoBindingIsUnavailableNotUnknown) {
+    proxy_config c = stage_config();
+    auto users = std::make_shared<auth::user_directory>();
+    users->add_password("zoe", "example.com", "secret");
+    c.auth.users = users;
+    check(c, {.ruri = "sip:zoe@example.com"}, refused(480, "Temporarily Unavailable"));
+    check(c, {.ruri = "sip:yann@example.com"}, not_found);
 }
 
 TEST(Target, OurDomainWithoutABindingTakesARouteNamingIt) {
