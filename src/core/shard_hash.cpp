@@ -3,10 +3,17 @@
 
 #include <xxhash.h>
 
+#include <random>
+
 namespace sipfast::core {
 
 namespace {
-constexpr XXH64_hash_t seed = 0x5349'5046'4153'5421ull;  // "SIPFAST!"
+// Drawn at start: whoever picks Call-IDs cannot aim them all at one shard or one bucket of its
+// tables (a flood of collisions), since the mapping differs in every process.
+const XXH64_hash_t seed = [] {
+    std::random_device source;  // getrandom(2) on Linux
+    return (XXH64_hash_t{source()} << 32) | source();
+}();
 }
 
 std::uint64_t call_id_hash(std::string_view call_id) noexcept {

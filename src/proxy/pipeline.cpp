@@ -147,7 +147,7 @@ void pipeline::refuse(const inbound& in, const verdict& v, outbox& out) noexcept
     // An answer we make ourselves is sent once, without a transaction: a retransmitted request is
     // answered again, and nothing is retransmitted toward a source we never heard twice. An ACK is
     // never answered (§17.2.3).
-    if (msg_.method != sip::method::ack) reply(in, v.status, v.reason, v.extra, out);
+    if (msg_.method != sip::method::ack && v.answered()) reply(in, v.status, v.reason, v.extra, out);
 }
 
 void pipeline::send_edited(const net_address& to, sip::transport t, outbox& out) noexcept {

@@ -11,6 +11,7 @@ std::string_view drop_cause_name(drop_cause c) noexcept {
     case drop_cause::send_refused: return "send_refused";
     case drop_cause::send_busy: return "send_busy";
     case drop_cause::relay_denied: return "relay_denied";
+    case drop_cause::scanner: return "scanner";
     case drop_cause::no_route: return "no_route";
     case drop_cause::outbox_full: return "outbox_full";
     case drop_cause::table_full: return "table_full";

@@ -29,6 +29,9 @@ struct verdict {
                                         drop_cause drop = drop_cause::count_) noexcept {
         return {status, reason, extra, drop};
     }
+    /// Stop without an answer (to a sender who learns from every answer), counted as `drop`.
+    [[nodiscard]] static verdict silent(drop_cause drop) noexcept { return {-1, {}, {}, drop}; }
+    [[nodiscard]] bool answered() const noexcept { return status > 0; }
 };
 
 /// Where one branch of a request goes (RFC 3261 §16.5): the Request-URI to write (empty keeps the

@@ -30,6 +30,7 @@ enum class drop_cause : std::uint8_t {
     send_refused,  ///< the kernel refused its destination (port 0, broadcast, no route)
     send_busy,     ///< the socket's buffer was full
     relay_denied,  ///< a request the relay policy did not let through (answered 403, an ACK silently)
+    scanner,       ///< a request from a known SIP scanner (its User-Agent), dropped unanswered
     count_
 };
 inline constexpr std::size_t drop_cause_count = static_cast<std::size_t>(drop_cause::count_);

@@ -92,8 +92,28 @@ verdict refuse_unsupported(request_context& ctx, sip::header_id which, std::init
     return verdict::answer(420, "Bad Extension", ctx.editor.keep({list.view(), "\r\n"}, ctx.err));
 }
 
+namespace {
+
+// The User-Agents of the scanners that sweep public SIP ports (SIPVicious's svmap and svwar call
+// themselves friendly-scanner, and its forks and cousins say who they are). Case-insensitive.
+bool is_scanner(const sip::message& m) noexcept {
+    const sip::header* ua = m.find(sip::header_id::user_agent);
+    if (ua == nullptr) return false;
+    for (const std::string_view tool : {"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "VaxSIPUserAgent"}) {
+        const auto at = std::search(ua->value.begin(), ua->value.end(), tool.begin(), tool.end(), [](char a, char b) {
+            return (a | 0x20) == (b | 0x20);
+        });
+        if (at != ua->value.end()) return true;
+    }
+    return false;
+}
+
+} // namespace
+
 verdict validate(request_context& ctx) noexcept {
     const sip::message& m = ctx.m;
+    // Scanners learn from every answer we give (which users exist, which methods pass): they get none.
+    if (is_scanner(m)) return verdict::silent(drop_cause::scanner);
     // §16.3 step 2: a scheme we can route. sips: asks for TLS on every hop (§26.2), which we do
     // not serve: forwarding it over UDP or TCP would break that promise.
     const sip::uri_scheme scheme = m.request_uri.scheme;

@@ -31,6 +31,25 @@ std::string trace(const request_spec& r) {
            (r.extra.empty() ? "" : ", " + std::string(r.extra));
 }
 
+// ---- scanners ------------------------------------------------------------------------------------
+
+TEST(Validate, ScannersAreDroppedUnanswered) {
+    for (const std::string_view ua : {"friendly-scanner", "sipvicious 0.3.4", "SIPVicious", "sipcli/v1.8", "VaxSIPUserAgent/3.1"}) {
+        const std::string extra = "User-Agent: " + std::string(ua) + "\n";
+        stage_run s(stage_config(), request_spec{.method = "OPTIONS", .extra = extra});
+        const verdict v = validate(s.ctx);
+        EXPECT_FALSE(v.go_on()) << ua;
+        EXPECT_FALSE(v.answered()) << ua;
+        EXPECT_EQ(v.drop, drop_cause::scanner) << ua;
+    }
+    // Phones and test tools operators use go on.
+    for (const std::string_view ua : {"Zoiper v2.10", "FreeSWITCH-mod_sofia/1.10", "sipsak 0.9.8", "baresip v1.0.0"}) {
+        const std::string extra = "User-Agent: " + std::string(ua) + "\n";
+        stage_run s(stage_config(), request_spec{.method = "OPTIONS", .extra = extra});
+        EXPECT_TRUE(validate(s.ctx).go_on()) << ua;
+    }
+}
+
 // ---- §16.3 step 2: the scheme -------------------------------------------------------------------
 
 TEST(Validate, RoutesSipSipsAndTelOnlyAndNotesWhetherTheRequestUriIsUs) {
