@@ -29,14 +29,12 @@ struct item {
     std::uint64_t timer_ns;
 };
 
-// A cache line's alignment: a bucket of one address-of-record (8 + 32 bytes, then a key of up to 24)
-// is one line for its readers; the timers, which only writers read, go after the keys.
-constexpr std::align_val_t bucket_alignment{64};
-
 constexpr std::size_t round8(std::size_t n) noexcept { return (n + 7) & ~std::size_t{7}; }
 
 } // namespace
 
+// What a reader reads comes first: the entries, then the keys (a bucket of one address-of-record with
+// a key of 24 bytes is 64); the timers, which only writers read, go last.
 struct snapshot_table::bucket {
     std::uint32_t count;
     std::uint32_t timers_offset;  // from the bucket's start: count deadlines (uint64_t) for writers

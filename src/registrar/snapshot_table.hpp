@@ -6,8 +6,8 @@
 // list, where the key is) and the keys' characters in one allocation, so a lookup reads the bucket
 // pointer, one cache line of bucket and the list's control block, writes nothing shared but that
 // block's count, and never waits. A writer copies the bucket with its change and swaps the pointer,
-// under the lock of one of 64 stripes (a stripe holds every bucket whose index is its number modulo
-// 64, at every table size); the old bucket is freed once no reader can be reading it (grace_period.hpp).
+// under the lock of one of 32 stripes (a stripe holds every bucket whose index is its number modulo
+// 32, at every table size); the old bucket is freed once no reader can be reading it (grace_period.hpp).
 // The table doubles when it holds more addresses-of-record than buckets: every stripe is locked, the
 // buckets are copied into a table twice the size, and that table is swapped in the same way.
 #pragma once
@@ -84,7 +84,9 @@ public:
     [[nodiscard]] static std::uint64_t hash_of(std::string_view aor) noexcept;
 
 private:
-    static constexpr std::size_t stripes = 64;
+    // Writers are the shards that take REGISTERs, a few; 32 keeps them apart, and growing holds every
+    // stripe at once, which ThreadSanitizer's lock tracking (64 at most) still follows.
+    static constexpr std::size_t stripes = 32;
     struct alignas(64) stripe {
         std::mutex m;
     };

@@ -34,8 +34,9 @@ public:
     [[nodiscard]] virtual binding_list lookup(std::string_view aor) const = 0;
 };
 
-/// The store in this process's memory: a TBB concurrent hash map from address-of-record to
-/// snapshot; a lookup takes the bucket's read lock only to copy the snapshot's pointer.
+/// The store in this process's memory: a hash table from address-of-record to snapshot whose readers
+/// take no lock and wait for no writer (src/registrar/snapshot_table.hpp); a lookup copies the
+/// snapshot's pointer.
 [[nodiscard]] std::unique_ptr<location_store> make_memory_store();
 
 } // namespace sipfast::registrar
