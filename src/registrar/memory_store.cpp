@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "binding_map.hpp"
 
@@ -15,6 +17,13 @@ public:
     }
 
     binding_list lookup(std::string_view aor) const override { return bindings_.find(aor); }
+
+    std::size_t expire(const instant& now) override {
+        std::size_t n = 0;
+        for (const std::string& aor : bindings_.due(now.monotonic_ns))
+            n += bindings_.expire(aor, now.monotonic_ns, [](const binding_list&, const std::vector<binding>&) { return true; });
+        return n;
+    }
 
 private:
     binding_map bindings_;

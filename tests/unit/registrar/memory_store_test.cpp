@@ -81,6 +81,83 @@ TEST(MemoryStore, AUserWithNoBindingLeftIsGone) {
     EXPECT_FALSE(store->lookup("bob@example.com"));
 }
 
+TEST(MemoryStore, ExpireFreesLapsedBindingsAndKeepsRefreshedOnes) {
+    auto store = make_memory_store();
+    ASSERT_EQ(update(*store, "alice@example.com", reg({"sip:alice@198.18.0.7"}, 60, "a", 1), at(0)), register_fault::none);
+    ASSERT_EQ(update(*store, "bob@example.com", reg({"sip:bob@198.18.0.9"}, 60, "b", 1), at(0)), register_fault::none);
+    ASSERT_EQ(update(*store, "bob@example.com", reg({"sip:bob@198.18.0.9"}, 60, "b", 2), at(30)), register_fault::none);
+    EXPECT_EQ(store->expire(at(59)), 0u);
+    // At 60 alice's lookup already finds nothing live; the sweep then frees it.
+    ASSERT_TRUE(store->lookup("alice@example.com"));
+    EXPECT_FALSE((*store->lookup("alice@example.com"))[0].live(at(60).monotonic_ns));
+    EXPECT_EQ(store->expire(at(60)), 1u);
+    EXPECT_FALSE(store->lookup("alice@example.com"));
+    ASSERT_TRUE(store->lookup("bob@example.com"));
+    EXPECT_EQ(store->expire(at(91)), 1u);
+    EXPECT_FALSE(store->lookup("bob@example.com"));
+}
+
+// Sweeps run (one per second of a clock only they move) while two shards refresh their users with a
+// short expiry and two others look up. A binding is removed only if it had lapsed at a sweep: at the
+// end, after a last sweep, a user has a binding exactly when its last REGISTER's expiry is later than
+// that sweep, and whatever a reader found was whole. Sized by operations, not by time.
+TEST(MemoryStore, SweepsBesideWritersAndReadersRemoveOnlyWhatLapsed) {
+    constexpr std::size_t users = 400;
+    constexpr std::uint32_t rounds = 30;  // REGISTERs per user
+    constexpr std::uint64_t sweeps = 60;
+    const registrar_limits brief{.min_expires_s = 1, .max_expires_s = 7200, .default_expires_s = 3600, .max_bindings = 10};
+    auto store = make_memory_store();
+    std::vector<std::string> aors, uris;
+    for (std::size_t u = 0; u < users; ++u) {
+        aors.push_back("user" + std::to_string(u) + "@example.com");
+        uris.push_back("sip:user" + std::to_string(u) + "@198.18.2.1");
+    }
+    std::atomic<std::uint64_t> second{0};
+    std::vector<std::uint64_t> last_expiry(users, 0);  // each user is written by one writer only
+    std::atomic<int> running{3};
+    std::atomic<std::size_t> faults{0};
+    const auto write = [&](std::size_t first) {
+        for (std::uint32_t round = 1; round <= rounds; ++round)
+            for (std::size_t u = first; u < users; u += 2) {
+                // Expiries of 2 to 4 seconds: some lapse between refreshes, some do not.
+                binding_list after;
+                const register_fault f =
+                    store->update(aors[u], reg({uris[u]}, 2 + static_cast<std::uint32_t>(u % 3), "c" + std::to_string(u), round).r,
+                                  at(second.load()), brief, after);
+                if (f != register_fault::none || !after) faults.fetch_add(1);
+                else last_expiry[u] = (*after)[0].expires_ns;
+            }
+        running.fetch_sub(1);
+    };
+    const auto sweep = [&] {
+        for (std::uint64_t i = 0; i < sweeps; ++i) {
+            (void)store->expire(at(second.load()));
+            second.fetch_add(1);
+        }
+        running.fetch_sub(1);
+    };
+    const auto read = [&](std::uint64_t seed) {
+        std::uint64_t x = seed;
+        while (running.load() != 0) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            const std::size_t u = static_cast<std::size_t>(x >> 33) % users;
+            const binding_list l = store->lookup(aors[u]);
+            if (l && (l->size() != 1 || (*l)[0].contact != uris[u])) faults.fetch_add(1);
+        }
+    };
+    std::thread r1(read, 21), r2(read, 22), w0(write, 0), w1(write, 1), sw(sweep);
+    w0.join();
+    w1.join();
+    sw.join();
+    r1.join();
+    r2.join();
+    EXPECT_EQ(faults.load(), 0u);
+    const instant end = at(second.load());
+    (void)store->expire(end);
+    for (std::size_t u = 0; u < users; ++u)
+        EXPECT_EQ(static_cast<bool>(store->lookup(aors[u])), last_expiry[u] > end.monotonic_ns) << aors[u];
+}
+
 // Two shards look up while two others register the same users, each from a device of its own (one
 // Call-ID per writer). Every list found must be one a REGISTER made: ordered best first, at most one
 // binding per writer, each binding's contact its writer's and its CSeq one that writer sent. At the
