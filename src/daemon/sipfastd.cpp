@@ -92,7 +92,7 @@ private:
     std::vector<std::unique_ptr<daemon::daemon_config>> configs_;
     std::atomic<const daemon::daemon_config*> current_{nullptr};
     std::mutex reload_mutex_;
-    std::unique_ptr<registrar::location_store> bindings_;
+    daemon::bindings_store bindings_;  // the registrar's store and the thread that frees lapsed bindings
     const auth::nonce_source nonces_;  // a secret of this process: nonces die with it
     std::unique_ptr<auth::nonce_counts> nonce_counts_;
     proxy::shard_control control_;
@@ -207,19 +207,26 @@ int daemon_process::run() {
         log_error("no UDP listen address (TCP is served next to UDP)");
         return 2;
     }
+    // Signals are taken by this thread alone, with sigwait, so no other thread sees them:
+    // blocked before the first thread starts (the bindings store's own), which inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     if (const std::string fault = txn::branch_secret_fault(); !fault.empty()) {
         log_error(fault);
         return 2;
     }
     // Bindings are restored before any shard is made: the first request may be for a user who
     // registered before the restart.
-    daemon::bindings_store opened = daemon::open_bindings(cfg);
-    if (!opened.store) {
-        log_error(opened.error);
+    bindings_ = daemon::open_bindings(cfg);
+    if (!bindings_.store) {
+        log_error(bindings_.error);
         return 2;
     }
-    bindings_ = std::move(opened.store);
-    log_info(opened.note);
+    log_info(bindings_.note);
     // The cores we may run on are the ones we were started with (taskset, systemd CPUAffinity,
     // a cpuset): one worker per core by default, each pinned to one of them, never outside.
     std::vector<int> cores;
@@ -231,17 +238,9 @@ int daemon_process::run() {
     if (cores.empty()) cores.push_back(-1);  // unknown: leave the threads unpinned
     const unsigned n = cfg.workers ? cfg.workers : static_cast<unsigned>(cores.size());
 
-    // Signals are taken by this thread alone, with sigwait, so workers never see them.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
     control_.config.store(&cfg.proxy);
     nonce_counts_ = std::make_unique<auth::nonce_counts>(cfg.proxy.auth.nonce_lifetime_ns);
-    control_.services = {bindings_.get(), &nonces_, nonce_counts_.get()};
+    control_.services = {bindings_.store.get(), &nonces_, nonce_counts_.get()};
     hub_ = std::make_unique<proxy::mail_hub>(n, proxy::mailbox_bytes(n + (have_tcp ? 1 : 0)), have_tcp);
     wakers_ = std::make_unique<io::wakers>(*hub_, [](unsigned) { return true; });  // every thread sleeps in poll/epoll
     for (unsigned i = 0; i < n; ++i) {

@@ -1,44 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <memory>
-#include <utility>
+#include <string>
+#include <vector>
 
 #include "binding_map.hpp"
 
 namespace sipfast::registrar {
-
-register_fault next_bindings(const binding_list& current, const register_request& r, std::uint64_t now_ns,
-                             const registrar_limits& limits, std::vector<binding>& next) {
-    std::vector<binding> made = current ? *current : std::vector<binding>{};
-    const register_fault f = apply_register(r, made, now_ns, limits);
-    if (f != register_fault::none) return f;
-    order_by_preference(made);
-    next = std::move(made);
-    return f;
-}
-
-register_fault binding_map::update(std::string_view aor, const register_request& r, std::uint64_t now_ns,
-                                   const registrar_limits& limits, binding_list& after) {
-    map::accessor a;  // the write lock of this address-of-record, held until the snapshot is replaced
-    (void)map_.insert(a, std::string(aor));
-    std::vector<binding> next;
-    const register_fault f = next_bindings(a->second, r, now_ns, limits, next);
-    if (f == register_fault::none) a->second = next.empty() ? nullptr : std::make_shared<const std::vector<binding>>(std::move(next));
-    after = a->second;
-    if (!after) (void)map_.erase(a);
-    return f;
-}
-
-binding_list binding_map::replace(std::string_view aor, std::vector<binding>&& next) {
-    if (next.empty()) {
-        (void)map_.erase(aor);
-        return nullptr;
-    }
-    binding_list list = std::make_shared<const std::vector<binding>>(std::move(next));
-    map::accessor a;
-    (void)map_.insert(a, std::string(aor));
-    a->second = list;
-    return list;
-}
 
 namespace {
 
@@ -50,6 +17,13 @@ public:
     }
 
     binding_list lookup(std::string_view aor) const override { return bindings_.find(aor); }
+
+    std::size_t expire(const instant& now) override {
+        std::size_t n = 0;
+        for (const std::string& aor : bindings_.due(now.monotonic_ns))
+            n += bindings_.expire(aor, now.monotonic_ns, [](const binding_list&, const std::vector<binding>&) { return true; });
+        return n;
+    }
 
 private:
     binding_map bindings_;

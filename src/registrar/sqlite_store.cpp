@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bindings that survive a restart and a crash: memory for every read, SQLite in write-ahead-log
-// mode for every change, written before update() returns and so before the 200 is sent.
+// mode for every change, written before update() returns and so before the 200 is sent; expire()
+// deletes the rows of bindings as they lapse.
 //
 // What survives what, with journal_mode=WAL and synchronous=NORMAL:
 // - sipfastd killed (kill -9, a crash, the OOM killer): every REGISTER answered 200. A commit ends
@@ -205,14 +206,31 @@ public:
         const register_fault f = next_bindings(before, r, now.monotonic_ns, limits, next);
         if (f != register_fault::none) return f;
         if (!write(aor, before, next, now)) {
+            ++unreported_;
             report_failure(now);
             return register_fault::not_stored;
         }
-        after = memory_.replace(aor, std::move(next));
+        after = memory_.replace(aor, std::move(next), now.monotonic_ns);
         return f;
     }
 
     binding_list lookup(std::string_view aor) const override { return memory_.find(aor); }
+
+    std::size_t expire(const instant& now) override {
+        std::size_t n = 0;
+        for (const std::string& aor : memory_.due(now.monotonic_ns)) {
+            // Rows and snapshot change together under the writers' mutex, as in update(); one
+            // address-of-record at a time, so a REGISTER waits for one DELETE at most.
+            const std::lock_guard<std::mutex> l(write_mutex_);
+            n += memory_.expire(aor, now.monotonic_ns, [&](const binding_list& before, const std::vector<binding>& next) {
+                if (write(aor, before, next, now)) return true;
+                ++unreported_expiries_;
+                report_failure(now);
+                return false;  // kept, and tried again at the next sweep
+            });
+        }
+        return n;
+    }
 
 private:
     struct statements {
@@ -334,11 +352,15 @@ private:
 
     // At most one report a second: a full disk fails every REGISTER, thousands a second.
     void report_failure(const instant& now) {
-        ++unreported_;
         if (!report_ || now.monotonic_ns < next_report_ns_) return;
-        report_(path_ + ": cannot write: " + failure_ + "; " + std::to_string(unreported_) +
-                " REGISTER(s) answered 503 since the last report");
+        std::string what;
+        if (unreported_ != 0) what = std::to_string(unreported_) + " REGISTER(s) answered 503";
+        if (unreported_expiries_ != 0)
+            what += (what.empty() ? "" : " and ") + std::to_string(unreported_expiries_) +
+                    " address(es)-of-record with lapsed bindings kept for the next sweep";
+        report_(path_ + ": cannot write: " + failure_ + "; " + what + " since the last report");
         unreported_ = 0;
+        unreported_expiries_ = 0;
         next_report_ns_ = now.monotonic_ns + 1'000'000'000;
     }
 
@@ -357,11 +379,12 @@ private:
     binding_map memory_;
     std::string path_;
     store_report report_;
-    std::mutex write_mutex_;  // the REGISTER path only: what follows, down to lock_fd_
+    std::mutex write_mutex_;  // writers only (REGISTERs, expire()): what follows, down to lock_fd_
     db_ptr db_;
     statements statements_;
     std::string failure_;  // why the last statement failed
-    std::uint64_t unreported_ = 0;
+    std::uint64_t unreported_ = 0;           // REGISTERs answered 503
+    std::uint64_t unreported_expiries_ = 0;  // expiries that could not delete their rows
     std::uint64_t next_report_ns_ = 0;
     int lock_fd_ = -1;
     // Checkpoints run on a thread and connection of their own: in a REGISTER's commit (SQLite's
@@ -437,7 +460,7 @@ opened_store sqlite_store::open(const instant& now) {
                                                      " is newer than this sipfast's (" +
                                                      std::to_string(schema_version) + ")");
 
-    // Lapsed rows go at start: nothing else ever removes the row of a user who stopped registering.
+    // Lapsed rows go at start, and while running expire() deletes them as they lapse.
     opened_store out;
     {
         sqlite3_stmt* raw = nullptr;
@@ -478,7 +501,7 @@ opened_store sqlite_store::open(const instant& now) {
             if (list.empty()) return;
             order_by_preference(list);
             out.restored += list.size();
-            (void)memory_.replace(aor, std::move(list));
+            (void)memory_.replace(aor, std::move(list), now.monotonic_ns);
             list = {};
         };
         while (rc == SQLITE_OK || rc == SQLITE_ROW) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -32,10 +33,18 @@ public:
     /// The bindings of `aor`, null when it has none. Some may have lapsed: a reader checks
     /// binding::live against its own clock, so a binding vanishes exactly at its expiry.
     [[nodiscard]] virtual binding_list lookup(std::string_view aor) const = 0;
+
+    /// Removes bindings lapsed by `now` from wherever the store keeps them (memory, rows of a file),
+    /// and returns how many went. Lookups stopped seeing them at their expiry; this frees them.
+    /// Each address-of-record is judged again under its writers' lock by their rule (binding::live),
+    /// so a binding refreshed meanwhile stays. Housekeeping: called about once a second by one thread
+    /// (daemon::bindings_store's), never from a shard's loop; it adds nothing to lookups.
+    virtual std::size_t expire(const instant& now) = 0;
 };
 
-/// The store in this process's memory: a TBB concurrent hash map from address-of-record to
-/// snapshot; a lookup takes the bucket's read lock only to copy the snapshot's pointer.
+/// The store in this process's memory: a hash table from address-of-record to snapshot whose readers
+/// take no lock and wait for no writer (src/registrar/snapshot_table.hpp); a lookup copies the
+/// snapshot's pointer.
 [[nodiscard]] std::unique_ptr<location_store> make_memory_store();
 
 } // namespace sipfast::registrar

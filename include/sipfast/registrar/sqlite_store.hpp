@@ -32,14 +32,16 @@ struct opened_store {
     std::size_t lapsed = 0;       ///< bindings that had lapsed by `now`, dropped from the file
 };
 
-/// Told why REGISTERs are answered 503 (register_fault::not_stored), at most once a second, from
-/// the thread of the REGISTER that failed: "PATH: cannot write: database or disk is full; N ...".
+/// Told why REGISTERs are answered 503 (register_fault::not_stored) or lapsed rows stay, at most once
+/// a second, from the thread whose write failed: "PATH: cannot write: database or disk is full; N ...".
 using store_report = std::function<void(const std::string&)>;
 
 /// The store that outlives the process: bindings are read from memory (a lookup never touches the
 /// file), and update() writes each change to the SQLite database at `path`, in write-ahead-log mode,
-/// before it returns. Opens the file (makes it when missing) and loads every binding not lapsed at
-/// `now`. The file is locked for this process: a second store on it is refused (in_use).
+/// before it returns; expire() deletes lapsed bindings' rows before it drops them from memory (when
+/// it cannot, they stay in both for the next expire(), and `report` is told). Opens the file (makes
+/// it when missing) and loads every binding not lapsed at `now`. The file is locked for this process:
+/// a second store on it is refused (in_use).
 [[nodiscard]] opened_store open_sqlite_store(const std::string& path, const instant& now, store_report report = {});
 
 } // namespace sipfast::registrar

@@ -75,6 +75,29 @@ struct sqlite_store_test : ::testing::Test {
         return std::move(o.store);
     }
 
+    /// Runs `statement` on a connection of its own, beside the store's (write-ahead logging lets it).
+    bool sql(const std::string& statement) const {
+        sqlite3* db = nullptr;
+        bool ok = sqlite3_open(file.c_str(), &db) == SQLITE_OK &&
+                  sqlite3_exec(db, statement.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+        sqlite3_close(db);
+        return ok;
+    }
+
+    /// The rows of `aor` in the file now, -1 when it cannot be read.
+    int rows(const std::string& aor) const {
+        sqlite3* db = nullptr;
+        sqlite3_stmt* st = nullptr;
+        int n = -1;
+        if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "SELECT count(*) FROM bindings WHERE aor = ?", -1, &st, nullptr) == SQLITE_OK &&
+            sqlite3_bind_text(st, 1, aor.c_str(), -1, SQLITE_TRANSIENT) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return n;
+    }
+
     static register_fault update(location_store& store, std::string_view aor, const reg& r, const instant& now) {
         binding_list after;
         return store.update(aor, r.r, now, limits, after);
@@ -172,6 +195,44 @@ TEST_F(sqlite_store_test, LapsedBindingsAreNotRestoredAndLeaveTheFile) {
     }
     auto store = open(at(61), &report);
     EXPECT_EQ(report.lapsed, 0u);  // gone from the file at the first open
+}
+
+TEST_F(sqlite_store_test, ExpireDeletesTheRowsOfLapsedBindingsAndKeepsRefreshedOnes) {
+    auto store = open(at(0));
+    ASSERT_TRUE(store);
+    ASSERT_EQ(update(*store, "hal@example.com", reg({contact("sip:hal@198.18.0.27", 60)}, "h", 1), at(0)),
+              register_fault::none);
+    ASSERT_EQ(update(*store, "ida@example.com", reg({contact("sip:ida@198.18.0.28", 60)}, "i", 1), at(0)),
+              register_fault::none);
+    ASSERT_EQ(update(*store, "ida@example.com", reg({contact("sip:ida@198.18.0.28", 60)}, "i", 2), at(30)),
+              register_fault::none);
+    EXPECT_EQ(rows("hal@example.com"), 1);
+    EXPECT_EQ(store->expire(at(59)), 0u);
+    EXPECT_EQ(store->expire(at(61)), 1u);
+    EXPECT_FALSE(store->lookup("hal@example.com"));
+    EXPECT_EQ(rows("hal@example.com"), 0);
+    EXPECT_TRUE(store->lookup("ida@example.com"));
+    EXPECT_EQ(rows("ida@example.com"), 1);
+    EXPECT_EQ(store->expire(at(91)), 1u);
+    EXPECT_EQ(rows("ida@example.com"), 0);
+}
+
+TEST_F(sqlite_store_test, AnExpiryThatCannotDeleteKeepsTheBindingForTheNextSweepAndSaysSo) {
+    std::vector<std::string> reports;
+    opened_store o = open_sqlite_store(file, at(0), [&](const std::string& why) { reports.push_back(why); });
+    ASSERT_EQ(o.fault, store_fault::none) << o.error;
+    ASSERT_EQ(update(*o.store, "jo@example.com", reg({contact("sip:jo@198.18.0.29", 60)}, "j", 1), at(0)),
+              register_fault::none);
+    ASSERT_TRUE(sql("CREATE TRIGGER no BEFORE DELETE ON bindings BEGIN SELECT RAISE(ABORT, 'full'); END"));
+    EXPECT_EQ(o.store->expire(at(61)), 0u);
+    EXPECT_TRUE(o.store->lookup("jo@example.com"));
+    EXPECT_EQ(rows("jo@example.com"), 1);
+    EXPECT_EQ(reports, (std::vector<std::string>{file + ": cannot write: full; 1 address(es)-of-record with lapsed "
+                                                        "bindings kept for the next sweep since the last report"}));
+    ASSERT_TRUE(sql("DROP TRIGGER no"));
+    EXPECT_EQ(o.store->expire(at(62)), 1u);
+    EXPECT_FALSE(o.store->lookup("jo@example.com"));
+    EXPECT_EQ(rows("jo@example.com"), 0);
 }
 
 TEST_F(sqlite_store_test, RemovalsAreWritten) {
