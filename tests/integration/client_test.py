@@ -5,7 +5,7 @@ account each with a password, register with digest authentication (RFC 3261 §22
 one calls the other through the proxy (407, then the INVITE again with credentials, 180, 200 and the
 ACK by the proxy's Record-Route), the callee answers by itself and one side hangs up (BYE answered
 200). Once over UDP with the caller hanging up, once over TCP with the callee hanging up. A phone
-with a wrong password stays unregistered (every REGISTER answered 401) and a call to it gets 404.
+with a wrong password stays unregistered (every REGISTER answered 401) and a call to it gets 480 (an account, no binding).
 Usage: client_test.py SIPFASTD"""
 import hashlib
 import json
@@ -377,7 +377,8 @@ authenticate = "all"
         carol.wait_registration("ERR")
         alice.wait_registration("OK")
         alice.command("dial", f"sip:carol@{DOMAIN}")
-        self.assertEqual(alice.event("CALL_CLOSED")["param"], "404 Not Found")  # no binding: she never registered
+        # No binding: she never registered. She has an account, so she is unavailable, not unknown.
+        self.assertEqual(alice.event("CALL_CLOSED")["param"], "480 Temporarily Unavailable")
         registers = [s for s in carol.trace() if s.cseq_method == "REGISTER"]
         answers = [s.status for s in registers if not s.sent]
         self.assertGreaterEqual(len(answers), 2, registers)  # the challenge, then the wrong credentials refused
