@@ -69,17 +69,9 @@ std::string invite(std::string_view method = "INVITE") {
     return test::request_text({.method = method, .call_id = "fork-1@198.18.0.9"});
 }
 
-// A callee's answer to what the proxy forwarded to it; `extra` adds header lines.
 std::string answer(const std::string& forwarded, int status, std::string_view reason, std::string_view tag,
                    std::string_view extra = "") {
-    parsed f(forwarded);
-    std::string r = "SIP/2.0 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
-    for (const sip::header& h : f.msg.headers)
-        if (h.id == sip::header_id::via || h.id == sip::header_id::from || h.id == sip::header_id::call_id ||
-            h.id == sip::header_id::cseq)
-            r += std::string(h.name) + ": " + std::string(h.value) + "\r\n";
-    r += "To: Bob <sip:bob@example.com>;tag=" + std::string(tag) + "\r\n" + crlf(std::string(extra)) + "Content-Length: 0\r\n\r\n";
-    return r;
+    return test::answer_to(forwarded, status, reason, tag, extra);
 }
 
 std::size_t headers(const sip::message& m, sip::header_id id) {

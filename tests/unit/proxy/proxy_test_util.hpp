@@ -94,6 +94,20 @@ inline std::vector<std::string> values(const sip::message& m, sip::header_id id)
     return v;
 }
 
+/// A callee's answer to what the proxy forwarded to it: every Via, From, Call-ID and CSeq of it, To
+/// with `to_tag` (none when empty), then `extra` header lines (LF line ends).
+inline std::string answer_to(const std::string& forwarded, int status, std::string_view reason, std::string_view to_tag,
+                             std::string_view extra = "") {
+    const parsed f(forwarded);
+    std::string r = "SIP/2.0 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+    for (const sip::header& h : f.msg.headers)
+        if (h.id == sip::header_id::via || h.id == sip::header_id::from || h.id == sip::header_id::call_id ||
+            h.id == sip::header_id::cseq)
+            r += std::string(h.name) + ": " + std::string(h.value) + "\r\n";
+    r += "To: Bob <sip:bob@example.com>" + (to_tag.empty() ? std::string() : ";tag=" + std::string(to_tag)) + "\r\n";
+    return r + crlf(std::string(extra)) + "Content-Length: 0\r\n\r\n";
+}
+
 /// A pipeline driven by hand with a fake clock: what each test fixture feeds and reads back.
 struct pipeline_driver {
     static constexpr std::uint64_t ms = 1'000'000;

@@ -51,16 +51,9 @@ std::string invite(std::string_view method = "INVITE", std::string_view branch =
                 "Content-Length: 0\n\n");
 }
 
-// The callee's answer to what the proxy forwarded: every Via, From, To (+tag), Call-ID, CSeq.
+// The callee's answer to what the proxy forwarded, with its tag from the first answer past 100.
 std::string answer(const std::string& forwarded, int status, std::string_view reason) {
-    parsed f(forwarded);
-    std::string r = "SIP/2.0 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
-    for (const sip::header& h : f.msg.headers)
-        if (h.id == sip::header_id::via || h.id == sip::header_id::from || h.id == sip::header_id::call_id ||
-            h.id == sip::header_id::cseq)
-            r += std::string(h.name) + ": " + std::string(h.value) + "\r\n";
-    r += "To: Bob <sip:bob@example.com>" + std::string(status > 100 ? ";tag=b1" : "") + "\r\nContent-Length: 0\r\n\r\n";
-    return r;
+    return test::answer_to(forwarded, status, reason, status > 100 ? "b1" : "");
 }
 
 int status_of(const std::string& m) { return parsed(m).msg.status_code; }
