@@ -103,6 +103,19 @@ def sipp_counts(stat, calls):
     return ok, failed, int(last.get("Retransmissions(C)", 0))
 
 
+def sipp_cmd(seconds):
+    """SIPp on CPU 0, on loopback, with room for a burst, given up seconds + 40 s after its start."""
+    return ["taskset", "-c", "0", "sipp", "-i", "127.0.0.1", "-nostdin", "-buff_size", "8388608",
+            "-timeout", f"{seconds + 40}s"]
+
+
+def need_tools(script, targets):
+    """Exit with what to install when SIPp, taskset or (for a Kamailio target) kamailio is missing."""
+    for tool in ("sipp", "taskset") + (("kamailio",) if "kamailio" in targets else ()):
+        if shutil.which(tool) is None:
+            sys.exit(f"{script}: {tool} is not installed (tools/setup installs sip-tester; apt-get install kamailio)")
+
+
 def stop(p):
     try:
         os.killpg(p.pid, signal.SIGTERM)
@@ -117,18 +130,30 @@ def stop(p):
 def run(name, rate, seconds, build):
     tmp = tempfile.mkdtemp(prefix="sipfast-cmp-")
     target = start_target(name, tmp, build)
-    calls = rate * seconds
-    sipp = ["taskset", "-c", "0", "sipp", "-i", "127.0.0.1", "-nostdin", "-buff_size", "8388608", "-timeout",
-            f"{seconds + 40}s", "-max_socket", "64",
-            # A 180 overtaking its 200 (two workers forward them in parallel) is not a failed call.
-            "-default_behaviors", "all,-abortunexp"]
-    uas = subprocess.Popen(sipp + ["-sf", os.path.join(ROOT, "tools/sipp/uas_rr.xml"), "-p", str(UAS), "-m", str(calls)],
+    r = calls(name, target, tmp, rate, seconds, ["-s", "bob"])
+    stop(target)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return r
+
+
+def calls(name, target, tmp, rate, seconds, callee, ports=(PROXY, UAS, UAC), caller_xml=None):
+    """rate * seconds calls through the running `target` at `rate` a second: tools/sipp/uac_rr.xml (or
+    caller_xml) on ports[2] → target on ports[0] → tools/sipp/uas_rr.xml on ports[1], both SIPp agents
+    on CPU 0; `callee` names whom the caller calls (SIPp arguments: -s USER, or -inf FILE). Returns
+    tally()'s record, CPU counted from the callee's start to 2 s after the caller's end."""
+    proxy, uas_port, uac_port = ports
+    planned = rate * seconds
+    sipp = sipp_cmd(seconds) + ["-max_socket", "64",
+                                # A 180 overtaking its 200 (two workers forward them in parallel) is not a failed call.
+                                "-default_behaviors", "all,-abortunexp"]
+    uas = subprocess.Popen(sipp + ["-sf", os.path.join(ROOT, "tools/sipp/uas_rr.xml"), "-p", str(uas_port),
+                                   "-m", str(planned)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp, start_new_session=True)
     time.sleep(0.5)
     before = cpu_of_group(target.pid)
     stat = os.path.join(tmp, "uac.csv")
-    uac = subprocess.Popen(sipp + ["-sf", os.path.join(ROOT, "tools/sipp/uac_rr.xml"), "-s", "bob",
-                                   f"127.0.0.1:{PROXY}", "-p", str(UAC), "-m", str(calls), "-r", str(rate),
+    uac = subprocess.Popen(sipp + ["-sf", caller_xml or os.path.join(ROOT, "tools/sipp/uac_rr.xml"), *callee,
+                                   f"127.0.0.1:{proxy}", "-p", str(uac_port), "-m", str(planned), "-r", str(rate),
                                    "-l", str(rate * 4), "-trace_stat", "-stf", stat, "-fd", "1"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp, start_new_session=True)
     try:
@@ -138,10 +163,7 @@ def run(name, rate, seconds, build):
     time.sleep(2.0)  # transactions retire (timers, table cleanup) before the CPU is read
     after = cpu_of_group(target.pid)
     stop(uas)
-    stop(target)
-    r = tally(name, rate, calls, stat, before, after, uac)
-    shutil.rmtree(tmp, ignore_errors=True)
-    return r
+    return tally(name, rate, planned, stat, before, after, uac)
 
 
 def tally(name, rate, planned, stat, before, after, uac, unit="call"):
@@ -164,11 +186,9 @@ def main():
     ap.add_argument("--search", action="store_true", help="find the highest rate with < 0.1 %% failed calls")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results/proxy_compare.json"))
     args = ap.parse_args()
-    for tool in ("sipp", "taskset") + (("kamailio",) if "kamailio" in args.targets else ()):
-        if shutil.which(tool) is None:
-            sys.exit(f"proxy_compare: {tool} is not installed (tools/setup installs sip-tester; apt-get install kamailio)")
-    results = []
     targets = args.targets.split(",")
+    need_tools("proxy_compare", targets)
+    results = []
     print(f"{'target':22} {'rate':>6} {'ok':>7} {'failed':>7} {'retrans':>8} {'user µs':>9} {'sys µs':>9} {'total µs':>9}")
     for rate in [int(r) for r in args.rates.split(",")]:
         for t in targets:

@@ -21,7 +21,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -44,12 +43,13 @@ def write_users(tmp, users):
         f.writelines(f"u{i};pw{i}\n" for i in range(users))
 
 
-def write_scenario(tmp):
-    """uac_register_auth.xml with the user and credentials from the injection file instead of -s/-au/-ap."""
-    text = open(os.path.join(pc.ROOT, "tools/sipp/uac_register_auth.xml")).read()
+def inf_scenario(tmp, xml):
+    """tools/sipp/`xml` with the user (and, where it authenticates, the credentials) taken from the
+    injection file of write_users instead of -s/-au/-ap; written into tmp, its path returned."""
+    text = open(os.path.join(pc.ROOT, "tools/sipp", xml)).read()
     text = text.replace("[service]", "[field0]").replace(
         "[authentication]", "[authentication username=\"[field0]\" password=\"[field1]\"]")  # quoted: SIPp nests keywords only so
-    path = os.path.join(tmp, "uac_register_auth_inf.xml")
+    path = os.path.join(tmp, xml.replace(".xml", "_inf.xml"))
     open(path, "w").write(text)
     return path
 
@@ -70,15 +70,15 @@ def start_target(name, tmp, build):
 def run(name, rate, seconds, build, users):
     tmp = tempfile.mkdtemp(prefix="sipfast-reg-")
     write_users(tmp, users)
-    scenario = write_scenario(tmp)
+    scenario = inf_scenario(tmp, "uac_register_auth.xml")
     target = start_target(name, tmp, build)
     regs = rate * seconds
     stat = os.path.join(tmp, "uac.csv")
     before = pc.cpu_of_group(target.pid)
-    uac = subprocess.Popen(["taskset", "-c", "0", "sipp", "-i", "127.0.0.1", "-nostdin", "-buff_size", "8388608",
-                            "-timeout", f"{seconds + 40}s", "-sf", scenario, "-inf", os.path.join(tmp, "users.csv"),
-                            "-key", "domain", REALM, f"127.0.0.1:{PORT}", "-p", str(UAC), "-m", str(regs),
-                            "-r", str(rate), "-l", str(rate * 4), "-trace_stat", "-stf", stat, "-fd", "1"],
+    uac = subprocess.Popen(pc.sipp_cmd(seconds) + ["-sf", scenario, "-inf", os.path.join(tmp, "users.csv"),
+                                                   "-key", "domain", REALM, f"127.0.0.1:{PORT}", "-p", str(UAC),
+                                                   "-m", str(regs), "-r", str(rate), "-l", str(rate * 4),
+                                                   "-trace_stat", "-stf", stat, "-fd", "1"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp, start_new_session=True)
     try:
         uac.wait(timeout=seconds * 3 + 40)
@@ -92,6 +92,35 @@ def run(name, rate, seconds, build, users):
     return r
 
 
+def compare(run, targets, rates, reps, unit, what):
+    """`reps` repetitions of every rate on every target, interleaved so that drift of the shared host
+    hits each alike; `run(target, rate)` returns tally()'s record for `unit`. Prints each run, then
+    per rate the median CPU per `unit` (`what` says what one is) for each target and the ratio
+    Kamailio / sipfastd. Returns every record, with its repetition."""
+    results = []
+    print(f"{'rep':>3} {'target':10} {'rate':>6} {'ok':>7} {'failed':>7} {'retrans':>8} {'user µs':>9} "
+          f"{'sys µs':>9} {'total µs':>9}")
+    for rep in range(reps):
+        for rate in rates:
+            for t in targets:
+                r = dict(run(t, rate), rep=rep)
+                results.append(r)
+                print(f"{rep:3} {t:10} {rate:6} {r['successful']:7} {r['failed']:7} {r['retransmissions']:8} "
+                      f"{r[f'user_us_per_{unit}']:9.1f} {r[f'system_us_per_{unit}']:9.1f} "
+                      f"{r[f'total_us_per_{unit}']:9.1f}", flush=True)
+    print(f"\nmedian CPU µs per {what}")
+    for rate in rates:
+        med = {}
+        for t in targets:
+            rs = [r for r in results if r["target"] == t and r["rate"] == rate]
+            med[t] = statistics.median(r[f"total_us_per_{unit}"] for r in rs)
+            print(f"{t:10} {rate:6}/s  {med[t]:8.1f} µs  failed {sum(r['failed'] for r in rs)} of "
+                  f"{sum(r[f'{unit}s'] for r in rs)}")
+        if med.get("sipfastd") and "kamailio" in med:
+            print(f"{'ratio':10} {rate:6}/s  kamailio / sipfastd = {med['kamailio'] / med['sipfastd']:.1f}×")
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(pc.ROOT, "build-release"))
@@ -103,31 +132,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(pc.ROOT, "bench/results/register_compare.json"))
     args = ap.parse_args()
     targets = args.targets.split(",")
-    for tool in ("sipp", "taskset") + (("kamailio",) if "kamailio" in targets else ()):
-        if shutil.which(tool) is None:
-            sys.exit(f"register_compare: {tool} is not installed (tools/setup installs sip-tester; apt-get install kamailio)")
-    rates = [int(r) for r in args.rates.split(",")]
-    results = []
-    print(f"{'rep':>3} {'target':10} {'rate':>6} {'ok':>7} {'failed':>7} {'retrans':>8} {'user µs':>9} "
-          f"{'sys µs':>9} {'total µs':>9}")
-    for rep in range(args.reps):  # the targets interleaved, so drift of the shared host hits both
-        for rate in rates:
-            for t in targets:
-                r = dict(run(t, rate, args.seconds, args.build, args.users), rep=rep)
-                results.append(r)
-                print(f"{rep:3} {t:10} {rate:6} {r['successful']:7} {r['failed']:7} {r['retransmissions']:8} "
-                      f"{r['user_us_per_reg']:9.1f} {r['system_us_per_reg']:9.1f} {r['total_us_per_reg']:9.1f}",
-                      flush=True)
-    print("\nmedian CPU µs per authenticated registration (REGISTER, 401, REGISTER, 200)")
-    for rate in rates:
-        med = {}
-        for t in targets:
-            rs = [r for r in results if r["target"] == t and r["rate"] == rate]
-            med[t] = statistics.median(r["total_us_per_reg"] for r in rs)
-            print(f"{t:10} {rate:6}/s  {med[t]:8.1f} µs  failed {sum(r['failed'] for r in rs)} of "
-                  f"{sum(r['regs'] for r in rs)}")
-        if med.get("sipfastd") and "kamailio" in med:
-            print(f"{'ratio':10} {rate:6}/s  kamailio / sipfastd = {med['kamailio'] / med['sipfastd']:.1f}×")
+    pc.need_tools("register_compare", targets)
+    results = compare(lambda t, rate: run(t, rate, args.seconds, args.build, args.users), targets,
+                      [int(r) for r in args.rates.split(",")], args.reps, "reg",
+                      "authenticated registration (REGISTER, 401, REGISTER, 200)")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     json.dump(results, open(args.out, "w"), indent=1)
 
