@@ -104,16 +104,32 @@ snapshot_table::~snapshot_table() {
 
 std::size_t snapshot_table::buckets() const noexcept { return table_.load(std::memory_order_acquire)->mask + 1; }
 
-binding_list snapshot_table::find(std::string_view aor) const noexcept {
-    const std::uint64_t h = hash_of(aor);
-    const read_section section;
-    const table* t = table_.load(std::memory_order_acquire);
-    const bucket* b = t->heads[h & t->mask].load(std::memory_order_acquire);
+namespace {
+
+/// The entry of `aor` (of hash `h`) in the table `t` points to now, null when there is none; for a
+/// reader inside a section.
+template <class Table>
+const entry* search(const Table* t, std::string_view aor, std::uint64_t h) noexcept {
+    const auto* b = t->heads[h & t->mask].load(std::memory_order_acquire);
     if (b == nullptr) return nullptr;
     const entry* e = b->entries();
     for (std::uint32_t n = 0; n < b->count; ++n)
-        if (e[n].hash == h && b->key(e[n]) == aor) return e[n].list;  // the copy is made inside the section
+        if (e[n].hash == h && b->key(e[n]) == aor) return e + n;
     return nullptr;
+}
+
+} // namespace
+
+binding_list snapshot_table::find(std::string_view aor) const noexcept {
+    const std::uint64_t h = hash_of(aor);  // outside the section, which is kept short
+    const read_section section;
+    const entry* e = search(table_.load(std::memory_order_acquire), aor, h);
+    return e != nullptr ? e->list : nullptr;  // the copy is made inside the section
+}
+
+const std::vector<binding>* snapshot_table::peek(std::string_view aor, const read_section&) const noexcept {
+    const entry* e = search(table_.load(std::memory_order_acquire), aor, hash_of(aor));
+    return e != nullptr ? e->list.get() : nullptr;
 }
 
 snapshot_table::writer::writer(snapshot_table& t, std::string_view aor)

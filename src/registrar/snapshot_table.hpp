@@ -40,6 +40,11 @@ public:
     /// reference count: safe from any thread, concurrently with writers.
     [[nodiscard]] binding_list find(std::string_view aor) const noexcept;
 
+    /// The bindings of `aor` without taking a reference: valid until `section` ends, null when it
+    /// has none. What find() costs besides is the list's reference count, a write to a line every
+    /// reader of that address-of-record shares (bench/RESULTS.md, "Location lookups under a writer").
+    [[nodiscard]] const std::vector<binding>* peek(std::string_view aor, const read_section& section) const noexcept;
+
     /// The write lock of one address-of-record (and of the others in its stripe) and what it holds:
     /// every change goes through one. Writers of other stripes go on; readers never wait for it.
     class writer {

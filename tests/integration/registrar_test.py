@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """sipfastd as the registrar of its domain (RFC 3261 §10): a SIPp user agent registers and is then
 called through the proxy; unregistering one and all, 423 below Min-Expires, a lapsed binding never
-called (480, then 404 once the sweep has freed it), 404 for a user never registered, a retransmitted REGISTER answered alike, and a REGISTER over
-TCP whose calls then arrive on that same connection; bindings that outlive a kill -9 of sipfastd
-and a database that cannot serve refused at start. With digest authentication (RFC 3261 §22,
-RFC 7616): SIPp registers through a 401 and calls through a 407; a wrong password, a replayed
-nonce-count, another user's credentials and an htdigest user. Forking to a user's two contacts,
-in parallel and in sequence.
+called (480, then 404 once the sweep has freed it), 404 for a user never registered, a
+retransmitted REGISTER answered alike, and a REGISTER over TCP whose calls then arrive on that same
+connection; bindings that outlive a kill -9 of sipfastd and a database that cannot serve refused at
+start. With digest authentication (RFC 3261 §22, RFC 7616): SIPp registers through a 401 and calls
+through a 407; a wrong password, a replayed nonce-count, another user's credentials and an htdigest
+user. Forking to a user's two contacts, in parallel and in sequence.
 Usage: registrar_test.py SIPFASTD SIPP_SCENARIO_DIR"""
 import hashlib
 import os

@@ -44,6 +44,16 @@ TEST(SnapshotTable, FindsWhatWasPublishedAndNothingElse) {
     EXPECT_EQ(t.size(), 1u);
 }
 
+TEST(SnapshotTable, PeekReadsTheListInPlaceWhileItsSectionLasts) {
+    snapshot_table t;
+    const binding_list first = list_of("ann@example.com", 1);
+    put(t, "ann@example.com", first);
+    const read_section section;
+    EXPECT_EQ(t.peek("ann@example.com", section), first.get());
+    EXPECT_EQ(t.peek("ann@example.co", section), nullptr);
+    EXPECT_EQ(first.use_count(), 2);  // the test's and the table's: peek took none
+}
+
 TEST(SnapshotTable, AWriterSeesWhatItReplacesAndReadersSeeTheReplacement) {
     snapshot_table t;
     const binding_list first = list_of("bob@example.com", 1), second = list_of("bob@example.com", 2);
