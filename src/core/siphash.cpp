@@ -2,6 +2,7 @@
 #include "sipfast/core/siphash.hpp"
 
 #include <bit>
+#include <cstring>
 #include <random>
 
 namespace sipfast::core {
@@ -39,19 +40,36 @@ void siphash::compress(std::uint64_t m) noexcept {
 }
 
 siphash& siphash::update(std::string_view bytes) noexcept {
-    for (const char c : bytes) {
-        tail_ |= std::uint64_t{static_cast<unsigned char>(c)} << (8 * tail_len_);
+    const char* p = bytes.data();
+    std::size_t n = bytes.size();
+    total_ += n;
+    const auto take_byte = [&] {
+        tail_ |= std::uint64_t{static_cast<unsigned char>(*p++)} << (8 * tail_len_);
+        --n;
         if (++tail_len_ == 8) {
             compress(tail_);
             tail_ = 0;
             tail_len_ = 0;
         }
+    };
+    while (tail_len_ != 0 && n != 0) take_byte();
+    // Whole words straight from the input: a byte at a time made a branch's MAC cost 300 ns.
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t m;
+        std::memcpy(&m, p, 8);
+        if constexpr (std::endian::native == std::endian::big) m = __builtin_bswap64(m);
+        compress(m);
     }
-    total_ += bytes.size();
+    while (n != 0) take_byte();
     return *this;
 }
 
 siphash& siphash::update(std::uint64_t v) noexcept {
+    if (tail_len_ == 0) {
+        compress(v);
+        total_ += 8;
+        return *this;
+    }
     char bytes[8];
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
     return update(std::string_view(bytes, 8));

@@ -33,6 +33,16 @@ TEST(SipHash, PiecesHashAsTheWhole) {
     EXPECT_NE(siphash({1, 2}).update(whole).finish(), once);  // another key, another value
 }
 
+TEST(SipHash, AWordHashesAsItsLittleEndianBytes) {
+    const std::uint64_t word = 0x0f0e0d0c0b0a0908ULL;  // bytes 08..0f
+    const std::string all = bytes(16);
+    EXPECT_EQ(siphash(reference_key).update(all.substr(0, 8)).update(word).finish(), siphash(reference_key).update(all).finish());
+    // After a partial word too.
+    const std::string three = bytes(3);
+    EXPECT_EQ(siphash(reference_key).update(three).update(word).finish(),
+              siphash(reference_key).update(three + all.substr(8)).finish());
+}
+
 TEST(SipHash, RandomKeysDiffer) { EXPECT_NE(random_siphash_key(), random_siphash_key()); }
 
 } // namespace
