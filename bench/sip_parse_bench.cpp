@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <osipparser2/osip_parser.h>
@@ -165,11 +167,22 @@ void bm_sofia(benchmark::State& state, const workload& w) {
     finish(state, w);
 }
 
-// Keeps each benchmark's time per message (median when repeated) to print the ratios at the end.
-class ratio_reporter : public benchmark::ConsoleReporter {
+// Keeps each benchmark's time per message (median when repeated) to print the ratios at the end,
+// and hands every run to the reporter --benchmark_format asks for (console or json).
+class ratio_reporter : public benchmark::BenchmarkReporter {
 public:
+    explicit ratio_reporter(std::string_view format) {
+        if (format == "json") inner_ = std::make_unique<benchmark::JSONReporter>();
+        else inner_ = std::make_unique<benchmark::ConsoleReporter>();
+        machine_readable_ = format == "json";
+    }
+    bool ReportContext(const Context& context) override {
+        inner_->SetOutputStream(&GetOutputStream());
+        inner_->SetErrorStream(&GetErrorStream());
+        return inner_->ReportContext(context);
+    }
     void ReportRuns(const std::vector<Run>& runs) override {
-        ConsoleReporter::ReportRuns(runs);
+        inner_->ReportRuns(runs);
         for (const Run& r : runs) {
             if (r.error_occurred) continue;
             const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
@@ -180,9 +193,14 @@ public:
             if (median || !times_.count(name)) times_[name] = 1e9 / it->second.value;
         }
     }
+    void Finalize() override { inner_->Finalize(); }
     const std::map<std::string, double>& ns_per_message() const { return times_; }
+    // JSON on stdout stays parseable: the ratio table then goes to stderr.
+    [[nodiscard]] std::FILE* table_stream() const { return machine_readable_ ? stderr : stdout; }
 
 private:
+    std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+    bool machine_readable_ = false;
     std::map<std::string, double> times_;
 };
 
@@ -228,6 +246,9 @@ int loop(std::string_view parser, long rounds) {
 int main(int argc, char** argv) {
     parser_init();
     if (argc == 4 && std::string_view(argv[1]) == "--loop") return loop(argv[2], std::atol(argv[3]));
+    std::string_view format = "console";
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view a = argv[i]; a.starts_with("--benchmark_format=")) format = a.substr(19);
     benchmark::Initialize(&argc, argv);
     std::vector<std::string> isas;
     for (const sip::implementation* isa : sip::implementations()) {
@@ -245,24 +266,25 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("parse/sofia/corpus", [](benchmark::State& s) { bm_sofia(s, corpus()); });
     benchmark::RegisterBenchmark("parse/sofia/invite_sdp", [](benchmark::State& s) { bm_sofia(s, invite()); });
 
-    ratio_reporter reporter;
+    ratio_reporter reporter(format);
     benchmark::RunSpecifiedBenchmarks(&reporter);
     benchmark::Shutdown();
 
     const auto& t = reporter.ns_per_message();
+    std::FILE* out = reporter.table_stream();
     const auto at = [&](const std::string& n) { const auto i = t.find(n); return i == t.end() ? 0.0 : i->second; };
-    std::printf("\nns per message (median where repeated); speed ratio = peer time / sipfast time\n");
-    std::printf("%-16s %12s %12s %14s %14s %16s\n", "sipfast", "corpus ns", "INVITE ns", "x libosip2",
+    std::fprintf(out, "\nns per message (median where repeated); speed ratio = peer time / sipfast time\n");
+    std::fprintf(out, "%-16s %12s %12s %14s %14s %16s\n", "sipfast", "corpus ns", "INVITE ns", "x libosip2",
                 "x sofia-sip", "index-only ns");
     for (const std::string& isa : isas) {
         const double c = at("parse/sipfast_" + isa + "/corpus");
         const double i = at("parse/sipfast_" + isa + "/invite_sdp");
         if (c <= 0) continue;
-        std::printf("%-16s %12.1f %12.1f %13.1fx %13.1fx %16.1f\n", isa.c_str(), c, i,
+        std::fprintf(out, "%-16s %12.1f %12.1f %13.1fx %13.1fx %16.1f\n", isa.c_str(), c, i,
                     at("parse/osip2/corpus") / c, at("parse/sofia/corpus") / c,
                     at("index/sipfast_" + isa + "/corpus"));
     }
-    std::printf("%-16s %12.1f %12.1f\n", "libosip2", at("parse/osip2/corpus"), at("parse/osip2/invite_sdp"));
-    std::printf("%-16s %12.1f %12.1f\n", "sofia-sip", at("parse/sofia/corpus"), at("parse/sofia/invite_sdp"));
+    std::fprintf(out, "%-16s %12.1f %12.1f\n", "libosip2", at("parse/osip2/corpus"), at("parse/osip2/invite_sdp"));
+    std::fprintf(out, "%-16s %12.1f %12.1f\n", "sofia-sip", at("parse/sofia/corpus"), at("parse/sofia/invite_sdp"));
     return 0;
 }
