@@ -34,10 +34,18 @@ inline std::uint64_t bits_below(unsigned i) noexcept {  // bits 0..i-1 set, i <=
 }
 
 // The error path: the first byte before `end` that may not appear in a header section, as the
-// parse_error naming it, or none.
+// parse_error naming it, or none. A control character (NUL and DEL too) escaped by a backslash
+// inside a quoted string is a quoted-pair (RFC 3261 §25.1: "\" then any byte but CR and LF) and
+// allowed; bare, it is refused. A quoted string ends with its line (folding aside).
 inline parse_error first_bad_byte(const char* buf, std::size_t end, std::size_t& at) noexcept {
+    bool quoted = false;
     for (std::size_t i = 0; i < end; ++i) {
         const auto c = static_cast<unsigned char>(buf[i]);
+        if (quoted && c == '\\' && i + 1 < end && buf[i + 1] != '\r' && buf[i + 1] != '\n') {
+            ++i;  // the escaped byte, whatever it is
+            continue;
+        }
+        if (c == '"') quoted = !quoted;
         if (c == 0) { at = i; return parse_error::nul_byte; }
         if (c == '\r') {
             if (i + 1 < end && buf[i + 1] == '\n') continue;
@@ -45,6 +53,7 @@ inline parse_error first_bad_byte(const char* buf, std::size_t end, std::size_t&
             at = i;
             return parse_error::bare_cr;
         }
+        if (c == '\n' && !(i + 1 < end && (buf[i + 1] == ' ' || buf[i + 1] == '\t'))) quoted = false;
         if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
             at = i;
             return parse_error::control_character;

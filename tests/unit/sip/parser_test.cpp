@@ -285,6 +285,11 @@ std::vector<bad_case> bad_cases() {
         {"NUL byte", request(s, h + std::string("Subject: a\0b\n", 13)), parse_error::nul_byte, header_id::other},
         {"control character", request(s, h + "Subject: a\x01" "b\n"), parse_error::control_character, header_id::other},
         {"DEL", request(s, h + "Subject: a\x7f" "b\n"), parse_error::control_character, header_id::other},
+        // A backslash escapes a control character only inside a quoted string (RFC 3261 §25.1).
+        {"escaped control outside quotes", request(s, h + "Subject: a\\\x01" "b\n"), parse_error::control_character, header_id::other},
+        {"control after the quote closed", request(s, h + "Subject: \"a\" \\\x01" "b\n"), parse_error::control_character, header_id::other},
+        {"a quote ends with its line", request(s, h + "Subject: \"a\nX-Next: \\\x01" "b\n"), parse_error::control_character, header_id::other},
+        {"CR cannot be escaped", request(s, h + "Subject: \"a\\\r" "b\"\n"), parse_error::bare_cr, header_id::other},
         // insert(pos, 1, char): the C-string overload draws a bogus -Wrestrict from GCC 12 at -O3 (bug 105329).
         {"bare CR", request(s, h).insert(30, 1, '\r'), parse_error::bare_cr, header_id::other},
         {"duplicate Call-ID", request(s, h + "i: y\n"), parse_error::duplicate_header, header_id::call_id},
@@ -311,6 +316,22 @@ TEST(ParseMalformed, EachFaultIsNamed) {
             EXPECT_EQ(p.result.error, c.error) << c.note << " / " << isa->name << ": got " << to_string(p.result.error);
             EXPECT_EQ(p.result.header, c.header) << c.note << " / " << isa->name;
         }
+    }
+}
+
+TEST(Parse, QuotedPairsMayEscapeControlCharacters) {
+    // RFC 3261 §25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F), inside a quoted string.
+    const std::string m = request("INVITE sip:b@h SIP/2.0",
+                                  "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: \"Al\\\x01ice \\\x7f\" <sip:a@h>;tag=1\n"
+                                  "To: <sip:b@h>\nCall-ID: x\nCSeq: 1 INVITE\nSubject: \"tab\\\x1b[0m\"\n" +
+                                      std::string("X-Nul: \"a\\\0b\"\n", 14));
+    for (const sip::implementation* isa : test::supported_isas()) {
+        parse_options opt;
+        opt.isa = isa;
+        parsed p(m, opt);
+        ASSERT_TRUE(p.result.ok()) << isa->name << ": " << to_string(p.result.error);
+        EXPECT_EQ(p.msg.from.display_name, "\"Al\\\x01ice \\\x7f\"") << isa->name;
+        EXPECT_EQ(p.msg.from.address.text, "sip:a@h") << isa->name;
     }
 }
 
