@@ -592,7 +592,13 @@ void pipeline::relay(transaction& t, int status, const sip::header* our_via, con
         return;
     }
     if (status < 300) {
-        if (hide_ && t.invite && our_via != nullptr) t.accepted = true;  // its retransmissions follow until Timer L
+        if (hide_ && t.invite && our_via != nullptr && !t.accepted) {
+            // Hiding: its retransmissions follow until Timer L (RFC 6026 §7.1), on the slot's Timer C
+            // handle (C means nothing once a final answer came).
+            t.accepted = true;
+            wheel_.cancel(t.timers.timer_c);
+            t.timers.timer_c = wheel_.schedule(now_ns_ + 64 * config_->t1_ns, cookie(t, timer_owner::proxy, txn::timer::L));
+        }
         if (h != nullptr) end_search(*h, &t, out);  // step 10: the other branches are cancelled
         // Step 5: every 2xx goes to the caller, through the head while it waits, else as it is.
         if (our_via != nullptr && caller_waits) {
@@ -801,11 +807,6 @@ void pipeline::maybe_free(transaction& t) noexcept {
     }
     if (t.accepted && !t.linger_done) {  // hiding: kept for the 2xx retransmissions until Timer L
         trim(t);
-        if (!t.lingering) {
-            t.lingering = true;
-            wheel_.cancel(t.timers.timer_c);
-            t.timers.timer_c = wheel_.schedule(now_ns_ + 64 * config_->t1_ns, cookie(t, timer_owner::proxy, txn::timer::L));
-        }
         return;
     }
     wheel_.cancel(t.timers.server_retransmit);

@@ -83,8 +83,7 @@ struct proxy_transaction {
     bool final_sent = false;          ///< the caller has its final answer (or never will): not pending
     /// Topology hiding: a 2xx to this INVITE went up, and its retransmissions, which find their way
     /// up only through `hidden`, are forwarded until Timer L (RFC 6026's Accepted state, 64*T1).
-    bool accepted = false;
-    bool lingering = false;           ///< Timer L runs: kept though every machine has ended
+    bool accepted = false;            ///< Timer L runs (on timers.timer_c): kept though every machine has ended
     bool linger_done = false;         ///< Timer L fired
 
     // Forking (§16.7).

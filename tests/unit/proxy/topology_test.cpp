@@ -314,12 +314,37 @@ TEST(TopologyHiding, RetransmittedTwoHundredsFindTheirWayUpUntilTimerL) {
     EXPECT_EQ(f.feed(bob_answer(c.invite_at_pb, 200, "OK"), f.bob), 0u);  // nowhere to go: dropped
 }
 
-TEST(TopologyHiding, ACancelThatMatchesNothingHereStillFindsItsWayBack) {
-    topo_fixture f;
+std::string cancel_from_pa() {
     std::string cancel = invite_from_pa();
     cancel.replace(0, 6, "CANCEL");
     cancel.replace(cancel.find("CSeq: 1 INVITE"), 14, "CSeq: 1 CANCEL");
-    ASSERT_EQ(f.feed(cancel, f.pa), 1u);
+    return cancel;
+}
+
+TEST(TopologyHiding, TheCallersCancelEndsTheCallAndThe487GoesUpWithItsVias) {
+    topo_fixture f;
+    ASSERT_EQ(f.feed(invite_from_pa(), f.pa), 2u);
+    const std::string inv = f.sent_to(f.bob);
+    ASSERT_EQ(f.feed(bob_answer(inv, 180, "Ringing"), f.bob), 1u);
+    ASSERT_EQ(f.feed(cancel_from_pa(), f.pa), 2u);  // 200 to the CANCEL, and ours to bob
+    EXPECT_EQ(parsed(f.sent_to(f.pa)).msg.status_code, 200);
+    const std::string our_cancel = f.sent_to(f.bob);
+    EXPECT_EQ(parsed(our_cancel).msg.method, sip::method::cancel);
+    EXPECT_EQ(via_values(our_cancel).size(), 1u);
+    expect_none_of(our_cancel, outside_hosts, "our CANCEL");
+    EXPECT_EQ(f.feed(answer(our_cancel, 200, "OK"), f.bob), 0u);
+    ASSERT_EQ(f.feed(bob_answer(inv, 487, "Request Terminated"), f.bob), 2u);  // ACK down, 487 up
+    const std::string terminated = f.sent_to(f.pa);
+    EXPECT_EQ(parsed(terminated).msg.status_code, 487);
+    EXPECT_EQ(via_values(terminated).size(), 2u);
+    expect_none_of(terminated, inside_hosts, "the 487 to the outside");
+    f.tick(f.now + 60'000 * ms);
+    EXPECT_EQ(f.p->transactions(), 0u);
+}
+
+TEST(TopologyHiding, ACancelThatMatchesNothingHereStillFindsItsWayBack) {
+    topo_fixture f;
+    ASSERT_EQ(f.feed(cancel_from_pa(), f.pa), 1u);
     const std::string out = f.sent_to(f.bob);
     ASSERT_EQ(via_values(out).size(), 1u);
     ASSERT_EQ(f.feed(answer(out, 481, "Call/Transaction Does Not Exist"), f.bob), 1u);
