@@ -91,5 +91,38 @@ contact = "sip:bob@127.0.0.1:{cls.uas_port}"
         self.assertTrue(acks[0].startswith(f"ACK sip:sfc."), acks[0])
 
 
+    def test_the_callee_hangs_up_through_the_route_set_it_was_shown(self):
+        calls = 3
+        callee = sipp_calls(SIPP, SCENARIOS, self.tmp, self.proxy_port, self.uas_port, calls,
+                            uac_scenario="uac_rr_hangup.xml", uas_scenario="uas_rr_hangup.xml")
+        with open(os.path.join(self.tmp, "uac.log")) as f:
+            caller = f.read()
+        us = f"127.0.0.1:{self.proxy_port}"
+        uas = f"127.0.0.1:{self.uas_port}"
+        uac = re.findall(r"^Via: SIP/2.0/UDP (127\.0\.0\.1:\d+);", "\n".join(messages(caller, "sent")), re.M)[0]
+        # The callee's BYE went to the caller's Contact of ours along our Record-Route...
+        sent_byes = [m for m in messages(callee, "sent") if m.startswith("BYE ")]
+        self.assertEqual(len(sent_byes), calls)
+        self.assertTrue(sent_byes[0].startswith(f"BYE sip:sfc."), sent_byes[0])
+        self.assertRegex(sent_byes[0], rf"(?m)^Route: <sip:{re.escape(us)};lr;sfd=")
+        # ...and reached the caller at its own Contact, with our Via alone.
+        byes = [m for m in messages(caller, "received") if m.startswith("BYE ")]
+        self.assertEqual(len(byes), calls)
+        self.assertTrue(byes[0].startswith(f"BYE sip:sipp@{uac};transport=UDP SIP/2.0"), byes[0])
+        for m in messages(caller, "received"):
+            self.assertNotIn(uas, m)
+            if m.startswith("BYE "):
+                vias = re.findall(r"^Via: (.*)$", m, re.M)
+                self.assertEqual(len(vias), 1, m)
+                self.assertTrue(vias[0].startswith(f"SIP/2.0/UDP {us};branch=z9hG4bKsf"), m)
+        # The callee's 200 to its BYE came back with the callee's own Via, and nothing of the caller.
+        for m in messages(callee, "received"):
+            for line in topology_lines(m):
+                self.assertNotIn(uac, line, m)
+        oks = [m for m in messages(callee, "received") if m.startswith("SIP/2.0 200")]
+        self.assertEqual(len(oks), calls)
+        self.assertTrue(re.findall(r"^Via: (.*)$", oks[0], re.M)[0].startswith(f"SIP/2.0/UDP {uas};"), oks[0])
+
+
 if __name__ == "__main__":
     main()
