@@ -187,7 +187,8 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
                     : verdict::next();
     if (v.go_on()) v = validate(ctx);
     if (v.go_on()) v = route_locally(ctx);
-    if (v.go_on() && hide_) v = restore_topology(ctx);
+    // Whether we hide now or not: a dialog set up while we did (a reload turned it off) still works.
+    if (v.go_on()) v = restore_topology(ctx);
     if (v.go_on()) v = serve_locally(ctx);
     if (v.go_on()) v = authenticate(ctx, {services_.nonces, services_.nonce_counts, now_ns_, auth_answer_});
     // Only a REGISTER reads the wall clock (its 200's Date).
