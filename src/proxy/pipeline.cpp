@@ -329,6 +329,9 @@ bool pipeline::match_transaction(const inbound& in, const txn::transaction_key& 
     // §17.2.3: a request matches a server transaction by branch, sent-by and method, ACK counting
     // as INVITE.
     if (transaction* found = transactions_->find(key)) {
+        // An INVITE kept after its 2xx (topology hiding's Timer L) passes an ACK on, as RFC 6026 §7.1
+        // has it: the 2xx's ACK is end to end, even when a client reuses the INVITE's branch for it.
+        if (ack && found->accepted) return false;
         ++stats_.retransmissions_absorbed;
         apply_server(*found, ack ? found->server.on_ack() : found->server.on_retransmission(), out);
         return true;

@@ -253,6 +253,22 @@ TEST(TopologyHiding, TheCallerHangsUpThroughTheInsideRouteSet) {
     expect_none_of(bye_ok, inside_hosts, "the 200 to the outside");
 }
 
+TEST(TopologyHiding, AnAckReusingTheInvitesBranchStillGoesOn) {
+    // The INVITE's transaction outlives its 2xx (Timer L); an ACK that matches it (a client that
+    // reuses the INVITE's branch) is end to end all the same (RFC 6026 §7.1), not absorbed.
+    topo_fixture f;
+    const call c = set_up(f);
+    const parsed ok(c.ok_at_pa);
+    const std::string ack = crlf("ACK " + std::string(ok.msg.first_contact.addr.address.text) + " SIP/2.0\n"
+                                 "Via: SIP/2.0/UDP 198.18.0.50:5060;branch=z9hG4bKpa1;rport\n"
+                                 "Max-Forwards: 69\n"
+                                 "Route: " + test::values(ok.msg, sip::header_id::record_route)[0] + "\n"
+                                 "From: Alice <sip:alice@example.com>;tag=a1\nTo: Bob <sip:bob@example.com>;tag=b1\n"
+                                 "Call-ID: topo-call-1\nCSeq: 1 ACK\nContent-Length: 0\n\n");
+    ASSERT_EQ(f.feed(ack, f.pa), 1u);
+    EXPECT_EQ(parsed(f.sent_to(f.pb)).msg.method, sip::method::ack);
+}
+
 TEST(TopologyHiding, AForgedSealedRouteIsRefused) {
     topo_fixture f;
     const call c = set_up(f);
