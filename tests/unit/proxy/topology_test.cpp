@@ -369,5 +369,52 @@ TEST(TopologyHiding, ACancelThatMatchesNothingHereStillFindsItsWayBack) {
     EXPECT_EQ(via_values(back).size(), 2u);
 }
 
+TEST(TopologyHiding, ATcpCallerAndAUdpCalleeEachGetOurSideFacingThem) {
+    // RFC 5658: two Record-Routes of ours, one per side; each side's Contact of ours names the
+    // transport it reaches us by, and the callee's BYE finds the caller's connection.
+    topo_fixture f;
+    f.config.listen.push_back({sip::transport::tcp, addr("198.18.0.1:5060")});
+    f.p = std::make_unique<pipeline>(f.config, 0);
+    const net_address ue = addr("198.18.0.9:40123");  // the caller's connection
+    const std::string invite = crlf("INVITE sip:bob@example.com SIP/2.0\n"
+                                    "Via: SIP/2.0/TCP 198.18.0.9:5060;branch=z9hG4bKt1\n"
+                                    "Max-Forwards: 70\n"
+                                    "From: <sip:alice@example.com>;tag=a1\nTo: <sip:bob@example.com>\n"
+                                    "Call-ID: topo-tcp-1\nCSeq: 1 INVITE\n"
+                                    "Contact: <sip:alice@198.18.0.9:5060;transport=tcp>\nContent-Length: 0\n\n");
+    ASSERT_EQ(f.feed_at(invite, ue, &f.config.listen[1]), 2u);
+    const std::string inv = f.sent_to(f.bob);
+    const parsed i(inv);
+    EXPECT_EQ(test::values(i.msg, sip::header_id::via).size(), 1u);
+    const std::vector<std::string> rr = test::values(i.msg, sip::header_id::record_route);
+    ASSERT_EQ(rr.size(), 2u);
+    EXPECT_TRUE(rr[0].starts_with("<sip:198.18.0.1:5060;lr;sfd=")) << rr[0];
+    EXPECT_TRUE(rr[1].starts_with("<sip:198.18.0.1:5060;transport=tcp;lr;sfd=")) << rr[1];
+    EXPECT_EQ(i.msg.first_contact.addr.address.params.find("transport").name, "");  // bob reaches us over UDP
+    expect_none_of(inv, outside_hosts, "the INVITE to the inside");
+
+    const std::string extra = "Record-Route: " + rr[0] + ", " + rr[1] + "\nContact: <sip:bob@198.18.0.20:5062>\n";
+    ASSERT_EQ(f.feed(test::answer_to(inv, 200, "OK", "b1", extra), f.bob), 1u);
+    EXPECT_EQ(f.out[0].transport, sip::transport::tcp);
+    EXPECT_EQ(f.out[0].destination, ue);
+    const std::string ok = f.sent(0);
+    EXPECT_EQ(via_values(ok), (std::vector<std::string>{"SIP/2.0/TCP 198.18.0.9:5060;branch=z9hG4bKt1;received=198.18.0.9;rport=40123"}));
+    EXPECT_EQ(parsed(ok).msg.first_contact.addr.address.params.find("transport").value, "tcp");
+    EXPECT_EQ(test::values(parsed(ok).msg, sip::header_id::record_route).size(), 2u);
+    expect_none_of(ok, inside_hosts, "the 200 to the outside");
+
+    // bob hangs up along both of our Routes, to the caller's Contact of ours: it leaves by TCP.
+    const std::string bye = crlf("BYE " + std::string(i.msg.first_contact.addr.address.text) + " SIP/2.0\n"
+                                 "Via: SIP/2.0/UDP 198.18.0.20:5062;branch=z9hG4bKb9\n"
+                                 "Max-Forwards: 70\nRoute: " + rr[0] + ", " + rr[1] + "\n"
+                                 "From: <sip:bob@example.com>;tag=b1\nTo: <sip:alice@example.com>;tag=a1\n"
+                                 "Call-ID: topo-tcp-1\nCSeq: 1 BYE\nContent-Length: 0\n\n");
+    ASSERT_EQ(f.feed(bye, f.bob), 1u);
+    EXPECT_EQ(f.out[0].transport, sip::transport::tcp);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.9:5060"));
+    EXPECT_TRUE(f.sent(0).starts_with("BYE sip:alice@198.18.0.9:5060;transport=tcp SIP/2.0")) << f.sent(0);
+    expect_none_of(f.sent(0), inside_hosts, "the BYE to the outside");
+}
+
 } // namespace
 } // namespace sipfast::proxy
