@@ -371,7 +371,7 @@ TEST(TopologyHiding, ACancelThatMatchesNothingHereStillFindsItsWayBack) {
 
 TEST(TopologyHiding, ATcpCallerAndAUdpCalleeEachGetOurSideFacingThem) {
     // RFC 5658: two Record-Routes of ours, one per side; each side's Contact of ours names the
-    // transport it reaches us by, and the callee's BYE finds the caller's connection.
+    // transport it reaches us by, and the callee's BYE leaves by TCP for the caller's real Contact.
     topo_fixture f;
     f.config.listen.push_back({sip::transport::tcp, addr("198.18.0.1:5060")});
     f.p = std::make_unique<pipeline>(f.config, 0);
