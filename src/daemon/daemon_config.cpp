@@ -304,6 +304,27 @@ bool read_forking(context& c, const toml::node& n, proxy::proxy_config& p) {
     return true;
 }
 
+// [topology]: hide (docs/configuration.md): what each side sees of the other.
+bool read_topology(context& c, const toml::node& n, proxy::proxy_config& p) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "topology: expected a table ([topology] with hide)");
+    for (auto&& [tk, tv] : *t) {
+        if (tk.str() != "hide") return c.fail(tv, "topology: unknown key '" + std::string(tk.str()) + "' (hide)");
+        const auto* b = tv.as_boolean();
+        if (b == nullptr) return c.fail(tv, "topology.hide: expected true or false");
+        p.hide_topology = b->get();
+    }
+    return true;
+}
+
+// Topology hiding keeps the Vias of each request in its transaction: there is none statelessly.
+std::string topology_fault(const proxy::proxy_config& p) {
+    if (p.hide_topology && p.mode == proxy::proxy_mode::stateless)
+        return "topology.hide: needs mode = \"stateful\" (the Vias a request came with are kept in its transaction "
+               "and put back on its responses; a stateless proxy has nowhere to keep them)";
+    return {};
+}
+
 // [registrar]: enabled, where bindings are kept, the expiry limits and bindings per address-of-record.
 bool read_registrar(context& c, const toml::node& n, daemon_config& cfg) {
     proxy::proxy_config& p = cfg.proxy;
@@ -485,6 +506,8 @@ std::string load_with_command_line(const command_line& cli, daemon_config& cfg, 
     if (cli.workers) cfg.workers = cli.workers;
     if (!cli.mode.empty()) cfg.proxy.mode = cli.mode == "stateless" ? proxy::proxy_mode::stateless : proxy::proxy_mode::stateful;
     if (!cli.domains.empty()) cfg.proxy.domains = cli.domains;
+    if (!cli.mode.empty())
+        if (std::string err = topology_fault(cfg.proxy); !err.empty()) return "--mode " + cli.mode + ": " + err;
     if (!cli.record_route.empty()) cfg.proxy.record_route = cli.record_route == "on";
     if (!cli.log_level.empty()) cfg.log_level = cli.log_level;
     if (!cli.users.empty()) cfg.users_file = cli.users;
@@ -588,6 +611,7 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
         {"dialog_timeout_s", 1, 7 * 86400, 1'000'000'000, &cfg.proxy.dialog_timeout_ns, nullptr, nullptr, "seconds"},
         {"shutdown_grace_ms", 0, 3'600'000, 1'000'000, &cfg.shutdown_grace_ns, nullptr, nullptr, "milliseconds"},
     };
+    std::uint32_t topology_line = 0;  // where [topology] is, for a fault found once every key is read
     for (auto&& [k, v] : root) {
         const std::string_view key = k.str();
         const int_key* integer = nullptr;
@@ -686,6 +710,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             (void)read_forking(c, v, cfg.proxy);
         } else if (key == "limits") {
             (void)read_limits(c, v, cfg.proxy);
+        } else if (key == "topology") {
+            if (read_topology(c, v, cfg.proxy)) topology_line = static_cast<std::uint32_t>(v.source().begin.line);
         } else if (key == "policy") {
             (void)read_policy(c, v, cfg.proxy.policy);
         } else if (key == "peer") {
@@ -746,6 +772,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                                        " MiB, more than [memory] per_worker_mb (" +
                                        std::to_string(cfg.proxy.memory_per_shard >> 20) + ")"};
     }
+    if (!c.error)
+        if (std::string err = topology_fault(cfg.proxy); !err.empty()) c.error = config_error{std::string(source), topology_line, std::move(err)};
     if (!c.error && cfg.proxy.listen.empty()) c.error = config_error{std::string(source), 0, "listen: at least one address is needed"};
     if (!c.error)
         if (std::string err = build_users(cfg); !err.empty()) c.error = config_error{std::string(source), 0, std::move(err)};

@@ -17,6 +17,7 @@
 #include "sipfast/proxy/stages/local_services.hpp"
 #include "sipfast/proxy/stages/registrar_service.hpp"
 #include "sipfast/proxy/stages/target.hpp"
+#include "sipfast/proxy/stages/topology.hpp"
 #include "sipfast/proxy/stages/validate.hpp"
 #include "sipfast/sip/cseq.hpp"
 #include "sipfast/sip/parser.hpp"
@@ -77,7 +78,9 @@ pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_
              1'000'000, now_ns),
       aux_slots_(sip::default_header_slots),
       scratch_(new char[txn::message_store::max_message + txn::message_store::padding]),
-      limiter_(config.limited_sources, config.limits) {}
+      limiter_(config.limited_sources, config.limits) {
+    hide_ = config.hide_topology && transactions_ != nullptr;
+}
 
 pipeline::~pipeline() = default;
 
@@ -86,6 +89,7 @@ void pipeline::reconfigure(const proxy_config& config) noexcept {
     // else is read from the config as each message is handled.
     config_ = &config;
     identity_.reconfigure(config);
+    hide_ = config.hide_topology && transactions_ != nullptr;
     configured_locations_ = static_locations(config.locations);
     if (own_locations_) locations_ = &configured_locations_;
     limiter_.set_limits(config.limits);
@@ -197,12 +201,15 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     }
 
     request_context ctx(in, m, editor_, identity_);
+    ctx.hide = hide_;
     // Stopping: calls in progress go on, new ones are sent elsewhere (RFC 3261 §21.5.4).
     verdict v = draining_ && !ctx.in_dialog() && !ack && m.method != sip::method::cancel
                     ? verdict::answer(503, "Service Unavailable", "Retry-After: 30\r\n")
                     : verdict::next();
     if (v.go_on()) v = validate(ctx);
     if (v.go_on()) v = route_locally(ctx);
+    // Whether we hide now or not: a dialog set up while we did (a reload turned it off) still works.
+    if (v.go_on()) v = restore_topology(ctx);
     if (v.go_on()) v = serve_locally(ctx);
     if (v.go_on()) v = authenticate(ctx, {services_.nonces, services_.nonce_counts, now_ns_, auth_answer_});
     // Only a REGISTER reads the wall clock (its 200's Date).
@@ -212,8 +219,9 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (v.go_on()) v = resolve_target(ctx, *locations_, config_->serve_registrations ? services_.bindings : nullptr, now_ns_);
     if (v.go_on()) v = admit(ctx);
     if (!v.go_on()) return refuse(in, v, out);
-    // ACK (of a 2xx: end to end) and a CANCEL matching no INVITE here go on without state (§16.10).
-    if (transactions_ && !ack && m.method != sip::method::cancel) forward_statefully(ctx, *key, out);
+    // ACK (of a 2xx: end to end) and a CANCEL matching no INVITE here go on without state (§16.10);
+    // with topology hiding such a CANCEL keeps state all the same, for its answer to find its Vias.
+    if (transactions_ && !ack && (m.method != sip::method::cancel || hide_)) forward_statefully(ctx, *key, out);
     else forward_statelessly(ctx, out);
 }
 
@@ -231,7 +239,8 @@ void pipeline::forward_statefully(request_context& ctx, const txn::transaction_k
     const inbound& in = ctx.in;
     transaction* t = transactions_->insert(key);
     if (t == nullptr) {
-        if (!key.valid()) return forward_statelessly(ctx, out);  // too long to keep state for
+        if (!key.valid() && !hide_) return forward_statelessly(ctx, out);  // too long to keep state for
+        if (!key.valid()) return refuse(in, verdict::answer(500, "Request Too Complex To Forward"), out);
         return refuse(in, verdict::answer(503, "Service Unavailable", "Retry-After: 5\r\n", drop_cause::table_full), out);
     }
     // A fork's further branches are built from the same edits of the stages before, each its own way.
@@ -243,6 +252,13 @@ void pipeline::forward_statefully(request_context& ctx, const txn::transaction_k
     char* copy = v.go_on() ? transactions_->store().allocate(editor_.size(), t->request) : nullptr;
     if (v.go_on() && copy == nullptr)
         v = verdict::answer(503, "Service Unavailable", "Retry-After: 5\r\n", drop_cause::table_full);
+    if (v.go_on() && hide_) {
+        // The Vias it came with, as they go back on its responses (RFC 3261 §16.7 step 9).
+        core::text_writer vias({scratch_.get(), txn::message_store::max_message});
+        if (!write_received_vias(m, in.source, in.transport() != sip::transport::udp, vias) ||
+            !transactions_->store().put(vias.view(), t->hidden))
+            v = verdict::answer(503, "Service Unavailable", "Retry-After: 5\r\n", drop_cause::table_full);
+    }
     if (!v.go_on()) {
         transactions_->erase(*t);
         return refuse(in, v, out);
@@ -283,6 +299,10 @@ void pipeline::fork(request_context& ctx, transaction& head, const sip::message_
         const txn::our_branch branch =
             txn::our_branch::stateful(shard_, b->slot, transactions_->generation(*b), identity_of(ctx.m), ctx.loop_hash);
         char* copy = forward(ctx, branch.text()).go_on() ? transactions_->store().allocate(editor_.size(), b->request) : nullptr;
+        // Each branch keeps the Vias too: a late 2xx goes up through it alone when the head is gone.
+        if (copy != nullptr && !head.hidden.empty() &&
+            !transactions_->store().put(transactions_->store().view(head.hidden), b->hidden))
+            copy = nullptr;
         if (copy == nullptr) {
             transactions_->erase(*b);
             continue;
@@ -330,6 +350,9 @@ bool pipeline::match_transaction(const inbound& in, const txn::transaction_key& 
     // §17.2.3: a request matches a server transaction by branch, sent-by and method, ACK counting
     // as INVITE.
     if (transaction* found = transactions_->find(key)) {
+        // An INVITE kept after its 2xx (topology hiding's Timer L) passes an ACK on, as RFC 6026 §7.1
+        // has it: the 2xx's ACK is end to end, even when a client reuses the INVITE's branch for it.
+        if (ack && found->accepted) return false;
         ++stats_.retransmissions_absorbed;
         apply_server(*found, ack ? found->server.on_ack() : found->server.on_retransmission(), out);
         return true;
@@ -369,11 +392,21 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
                 stats_.count_drop(drop_cause::unverified);
                 return;
             }
-            if (m.cseq.method == sip::method::cancel) {  // the answer to our CANCEL ends here
+            // The answer to our CANCEL ends here; one to a CANCEL we forwarded statefully (topology
+            // hiding) goes up like any.
+            if (m.cseq.method == sip::method::cancel && (t->invite || t->cancel_sent)) {
                 apply_cancel(*t, t->cancel.on_response(m.status_code));
                 return;
             }
             const int status = m.status_code;
+            if (t->accepted && status >= 200 && status < 300) {
+                // Hiding: a retransmitted 2xx has no Via but ours, and goes up through the INVITE it
+                // answers while Timer L keeps it (RFC 6026 §8.4).
+                if (!unhide(*t, *first)) return stats_.count_drop(drop_cause::no_route);
+                ++stats_.forwarded_responses[status_class(status)];
+                tag(in, latency_of_response(status));
+                return send_edited(t->upstream, t->upstream_transport, out);
+            }
             const txn::actions a = t->client.on_response(status);
             if (a.send_ack) send_ack(*t, out);
             if (!a.pass_up) {
@@ -393,8 +426,10 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
             const txn::transaction_ref self = transactions_->ref(*t);
             // §16.7 step 3: with no Via left it was meant for us and is never forwarded; as a final
             // answer the branch has failed, and the caller hears it from us.
-            if (!have_next) stats_.count_drop(drop_cause::not_ours);
-            relay(*t, have_next || status < 200 ? status : 502, have_next ? first : nullptr, &in, out);  // frees no branch whose client is open
+            // With topology hiding ours is its only Via: the others are in the transaction.
+            const bool onward = have_next || !t->hidden.empty();
+            if (!onward) stats_.count_drop(drop_cause::not_ours);
+            relay(*t, onward || status < 200 ? status : 502, onward ? first : nullptr, &in, out);  // frees no branch whose client is open
             if ((t = transactions_->at(self)) != nullptr) apply_client(*t, a, out);
             return;
         }
@@ -446,9 +481,11 @@ void pipeline::respond(transaction& t, const sip::message& request, bool our_via
     const answer_tag tag(request.call_id);
     // The request as received gets received/rport on its top Via (RFC 3581 §4); one rebuilt from
     // what we forwarded has them already.
-    const std::size_t n = write_response(request, status, reason, tag.view(), extra, {scratch_.get(), txn::message_store::max_message},
-                                         our_via_on_top, our_via_on_top ? nullptr : &t.upstream);
+    // Hiding: what we forwarded has our Via alone, and the transaction the ones it came with.
     txn::message_store& store = transactions_->store();
+    const std::string_view vias = our_via_on_top ? store.view(t.hidden) : std::string_view{};
+    const std::size_t n = write_response(request, status, reason, tag.view(), extra, {scratch_.get(), txn::message_store::max_message},
+                                         our_via_on_top, our_via_on_top ? nullptr : &t.upstream, vias);
     store.release(t.response);
     if (n == 0 || !store.put({scratch_.get(), n}, t.response)) {
         // An answer that cannot be kept is sent once as it is; a final one that cannot be written
@@ -580,6 +617,13 @@ void pipeline::relay(transaction& t, int status, const sip::header* our_via, con
         return;
     }
     if (status < 300) {
+        if (hide_ && t.invite && our_via != nullptr && !t.accepted) {
+            // Hiding: its retransmissions follow until Timer L (RFC 6026 §7.1), on the slot's Timer C
+            // handle (C means nothing once a final answer came).
+            t.accepted = true;
+            wheel_.cancel(t.timers.timer_c);
+            t.timers.timer_c = wheel_.schedule(now_ns_ + 64 * config_->t1_ns, cookie(t, timer_owner::proxy, txn::timer::L));
+        }
         if (h != nullptr) end_search(*h, &t, out);  // step 10: the other branches are cancelled
         // Step 5: every 2xx goes to the caller, through the head while it waits, else as it is.
         if (our_via != nullptr && caller_waits) {
@@ -587,10 +631,13 @@ void pipeline::relay(transaction& t, int status, const sip::header* our_via, con
             track_dialog(t, status);
             if (!forward_up(*h, status, *our_via, in, out)) keep_own_answer(*h, 502);  // may free h
         } else if (our_via != nullptr) {
-            (void)editor_.remove(sip::first_value_span(editor_.original(), *our_via));
-            ++stats_.forwarded_responses[status_class(status)];
-            track_dialog(t, status);
-            send_edited(t.upstream, t.upstream_transport, out);
+            if (unhide(t, *our_via)) {
+                ++stats_.forwarded_responses[status_class(status)];
+                track_dialog(t, status);
+                send_edited(t.upstream, t.upstream_transport, out);
+            } else {
+                stats_.count_drop(drop_cause::no_route);
+            }
         }
     } else if (caller_waits) {
         if (our_via == nullptr) keep_own_answer(*h, status);
@@ -607,8 +654,19 @@ void pipeline::relay(transaction& t, int status, const sip::header* our_via, con
     send_best(*h, in, out);
 }
 
+bool pipeline::unhide(const transaction& t, const sip::header& our_via) noexcept {
+    if (t.hidden.empty()) {
+        (void)editor_.remove(sip::first_value_span(editor_.original(), our_via));
+        return true;
+    }
+    // Our Contact URIs in it face the caller: the side its request came in by.
+    const listen_point* side = identity_.local_for(t.upstream_transport, t.upstream.family, nullptr);
+    return side != nullptr &&
+           hide_response(msg_, editor_, identity_, *side, transactions_->store().view(t.hidden), our_via);
+}
+
 bool pipeline::forward_up(transaction& h, int status, const sip::header& our_via, const inbound* in, outbox& out) noexcept {
-    (void)editor_.remove(sip::first_value_span(editor_.original(), our_via));
+    if (!unhide(h, our_via)) return false;
     // The response sent upstream is kept to answer a retransmitted request.
     txn::message_store& store = transactions_->store();
     store.release(h.response);
@@ -630,7 +688,7 @@ void pipeline::keep_own_answer(transaction& h, int status) noexcept {
 
 void pipeline::keep_answer(transaction& h, int status, const sip::header& our_via) noexcept {
     txn::message_store& store = transactions_->store();
-    (void)editor_.remove(sip::first_value_span(editor_.original(), our_via));
+    if (!unhide(h, our_via)) return keep_own_answer(h, status);  // the caller hears it from us
     const bool better = h.best_status == 0 || preference(status, false) < preference(h.best_status, h.best.empty());
     if (!better) {
         // Step 7: the challenges of every 401 and 407 go to the caller in the answer chosen.
@@ -772,6 +830,10 @@ void pipeline::maybe_free(transaction& t) noexcept {
         trim(t);
         return;
     }
+    if (t.accepted && !t.linger_done) {  // hiding: kept for the 2xx retransmissions until Timer L
+        trim(t);
+        return;
+    }
     wheel_.cancel(t.timers.server_retransmit);
     wheel_.cancel(t.timers.server_lifetime);
     wheel_.cancel(t.timers.client_retransmit);
@@ -844,7 +906,14 @@ void pipeline::on_timer(std::uint64_t c, outbox& out) noexcept {
         apply_cancel(*t, a);
         break;
     }
-    case timer_owner::proxy: on_timer_c(*t, out); break;
+    case timer_owner::proxy:
+        if (which == txn::timer::L) {
+            t->linger_done = true;
+            maybe_free(*t);
+        } else {
+            on_timer_c(*t, out);
+        }
+        break;
     }
 }
 

@@ -51,7 +51,7 @@ void via_marks::write(core::text_writer& w, const net_address& source) const noe
 
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
                            std::string_view to_tag, std::string_view extra_lines, std::span<char> out,
-                           bool skip_first_via, const net_address* source) noexcept {
+                           bool skip_first_via, const net_address* source, std::string_view vias) noexcept {
     core::text_writer w(out);
     w.put("SIP/2.0 ").number(status, 3).put(' ');
     // A reason phrase is text on one line: anything else from a fault description is dropped.
@@ -59,8 +59,9 @@ std::size_t write_response(const sip::message& req, int status, std::string_view
         if (c >= 0x20 && c != 0x7f) w.put(c);
     w.put("\r\n");
     bool skip = skip_first_via;
+    w.put(vias);
     for (const sip::header& h : req.headers) {
-        if (h.id != sip::header_id::via) continue;
+        if (h.id != sip::header_id::via || !vias.empty()) continue;
         if (skip) {
             skip = false;
             continue;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/txn/branch.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -122,6 +123,99 @@ bool dialog_mark_verifies(std::string_view mark, std::string_view call_id) noexc
         differ |= static_cast<unsigned>(static_cast<unsigned char>(mark[i])) ^
                   static_cast<unsigned>(static_cast<unsigned char>(expected.view()[i]));
     return differ == 0;
+}
+
+namespace {
+
+constexpr std::string_view base64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int base64url_value(char c) noexcept {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+std::uint64_t synthetic_iv(std::string_view purpose, std::string_view context, std::string_view plain) noexcept {
+    return core::siphash(secret())
+        .update("seal-iv")
+        .update(std::uint64_t{purpose.size()})
+        .update(purpose)
+        .update(std::uint64_t{context.size()})
+        .update(context)
+        .update(plain)
+        .finish();
+}
+
+// The key stream's byte i for `iv`: SipHash as a PRF in counter mode.
+struct key_stream {
+    std::uint64_t iv;
+    std::uint64_t block = 0;
+    std::uint64_t word = 0;
+    std::size_t at = 8;
+    std::uint8_t next() noexcept {
+        if (at == 8) {
+            word = core::siphash(secret()).update("seal-ks").update(iv).update(block++).finish();
+            at = 0;
+        }
+        return static_cast<std::uint8_t>(word >> (8 * at++));
+    }
+};
+
+} // namespace
+
+bool seal(std::string_view purpose, std::string_view context, std::string_view plain, core::text_writer& out) noexcept {
+    if (plain.size() > max_sealed_plain) return false;
+    const std::uint64_t iv = synthetic_iv(purpose, context, plain);
+    std::array<std::uint8_t, 8 + max_sealed_plain> raw{};
+    for (std::size_t i = 0; i < 8; ++i) raw[i] = static_cast<std::uint8_t>(iv >> (8 * i));
+    key_stream ks{iv};
+    for (std::size_t i = 0; i < plain.size(); ++i) raw[8 + i] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(plain[i]) ^ ks.next());
+    const std::size_t n = 8 + plain.size();
+    // base64url without padding: 4 characters per 3 bytes, 2 or 3 for a last 1 or 2.
+    for (std::size_t i = 0; i < n; i += 3) {
+        const std::size_t k = std::min<std::size_t>(3, n - i);
+        std::uint32_t v = static_cast<std::uint32_t>(raw[i]) << 16;
+        if (k > 1) v |= static_cast<std::uint32_t>(raw[i + 1]) << 8;
+        if (k > 2) v |= raw[i + 2];
+        for (std::size_t j = 0; j <= k; ++j) out.put(base64url[(v >> (18 - 6 * j)) & 63]);
+    }
+    return out.ok();
+}
+
+bool unseal(std::string_view purpose, std::string_view context, std::string_view sealed, core::text_writer& out) noexcept {
+    std::array<std::uint8_t, 8 + max_sealed_plain> raw{};
+    if (sealed.size() % 4 == 1 || sealed.size() / 4 * 3 + 2 > raw.size()) return false;
+    std::size_t n = 0;
+    std::uint32_t acc = 0;
+    unsigned bits = 0;
+    for (char c : sealed) {
+        const int v = base64url_value(c);
+        if (v < 0) return false;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            raw[n++] = static_cast<std::uint8_t>(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    // The bits of a last character past the last byte must be zero: only one text stands for a value
+    // (a sealed Contact compares as a string), and a changed character never opens.
+    if (acc != 0 || n < 8) return false;
+    std::uint64_t iv = 0;
+    for (std::size_t i = 0; i < 8; ++i) iv |= std::uint64_t{raw[i]} << (8 * i);
+    std::array<char, max_sealed_plain> plain{};
+    key_stream ks{iv};
+    for (std::size_t i = 8; i < n; ++i) plain[i - 8] = static_cast<char>(raw[i] ^ ks.next());
+    const std::string_view text(plain.data(), n - 8);
+    // The IV is the MAC: only the plain text we sealed for this purpose and context gives it back.
+    const std::uint64_t expected = synthetic_iv(purpose, context, text);
+    if ((expected ^ iv) != 0) return false;
+    out.put(text);
+    return out.ok();
 }
 
 std::string branch_secret_fault() {

@@ -39,7 +39,7 @@ proxy_transaction* transaction_table::insert_branch(const proxy_transaction& hea
 }
 
 void transaction_table::erase(proxy_transaction& t) noexcept {
-    for (stored* s : {&t.request, &t.response, &t.cancel_request, &t.ack, &t.best}) store_.release(*s);
+    for (stored* s : {&t.request, &t.response, &t.cancel_request, &t.ack, &t.best, &t.hidden}) store_.release(*s);
     ++generations_[t.slot];  // stale branches and timers now find nothing
     (void)table_.erase_at(t.slot);
 }

@@ -114,12 +114,13 @@ def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET, host="127.0.0.1"):
 
 
 def sipp_calls(sipp, scenarios, tmp, proxy_port, uas_port, calls, uac_transport="u1", uac_scenario="uac_rr.xml",
-               uac_args=()):
+               uac_args=(), uas_scenario="uas_rr.xml"):
     """`calls` calls from a SIPp caller (uac_rr.xml, or `uac_scenario` with `uac_args`, over
-    `uac_transport`) through the proxy to a SIPp callee on UDP (uas_rr.xml); both must succeed.
+    `uac_transport`) through the proxy to a SIPp callee on UDP (uas_rr.xml, or `uas_scenario`); both
+    must succeed.
     Returns the callee's message trace."""
     uas_log, uac_log = os.path.join(tmp, "uas.log"), os.path.join(tmp, "uac.log")
-    uas = subprocess.Popen([sipp, "-sf", os.path.join(scenarios, "uas_rr.xml"), "-i", "127.0.0.1",
+    uas = subprocess.Popen([sipp, "-sf", os.path.join(scenarios, uas_scenario), "-i", "127.0.0.1",
                             "-p", str(uas_port), "-m", str(calls), "-nostdin", "-timeout", "30s",
                             "-trace_msg", "-message_file", uas_log],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)

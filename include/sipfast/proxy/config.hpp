@@ -118,6 +118,11 @@ struct proxy_config {
     proxy_mode mode = proxy_mode::stateful;
     std::vector<std::string> domains;  ///< domains we serve: their Request-URIs go through location
     bool record_route = true;
+    /// [topology] hide (stateful mode only): what leaves toward one side names no element of the
+    /// other: only our Via (the others are kept in the transaction and restored on the responses),
+    /// our Record-Route (the others sealed in it), our URIs as Contact (the real one sealed in them).
+    /// Dialog-forming requests are then always record-routed.
+    bool hide_topology = false;
     std::vector<std::string> extensions;  ///< option tags a Proxy-Require may name (else 420)
     std::vector<route_rule> routes;
     std::vector<location_entry> locations;

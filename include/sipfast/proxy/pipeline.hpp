@@ -155,6 +155,10 @@ private:
     void refresh_dialog() noexcept;
     [[nodiscard]] transaction* from_branch(std::string_view branch) noexcept;
     void send_edited(const net_address& to, sip::transport t, outbox& out) noexcept;
+    /// Our Via (`our_via`, the top of the response in msg_) taken out for the response to go up
+    /// through t; with topology hiding, the Vias t kept put back and the rest of the other side hidden
+    /// (stages/topology.hpp). False when that could not be done: the response must not go up.
+    [[nodiscard]] bool unhide(const transaction& t, const sip::header& our_via) noexcept;
     /// Tags the next message sent: its delay since `in` arrived goes to histogram `latency`.
     void tag(const inbound& in, std::uint8_t latency) noexcept {
         tag_latency_ = in.received_ns != 0 ? latency : std::uint8_t{0};
@@ -169,6 +173,7 @@ private:
     static_locations configured_locations_;
     bool own_locations_;
     bool draining_ = false;
+    bool hide_ = false;  // [topology] hide, stateful mode only
     fault last_fault_;
     const location_service* locations_;
     shared_services services_;

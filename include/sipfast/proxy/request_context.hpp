@@ -56,6 +56,7 @@ struct request_context {
     sip::message_editor& editor;
     const local_identity& local;
     sip::edit_error err = sip::edit_error::none;  ///< the first edit that failed: the request is refused
+    bool hide = false;  ///< topology hiding ([topology] hide, stateful mode): see stages/topology.hpp
 
     // validate (§16.3)
     bool ruri_is_us = false;       ///< the Request-URI is one of our listen addresses
@@ -67,6 +68,7 @@ struct request_context {
     sip::name_addr next_route;
     sip::transport left_by = sip::transport::unknown;  ///< the transport our last popped Route named (RFC 5658)
     bool our_dialog = false;       ///< a Route of ours popped carried our MAC for this Call-ID: we record-routed it
+    std::string_view sealed_route; ///< topology hiding: the route set sealed in a Route of ours popped (its sfr)
     // authentication (§22)
     std::string_view authenticated_user;  ///< the digest username that was proved, empty when none was asked
     std::string_view auth_info;           ///< an Authentication-Info line for our own 2xx, or empty

@@ -51,10 +51,12 @@ struct via_marks {
 /// `skip_first_via` leaves out the first Via header line: a request rebuilt from what the proxy
 /// forwarded has the proxy's own Via there. With `source`, where the request came from, the top Via
 /// gets received and rport as RFC 3261 §18.2.1 and RFC 3581 §4 say (rport only when asked for).
+/// `vias`, when not empty, are whole Via lines written in place of the request's (topology hiding:
+/// the ones a request came with, kept by its transaction, when it was forwarded with ours alone).
 std::size_t write_response(const sip::message& req, int status, std::string_view reason,
                            std::string_view to_tag, std::string_view extra_lines,
                            std::span<char> out, bool skip_first_via = false,
-                           const net_address* source = nullptr) noexcept;
+                           const net_address* source = nullptr, std::string_view vias = {}) noexcept;
 
 /// Writes the answer to a message that failed to parse with `r` (RFC 3261 §21.4.1: 400, 505 or 513
 /// with the fault as reason phrase), from the headers that were indexed before the fault. Returns 0

@@ -60,6 +60,21 @@ private:
 void write_dialog_mark(std::string_view call_id, core::text_writer& out) noexcept;
 [[nodiscard]] bool dialog_mark_verifies(std::string_view mark, std::string_view call_id) noexcept;
 
+/// The longest text seal() takes: a Contact URI, or a route set of a few Record-Route values.
+inline constexpr std::size_t max_sealed_plain = 768;
+
+/// Seals `plain` for topology hiding (docs/configuration.md, [topology]): writes, in base64url
+/// (letters, digits, '-' and '_', fit for a URI parameter), a synthetic IV and `plain` encrypted
+/// under the branch key. The IV is SipHash of `purpose`, `context` and `plain` (so the same input
+/// seals the same way: SIV), the key stream SipHash of the IV and a counter. Only this process (or
+/// one sharing SIPFAST_BRANCH_SECRET) can read or make one; `context` (a Call-ID, or empty) must be
+/// given again to open it. False when `plain` is longer than max_sealed_plain or `out` is full.
+bool seal(std::string_view purpose, std::string_view context, std::string_view plain, core::text_writer& out) noexcept;
+/// Opens what seal() wrote for the same `purpose` and `context` into `out`; false when it was not
+/// made so (altered, forged, another context) or does not fit.
+[[nodiscard]] bool unseal(std::string_view purpose, std::string_view context, std::string_view sealed,
+                          core::text_writer& out) noexcept;
+
 /// Why SIPFAST_BRANCH_SECRET cannot be the branch key ("" when it is unset or fine): a daemon
 /// refuses to start rather than fall back to a random key its peers do not share.
 [[nodiscard]] std::string branch_secret_fault();

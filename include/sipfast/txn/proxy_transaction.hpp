@@ -65,6 +65,7 @@ struct proxy_transaction {
     stored response;               ///< the last response sent upstream
     stored cancel_request;         ///< our CANCEL, for its retransmissions
     stored ack;                    ///< our ACK of a 300-699 answer, resent when the answer is
+    stored hidden;                 ///< topology hiding: the Via lines the request came with, for its responses
     std::uint64_t received_ns = 0; ///< when the request arrived: call setup time
     std::uint32_t slot = 0;
     sip::transport upstream_transport = sip::transport::udp;
@@ -80,6 +81,10 @@ struct proxy_transaction {
     bool cancel_done = false;
     bool upstream_cancelled = false;  ///< the caller sent CANCEL: a give-up answers 487, not 408
     bool final_sent = false;          ///< the caller has its final answer (or never will): not pending
+    /// Topology hiding: a 2xx to this INVITE went up, and its retransmissions, which find their way
+    /// up only through `hidden`, are forwarded until Timer L (RFC 6026's Accepted state, 64*T1).
+    bool accepted = false;            ///< Timer L runs (on timers.timer_c): kept though every machine has ended
+    bool linger_done = false;         ///< Timer L fired
 
     // Forking (§16.7).
     std::array<transaction_ref, max_branches - 1> forks{};  ///< head: its further branches, in the order tried

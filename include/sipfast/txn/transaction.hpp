@@ -16,8 +16,9 @@ struct timer_values {
 /// The timers of §17 by their letters. A transaction runs at most two at once: a retransmit timer
 /// (A, E, G) and a lifetime timer (the others).
 /// C is the proxy's INVITE timer (§16.6 step 11) and `dialog` a dialog's silence timeout: both run
-/// by the proxy core, not by these machines.
-enum class timer : std::uint8_t { none = 0, A, B, D, E, F, G, H, I, J, K, C, dialog };
+/// by the proxy core, not by these machines; so is L (RFC 6026 §7.1), how long a proxy that hides
+/// the topology keeps an accepted INVITE to forward the 2xx retransmissions.
+enum class timer : std::uint8_t { none = 0, A, B, D, E, F, G, H, I, J, K, C, dialog, L };
 
 enum class state : std::uint8_t { calling, trying, proceeding, completed, confirmed, terminated };
 

@@ -5,6 +5,7 @@
 
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/proxy/response.hpp"
+#include "sipfast/proxy/stages/topology.hpp"
 #include "sipfast/txn/branch.hpp"
 
 namespace sipfast::proxy {
@@ -13,14 +14,16 @@ namespace {
 
 // Our Record-Route URI carries the dialog's mark (sfd): requests within the dialog bring it back in
 // their Route, and the relay policy admits them for it (docs/configuration.md, [policy]).
-std::string_view record_route_line(request_context& ctx, const listen_point& side) noexcept {
+// With topology hiding it also carries the Record-Route values we took out, sealed (sfr).
+std::string_view record_route_line(request_context& ctx, const listen_point& side, std::string_view sealed_route) noexcept {
     std::array<char, 48> host_buf{};
     core::text<16> mark;
     txn::write_dialog_mark(ctx.m.call_id, mark);
     return ctx.editor.keep({"Record-Route: <sip:", format_host(side.address, host_buf), ":",
                             ctx.editor.keep_number(side.address.port, ctx.err),
                             side.transport == sip::transport::tcp ? ";transport=tcp;lr;sfd=" : ";lr;sfd=", mark.view(),
-                            ">\r\n"},
+                            sealed_route.empty() ? "" : ";", sealed_route.empty() ? "" : sealed_route_param,
+                            sealed_route.empty() ? "" : "=", sealed_route, ">\r\n"},
                            ctx.err);
 }
 
@@ -47,13 +50,20 @@ verdict forward(request_context& ctx, std::string_view branch) noexcept {
         ctx.note(e.replace(m.find(sip::header_id::max_forwards)->value, e.keep_number(m.max_forwards - 1, ctx.err)));
     else
         ctx.note(e.insert(top, "Max-Forwards: 70\r\n"));
-    mark_received(ctx);
+    // Hiding: the Vias go (the transaction keeps them, received and rport included), and so do the
+    // Record-Routes (sealed into ours); our URIs stand for the Contacts.
+    std::string_view sealed_route;
+    if (ctx.hide) hide_request(ctx, *ctx.leave, sealed_route);
+    else mark_received(ctx);
 
     // Our Via and Record-Route name the side the request leaves by; when it arrived by another
     // (UDP to TCP, IPv4 to IPv6) both sides are recorded (RFC 5658), the leaving one first, so each
     // end's route set starts at the side facing it.
     const listen_point& arrived = ctx.in.local ? *ctx.in.local : ctx.local.config().listen.front();
-    const bool record = ctx.local.config().record_route && !ctx.in_dialog() && is_dialog_forming(m.method);
+    // Hiding needs the dialog's requests to come through us: the route sets are sealed in our
+    // Record-Route.
+    const bool record =
+        (ctx.local.config().record_route || ctx.hide) && !ctx.in_dialog() && is_dialog_forming(m.method);
     std::string_view via_line, rr_lines;
     const auto build = [&](const listen_point& side) {
         std::array<char, 48> host_buf{};
@@ -63,10 +73,10 @@ verdict forward(request_context& ctx, std::string_view branch) noexcept {
                           ctx.err);
         rr_lines = {};
         if (!record) return;
-        rr_lines = record_route_line(ctx, side);
+        rr_lines = record_route_line(ctx, side, sealed_route);
         // By value: `arrived` may point into the configuration the message was received under.
         if (side.transport != arrived.transport || !(side.address == arrived.address))
-            rr_lines = e.keep({rr_lines, record_route_line(ctx, arrived)}, ctx.err);
+            rr_lines = e.keep({rr_lines, record_route_line(ctx, arrived, sealed_route)}, ctx.err);
     };
     build(*ctx.leave);
     const std::size_t size = e.size() + via_line.size() + rr_lines.size();

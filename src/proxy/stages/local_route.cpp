@@ -12,6 +12,9 @@ namespace {
 void note_our_mark(request_context& ctx, const sip::uri& ours) noexcept {
     const sip::param mark = ours.params.find("sfd");
     if (!mark.name.empty() && txn::dialog_mark_verifies(mark.value, ctx.m.call_id)) ctx.our_dialog = true;
+    // Topology hiding: the other side's route set, sealed (stages/topology.hpp).
+    if (const sip::param sealed = ours.params.find("sfr"); !sealed.name.empty() && ctx.sealed_route.empty())
+        ctx.sealed_route = sealed.value;
 }
 
 // A strict router (RFC 2543) put our Record-Route URI in the Request-URI and the real target last

@@ -282,6 +282,28 @@ TEST(DaemonConfig, AuthKeysAndUsers) {
     EXPECT_EQ(all.proxy.auth.mode, proxy::auth_mode::all);
 }
 
+TEST(DaemonConfig, TopologyHidingIsOffByDefaultAndNeedsStatefulMode) {
+    daemon_config off;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "t.toml", off));
+    EXPECT_FALSE(off.proxy.hide_topology);
+    daemon_config on;
+    const config_error e = load_config("listen = [\"udp:127.0.0.1\"]\n[topology]\nhide = true\n", "t.toml", on);
+    ASSERT_FALSE(e) << e.to_string();
+    EXPECT_TRUE(on.proxy.hide_topology);
+    // --mode stateless on the command line is refused as the file's mode would be.
+    const std::string path = ::testing::TempDir() + "topology_cli.toml";
+    std::ofstream(path) << "listen = [\"udp:127.0.0.1\"]\n[topology]\nhide = true\n";
+    command_line cli;
+    cli.config_file = path;
+    cli.mode = "stateless";
+    daemon_config d;
+    std::string source;
+    EXPECT_EQ(load_with_command_line(cli, d, source).substr(0, 46), "--mode stateless: topology.hide: needs mode = ");
+    cli.mode = "stateful";
+    EXPECT_EQ(load_with_command_line(cli, d, source), "");
+    EXPECT_TRUE(d.proxy.hide_topology);
+}
+
 TEST(DaemonConfig, RefusesWithFileLineAndReason) {
     struct row {
         const char* text;
@@ -329,6 +351,11 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "peer: address is required (\"198.18.0.0/24\")"},
         {"listen = [\"udp:127.0.0.1\"]\n[[peer]]\naddress = \"198.18.0.0/40\"\n", 3,
          "peer.address: '198.18.0.0/40': prefix is not 0..32"},
+        {"listen = [\"udp:127.0.0.1\"]\nmode = \"stateless\"\n[topology]\nhide = true\n", 3,
+         "topology.hide: needs mode = \"stateful\" (the Vias a request came with are kept in its transaction and put "
+         "back on its responses; a stateless proxy has nowhere to keep them)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[topology]\nhide = \"yes\"\n", 3, "topology.hide: expected true or false"},
+        {"listen = [\"udp:127.0.0.1\"]\n[topology]\nhide_all = true\n", 3, "topology: unknown key 'hide_all' (hide)"},
         {"listen = [\"udp:127.0.0.1\"]\n[forking]\nmode = \"serial\"\n", 3,
          "forking.mode: 'serial' is neither parallel nor sequential"},
         {"listen = [\"udp:127.0.0.1\"]\n[forking]\nbranch_timeout_s = 0\n", 3,

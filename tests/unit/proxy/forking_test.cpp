@@ -149,6 +149,28 @@ TEST(Forking, EveryTwoHundredIsForwarded) {
     expect_all_freed(f);
 }
 
+TEST(Forking, WithTopologyHidingEveryTwoHundredGoesUpWithTheCallersVias) {
+    // Each branch keeps the caller's Vias: a late 2xx goes up through its own branch, the head's
+    // server side being over.
+    fork_fixture f;
+    f.config.hide_topology = true;
+    f.p->reconfigure(f.config);
+    const rung r = ring_both(f);
+    EXPECT_EQ(headers(parsed(r.a).msg, sip::header_id::via), 1u);
+    EXPECT_EQ(headers(parsed(r.b).msg, sip::header_id::via), 1u);
+    f.feed(answer(r.a, 200, "OK", "ta"), f.phone_a);
+    const std::string first = f.sent_to(f.uac);
+    EXPECT_EQ(fork_fixture::status_of(first), 200);
+    EXPECT_EQ(parsed(first).msg.top_via.branch, "z9hG4bKuac1");
+    ASSERT_EQ(f.feed(answer(r.b, 200, "OK", "tb"), f.phone_b), 1u);
+    const std::string late = f.sent_to(f.uac);
+    EXPECT_EQ(fork_fixture::status_of(late), 200);
+    EXPECT_EQ(parsed(late).msg.to.tag, "tb");
+    EXPECT_EQ(parsed(late).msg.top_via.branch, "z9hG4bKuac1");
+    EXPECT_EQ(late.find("198.18.0.21"), std::string::npos);
+    expect_all_freed(f);
+}
+
 TEST(Forking, WhenEveryBranchFailsTheCallerGetsTheBestAnswerOnce) {
     fork_fixture f;
     const rung r = ring_both(f);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace sipfast::txn {
 namespace {
 
@@ -61,6 +63,46 @@ TEST(Branch, OthersBranchesAreNotOurs) {
         EXPECT_FALSE(branch_transaction(b, slot, generation)) << b;
     }
     EXPECT_FALSE(branch_shard("z9hG4bK776asdhds", 4, shard));
+}
+
+TEST(Seal, OpensWhatItSealedForTheSamePurposeAndContextOnly) {
+    core::text<1200> sealed;
+    ASSERT_TRUE(seal("route", "call-1", "<sip:10.0.0.7;lr>, <sip:10.0.0.8:5070;lr>", sealed));
+    const std::string s(sealed.view());
+    EXPECT_EQ(s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), std::string::npos) << s;
+    EXPECT_EQ(s.find("10.0.0"), std::string::npos);
+    core::text<1200> opened;
+    ASSERT_TRUE(unseal("route", "call-1", s, opened));
+    EXPECT_EQ(opened.view(), "<sip:10.0.0.7;lr>, <sip:10.0.0.8:5070;lr>");
+    core::text<1200> other;
+    EXPECT_FALSE(unseal("route", "call-2", s, other));    // another dialog's
+    EXPECT_FALSE(unseal("contact", "call-1", s, other));  // sealed for something else
+    // Any character changed, one removed or added: refused.
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        std::string t = s;
+        t[i] = t[i] == 'A' ? 'B' : 'A';
+        core::text<1200> out;
+        EXPECT_FALSE(unseal("route", "call-1", t, out)) << i;
+    }
+    core::text<1200> out;
+    EXPECT_FALSE(unseal("route", "call-1", s.substr(1), out));
+    EXPECT_FALSE(unseal("route", "call-1", s + "A", out));
+    EXPECT_FALSE(unseal("route", "call-1", "", out));
+    EXPECT_FALSE(unseal("route", "call-1", "sip:bob@198.18.0.1", out));
+    // The same text seals the same way (a stable Contact of ours for a stable contact).
+    core::text<1200> again;
+    ASSERT_TRUE(seal("route", "call-1", "<sip:10.0.0.7;lr>, <sip:10.0.0.8:5070;lr>", again));
+    EXPECT_EQ(again.view(), sealed.view());
+    // Every length round-trips (base64url's three tails); too long is refused.
+    std::string plain;
+    for (std::size_t n = 0; n < 40; ++n, plain += static_cast<char>('a' + n % 26)) {
+        core::text<1200> x, y;
+        ASSERT_TRUE(seal("contact", "", plain, x));
+        ASSERT_TRUE(unseal("contact", "", x.view(), y)) << n;
+        EXPECT_EQ(y.view(), plain);
+    }
+    core::text<2000> big;
+    EXPECT_FALSE(seal("contact", "", std::string(max_sealed_plain + 1, 'x'), big));
 }
 
 } // namespace
