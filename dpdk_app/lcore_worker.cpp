@@ -23,8 +23,9 @@ lcore_worker::lcore_worker(const shared_state& s, std::uint16_t queue)
       shard_(*s.config, queue, s.hub, s.control, now_ns(),
              [](void* self, proxy::outbox&) { static_cast<lcore_worker*>(self)->send_outbox(); }, this),
       neighbours_(*s.neighbour_table),
-      // Fragments of one datagram may wait 2 s for the rest (RFC 791 leaves it to us).
-      frags_(rte_ip_frag_table_create(1024, 16, 4096, rte_get_tsc_hz() * 2, static_cast<int>(rte_socket_id()))) {}
+      frags_(rte_ip_frag_table_create(fragment_table::buckets, fragment_table::bucket_entries, fragment_table::max_datagrams,
+                                      rte_get_tsc_hz() * (fragment_table::timeout_ns / 1'000'000) / 1000,
+                                      static_cast<int>(rte_socket_id()))) {}
 
 lcore_worker::~lcore_worker() {
     if (frags_ != nullptr) {
@@ -53,7 +54,7 @@ void lcore_worker::run() {
             st.bytes_in += rx[i]->pkt_len;
             handle(rx[i], now);
         }
-        if (frags_ != nullptr) rte_ip_frag_free_death_row(&death_row_, 3);
+        if (frags_ != nullptr) reclaim_fragments(now);
         if (n > 0) {
             last_rx = now;
             seen = true;
@@ -71,6 +72,19 @@ void lcore_worker::run() {
     }
     if (tx_count_ != 0) flush_tx();
     s_.stop->store(true);  // one lcore ending a replay or a timed run ends them all
+}
+
+/// Every turn, not only when a fragment arrives: what the burst put on the death row is freed, and so
+/// are datagrams that did not complete in time (else first fragments that never complete would keep
+/// their mbufs until a later fragment happened to hash to their bucket).
+void lcore_worker::reclaim_fragments(std::uint64_t now) {
+    rte_ip_frag_free_death_row(&death_row_, 3);
+    rte_ip_frag_table_del_expired_entries(frags_, &death_row_, rte_rdtsc());
+    if (death_row_.cnt != 0) {
+        c_.fragments_expired += death_row_.cnt;
+        rte_ip_frag_free_death_row(&death_row_, 3);
+    }
+    fragment_sources_.sweep(now);
 }
 
 bool lcore_worker::ours(const core::net_address& ip) const noexcept {
@@ -157,6 +171,18 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
 /// copied into scratch in one piece and handled like any datagram.
 void lcore_worker::reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uint64_t now) {
     m->l2_len = f.l3_offset;
+    // The datagram's Identification: 16 bits in the IPv4 header, 32 in the IPv6 Fragment header.
+    const auto* head = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    const std::uint8_t* id_at = f.src.family == 4 ? head + f.l3_offset + 4 : head + f.l4_offset + 4;
+    const std::uint32_t id = f.src.family == 4 ? std::uint32_t{id_at[0]} << 8 | id_at[1]
+                                               : std::uint32_t{id_at[0]} << 24 | std::uint32_t{id_at[1]} << 16 |
+                                                     std::uint32_t{id_at[2]} << 8 | id_at[3];
+    // One source may keep only so many incomplete datagrams here (fragment_sources.hpp).
+    if (!fragment_sources_.admit(f.src, id, now)) {
+        ++c_.fragments_refused;
+        rte_pktmbuf_free(m);
+        return;
+    }
     rte_mbuf* whole = nullptr;
     if (f.src.family == 4) {
         auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
@@ -170,6 +196,7 @@ void lcore_worker::reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uin
         whole = rte_ipv6_frag_reassemble_packet(frags_, &death_row_, m, rte_rdtsc(), ip, frag);
     }
     if (whole == nullptr) return;  // kept for the rest, or dropped on the death row
+    fragment_sources_.completed(f.src, id);
     ++c_.reassembled;
     if (whole->pkt_len + sip::padding_bytes <= frame_scratch_.size()) {
         const auto* bytes = static_cast<const std::uint8_t*>(rte_pktmbuf_read(whole, 0, whole->pkt_len, frame_scratch_.data()));
