@@ -87,6 +87,19 @@ void lcore_worker::reclaim_fragments(std::uint64_t now) {
     fragment_sources_.sweep(now);
 }
 
+void lcore_worker::count(neighbour_news news) noexcept {
+    if (news == neighbour_news::unsolicited) ++c_.neighbour_unsolicited;
+    else if (news == neighbour_news::conflict) ++c_.neighbour_conflict;
+}
+
+/// Whether `ip` is on the link (its frames come from its own MAC, not a router's): on the subnet
+/// of our address of its family, or anywhere when we own none of that family (host routes).
+bool lcore_worker::on_link(const core::net_address& ip) const noexcept {
+    for (const daemon::owned_address& a : s_.dpdk->addresses)
+        if (a.ip.family == ip.family) return core::same_subnet(a.ip, ip, a.prefix);
+    return true;
+}
+
 bool lcore_worker::ours(const core::net_address& ip) const noexcept {
     for (const proxy::listen_point& l : s_.config->listen)
         if (l.address.family == ip.family && l.address.ip == ip.ip) return true;
@@ -116,31 +129,36 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
     const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
     const net::decoded_frame f = net::decode({data, m->data_len});
     switch (f.kind) {
+    // Neighbours are learned from answers to our questions, from requests for our addresses (an
+    // address not known yet) and from datagrams the pipeline accepted; never from ARP or ND news
+    // nobody asked for, gratuitous ARP included (neighbours.hpp says why).
     case net::frame_kind::arp_request:
-    case net::frame_kind::arp_reply:
-        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
-        if (f.kind == net::frame_kind::arp_request && ours(f.dst)) {
+        // A request for someone else, or gratuitous (sender = target): nothing for us to learn.
+        if (ours(f.dst) && f.src != f.dst) {
+            count(neighbours_.introduced(f.src, link_peer{f.src_mac, f.vlan}, now));
             answer([&](std::span<std::uint8_t> out) { return net::encode_arp_reply(out, s_.our_mac, f); });
             ++c_.arp_answered;
-        } else if (f.kind == net::frame_kind::arp_reply && ours(f.dst) && to_kernel(m)) {
-            return;  // the kernel behind the exception port resolves its own neighbours too
         }
         break;
-    case net::frame_kind::neighbor_advertisement:  // the answer to our solicitation (or unsolicited news)
-        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
+    case net::frame_kind::arp_reply:
+        if (!ours(f.dst)) break;
+        count(neighbours_.answered(f.src, link_peer{f.src_mac, f.vlan}, now));
+        if (to_kernel(m)) return;  // the kernel behind the exception port resolves its own neighbours too
+        break;
+    case net::frame_kind::neighbor_advertisement:  // the answer to our solicitation, or unsolicited news
+        count(neighbours_.answered(f.src, link_peer{f.src_mac, f.vlan}, now));
         break;
     case net::frame_kind::neighbor_solicitation:
         // An unspecified source (::, duplicate address detection) is nobody to learn or answer.
         if (f.src.ip == core::net_address{}.ip) break;
-        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
         if (ours(f.dst)) {
+            count(neighbours_.introduced(f.src, link_peer{f.src_mac, f.vlan}, now));
             answer([&](std::span<std::uint8_t> out) { return net::encode_neighbor_advertisement(out, s_.our_mac, f); });
             ++c_.nd_answered;
         }
         break;
     case net::frame_kind::udp:
         if (const proxy::listen_point* l = listener(f.dst)) {
-            neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
             if (s_.framing_only) echo(f);
             else deliver(f, *l, m, now);
         } else if (ours(f.dst) && to_kernel(m)) {
@@ -211,7 +229,6 @@ void lcore_worker::reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uin
         const net::decoded_frame d = net::decode({frame_scratch_.data(), whole->pkt_len});
         const proxy::listen_point* l = d.kind == net::frame_kind::udp ? listener(d.dst) : nullptr;
         if (l != nullptr) {
-            neighbours_.learn(d.src, link_peer{d.src_mac, d.vlan});
             // frame_scratch_ keeps padding_bytes after the largest datagram it holds.
             deliver_payload(d, *l, std::string_view(reinterpret_cast<const char*>(d.payload.data()), d.payload.size()), now);
         } else {
@@ -272,7 +289,13 @@ void lcore_worker::deliver(const net::decoded_frame& f, const proxy::listen_poin
 }
 
 void lcore_worker::deliver_payload(const net::decoded_frame& f, const proxy::listen_point& l, std::string_view payload, std::uint64_t now) {
+    const proxy::shard_stats& st = shard_.stats();
+    const std::uint64_t dropped = proxy::shard_stats::sum(st.drops);
     shard_.on_packet(proxy::inbound{payload, f.src, &l, false, now}, now);
+    // A datagram the pipeline accepted (no drop counted for it: not malformed, not refused, not an
+    // unverified response) tells where its on-link source is; anything else teaches nothing.
+    if (proxy::shard_stats::sum(st.drops) == dropped && on_link(f.src))
+        count(neighbours_.heard(f.src, link_peer{f.src_mac, f.vlan}, now));
 }
 
 template <class F>
@@ -302,16 +325,19 @@ void lcore_worker::send_outbox() {
         }
         const core::net_address hop = next_hop(o.destination);
         link_peer peer;
-        if (!neighbours_.find(hop, peer)) {
-            // Not known yet: ask by ARP or neighbour solicitation (once a second per address), and
-            // let the sender's retransmission (Timer A/E, or the caller's) find the answer learned.
+        const std::uint64_t now = clock_.now();
+        const neighbour_state state = neighbours_.find(hop, peer, now);
+        // Unknown: ask by ARP or neighbour solicitation (once a second per address), and let the
+        // sender's retransmission (Timer A/E, or the caller's) find the answer learned. Stale (past
+        // the reachable time): send, and ask again so that the answer confirms or corrects it.
+        if (state != neighbour_state::fresh && neighbours_.should_ask(hop, now))
+            answer([&](std::span<std::uint8_t> out) {
+                return hop.family == 4 ? net::encode_arp_request(out, s_.our_mac, from->address, hop)
+                                       : net::encode_neighbor_solicitation(out, s_.our_mac, from->address, hop);
+            });
+        if (state == neighbour_state::none) {
             ++c_.no_neighbour;
             shard_.stats().count_drop(proxy::drop_cause::no_route);
-            if (neighbours_.should_ask(hop, clock_.now()))
-                answer([&](std::span<std::uint8_t> out) {
-                    return hop.family == 4 ? net::encode_arp_request(out, s_.our_mac, from->address, hop)
-                                           : net::encode_neighbor_solicitation(out, s_.our_mac, from->address, hop);
-                });
             continue;
         }
         const auto bytes = box.bytes(o);

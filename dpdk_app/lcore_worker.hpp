@@ -39,7 +39,6 @@ struct fragment_table {
     static constexpr std::uint32_t mbufs = max_datagrams * fragments_per_datagram + RTE_IP_FRAG_DEATH_ROW_MBUF_LEN;
 };
 
-
 /// What every lcore reads and none writes after start (the neighbour table aside, which is built
 /// for sharing).
 struct shared_state {
@@ -67,7 +66,10 @@ struct lcore_counters {
         to_kernel, from_kernel, reassembled, fragmented, bad_checksum,
         // Fragments of a new datagram refused (its source over fragment_sources::per_source, or the
         // table full), and fragments freed because their datagram did not complete in time.
-        fragments_refused, fragments_expired;
+        fragments_refused, fragments_expired,
+        // ARP replies and neighbour advertisements answering no question of ours, and another MAC
+        // claimed for a live neighbour: both refused (neighbours.hpp).
+        neighbour_unsolicited, neighbour_conflict;
 
     /// What every view shows of these fields (Prometheus, the end-of-run report).
     [[nodiscard]] static std::span<const core::metric> metrics() noexcept;
@@ -96,6 +98,8 @@ private:
     [[nodiscard]] core::net_address next_hop(const core::net_address& to) const noexcept;
     void handle(rte_mbuf* m, std::uint64_t now);
     void reclaim_fragments(std::uint64_t now);
+    void count(neighbour_news news) noexcept;
+    [[nodiscard]] bool on_link(const core::net_address& ip) const noexcept;
     void reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uint64_t now);
     bool to_kernel(rte_mbuf* m);
     void from_kernel();

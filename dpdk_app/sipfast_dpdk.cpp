@@ -226,7 +226,8 @@ int main(int argc, char** argv) {
     for (const proxy::listen_point& l : cfg.proxy.listen) have_tcp = have_tcp || l.transport == sip::transport::tcp;
     if (have_tcp && !have_tap) return fail("TCP listen addresses need --exception-port (TCP is terminated by the kernel)");
 
-    static neighbours neighbour_table;  // shared by the lcores; static: 4096 entries stay off the stack
+    // Shared by the lcores; static: 4096 entries stay off the stack.
+    static neighbours neighbour_table(std::uint64_t{o.neighbour_reachable_ms} * 1'000'000);
     shared_state s;
     s.config = &cfg.proxy;
     s.dpdk = &d;

@@ -58,6 +58,12 @@ def arp_request(src_mac, src, target):
             + b"\0" * 6 + ip4(target))
 
 
+def arp_reply(src_mac, src, dst_mac, dst, eth_dst=None):
+    """An ARP reply "`src` is at `src_mac`" to `dst` (at `dst_mac`); `eth_dst` broadcast for a gratuitous one."""
+    return ((eth_dst or dst_mac) + src_mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + src_mac + ip4(src)
+            + dst_mac + ip4(dst))
+
+
 def write_pcap(path, frames):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
@@ -93,7 +99,7 @@ def idle_ms(config):
     return 2 * (int(t1.group(1)) if t1 else 500) + 100
 
 
-def replay(test, frames, config):
+def replay(test, frames, config, extra=()):
     """Runs sipfast-dpdk (one lcore, stateful unless `config` says otherwise) over `frames` from a
     net_pcap rx file until RX has been idle (idle_ms); returns the frames it sent and its stderr.
     Skips the test where DPDK cannot run."""
@@ -108,7 +114,7 @@ def replay(test, frames, config):
         r = subprocess.run([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0", "--log-level", "lib.eal:error",
                             "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",
                             "--config", cfg, "--exit-when-idle", str(idle_ms(config)), "--address", "198.18.0.1/24",
-                            "--gateway", GATEWAY],
+                            "--gateway", GATEWAY, *extra],
                            capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
                            env={**os.environ, "SIPFAST_BRANCH_SECRET": BRANCH_SECRET})
     except subprocess.TimeoutExpired:
@@ -403,6 +409,7 @@ def tagged(frame, vid):
     return frame[:12] + b"\x81\x00" + struct.pack("!H", (5 << 13) | vid) + frame[12:]
 
 
+ZERO_MAC, BROADCAST, EVIL_MAC = b"\0" * 6, b"\xff" * 6, bytes.fromhex("020000000066")
 STATELESS = ('listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
              '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
              '[metrics]\nlisten = ""\n')
@@ -443,6 +450,53 @@ class FragmentFlood(unittest.TestCase):
         self.assertGreaterEqual(t.get("fragments refused", 0), 5000 - 1024, err)
         self.assertEqual(t.get("reassembled"), 0, err)
         self.assertIn("fragment tables", err)  # the pool's budget is logged at start
+
+
+class NeighbourPoisoning(unittest.TestCase):
+    def test_forged_arp_and_udp_do_not_move_a_known_neighbour(self):
+        # bob is known (his ARP request for our address). Then someone at EVIL_MAC claims bob's
+        # address, one way per replay: an ARP reply nobody asked for, gratuitous ARP (a request and
+        # a broadcast reply), an ARP request for our address, a SIP request (OPTIONS, which the
+        # proxy accepts and answers) from bob's IP. alice's INVITE, after it, must still reach bob's
+        # MAC (before: newest wins, and each of them sent it to EVIL_MAC).
+        options = sip("OPTIONS sip:198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.20:5062;branch=z9hG4bKevil1\n"
+                      "Max-Forwards: 70\nFrom: <sip:bob@example.com>;tag=e1\nTo: <sip:198.18.0.1>\n"
+                      "Call-ID: evil-1@198.18.0.20\nCSeq: 1 OPTIONS\n\n")
+        forgeries = [  # (what, frame, neighbour unsolicited, neighbour conflict)
+            ("unsolicited ARP reply", arp_reply(EVIL_MAC, BOB, PROXY_MAC, PROXY), 1, 0),
+            ("gratuitous ARP request", BROADCAST + EVIL_MAC + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
+             + EVIL_MAC + ip4(BOB) + ZERO_MAC + ip4(BOB), 0, 0),
+            ("gratuitous ARP reply", arp_reply(EVIL_MAC, BOB, ZERO_MAC, BOB, BROADCAST), 0, 0),
+            ("ARP request for our address", arp_request(EVIL_MAC, BOB, PROXY), 0, 1),
+            ("SIP request from bob's address", udp_frame(EVIL_MAC, PROXY_MAC, BOB, 5062, PROXY, 5060, options), 0, 1),
+        ]
+        call = call_frames()
+        for what, forged, unsolicited, conflict in forgeries:
+            with self.subTest(what):
+                out, err = replay(self, call[:2] + [forged] + call[2:3], STATELESS)
+                t = totals(err)
+                udp = [decode_udp(self, f) for f in out if f[12:14] != b"\x08\x06"]
+                invite = [u for u in udp if u[5].startswith("INVITE ")]
+                self.assertEqual(len(invite), 1, err)
+                self.assertEqual((invite[0][0], invite[0][2]), (BOB_MAC, ip4(BOB)), err)
+                for dst_mac, _, dst, _, _, text in udp:  # the 200 to the OPTIONS too: bob's address, bob's MAC
+                    self.assertEqual((dst_mac, dst), (BOB_MAC, ip4(BOB)), text)
+                self.assertEqual(len(udp), 2 if forged[12:14] == b"\x08\x00" else 1, err)
+                self.assertEqual((t.get("neighbour unsolicited"), t.get("neighbour conflict")), (unsolicited, conflict), err)
+
+    def test_a_stale_neighbour_is_used_and_asked_about_again(self):
+        # With a reachable time of 0 every neighbour is stale at once (aging itself is
+        # neighbours_test's, on its own clock): the INVITE still goes to bob's MAC, after a fresh
+        # ARP question about him.
+        out, err = replay(self, call_frames()[:3], STATELESS, ["--neighbour-reachable-ms", "0"])
+        self.assertEqual(len(out), 4, err)  # ARP reply to alice and bob, our question, the INVITE
+        question, invite = out[2], out[3]
+        self.assertEqual((question[0:6], question[12:14]), (BROADCAST, b"\x08\x06"))
+        self.assertEqual(struct.unpack("!H", question[20:22])[0], 1)
+        self.assertEqual((question[28:32], question[38:42]), (ip4(PROXY), ip4(BOB)))
+        dst_mac, _, _, _, _, text = decode_udp(self, invite)
+        self.assertEqual(dst_mac, BOB_MAC)
+        self.assertTrue(text.startswith("INVITE sip:bob@198.18.0.20:5062 SIP/2.0\r\n"), text)
 
 
 class Vlan(unittest.TestCase):
