@@ -7,12 +7,17 @@
 //
 //   sipfast-bench-pipeline [--reps N] [--seconds S]   median ns per message over N timed runs
 //   sipfast-bench-pipeline --loop N                    N passes, untimed (for callgrind)
+//   --policy closed|open   the relay policy (default closed: alice calls a user of our domain)
+//   --limits off|on|shed   [limits] off (default), on at rates the flow stays under (every message
+//                          pays the source's buckets, as sipfastd's default), or so low that every
+//                          message is shed before parsing (what a flood's datagram costs)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sipfast/proxy/pipeline.hpp"
@@ -75,7 +80,9 @@ struct bench {
     proxy::outbox out{32 * 4096, 64};
     core::net_address alice, bob;
 
-    bench() {
+    enum class limits { off, on, shed } limit = limits::off;
+
+    explicit bench(limits l, bool open) : limit(l) {
         core::net_address us;
         (void)core::parse_ip_port("198.18.0.1:5060", 5060, us);
         (void)core::parse_ip_port("198.18.0.9:5070", 5060, alice);
@@ -84,9 +91,42 @@ struct bench {
         config.mode = proxy::proxy_mode::stateless;
         config.domains = {"example.com"};
         config.locations.push_back({"bob", "example.com", "sip:bob@198.18.0.20:5062", bob});
+        config.policy.closed = !open;
+        if (l == limits::on) config.limits = {4'000'000'000u, 4'000'000'000u, 4'000'000'000u, 4'000'000'000u, 0};
+        if (l == limits::shed) config.limits = {1, 1, 0, 0, 0};
         p = std::make_unique<proxy::pipeline>(config, 0);
         for (int n = 0; n < 64; ++n)
             for (std::string& m : call(n)) messages.push_back(std::move(m));
+        learn_branches();
+    }
+
+    // Our branch carries a MAC under the process's key (a response that does not bring it back is
+    // refused): each request is forwarded once here, and the responses that follow it take the
+    // branch it left with. Statelessly a request always leaves with the same one.
+    void learn_branches() {
+        constexpr std::string_view placeholder = "z9hG4bKsf0000.0123456789abcdef.fedcba9876543210";
+        proxy::pipeline learner(config, 0);
+        constexpr std::string_view our_route = "<sip:198.18.0.1:5060;lr>";
+        std::string branch, route;
+        for (std::string& m : messages) {
+            // So does our Record-Route its dialog's mark, which the route set must bring back.
+            if (const std::size_t at = m.find(our_route); at != std::string::npos && !route.empty())
+                m.replace(at, our_route.size(), route);
+            if (m[0] != 'S') {
+                if (m.starts_with("ACK")) continue;
+                learner.on_packet(proxy::inbound{m, alice, &config.listen[0], false, 1}, 1, out);
+                const std::span<const char> sent = out.size() != 0 ? out.bytes(out[0]) : std::span<const char>{};
+                const std::string_view text(sent.data(), sent.size());
+                const std::size_t at = text.find("branch=");
+                if (const std::size_t rr = text.find("Record-Route: "); rr != std::string_view::npos)
+                    route = std::string(text.substr(rr + 14, text.find('\r', rr) - rr - 14));
+                const std::size_t end = text.find_first_of(";\r", at);
+                branch = at == std::string_view::npos ? std::string() : std::string(text.substr(at + 7, end - at - 7));
+                out.clear();
+            } else if (const std::size_t at = m.find(placeholder); at != std::string::npos && !branch.empty()) {
+                m.replace(at, placeholder.size(), branch);
+            }
+        }
     }
 
     // One pass over every message, 32 to a burst; after each burst the backend's step: one clock
@@ -98,7 +138,9 @@ struct bench {
             for (std::size_t k = i; k < std::min(i + 32, messages.size()); ++k) {
                 const std::string& m = messages[k];
                 const bool response = m[0] == 'S';
-                (void)p->on_packet(proxy::inbound{m, response ? bob : alice, &config.listen[0], false, received}, received, out);
+                const proxy::inbound in{m, response ? bob : alice, &config.listen[0], false, received};
+                if (limit != limits::off && p->shed(in, received)) continue;  // as proxy::shard does
+                (void)p->on_packet(in, received, out);
             }
             const std::uint64_t sent = now_ns();
             for (std::size_t k = 0; k < out.size(); ++k)
@@ -116,17 +158,30 @@ int main(int argc, char** argv) {
     int reps = 9;
     double seconds = 0.3;
     long loop = 0;
+    bench::limits limits = bench::limits::off;
+    bool open = false;
     for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string_view value = argv[i + 1];
         if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--policy") && (value == "open" || value == "closed")) open = value == "open";
+        else if (!std::strcmp(argv[i], "--limits") && value == "off") limits = bench::limits::off;
+        else if (!std::strcmp(argv[i], "--limits") && value == "on") limits = bench::limits::on;
+        else if (!std::strcmp(argv[i], "--limits") && value == "shed") limits = bench::limits::shed;
         else if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--loop")) loop = std::atol(argv[i + 1]);
         else {
-            std::fprintf(stderr, "usage: %s [--reps N] [--seconds S] [--loop N]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--reps N] [--seconds S] [--loop N] [--policy closed|open] [--limits off|on|shed]\n",
+                         argv[0]);
             return 2;
         }
     }
-    bench b;
-    if (b.pass() != b.messages.size()) {  // every message of the flow must be forwarded
+    bench b(limits, open);
+    const std::uint64_t first = b.pass();
+    if (limits == bench::limits::shed && first > 2) {  // the burst of 1 passes, nothing else
+        std::fprintf(stderr, "%s: the flood was not shed\n", argv[0]);
+        return 1;
+    }
+    if (limits != bench::limits::shed && first != b.messages.size()) {  // every message of the flow must be forwarded
         std::fprintf(stderr, "%s: the call flow was not forwarded whole\n", argv[0]);
         return 1;
     }
@@ -139,7 +194,10 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) {
         std::uint64_t n = 0;
         const std::uint64_t start = now_ns();
-        while (now_ns() - start < static_cast<std::uint64_t>(seconds * 1e9)) n += b.pass();
+        while (now_ns() - start < static_cast<std::uint64_t>(seconds * 1e9)) {
+            (void)b.pass();
+            n += b.messages.size();
+        }
         ns.push_back(static_cast<double>(now_ns() - start) / static_cast<double>(n));
     }
     std::sort(ns.begin(), ns.end());
@@ -148,7 +206,8 @@ int main(int argc, char** argv) {
 #else
     const char* variant = "with counters";
 #endif
-    std::printf("%s: median %.1f ns/message (min %.1f, max %.1f, %d runs)\n", variant, ns[ns.size() / 2], ns.front(),
-                ns.back(), reps);
+    const char* limited = limits == bench::limits::off ? "off" : limits == bench::limits::on ? "on" : "shedding";
+    std::printf("%s, policy %s, limits %s: median %.1f ns/message (min %.1f, max %.1f, %d runs)\n", variant,
+                open ? "open" : "closed", limited, ns[ns.size() / 2], ns.front(), ns.back(), reps);
     return 0;
 }

@@ -208,6 +208,31 @@ bool read_subnets(context& c, const toml::node& v, const std::string& label, std
     return true;
 }
 
+// [limits]: what a source that is not a [[peer]] may send. A burst not given is twice its rate; a
+// byte burst must hold the largest datagram, or such a message could never pass.
+bool read_limits(context& c, const toml::node& n, proxy::proxy_config& p) {
+    core::source_limits l = p.limits;
+    std::uint64_t ban_ns = l.ban_ns;
+    std::uint32_t message_burst = 0;
+    std::uint32_t byte_burst = 0;
+    if (!read_int_table(c, n, "limits",
+                        {{"messages_per_s", 0, 10'000'000, 1, nullptr, &l.messages_per_s, nullptr, "messages a second (0: off)"},
+                         {"message_burst", 1, 100'000'000, 1, nullptr, &message_burst, nullptr, "messages"},
+                         {"bytes_per_s", 0, 1'000'000'000, 1, nullptr, &l.bytes_per_s, nullptr, "bytes a second (0: off)"},
+                         {"byte_burst", 65'535, 2'000'000'000, 1, nullptr, &byte_burst, nullptr, "bytes"},
+                         {"ban_s", 0, 86'400, 1'000'000'000, &ban_ns, nullptr, nullptr, "seconds (0: no ban)"},
+                         {"sources_per_worker", 8, 1 << 24, 1, nullptr, &p.limited_sources, nullptr, "sources"}}))
+        return false;
+    const auto* t = n.as_table();
+    const auto twice = [](std::uint32_t rate) { return rate > 1'000'000'000 ? 2'000'000'000u : 2 * rate; };
+    l.message_burst = message_burst != 0 ? message_burst : twice(l.messages_per_s);
+    l.byte_burst = byte_burst != 0 ? byte_burst : std::max<std::uint32_t>(twice(l.bytes_per_s), 65'535);
+    l.ban_ns = ban_ns;
+    if (l.ban_ns != 0 && !l.enabled()) return c.fail(*t, "limits: ban_s needs messages_per_s or bytes_per_s");
+    p.limits = l;
+    return true;
+}
+
 // [policy]: whether we relay for strangers, and loopback destinations.
 bool read_policy(context& c, const toml::node& n, proxy::relay_policy& p) {
     const auto* t = n.as_table();
@@ -506,6 +531,7 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
     check(running.proxy.transactions_per_shard == next.proxy.transactions_per_shard, "transactions_per_worker");
     check(running.proxy.memory_per_shard == next.proxy.memory_per_shard, "memory.per_worker_mb");
     check(running.proxy.dialogs_per_shard == next.proxy.dialogs_per_shard, "dialogs_per_worker");
+    check(running.proxy.limited_sources == next.proxy.limited_sources, "limits.sources_per_worker");
     check(running.metrics_listen == next.metrics_listen, "metrics.listen");
     check(running.control_socket == next.control_socket, "control_socket");
     check(running.bindings_database == next.bindings_database, "registrar.database");
@@ -554,6 +580,7 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                             std::string(e.description())};
     }
     daemon_config cfg;
+    cfg.proxy.limits = proxy::default_source_limits;
     const int_key top_ints[] = {
         {"workers", 0, 256, 1, nullptr, &cfg.workers, nullptr, "an integer"},
         {"transactions_per_worker", 16, 1 << 24, 1, nullptr, &cfg.proxy.transactions_per_shard, nullptr, "an integer"},
@@ -657,6 +684,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             (void)read_registrar(c, v, cfg);
         } else if (key == "forking") {
             (void)read_forking(c, v, cfg.proxy);
+        } else if (key == "limits") {
+            (void)read_limits(c, v, cfg.proxy);
         } else if (key == "policy") {
             (void)read_policy(c, v, cfg.proxy.policy);
         } else if (key == "peer") {

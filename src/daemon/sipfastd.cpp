@@ -118,6 +118,18 @@ std::string auth_summary(const daemon::daemon_config& cfg) {
            std::to_string(a.users->size()) + " users)";
 }
 
+/// "off", or what a source that is not a [[peer]] may send.
+std::string limits_summary(const daemon::daemon_config& cfg) {
+    const core::source_limits& l = cfg.proxy.limits;
+    if (!l.enabled()) return "off";
+    std::string s;
+    if (l.messages_per_s != 0) s += std::to_string(l.messages_per_s) + " messages/s";
+    if (l.bytes_per_s != 0) s += (s.empty() ? "" : ", ") + std::to_string(l.bytes_per_s) + " bytes/s";
+    s += " per source";
+    if (l.ban_ns != 0) s += ", ban " + std::to_string(l.ban_ns / 1'000'000'000) + " s";
+    return s;
+}
+
 std::vector<core::metric_set> daemon_process::metric_sets() const {
     std::vector<const proxy::shard_stats*> shards;
     for (const auto& w : workers_) shards.push_back(&w->stats());
@@ -281,7 +293,8 @@ int daemon_process::run() {
     log_info(std::string("sipfastd ") + SIPFAST_VERSION + "; config " + source_ + "; listening on" + where.str() + "; " +
              std::to_string(n) + " workers; mode " +
              (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; registrar " +
-             (cfg.proxy.serve_registrations ? "on" : "off") + ", authentication " + auth_summary(cfg) + "; scanner " +
+             (cfg.proxy.serve_registrations ? "on" : "off") + ", authentication " + auth_summary(cfg) + "; limits " +
+             limits_summary(cfg) + "; scanner " +
              std::string(sip::active_implementation().name) + "; metrics " +
              (cfg.metrics_listen.empty() ? std::string("off") : "http://" + metrics_host(cfg.metrics_listen) + ":" +
                                                                    std::to_string(ops_->metrics_port()) + "/metrics") +

@@ -76,7 +76,8 @@ pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_
       wheel_(transactions_ ? transactions_->capacity() * txn::transaction_table::timers_per_slot + config.dialogs_per_shard : 1,
              1'000'000, now_ns),
       aux_slots_(sip::default_header_slots),
-      scratch_(new char[txn::message_store::max_message + txn::message_store::padding]) {}
+      scratch_(new char[txn::message_store::max_message + txn::message_store::padding]),
+      limiter_(config.limited_sources, config.limits) {}
 
 pipeline::~pipeline() = default;
 
@@ -87,6 +88,30 @@ void pipeline::reconfigure(const proxy_config& config) noexcept {
     identity_.reconfigure(config);
     configured_locations_ = static_locations(config.locations);
     if (own_locations_) locations_ = &configured_locations_;
+    limiter_.set_limits(config.limits);
+}
+
+bool pipeline::shed(const inbound& in, std::uint64_t now_ns) noexcept {
+    if (!config_->limits.enabled() || config_->policy.peer_of(in.source) != nullptr) return false;
+    switch (limiter_.admit(in.source, in.data.size(), now_ns)) {
+    case core::source_verdict::pass: return false;
+    case core::source_verdict::over_rate: stats_.count_drop(drop_cause::rate_limited); return true;
+    case core::source_verdict::banned: stats_.count_drop(drop_cause::banned); return true;
+    }
+    return false;
+}
+
+bool pipeline::send_answer(const net_address& to, sip::transport t, std::size_t n, outbox& out) noexcept {
+    // Over a stream the handshake proved the address; a [[peer]] is known. Toward anyone else a
+    // forged source could aim our answers (a challenge is larger than the REGISTER that asked for
+    // it) at a victim: they spend the address's byte budget like what it sends.
+    if (t == sip::transport::udp && config_->limits.enabled() && config_->policy.peer_of(to) == nullptr &&
+        !limiter_.charge_answer(to, n, now_ns_)) {
+        stats_.count_drop(drop_cause::answer_limited);
+        return false;
+    }
+    out.commit(to, t, n);
+    return true;
 }
 
 std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept {
@@ -104,10 +129,7 @@ std::uint32_t pipeline::on_packet(const inbound& in, std::uint64_t now_ns, outbo
         int status = 0;
         const std::span<char> room = out.reserve(2048);
         const std::size_t n = room.empty() ? 0 : write_error_response(msg_, r, answer_tag(msg_.call_id).view(), room, status);
-        if (n != 0) {
-            out.commit(in.source, in.transport(), n);
-            ++stats_.replied[status_class(status)];
-        }
+        if (n != 0 && send_answer(in.source, in.transport(), n, out)) ++stats_.replied[status_class(status)];
         return shard_;
     }
     if (!msg_.is_request() && !msg_.is_response()) return shard_;  // keep-alive
@@ -129,8 +151,7 @@ void pipeline::reply(const inbound& in, int status, std::string_view reason, std
         stats_.count_drop(drop_cause::outbox_full);
         return;
     }
-    out.commit(answer_address(in), in.transport(), n);
-    ++stats_.replied[status_class(status)];
+    if (send_answer(answer_address(in), in.transport(), n, out)) ++stats_.replied[status_class(status)];
 }
 
 net_address pipeline::answer_address(const inbound& in) const noexcept {

@@ -21,6 +21,7 @@ shard::shard(const proxy_config& config, std::uint32_t index, mail_hub* hub, con
 }
 
 void shard::on_packet(const inbound& in, std::uint64_t now_ns) noexcept {
+    if (pipeline_.shed(in, now_ns)) return;  // before a byte of it is parsed
     const std::uint32_t owner = pipeline_.on_packet(in, now_ns, outbox_);
     if (owner == index_ || hub_ == nullptr) return;
     // Not ours: handed to its owner once.
@@ -38,10 +39,13 @@ bool shard::on_mail(std::uint64_t now_ns) noexcept {
     bool more = false;
     for (unsigned from = 0; from < hub_->participants(); ++from) {
         if (from == index_) continue;
+        // What another shard hands over it has let through; what the TCP thread framed is asked here.
+        const bool from_network = hub_->has_stream_thread() && from == hub_->stream_thread();
         const std::size_t n = hub_->consume(
             from, index_,
             [&](const mail& m) {
                 const inbound in{m.data, m.peer, &listen_config_->listen[m.listen_index], true, m.received_ns};
+                if (from_network && pipeline_.shed(in, now_ns)) return;
                 (void)pipeline_.on_packet(in, now_ns, outbox_);
             },
             mail_batch);

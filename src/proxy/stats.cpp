@@ -12,6 +12,9 @@ std::string_view drop_cause_name(drop_cause c) noexcept {
     case drop_cause::send_busy: return "send_busy";
     case drop_cause::relay_denied: return "relay_denied";
     case drop_cause::scanner: return "scanner";
+    case drop_cause::rate_limited: return "rate_limited";
+    case drop_cause::banned: return "banned";
+    case drop_cause::answer_limited: return "answer_limited";
     case drop_cause::no_route: return "no_route";
     case drop_cause::outbox_full: return "outbox_full";
     case drop_cause::table_full: return "table_full";

@@ -9,6 +9,7 @@
 
 #include "sipfast/auth/users.hpp"
 #include "sipfast/core/net_address.hpp"
+#include "sipfast/core/source_limiter.hpp"
 #include "sipfast/registrar/aliases.hpp"
 #include "sipfast/registrar/register_rules.hpp"
 #include "sipfast/sip/via.hpp"
@@ -91,7 +92,18 @@ struct relay_policy {
     bool closed = true;
     bool allow_loopback = false;
     std::vector<trusted_peer> peers;
+    /// The [[peer]] whose network `a` is in, or null.
+    [[nodiscard]] const trusted_peer* peer_of(const net_address& a) const noexcept {
+        for (const trusted_peer& peer : peers)
+            if (peer.from.contains(a)) return &peer;
+        return nullptr;
+    }
 };
+
+/// What a source that is not a [[peer]] may send before it is shed (docs/configuration.md,
+/// [limits]): 200 messages and 400 kB a second, with bursts of twice that, no ban. A phone sends a
+/// few messages a second; a NAT in front of an office of them, some dozens.
+inline constexpr core::source_limits default_source_limits{200, 400, 400'000, 800'000, 0};
 
 /// How a request with several targets (a user's registered contacts) is forked (RFC 3261 §16.6).
 enum class fork_mode : std::uint8_t {
@@ -135,6 +147,10 @@ struct proxy_config {
     relay_policy policy;
     fork_mode forking = fork_mode::parallel;
     std::uint64_t branch_timeout_ns = 20'000'000'000;  ///< sequential forking: how long a branch is tried before the next
+    /// Per-source rate limits, checked before a datagram is parsed ([limits]; off in a library
+    /// default, on in sipfastd's); each shard keeps `limited_sources` sources.
+    core::source_limits limits;
+    std::uint32_t limited_sources = 16384;
 };
 
 } // namespace sipfast::proxy

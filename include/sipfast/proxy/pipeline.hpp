@@ -66,6 +66,10 @@ public:
     pipeline(const pipeline&) = delete;
     pipeline& operator=(const pipeline&) = delete;
 
+    /// Whether a datagram from `in.source` is to be dropped unread, its source over its [limits]
+    /// rate or banned (counted by cause). Asked by the backend before on_packet, for what arrives
+    /// from the network, not for a hand-over another shard already asked for. [[peer]]s are exempt.
+    [[nodiscard]] bool shed(const inbound& in, std::uint64_t now_ns) noexcept;
     /// Handles one message and returns this shard's number; or, in stateful mode, returns the number
     /// of the shard that owns it, without handling it, for the backend to hand it over once.
     std::uint32_t on_packet(const inbound& in, std::uint64_t now_ns, outbox& out) noexcept;
@@ -107,6 +111,9 @@ private:
     void refuse(const inbound& in, const verdict& v, outbox& out) noexcept;
     /// Where an answer to the request in msg_ goes.
     [[nodiscard]] net_address answer_address(const inbound& in) const noexcept;
+    /// Commits an answer of ours of `n` bytes in `out` to `to`, unless `to` is an address nobody
+    /// verified (UDP, not a [[peer]]) whose byte budget our answers have spent (counted).
+    [[nodiscard]] bool send_answer(const net_address& to, sip::transport t, std::size_t n, outbox& out) noexcept;
     void reply(const inbound& in, int status, std::string_view reason, std::string_view extra_lines,
                outbox& out) noexcept;
     void respond(transaction& t, const sip::message& request, bool our_via_on_top, int status,
@@ -183,6 +190,7 @@ private:
     std::vector<sip::header> aux_slots_;      // for re-reading a stored request (CANCEL, ACK, our answers)
     sip::message aux_;
     std::unique_ptr<char[]> scratch_;         // our own answers are written here before they are stored
+    core::source_limiter limiter_;
 };
 
 } // namespace sipfast::proxy

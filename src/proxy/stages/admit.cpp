@@ -22,12 +22,6 @@ bool allowed_destination(const request_context& ctx, const net_address& to) noex
     return true;
 }
 
-const trusted_peer* peer_of(const relay_policy& p, const net_address& a) noexcept {
-    for (const trusted_peer& peer : p.peers)
-        if (peer.from.contains(a)) return &peer;
-    return nullptr;
-}
-
 bool within(const std::vector<subnet>& reach, const net_address& to) noexcept {
     if (reach.empty()) return true;
     for (const subnet& s : reach)
@@ -39,8 +33,8 @@ bool within(const std::vector<subnet>& reach, const net_address& to) noexcept {
 bool admitted(const request_context& ctx, const net_address& to) noexcept {
     const relay_policy& p = ctx.local.config().policy;
     if (ctx.for_our_domain || !ctx.authenticated_user.empty() || ctx.our_dialog) return true;
-    if (const trusted_peer* from = peer_of(p, ctx.in.source)) return within(from->reach, to);
-    return peer_of(p, to) != nullptr;  // a trusted element applies its own policy
+    if (const trusted_peer* from = p.peer_of(ctx.in.source)) return within(from->reach, to);
+    return p.peer_of(to) != nullptr;  // a trusted element applies its own policy
 }
 
 } // namespace

@@ -215,6 +215,25 @@ TEST(DaemonConfig, PolicyAndPeers) {
     EXPECT_TRUE(c.proxy.policy.peers[1].reach.empty());  // anywhere but the deny list
 }
 
+TEST(DaemonConfig, Limits) {
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n", "l.toml", d));
+    EXPECT_TRUE(d.proxy.limits.enabled());  // sipfastd sheds floods unless told
+    EXPECT_EQ(d.proxy.limits.messages_per_s, proxy::default_source_limits.messages_per_s);
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n[limits]\nmessages_per_s = 50\nbytes_per_s = 0\nban_s = 30\n"
+                             "sources_per_worker = 1024\n",
+                             "l.toml", c));
+    EXPECT_EQ(c.proxy.limits.messages_per_s, 50u);
+    EXPECT_EQ(c.proxy.limits.message_burst, 100u);  // twice the rate when not given
+    EXPECT_EQ(c.proxy.limits.bytes_per_s, 0u);
+    EXPECT_EQ(c.proxy.limits.ban_ns, 30'000'000'000u);
+    EXPECT_EQ(c.proxy.limited_sources, 1024u);
+    daemon_config off;
+    ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n[limits]\nmessages_per_s = 0\nbytes_per_s = 0\n", "l.toml", off));
+    EXPECT_FALSE(off.proxy.limits.enabled());
+}
+
 TEST(DaemonConfig, ForkingKeys) {
     daemon_config d;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "fork.toml", d));
@@ -331,6 +350,9 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nfile = \"b.db\"\n", 3,
          "registrar: unknown key 'file' (enabled, database, service_route, min_expires_s, max_expires_s, default_expires_s, max_bindings)"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nrx_descriptors = 8\n", 3, "dpdk.rx_descriptors: expected descriptors from 64 to 32768"},
+        {"listen = [\"udp:127.0.0.1\"]\n[limits]\nbyte_burst = 1500\n", 3, "limits.byte_burst: expected bytes from 65535 to 2000000000"},
+        {"listen = [\"udp:127.0.0.1\"]\n[limits]\nmessages_per_s = 0\nbytes_per_s = 0\nban_s = 5\n", 2,
+         "limits: ban_s needs messages_per_s or bytes_per_s"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nqueues = 2\n", 3,
          "dpdk: unknown key 'queues' (port, addresses, gateways, exception_port, rx_descriptors, tx_descriptors, mbufs, mailbox_kib)"},
     };

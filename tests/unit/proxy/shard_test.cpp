@@ -116,5 +116,60 @@ TEST(Shard, MessagesUpTo64kBCrossTheMailbox) {
     EXPECT_EQ(t.b.stats().transactions_created, 1u);
 }
 
+// One shard, no hub, with [limits]: what leaves it toward each address is summed.
+struct limited_shard {
+    proxy_config config = two_shards::small(test::test_config(proxy_mode::stateful));
+    std::size_t bytes_to_stranger = 0;
+    std::size_t messages_out = 0;
+    static void send(void* ctx, outbox& box) {
+        auto* self = static_cast<limited_shard*>(ctx);
+        for (std::size_t i = 0; i < box.size(); ++i) {
+            ++self->messages_out;
+            if (box[i].destination.ip == test::addr("203.0.113.7:5060").ip) self->bytes_to_stranger += box[i].size;
+        }
+        box.clear();
+    }
+    explicit limited_shard(const core::source_limits& l) { config.limits = l; }
+    shard make() { return shard{config, 0, nullptr, nullptr, 0, &send, this}; }
+};
+
+TEST(Shard, ASourceOverItsRateIsShedUnparsedAndCostsNoOneElse) {
+    limited_shard t({10, 10, 0, 0, 0});
+    shard s = t.make();
+    const auto from = [&](const char* a, int n, const std::string& tag) {
+        for (int i = 0; i < n; ++i)
+            s.on_packet(inbound{invite(tag + std::to_string(i)), test::addr(a), &t.config.listen[0]}, 1'000'000);
+    };
+    from("203.0.113.7:5060", 1000, "flood-");
+    EXPECT_EQ(s.stats().requests(), 10u);  // the burst; the rest was never parsed
+    EXPECT_EQ(s.stats().dropped(drop_cause::rate_limited), 990u);
+    from("203.0.113.7:5999", 10, "other-port-");  // another port of the same address: the same budget
+    EXPECT_EQ(s.stats().requests(), 10u);
+    from("203.0.113.8:5060", 10, "neighbour-");
+    EXPECT_EQ(s.stats().requests(), 20u);
+    from("198.18.0.9:5070", 1000, "peer-");  // a [[peer]] is not counted
+    EXPECT_EQ(s.stats().requests(), 1020u);
+}
+
+TEST(Shard, OurAnswersTowardAnAddressSpendItsByteBudget) {
+    // Requests from a forged source, each answered 404 by us: what we send toward that address is
+    // bounded by its byte budget, however many requests name it.
+    limited_shard t({0, 0, 4'000, 8'000, 0});
+    shard s = t.make();
+    const std::string options = crlf("OPTIONS sip:nobody@example.com SIP/2.0\n"
+                                     "Via: SIP/2.0/UDP 203.0.113.7:5060;branch=z9hG4bK-o\n"
+                                     "Max-Forwards: 70\nFrom: <sip:x@example.com>;tag=a\nTo: <sip:nobody@example.com>\n"
+                                     "Call-ID: amplify\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n");
+    std::uint64_t now = 1'000'000'000;
+    for (int second = 0; second < 10; ++second, now += 1'000'000'000) {
+        for (int i = 0; i < 100; ++i) s.on_packet(inbound{options, test::addr("203.0.113.7:5060"), &t.config.listen[0]}, now);
+        limited_shard::send(&t, s.out());
+    }
+    EXPECT_GT(t.messages_out, 0u);  // it is answered, within its budget
+    // Its requests and our answers share 4 000 bytes a second, plus the 8 000 of the first burst.
+    EXPECT_LE(t.bytes_to_stranger + s.stats().requests() * options.size(), std::size_t{8'000 + 10 * 4'000});
+    EXPECT_GT(s.stats().dropped(drop_cause::answer_limited) + s.stats().dropped(drop_cause::rate_limited), 900u);
+}
+
 } // namespace
 } // namespace sipfast::proxy
