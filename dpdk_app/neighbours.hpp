@@ -59,6 +59,9 @@ public:
     static constexpr std::uint64_t probe_ns = 5'000'000'000;         ///< stale and still used while asked about
     static constexpr std::uint64_t answer_window_ns = 3'000'000'000;  ///< how long a question waits for its answer
     static constexpr std::uint64_t ask_interval_ns = 1'000'000'000;   ///< at most one question a second per address
+    /// Traffic confirms a neighbour at most this often: within it, news that changes nothing is
+    /// read, not written (every accepted datagram would otherwise write the shared line).
+    static constexpr std::uint64_t confirm_interval_ns = 1'000'000'000;
     static constexpr std::size_t ways = 4;
 
     explicit neighbours(std::uint64_t reachable_ns = default_reachable_ns) noexcept : reachable_ns_(reachable_ns) {}
@@ -178,6 +181,7 @@ private:
     }
 
     neighbour_news learn(const core::net_address& ip, const link_peer& peer, std::uint64_t now_ns, bool confirms) noexcept {
+        if (recently_confirmed(ip, peer, now_ns)) return neighbour_news::taken;
         return update(ip, [&](bucket& b) {
             const core::net_address k = key(ip);
             record* r = b.find(k);
@@ -201,6 +205,23 @@ private:
         });
     }
 
+    // Whether `ip` is known at `peer`, confirmed within confirm_interval_ns (a read, no lock).
+    [[nodiscard]] bool recently_confirmed(const core::net_address& ip, const link_peer& peer, std::uint64_t now_ns) const noexcept {
+        const bucket& b = table_[index(ip)];
+        const core::net_address k = key(ip);
+        for (;;) {
+            const std::uint32_t before = b.seq.load(std::memory_order_acquire);
+            if (before & 1u) continue;
+            bool hit = false;
+            for (const record& r : b.slots)
+                if (r.used && r.ip == k && r.has_peer && r.peer == peer && since(now_ns, r.confirmed_ns) < confirm_interval_ns &&
+                    state_of(r, now_ns) != neighbour_state::none)
+                    hit = true;
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (b.seq.load(std::memory_order_relaxed) != before) continue;
+            return hit;
+        }
+    }
     static core::net_address key(core::net_address ip) noexcept {
         ip.port = 0;
         return ip;

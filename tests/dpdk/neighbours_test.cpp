@@ -87,6 +87,16 @@ TEST_F(Neighbours, AcceptedTrafficConfirmsButNeverMovesAKnownNeighbour) {
     EXPECT_EQ(p, peer(0x20));
 }
 
+TEST_F(Neighbours, TrafficConfirmsAtMostOnceASecond) {
+    // Each accepted datagram would otherwise write the line every lcore reads.
+    ASSERT_EQ(table->heard(bob, peer(0x20), start), neighbour_news::taken);
+    ASSERT_EQ(table->heard(bob, peer(0x20), start + s - 1), neighbour_news::taken);
+    link_peer p;
+    EXPECT_EQ(find(bob, start + neighbours::default_reachable_ns, p), neighbour_state::stale);
+    ASSERT_EQ(table->heard(bob, peer(0x20), start + s), neighbour_news::taken);
+    EXPECT_EQ(find(bob, start + neighbours::default_reachable_ns, p), neighbour_state::fresh);
+}
+
 TEST_F(Neighbours, IntroductionDoesNotKeepAnEntryAlive) {
     ASSERT_EQ(table->heard(bob, peer(0x20), start), neighbour_news::taken);
     ASSERT_EQ(table->introduced(bob, peer(0x20), start + 29 * s), neighbour_news::taken);
