@@ -543,6 +543,30 @@ class Options(unittest.TestCase):
             self.assertEqual(r.returncode, 2, err)
             self.assertIn("sipfast-dpdk: error: " + message, err)
 
+    def test_a_pool_too_small_or_too_large_is_refused_with_its_budget(self):
+        # The pool is sized for the rings, the caches, the bursts and the fragment tables: a
+        # dpdk.mbufs below that is refused with the breakdown (2), and so is a pool EAL's memory
+        # cannot hold (1: -m 40 --no-huge makes about 8 000 mbufs at most, one worker needs 11 040).
+        tmp = tempfile.mkdtemp(prefix="sipfast-dpdk-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        base = 'listen = ["udp:198.18.0.1:5060"]\n[metrics]\nlisten = ""\n[registrar]\ndatabase = ""\n'
+        budget = "rings 2048 + lcore caches 384 + bursts in flight 128 + fragment tables 8480"
+        for memory, extra, status, message in (
+                ("128", "[dpdk]\nmbufs = 1000\n", 2, f"dpdk.mbufs 1000 is too small: 11040 needed ({budget})"),
+                ("40", "", 1, f"mbuf pool of 11040 mbufs (24 MiB) could not be made: Cannot allocate memory; it holds {budget}. "
+                              "Give EAL more memory (-m, hugepages)")):
+            cfg = os.path.join(tmp, "pool.toml")
+            with open(cfg, "w") as f:
+                f.write(base + extra)
+            r = subprocess.run([APP, "--no-huge", "-m", memory, "--no-shconf", "--no-pci", "-l", "0", "--log-level",
+                                "lib.eal:error", "--vdev", "net_null0", "--", "--config", cfg],
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            err = r.stderr.decode(errors="replace")
+            if "EAL initialisation failed" in err:
+                raise unittest.SkipTest("DPDK cannot run here: " + err[-300:])
+            self.assertEqual(r.returncode, status, err)
+            self.assertIn("sipfast-dpdk: error: " + message, err)
+
 
 if __name__ == "__main__":
     result = unittest.main(verbosity=2, exit=False).result
