@@ -75,3 +75,10 @@ for row in "received and freed (floor):floor" "shed by [limits]:shed" "framing o
   printf '  %-28s %9s  (%s ns a frame; runs: %s)\n' "$name" "$m" "$(ns "$m")" "${runs[*]}"
 done
 echo "  share of the shed run's frames shed: ${shed_share[*]}"
+# Each shed run against the floor run next to it (same moment on a shared machine): the limiter's own
+# cost per frame, as the median of those paired differences.
+diffs=()
+for ((i = 0; i < ${#shed[@]}; i++)); do
+  diffs+=("$(awk -v s="${shed[i]}" -v f="${floor[i]}" 'BEGIN {printf "%.1f", 1e9 / s - 1e9 / f}')")
+done
+echo "  shed minus floor, ns a frame, paired by run: median $(median "${diffs[@]}") (runs: ${diffs[*]})"
