@@ -40,6 +40,14 @@ constexpr core::metric table[] = {
      .summary = total},
     {.name = family, .fixed_label = "what=\"bad_checksum\"", .title = "bad checksum",
      .counters = counters_of<&c::bad_checksum>, .summary = total},
+    {.name = family, .fixed_label = "what=\"fragments_refused\"", .title = "fragments refused",
+     .counters = counters_of<&c::fragments_refused>, .summary = total},
+    {.name = family, .fixed_label = "what=\"fragments_expired\"", .title = "fragments expired",
+     .counters = counters_of<&c::fragments_expired>, .summary = total},
+    {.name = family, .fixed_label = "what=\"neighbour_unsolicited\"", .title = "neighbour unsolicited",
+     .counters = counters_of<&c::neighbour_unsolicited>, .summary = total},
+    {.name = family, .fixed_label = "what=\"neighbour_conflict\"", .title = "neighbour conflict",
+     .counters = counters_of<&c::neighbour_conflict>, .summary = total},
 };
 
 } // namespace

@@ -23,8 +23,9 @@ lcore_worker::lcore_worker(const shared_state& s, std::uint16_t queue)
       shard_(*s.config, queue, s.hub, s.control, now_ns(),
              [](void* self, proxy::outbox&) { static_cast<lcore_worker*>(self)->send_outbox(); }, this),
       neighbours_(*s.neighbour_table),
-      // Fragments of one datagram may wait 2 s for the rest (RFC 791 leaves it to us).
-      frags_(rte_ip_frag_table_create(1024, 16, 4096, rte_get_tsc_hz() * 2, static_cast<int>(rte_socket_id()))) {}
+      frags_(rte_ip_frag_table_create(fragment_table::buckets, fragment_table::bucket_entries, fragment_table::max_datagrams,
+                                      rte_get_tsc_hz() * (fragment_table::timeout_ns / 1'000'000) / 1000,
+                                      static_cast<int>(rte_socket_id()))) {}
 
 lcore_worker::~lcore_worker() {
     if (frags_ != nullptr) {
@@ -53,7 +54,7 @@ void lcore_worker::run() {
             st.bytes_in += rx[i]->pkt_len;
             handle(rx[i], now);
         }
-        if (frags_ != nullptr) rte_ip_frag_free_death_row(&death_row_, 3);
+        if (frags_ != nullptr) reclaim_fragments(now);
         if (n > 0) {
             last_rx = now;
             seen = true;
@@ -71,6 +72,32 @@ void lcore_worker::run() {
     }
     if (tx_count_ != 0) flush_tx();
     s_.stop->store(true);  // one lcore ending a replay or a timed run ends them all
+}
+
+/// Every turn, not only when a fragment arrives: what the burst put on the death row is freed, and so
+/// are datagrams that did not complete in time (else first fragments that never complete would keep
+/// their mbufs until a later fragment happened to hash to their bucket).
+void lcore_worker::reclaim_fragments(std::uint64_t now) {
+    rte_ip_frag_free_death_row(&death_row_, 3);
+    rte_ip_frag_table_del_expired_entries(frags_, &death_row_, rte_rdtsc());
+    if (death_row_.cnt != 0) {
+        c_.fragments_expired += death_row_.cnt;
+        rte_ip_frag_free_death_row(&death_row_, 3);
+    }
+    fragment_sources_.sweep(now);
+}
+
+void lcore_worker::count(neighbour_news news) noexcept {
+    if (news == neighbour_news::unsolicited) ++c_.neighbour_unsolicited;
+    else if (news == neighbour_news::conflict) ++c_.neighbour_conflict;
+}
+
+/// Whether `ip` is on the link (its frames come from its own MAC, not a router's): on the subnet
+/// of our address of its family, or anywhere when we own none of that family (host routes).
+bool lcore_worker::on_link(const core::net_address& ip) const noexcept {
+    for (const daemon::owned_address& a : s_.dpdk->addresses)
+        if (a.ip.family == ip.family) return core::same_subnet(a.ip, ip, a.prefix);
+    return true;
 }
 
 bool lcore_worker::ours(const core::net_address& ip) const noexcept {
@@ -102,31 +129,36 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
     const auto* data = rte_pktmbuf_mtod(m, const std::uint8_t*);
     const net::decoded_frame f = net::decode({data, m->data_len});
     switch (f.kind) {
+    // Neighbours are learned from answers to our questions, from requests for our addresses (an
+    // address not known yet) and from datagrams the pipeline accepted; never from ARP or ND news
+    // nobody asked for, gratuitous ARP included (neighbours.hpp says why).
     case net::frame_kind::arp_request:
-    case net::frame_kind::arp_reply:
-        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
-        if (f.kind == net::frame_kind::arp_request && ours(f.dst)) {
+        // A request for someone else, or gratuitous (sender = target): nothing for us to learn.
+        if (ours(f.dst) && f.src != f.dst) {
+            count(neighbours_.introduced(f.src, link_peer{f.src_mac, f.vlan}, now));
             answer([&](std::span<std::uint8_t> out) { return net::encode_arp_reply(out, s_.our_mac, f); });
             ++c_.arp_answered;
-        } else if (f.kind == net::frame_kind::arp_reply && ours(f.dst) && to_kernel(m)) {
-            return;  // the kernel behind the exception port resolves its own neighbours too
         }
         break;
-    case net::frame_kind::neighbor_advertisement:  // the answer to our solicitation (or unsolicited news)
-        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
+    case net::frame_kind::arp_reply:
+        if (!ours(f.dst)) break;
+        count(neighbours_.answered(f.src, link_peer{f.src_mac, f.vlan}, now));
+        if (to_kernel(m)) return;  // the kernel behind the exception port resolves its own neighbours too
+        break;
+    case net::frame_kind::neighbor_advertisement:  // the answer to our solicitation, or unsolicited news
+        count(neighbours_.answered(f.src, link_peer{f.src_mac, f.vlan}, now));
         break;
     case net::frame_kind::neighbor_solicitation:
         // An unspecified source (::, duplicate address detection) is nobody to learn or answer.
         if (f.src.ip == core::net_address{}.ip) break;
-        neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
         if (ours(f.dst)) {
+            count(neighbours_.introduced(f.src, link_peer{f.src_mac, f.vlan}, now));
             answer([&](std::span<std::uint8_t> out) { return net::encode_neighbor_advertisement(out, s_.our_mac, f); });
             ++c_.nd_answered;
         }
         break;
     case net::frame_kind::udp:
         if (const proxy::listen_point* l = listener(f.dst)) {
-            neighbours_.learn(f.src, link_peer{f.src_mac, f.vlan});
             if (s_.framing_only) echo(f);
             else deliver(f, *l, m, now);
         } else if (ours(f.dst) && to_kernel(m)) {
@@ -157,6 +189,18 @@ void lcore_worker::handle(rte_mbuf* m, std::uint64_t now) {
 /// copied into scratch in one piece and handled like any datagram.
 void lcore_worker::reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uint64_t now) {
     m->l2_len = f.l3_offset;
+    // The datagram's Identification: 16 bits in the IPv4 header, 32 in the IPv6 Fragment header.
+    const auto* head = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    const std::uint8_t* id_at = f.src.family == 4 ? head + f.l3_offset + 4 : head + f.l4_offset + 4;
+    const std::uint32_t id = f.src.family == 4 ? std::uint32_t{id_at[0]} << 8 | id_at[1]
+                                               : std::uint32_t{id_at[0]} << 24 | std::uint32_t{id_at[1]} << 16 |
+                                                     std::uint32_t{id_at[2]} << 8 | id_at[3];
+    // One source may keep only so many incomplete datagrams here (fragment_sources.hpp).
+    if (!fragment_sources_.admit(f.src, id, now)) {
+        ++c_.fragments_refused;
+        rte_pktmbuf_free(m);
+        return;
+    }
     rte_mbuf* whole = nullptr;
     if (f.src.family == 4) {
         auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, m->l2_len);
@@ -170,6 +214,7 @@ void lcore_worker::reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uin
         whole = rte_ipv6_frag_reassemble_packet(frags_, &death_row_, m, rte_rdtsc(), ip, frag);
     }
     if (whole == nullptr) return;  // kept for the rest, or dropped on the death row
+    fragment_sources_.completed(f.src, id);
     ++c_.reassembled;
     if (whole->pkt_len + sip::padding_bytes <= frame_scratch_.size()) {
         const auto* bytes = static_cast<const std::uint8_t*>(rte_pktmbuf_read(whole, 0, whole->pkt_len, frame_scratch_.data()));
@@ -184,7 +229,6 @@ void lcore_worker::reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uin
         const net::decoded_frame d = net::decode({frame_scratch_.data(), whole->pkt_len});
         const proxy::listen_point* l = d.kind == net::frame_kind::udp ? listener(d.dst) : nullptr;
         if (l != nullptr) {
-            neighbours_.learn(d.src, link_peer{d.src_mac, d.vlan});
             // frame_scratch_ keeps padding_bytes after the largest datagram it holds.
             deliver_payload(d, *l, std::string_view(reinterpret_cast<const char*>(d.payload.data()), d.payload.size()), now);
         } else {
@@ -245,7 +289,13 @@ void lcore_worker::deliver(const net::decoded_frame& f, const proxy::listen_poin
 }
 
 void lcore_worker::deliver_payload(const net::decoded_frame& f, const proxy::listen_point& l, std::string_view payload, std::uint64_t now) {
+    const proxy::shard_stats& st = shard_.stats();
+    const std::uint64_t dropped = proxy::shard_stats::sum(st.drops);
     shard_.on_packet(proxy::inbound{payload, f.src, &l, false, now}, now);
+    // A datagram the pipeline accepted (no drop counted for it: not malformed, not refused, not an
+    // unverified response) tells where its on-link source is; anything else teaches nothing.
+    if (proxy::shard_stats::sum(st.drops) == dropped && on_link(f.src))
+        count(neighbours_.heard(f.src, link_peer{f.src_mac, f.vlan}, now));
 }
 
 template <class F>
@@ -275,16 +325,19 @@ void lcore_worker::send_outbox() {
         }
         const core::net_address hop = next_hop(o.destination);
         link_peer peer;
-        if (!neighbours_.find(hop, peer)) {
-            // Not known yet: ask by ARP or neighbour solicitation (once a second per address), and
-            // let the sender's retransmission (Timer A/E, or the caller's) find the answer learned.
+        const std::uint64_t now = clock_.now();
+        const neighbour_state state = neighbours_.find(hop, peer, now);
+        // Unknown: ask by ARP or neighbour solicitation (once a second per address), and let the
+        // sender's retransmission (Timer A/E, or the caller's) find the answer learned. Stale (past
+        // the reachable time): send, and ask again so that the answer confirms or corrects it.
+        if (state != neighbour_state::fresh && neighbours_.should_ask(hop, now))
+            answer([&](std::span<std::uint8_t> out) {
+                return hop.family == 4 ? net::encode_arp_request(out, s_.our_mac, from->address, hop)
+                                       : net::encode_neighbor_solicitation(out, s_.our_mac, from->address, hop);
+            });
+        if (state == neighbour_state::none) {
             ++c_.no_neighbour;
             shard_.stats().count_drop(proxy::drop_cause::no_route);
-            if (neighbours_.should_ask(hop, clock_.now()))
-                answer([&](std::span<std::uint8_t> out) {
-                    return hop.family == 4 ? net::encode_arp_request(out, s_.our_mac, from->address, hop)
-                                           : net::encode_neighbor_solicitation(out, s_.our_mac, from->address, hop);
-                });
             continue;
         }
         const auto bytes = box.bytes(o);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fragment_sources.hpp"
 #include "neighbours.hpp"
 #include "tsc_clock.hpp"
 #include "sipfast/core/counter.hpp"
@@ -24,6 +25,19 @@
 namespace sipfast::dpdk {
 
 constexpr std::uint16_t burst = 32;
+
+/// Each lcore's reassembly table (rte_ip_frag): what it may hold bounds the mbufs it keeps, and the
+/// mbuf pool is sized for it (sipfast_dpdk.cpp).
+struct fragment_table {
+    static constexpr std::uint32_t max_datagrams = 1024;  ///< incomplete datagrams at once
+    static constexpr std::uint32_t buckets = 256;
+    static constexpr std::uint32_t bucket_entries = 8;    ///< 2048 slots: room to spare for hashing
+    static constexpr std::uint32_t fragments_per_datagram = RTE_LIBRTE_IP_FRAG_MAX_FRAG;  ///< more: dropped
+    static constexpr std::uint64_t timeout_ns = 2'000'000'000;  ///< to complete (RFC 791 leaves it to us)
+    /// The most mbufs one lcore's table holds: every datagram at its most fragments, plus the death
+    /// row (freed each turn).
+    static constexpr std::uint32_t mbufs = max_datagrams * fragments_per_datagram + RTE_IP_FRAG_DEATH_ROW_MBUF_LEN;
+};
 
 /// What every lcore reads and none writes after start (the neighbour table aside, which is built
 /// for sharing).
@@ -49,7 +63,13 @@ struct shared_state {
 /// What an lcore did besides the pipeline's own statistics; single writer, read by the ops thread.
 struct lcore_counters {
     core::counter rx, tx, tx_dropped, arp_answered, nd_answered, not_for_us, no_neighbour, exception, copied, echoed,
-        to_kernel, from_kernel, reassembled, fragmented, bad_checksum;
+        to_kernel, from_kernel, reassembled, fragmented, bad_checksum,
+        // Fragments of a new datagram refused (its source over fragment_sources::per_source, or the
+        // table full), and fragments freed because their datagram did not complete in time.
+        fragments_refused, fragments_expired,
+        // ARP replies and neighbour advertisements answering no question of ours, and another MAC
+        // claimed for a live neighbour: both refused (neighbours.hpp).
+        neighbour_unsolicited, neighbour_conflict;
 
     /// What every view shows of these fields (Prometheus, the end-of-run report).
     [[nodiscard]] static std::span<const core::metric> metrics() noexcept;
@@ -77,6 +97,9 @@ private:
     [[nodiscard]] const proxy::listen_point* listener(const core::net_address& dst) const noexcept;
     [[nodiscard]] core::net_address next_hop(const core::net_address& to) const noexcept;
     void handle(rte_mbuf* m, std::uint64_t now);
+    void reclaim_fragments(std::uint64_t now);
+    void count(neighbour_news news) noexcept;
+    [[nodiscard]] bool on_link(const core::net_address& ip) const noexcept;
     void reassemble(rte_mbuf* m, const net::decoded_frame& f, std::uint64_t now);
     bool to_kernel(rte_mbuf* m);
     void from_kernel();
@@ -109,6 +132,7 @@ private:
     std::array<std::uint8_t, 65536 + 18 + sip::padding_bytes> frame_scratch_{};
     rte_ip_frag_tbl* frags_;
     rte_ip_frag_death_row death_row_{};
+    fragment_sources fragment_sources_{fragment_table::max_datagrams, fragment_table::timeout_ns};
 };
 
 } // namespace sipfast::dpdk

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -107,6 +108,36 @@ std::string generator_setup(daemon::daemon_config& cfg, unsigned window, call_ge
     return {};
 }
 
+/// What the mbuf pool must hold so that no path runs it dry while another keeps its share: every
+/// mbuf that can be parked somewhere at once. Mailboxes and the TCP thread copy bytes, never mbufs.
+struct pool_budget {
+    static constexpr unsigned cache = 256;  // per lcore
+    std::uint64_t rings = 0;      // RX and TX descriptors of every queue, the port's and the exception port's
+    std::uint64_t generator = 0;  // --generate: the rings its port is made of
+    std::uint64_t caches = 0;     // a cache fills to 1.5 times its size before it flushes (rte_mempool)
+    std::uint64_t bursts = 0;     // per lcore: an RX burst, the TX buffer, a burst from the kernel, answers
+    std::uint64_t fragments = 0;  // per worker: the reassembly table full, each datagram at its most fragments
+
+    [[nodiscard]] std::uint64_t total() const noexcept { return rings + generator + caches + bursts + fragments; }
+    [[nodiscard]] std::string text() const {
+        std::string t = "rings " + std::to_string(rings);
+        if (generator != 0) t += " + generator rings " + std::to_string(generator);
+        t += " + lcore caches " + std::to_string(caches) + " + bursts in flight " + std::to_string(bursts) +
+             " + fragment tables " + std::to_string(fragments);
+        return t;
+    }
+};
+
+pool_budget pool_budget_for(const daemon::dpdk_config& d, unsigned workers, unsigned lcores, bool tap, bool generate) {
+    pool_budget b;
+    b.rings = std::uint64_t{workers} * (d.rx_descriptors + d.tx_descriptors) * (tap ? 2u : 1u);
+    b.generator = generate ? std::uint64_t{workers} * 2u * 8192u : 0u;
+    b.caches = std::uint64_t{lcores} * (pool_budget::cache * 3 / 2);
+    b.bursts = std::uint64_t{lcores} * 4u * burst;
+    b.fragments = std::uint64_t{workers} * fragment_table::mbufs;
+    return b;
+}
+
 /// p50 and p99 of the delay from receipt to the port taking a forward, all methods and classes.
 std::string pipeline_latency(const std::vector<std::unique_ptr<lcore_worker>>& workers) {
     core::histogram all;
@@ -126,10 +157,21 @@ std::string print_result(const app_options& o, const daemon::daemon_config& cfg,
     std::uint64_t messages = 0;
     for (const auto& w : workers)
         messages += o.framing_only ? w->counters().echoed.get() : w->stats().requests() + w->stats().responses();
-    core::text<256> t;
+    core::text<320> t;
     t.put(o.framing_only ? "framing-only" : (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful"));
     t.put(' ').fixed(static_cast<double>(messages) / elapsed / static_cast<double>(workers.size()), 0);
     t.put(" SIP messages/s per lcore (").number(workers.size()).put(" lcores, ").fixed(elapsed, 2).put(" s)");
+    // Every frame the lcores took from the port, and those [limits] shed before parsing them (a
+    // source over its rate): what shedding costs is read from these, per packet.
+    std::uint64_t frames = 0;
+    std::uint64_t shed = 0;
+    for (const auto& w : workers) {
+        frames += w->counters().rx;
+        shed += w->stats().dropped(proxy::drop_cause::rate_limited) + w->stats().dropped(proxy::drop_cause::banned);
+    }
+    const double per_lcore = elapsed * static_cast<double>(workers.size());
+    t.put(", frames received ").fixed(static_cast<double>(frames) / per_lcore, 0).put("/s per lcore, shed ");
+    t.fixed(static_cast<double>(shed) / per_lcore, 0).put("/s per lcore");
     return std::string(t.view());
 }
 
@@ -197,7 +239,8 @@ int main(int argc, char** argv) {
     for (const proxy::listen_point& l : cfg.proxy.listen) have_tcp = have_tcp || l.transport == sip::transport::tcp;
     if (have_tcp && !have_tap) return fail("TCP listen addresses need --exception-port (TCP is terminated by the kernel)");
 
-    static neighbours neighbour_table;  // shared by the lcores; static: 4096 entries stay off the stack
+    // Shared by the lcores; static: 4096 entries stay off the stack.
+    static neighbours neighbour_table(std::uint64_t{o.neighbour_reachable_ms} * 1'000'000);
     shared_state s;
     s.config = &cfg.proxy;
     s.dpdk = &d;
@@ -221,16 +264,26 @@ int main(int argc, char** argv) {
     control.config.store(&cfg.proxy);
     control.services = {bindings.store.get(), &nonces, &nonce_counts};
     s.control = &control;
-    // Every descriptor of every ring may hold an mbuf (RX and TX, the port's and the tap's), plus
-    // each lcore's cache and what is in flight in a burst.
-    const unsigned ring_mbufs = worker_count * (d.rx_descriptors + d.tx_descriptors) * (have_tap ? 2u : 1u) +
-                                (o.generate != 0 ? worker_count * 2u * 8192u : 0u);
-    const unsigned needed = ring_mbufs + lcores * (256u + 4u * burst) + 1024u;
+    const pool_budget budget = pool_budget_for(d, worker_count, lcores, have_tap, o.generate != 0);
+    const std::uint64_t needed = budget.total();
+    if (needed > std::numeric_limits<std::uint32_t>::max())
+        return fail("the mbuf pool would need " + std::to_string(needed) + " mbufs (" + budget.text() +
+                    "): fewer descriptors or lcores");
     if (d.mbufs != 0 && d.mbufs < needed)
-        return fail("dpdk.mbufs " + std::to_string(d.mbufs) + ": the rings and lcores need at least " + std::to_string(needed));
-    s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", d.mbufs != 0 ? d.mbufs : needed, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+        return fail("dpdk.mbufs " + std::to_string(d.mbufs) + " is too small: " + std::to_string(needed) + " needed (" +
+                    budget.text() + ")");
+    const std::uint32_t pool_size = d.mbufs != 0 ? d.mbufs : static_cast<std::uint32_t>(needed);
+    const std::uint64_t pool_bytes = std::uint64_t{pool_size} * (sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE);
+    s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", pool_size, pool_budget::cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
                                      static_cast<int>(rte_socket_id()));
-    if (s.pool == nullptr) return fail(std::string("mbuf pool: ") + rte_strerror(rte_errno), 1);
+    if (s.pool == nullptr)
+        return fail("mbuf pool of " + std::to_string(pool_size) + " mbufs (" + std::to_string(pool_bytes >> 20) +
+                        " MiB) could not be made: " + rte_strerror(rte_errno) + "; it holds " + budget.text() +
+                        ". Give EAL more memory (-m, hugepages), or take fewer lcores or descriptors",
+                    1);
+    std::fprintf(stderr, "sipfast-dpdk: info: mbuf pool %u mbufs (%llu MiB)%s: %s\n", pool_size,
+                 static_cast<unsigned long long>(pool_bytes >> 20), d.mbufs != 0 ? " as dpdk.mbufs says" : "",
+                 budget.text().c_str());
 
     rte_eth_dev_info info{};
     if (rte_eth_dev_info_get(port, &info) != 0) return fail("port info unavailable", 1);

@@ -58,6 +58,12 @@ def arp_request(src_mac, src, target):
             + b"\0" * 6 + ip4(target))
 
 
+def arp_reply(src_mac, src, dst_mac, dst, eth_dst=None):
+    """An ARP reply "`src` is at `src_mac`" to `dst` (at `dst_mac`); `eth_dst` broadcast for a gratuitous one."""
+    return ((eth_dst or dst_mac) + src_mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + src_mac + ip4(src)
+            + dst_mac + ip4(dst))
+
+
 def write_pcap(path, frames):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
@@ -93,7 +99,7 @@ def idle_ms(config):
     return 2 * (int(t1.group(1)) if t1 else 500) + 100
 
 
-def replay(test, frames, config):
+def replay(test, frames, config, extra=()):
     """Runs sipfast-dpdk (one lcore, stateful unless `config` says otherwise) over `frames` from a
     net_pcap rx file until RX has been idle (idle_ms); returns the frames it sent and its stderr.
     Skips the test where DPDK cannot run."""
@@ -108,7 +114,7 @@ def replay(test, frames, config):
         r = subprocess.run([APP, "--no-huge", "-m", "256", "--no-shconf", "--no-pci", "-l", "0", "--log-level", "lib.eal:error",
                             "--vdev", f"net_pcap0,rx_pcap={rx},tx_pcap={tx}", "--",
                             "--config", cfg, "--exit-when-idle", str(idle_ms(config)), "--address", "198.18.0.1/24",
-                            "--gateway", GATEWAY],
+                            "--gateway", GATEWAY, *extra],
                            capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
                            env={**os.environ, "SIPFAST_BRANCH_SECRET": BRANCH_SECRET})
     except subprocess.TimeoutExpired:
@@ -403,6 +409,96 @@ def tagged(frame, vid):
     return frame[:12] + b"\x81\x00" + struct.pack("!H", (5 << 13) | vid) + frame[12:]
 
 
+ZERO_MAC, BROADCAST, EVIL_MAC = b"\0" * 6, b"\xff" * 6, bytes.fromhex("020000000066")
+STATELESS = ('listen = ["udp:198.18.0.1:5060"]\nmode = "stateless"\ndomains = ["example.com"]\n'
+             '[[location]]\nuser = "bob"\ndomain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n'
+             '[metrics]\nlisten = ""\n')
+
+
+def call_frames():
+    """alice's call to bob (MESSAGES) as frames, alice and bob having asked for our address first."""
+    frames = [arp_request(ALICE_MAC, ALICE, PROXY), arp_request(BOB_MAC, BOB, PROXY)]
+    for who, text in MESSAGES:
+        mac, src, port = (ALICE_MAC, ALICE, 5070) if who == "alice" else (BOB_MAC, BOB, 5062)
+        frames.append(udp_frame(mac, PROXY_MAC, src, port, PROXY, 5060, sip(text)))
+    return frames
+
+
+class FragmentFlood(unittest.TestCase):
+    def test_a_flood_of_first_fragments_leaves_the_call_through(self):
+        # 5 000 first fragments that never complete, 20 datagrams from each of 250 sources, then a
+        # whole call. Each would hold an mbuf for the 2 s the table waits: the bound per source and
+        # a pool sized for the whole table keep the mbufs the call needs (before: the pool ran dry,
+        # net_pcap lost every frame after and the call never went through).
+        flood = []
+        for ident in range(20):
+            for src in range(250):
+                flood.append(fragments(bytes([2, 0, 0, 1, src // 256, src % 256]), PROXY_MAC,
+                                       f"198.51.{src // 200}.{src % 200 + 1}", 40000, PROXY, 5060, b"x" * 600,
+                                       1000 + ident)[0])
+        out, err = replay(self, flood + call_frames(), STATELESS)
+        t = totals(err)
+        self.assertEqual(counts(t), (3, 3, 3, 3), err)
+        out = [f for f in out if f[12:14] != b"\x08\x06"]
+        self.assertEqual(len(out), 6, err)
+        for frame, (start, to) in zip(out, [("INVITE", BOB_MAC), ("SIP/2.0 180", ALICE_MAC), ("SIP/2.0 200", ALICE_MAC),
+                                            ("ACK", BOB_MAC), ("BYE", BOB_MAC), ("SIP/2.0 200", ALICE_MAC)]):
+            dst_mac, _, _, _, _, text = decode_udp(self, frame)
+            self.assertTrue(text.startswith(start), text)
+            self.assertEqual(dst_mac, to)
+        # Past 8 a source, and past 1024 incomplete datagrams in all, a new one is refused.
+        self.assertGreaterEqual(t.get("fragments refused", 0), 5000 - 1024, err)
+        self.assertEqual(t.get("reassembled"), 0, err)
+        self.assertIn("fragment tables", err)  # the pool's budget is logged at start
+
+
+class NeighbourPoisoning(unittest.TestCase):
+    def test_forged_arp_and_udp_do_not_move_a_known_neighbour(self):
+        # bob is known (his ARP request for our address). Then someone at EVIL_MAC claims bob's
+        # address, one way per replay: an ARP reply nobody asked for, gratuitous ARP (a request and
+        # a broadcast reply), an ARP request for our address, a SIP request (OPTIONS, which the
+        # proxy accepts and answers) from bob's IP. alice's INVITE, after it, must still reach bob's
+        # MAC (before: newest wins, and each of them sent it to EVIL_MAC).
+        options = sip("OPTIONS sip:198.18.0.1 SIP/2.0\nVia: SIP/2.0/UDP 198.18.0.20:5062;branch=z9hG4bKevil1\n"
+                      "Max-Forwards: 70\nFrom: <sip:bob@example.com>;tag=e1\nTo: <sip:198.18.0.1>\n"
+                      "Call-ID: evil-1@198.18.0.20\nCSeq: 1 OPTIONS\n\n")
+        forgeries = [  # (what, frame, neighbour unsolicited, neighbour conflict)
+            ("unsolicited ARP reply", arp_reply(EVIL_MAC, BOB, PROXY_MAC, PROXY), 1, 0),
+            ("gratuitous ARP request", BROADCAST + EVIL_MAC + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
+             + EVIL_MAC + ip4(BOB) + ZERO_MAC + ip4(BOB), 0, 0),
+            ("gratuitous ARP reply", arp_reply(EVIL_MAC, BOB, ZERO_MAC, BOB, BROADCAST), 0, 0),
+            ("ARP request for our address", arp_request(EVIL_MAC, BOB, PROXY), 0, 1),
+            ("SIP request from bob's address", udp_frame(EVIL_MAC, PROXY_MAC, BOB, 5062, PROXY, 5060, options), 0, 1),
+        ]
+        call = call_frames()
+        for what, forged, unsolicited, conflict in forgeries:
+            with self.subTest(what):
+                out, err = replay(self, call[:2] + [forged] + call[2:3], STATELESS)
+                t = totals(err)
+                udp = [decode_udp(self, f) for f in out if f[12:14] != b"\x08\x06"]
+                invite = [u for u in udp if u[5].startswith("INVITE ")]
+                self.assertEqual(len(invite), 1, err)
+                self.assertEqual((invite[0][0], invite[0][2]), (BOB_MAC, ip4(BOB)), err)
+                for dst_mac, _, dst, _, _, text in udp:  # the 200 to the OPTIONS too: bob's address, bob's MAC
+                    self.assertEqual((dst_mac, dst), (BOB_MAC, ip4(BOB)), text)
+                self.assertEqual(len(udp), 2 if forged[12:14] == b"\x08\x00" else 1, err)
+                self.assertEqual((t.get("neighbour unsolicited"), t.get("neighbour conflict")), (unsolicited, conflict), err)
+
+    def test_a_stale_neighbour_is_used_and_asked_about_again(self):
+        # With a reachable time of 0 every neighbour is stale at once (aging itself is
+        # neighbours_test's, on its own clock): the INVITE still goes to bob's MAC, after a fresh
+        # ARP question about him.
+        out, err = replay(self, call_frames()[:3], STATELESS, ["--neighbour-reachable-ms", "0"])
+        self.assertEqual(len(out), 4, err)  # ARP reply to alice and bob, our question, the INVITE
+        question, invite = out[2], out[3]
+        self.assertEqual((question[0:6], question[12:14]), (BROADCAST, b"\x08\x06"))
+        self.assertEqual(struct.unpack("!H", question[20:22])[0], 1)
+        self.assertEqual((question[28:32], question[38:42]), (ip4(PROXY), ip4(BOB)))
+        dst_mac, _, _, _, _, text = decode_udp(self, invite)
+        self.assertEqual(dst_mac, BOB_MAC)
+        self.assertTrue(text.startswith("INVITE sip:bob@198.18.0.20:5062 SIP/2.0\r\n"), text)
+
+
 class Vlan(unittest.TestCase):
     def test_answers_and_forwards_keep_each_peers_vlan(self):
         # alice and bob speak to us on VLAN 7: the ARP replies, the INVITE to bob and the 180 back
@@ -445,6 +541,30 @@ class Options(unittest.TestCase):
             if "EAL initialisation failed" in err:
                 raise unittest.SkipTest("DPDK cannot run here: " + err[-300:])
             self.assertEqual(r.returncode, 2, err)
+            self.assertIn("sipfast-dpdk: error: " + message, err)
+
+    def test_a_pool_too_small_or_too_large_is_refused_with_its_budget(self):
+        # The pool is sized for the rings, the caches, the bursts and the fragment tables: a
+        # dpdk.mbufs below that is refused with the breakdown (2), and so is a pool EAL's memory
+        # cannot hold (1: -m 40 --no-huge makes about 8 000 mbufs at most, one worker needs 11 040).
+        tmp = tempfile.mkdtemp(prefix="sipfast-dpdk-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        base = 'listen = ["udp:198.18.0.1:5060"]\n[metrics]\nlisten = ""\n[registrar]\ndatabase = ""\n'
+        budget = "rings 2048 + lcore caches 384 + bursts in flight 128 + fragment tables 8480"
+        for memory, extra, status, message in (
+                ("128", "[dpdk]\nmbufs = 1000\n", 2, f"dpdk.mbufs 1000 is too small: 11040 needed ({budget})"),
+                ("40", "", 1, f"mbuf pool of 11040 mbufs (24 MiB) could not be made: Cannot allocate memory; it holds {budget}. "
+                              "Give EAL more memory (-m, hugepages)")):
+            cfg = os.path.join(tmp, "pool.toml")
+            with open(cfg, "w") as f:
+                f.write(base + extra)
+            r = subprocess.run([APP, "--no-huge", "-m", memory, "--no-shconf", "--no-pci", "-l", "0", "--log-level",
+                                "lib.eal:error", "--vdev", "net_null0", "--", "--config", cfg],
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            err = r.stderr.decode(errors="replace")
+            if "EAL initialisation failed" in err:
+                raise unittest.SkipTest("DPDK cannot run here: " + err[-300:])
+            self.assertEqual(r.returncode, status, err)
             self.assertIn("sipfast-dpdk: error: " + message, err)
 
 
