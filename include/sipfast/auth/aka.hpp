@@ -151,7 +151,8 @@ public:
     static constexpr unsigned ind_bits = 5;
     static constexpr std::uint64_t seq_max = (std::uint64_t{1} << (48 - ind_bits)) - 1;
 
-    /// `seq_he` the last SEQ issued (0: none yet); `ind` in 0..31 (bits above are ignored).
+    /// `seq_he` the last SEQ issued (0: none yet; above seq_max taken as seq_max); `ind` in 0..31
+    /// (bits above are ignored).
     explicit sqn_generator(std::uint64_t seq_he = 0, std::uint8_t ind = 0) noexcept
         : seq_(seq_he > seq_max ? seq_max : seq_he), ind_(static_cast<std::uint8_t>(ind & ((1u << ind_bits) - 1))) {}
 

@@ -37,7 +37,8 @@ struct milenage_output {
 /// The functions of one subscriber: K and OPc, held for the object's life and wiped when it goes.
 /// Each call runs AES-128 (ECB, single blocks) in OpenSSL's EVP on a cipher context of the calling
 /// thread, made on its first use and keyed with K once per call: no allocation after that first
-/// use, and objects of different subscribers may be used from any thread at once.
+/// use. Nothing in an object changes after construction: any object may be used from any thread
+/// at once.
 ///
 /// Every function answers std::nullopt only when OpenSSL fails (no memory for the thread's
 /// context on its first use): never a value computed with a failed cipher.
