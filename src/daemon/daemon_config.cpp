@@ -168,6 +168,28 @@ bool read_dpdk(context& c, const toml::node& n, dpdk_config& d) {
     return true;
 }
 
+// A next hop, "transport:ip:port" (transport and port optional, as in listen).
+bool read_next_hop(context& c, const toml::node& v, const std::string& label, core::net_address& to, sip::transport& t) {
+    std::string hop;
+    proxy::listen_point lp;
+    if (!read_string(c, v, label, hop)) return false;
+    if (!parse_listen(hop, lp)) return c.fail(v, label + ": '" + hop + "' is not transport:ip:port (a numeric address)");
+    to = lp.address;
+    t = lp.transport;
+    return true;
+}
+
+// [emergency]: where urn:service:sos calls go.
+bool read_emergency(context& c, const toml::node& n, proxy::proxy_config& p) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "emergency: expected a table ([emergency] with next_hop)");
+    for (auto&& [k, v] : *t) {
+        if (k.str() != "next_hop") return c.fail(v, "emergency: unknown key '" + std::string(k.str()) + "' (next_hop)");
+        if (!read_next_hop(c, v, "emergency.next_hop", p.emergency_next_hop, p.emergency_transport)) return false;
+    }
+    return true;
+}
+
 bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
     const auto* t = n.as_table();
     if (t == nullptr) return c.fail(n, "route: expected a table ([[route]])");
@@ -179,13 +201,7 @@ bool read_route(context& c, const toml::node& n, proxy::route_rule& r) {
         } else if (key == "user_prefix") {
             if (!read_string(c, v, "route.user_prefix", r.user_prefix)) return false;
         } else if (key == "next_hop") {
-            std::string hop;
-            proxy::listen_point lp;
-            if (!read_string(c, v, "route.next_hop", hop)) return false;
-            if (!parse_listen(hop, lp))
-                return c.fail(v, "route.next_hop: '" + hop + "' is not transport:ip:port (a numeric address)");
-            r.next_hop = lp.address;
-            r.transport = lp.transport;
+            if (!read_next_hop(c, v, "route.next_hop", r.next_hop, r.transport)) return false;
             have_hop = true;
         } else {
             return c.fail(v, "route: unknown key '" + std::string(key) + "'");
@@ -708,6 +724,8 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             (void)read_registrar(c, v, cfg);
         } else if (key == "forking") {
             (void)read_forking(c, v, cfg.proxy);
+        } else if (key == "emergency") {
+            (void)read_emergency(c, v, cfg.proxy);
         } else if (key == "limits") {
             (void)read_limits(c, v, cfg.proxy);
         } else if (key == "topology") {

@@ -150,6 +150,11 @@ struct proxy_config {
     std::uint64_t t4_ns = 5'000'000'000;
     std::uint64_t timer_c_ns = 180'000'000'000;   ///< §16.6 step 11: an INVITE ringing this long is cancelled
     relay_policy policy;
+    /// Where emergency calls go ([emergency] next_hop: an E-CSCF, an ESRP): a Request-URI
+    /// urn:service:sos or one of its sub-services, from anyone, without authentication. None: such
+    /// a request is answered 503.
+    net_address emergency_next_hop;
+    sip::transport emergency_transport = sip::transport::udp;
     fork_mode forking = fork_mode::parallel;
     std::uint64_t branch_timeout_ns = 20'000'000'000;  ///< sequential forking: how long a branch is tried before the next
     /// Per-source rate limits, checked before a datagram is parsed ([limits]; off in a library

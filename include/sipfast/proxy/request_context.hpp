@@ -60,6 +60,7 @@ struct request_context {
 
     // validate (§16.3)
     bool ruri_is_us = false;       ///< the Request-URI is one of our listen addresses
+    bool emergency = false;        ///< an emergency service URN (urn:service:sos[.*], RFC 5031): [emergency] next_hop
     std::uint64_t loop_hash = 0;   ///< what decides where it goes (our branch carries it)
     // local routing (§16.4)
     sip::uri target;               ///< the Request-URI, or what a strict router left in the last Route

@@ -32,7 +32,7 @@ bool within(const std::vector<subnet>& reach, const net_address& to) noexcept {
 // Whether the request may go to `to` under the closed policy.
 bool admitted(const request_context& ctx, const net_address& to) noexcept {
     const relay_policy& p = ctx.local.config().policy;
-    if (ctx.for_our_domain || !ctx.authenticated_user.empty() || ctx.our_dialog) return true;
+    if (ctx.for_our_domain || ctx.emergency || !ctx.authenticated_user.empty() || ctx.our_dialog) return true;
     if (const trusted_peer* from = p.peer_of(ctx.in.source)) return within(from->reach, to);
     return p.peer_of(to) != nullptr;  // a trusted element applies its own policy
 }

@@ -56,6 +56,7 @@ verdict challenge(const request_context& ctx, const auth_host& host, const chall
 const sip::uri* who_must_prove(const request_context& ctx, const auth_config& a, const challenge_kind*& kind) noexcept {
     const sip::message& m = ctx.m;
     if (m.method == sip::method::ack || m.method == sip::method::cancel) return nullptr;
+    if (ctx.emergency) return nullptr;  // TS 24.229 §5.2.10: an emergency call is never challenged
     for (const subnet& t : a.trusted)
         if (t.contains(ctx.in.source)) return nullptr;
     if (m.method == sip::method::register_) {

@@ -115,6 +115,11 @@ verdict resolve(request_context& ctx, const location_service& locations, const r
         ctx.transport = uri_transport(ctx.next_route.address, sip::transport::udp);
         return verdict::next();
     }
+    if (ctx.emergency && !ctx.in_dialog()) {  // to the configured emergency next hop, whoever asks
+        ctx.destination = ctx.local.config().emergency_next_hop;
+        ctx.transport = ctx.local.config().emergency_transport;
+        return verdict::next();
+    }
     const sip::uri& target = ctx.target;
     const bool tel = target.scheme == sip::uri_scheme::tel;
     // Within a dialog the route set is the whole route: the remote target is where it goes. An ACK

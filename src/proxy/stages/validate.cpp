@@ -110,6 +110,14 @@ bool is_scanner(const sip::message& m) noexcept {
 
 } // namespace
 
+bool is_emergency_urn(std::string_view uri) noexcept {
+    // RFC 5031 §4: "urn:service:sos", or a sub-service of it ("urn:service:sos.fire"); URNs compare
+    // without case (RFC 8141 §3).
+    constexpr std::string_view sos = "urn:service:sos";
+    return uri.size() >= sos.size() && sip::iequals(uri.substr(0, sos.size()), sos) &&
+           (uri.size() == sos.size() || uri[sos.size()] == '.');
+}
+
 verdict validate(request_context& ctx) noexcept {
     const sip::message& m = ctx.m;
     // Scanners learn from every answer we give (which users exist, which methods pass): they get none.
@@ -117,7 +125,13 @@ verdict validate(request_context& ctx) noexcept {
     // §16.3 step 2: a scheme we can route. sips: asks for TLS on every hop (§26.2), which we do
     // not serve: forwarding it over UDP or TCP would break that promise.
     const sip::uri_scheme scheme = m.request_uri.scheme;
-    if (scheme != sip::uri_scheme::sip && scheme != sip::uri_scheme::tel) return verdict::answer(416, "Unsupported URI Scheme");
+    // An emergency call is never refused for its scheme (TS 24.229 §5.2.10): it goes to the
+    // emergency next hop, or is answered 503 when none is configured.
+    ctx.emergency = scheme == sip::uri_scheme::other && is_emergency_urn(m.request_uri.text);
+    if (ctx.emergency && !ctx.local.config().emergency_next_hop.valid())
+        return verdict::answer(503, "Service Unavailable (No Emergency Route)");
+    if (scheme != sip::uri_scheme::sip && scheme != sip::uri_scheme::tel && !ctx.emergency)
+        return verdict::answer(416, "Unsupported URI Scheme");
     ctx.ruri_is_us = scheme != sip::uri_scheme::tel &&
                      ctx.local.is_us(m.request_uri.host, m.request_uri.port, m.request_uri.has_port);
 

@@ -215,6 +215,18 @@ TEST(DaemonConfig, PolicyAndPeers) {
     EXPECT_TRUE(c.proxy.policy.peers[1].reach.empty());  // anywhere but the deny list
 }
 
+TEST(DaemonConfig, EmergencyNextHop) {
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n", "e.toml", d));
+    EXPECT_FALSE(d.proxy.emergency_next_hop.valid());  // none unless told: sos calls are answered 503
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n[emergency]\nnext_hop = \"tcp:198.18.0.50:5070\"\n", "e.toml", c));
+    core::net_address expected;
+    ASSERT_TRUE(core::parse_ip_port("198.18.0.50:5070", 5060, expected));
+    EXPECT_EQ(c.proxy.emergency_next_hop, expected);
+    EXPECT_EQ(c.proxy.emergency_transport, sip::transport::tcp);
+}
+
 TEST(DaemonConfig, Limits) {
     daemon_config d;
     ASSERT_FALSE(load_config("listen = [\"udp:198.18.0.1\"]\n", "l.toml", d));
@@ -377,6 +389,9 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
         {"listen = [\"udp:127.0.0.1\"]\n[registrar]\nfile = \"b.db\"\n", 3,
          "registrar: unknown key 'file' (enabled, database, service_route, min_expires_s, max_expires_s, default_expires_s, max_bindings)"},
         {"listen = [\"udp:127.0.0.1\"]\n[dpdk]\nrx_descriptors = 8\n", 3, "dpdk.rx_descriptors: expected descriptors from 64 to 32768"},
+        {"listen = [\"udp:127.0.0.1\"]\n[emergency]\nnext_hop = \"e-cscf.example.net\"\n", 3,
+         "emergency.next_hop: 'e-cscf.example.net' is not transport:ip:port (a numeric address)"},
+        {"listen = [\"udp:127.0.0.1\"]\n[emergency]\nroute = 1\n", 3, "emergency: unknown key 'route' (next_hop)"},
         {"listen = [\"udp:127.0.0.1\"]\n[limits]\nbyte_burst = 1500\n", 3, "limits.byte_burst: expected bytes from 65535 to 2000000000"},
         {"listen = [\"udp:127.0.0.1\"]\n[limits]\nmessages_per_s = 0\nbytes_per_s = 0\nban_s = 5\n", 2,
          "limits: ban_s needs messages_per_s or bytes_per_s"},

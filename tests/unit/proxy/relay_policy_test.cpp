@@ -171,5 +171,37 @@ TEST(RelayPolicy, AForksDeniedBranchesAreLeftOut) {
     EXPECT_EQ(r.ctx.more_count, 0u);
 }
 
+// Emergency calls (TS 24.229 §5.2.10, RFC 5031): urn:service:sos and its sub-services go to the
+// configured emergency next hop from anyone, never challenged, never 416.
+TEST(Emergency, AnSosCallGoesToTheEmergencyNextHopFromAStrangerUnchallenged) {
+    stranger_fixture f;
+    auth::nonce_source nonces{std::array<std::uint8_t, auth::nonce_source::secret_bytes>{4, 5, 6}};
+    auto users = std::make_shared<auth::user_directory>();
+    users->add_password("alice", "example.com", "wonder");
+    f.config.auth.mode = auth_mode::all;  // every initial request from our users is challenged
+    f.config.auth.users = users;
+    f.config.emergency_next_hop = addr("198.18.0.50:5060");
+    f.start();
+    f.p->attach({nullptr, &nonces, nullptr});
+    net_address to;
+    for (const std::string_view urn : {"urn:service:sos", "urn:service:sos.fire", "URN:Service:SOS.police"}) {
+        EXPECT_EQ(f.send({.ruri = urn}, f.stranger, &to), 0) << urn;
+        EXPECT_EQ(to, addr("198.18.0.50:5060")) << urn;
+        bool forwarded = false;  // with its Request-URI as the caller wrote it
+        for (std::size_t i = 0; i < f.out.size(); ++i) forwarded |= f.sent(i).starts_with("INVITE " + std::string(urn) + " ");
+        EXPECT_TRUE(forwarded) << urn;
+    }
+    // The same user calling anyone else is challenged; another service URN is still not ours to route.
+    EXPECT_EQ(f.send({.ruri = "sip:bob@example.com"}, f.stranger), 407);
+    EXPECT_EQ(f.send({.ruri = "urn:service:counseling"}, f.stranger), 416);
+    EXPECT_EQ(f.send({.ruri = "urn:service:sosx"}, f.stranger), 416);
+}
+
+TEST(Emergency, WithoutANextHopAnSosCallIsAnswered503Not416) {
+    stranger_fixture f;
+    EXPECT_EQ(f.send({.ruri = "urn:service:sos"}, f.stranger), 503);
+    EXPECT_EQ(f.sent().substr(0, 52), "SIP/2.0 503 Service Unavailable (No Emergency Route)");
+}
+
 } // namespace
 } // namespace sipfast::proxy

@@ -5,8 +5,12 @@
 
 namespace sipfast::proxy {
 
+/// Whether `uri` is an emergency service URN: urn:service:sos or a sub-service of it (RFC 5031).
+[[nodiscard]] bool is_emergency_urn(std::string_view uri) noexcept;
+
 /// Request validation (RFC 3261 §16.3): a scheme we route, sip or tel (416 otherwise: sips needs
-/// TLS, which we do not serve), Max-Forwards (483 at 0,
+/// TLS, which we do not serve; an emergency URN goes on, ctx.emergency, or is answered 503 when
+/// no [emergency] next hop is configured), Max-Forwards (483 at 0,
 /// but an OPTIONS to us is answered), every Proxy-Require option tag one we support (420 with
 /// Unsupported), and no loop (482: our own Via with this request's loop hash, §16.3 step 4).
 /// Sets ctx.ruri_is_us and ctx.loop_hash.
