@@ -3,6 +3,7 @@
 // only for our users, from our authenticated users, within dialogs we record-routed, from or to a
 // peer; never to the deny list.
 #include "sipfast/proxy/stages/admit.hpp"
+#include "sipfast/proxy/stages/identity.hpp"
 
 #include <gtest/gtest.h>
 
@@ -201,6 +202,35 @@ TEST(Emergency, WithoutANextHopAnSosCallIsAnswered503Not416) {
     stranger_fixture f;
     EXPECT_EQ(f.send({.ruri = "urn:service:sos"}, f.stranger), 503);
     EXPECT_EQ(f.sent().substr(0, 52), "SIP/2.0 503 Service Unavailable (No Emergency Route)");
+}
+
+// Asserted identity (RFC 3325): the [[peer]]s are the trust domain.
+TEST(AssertedIdentity, OnlyThePeersAssertAndWeAssertOurAuthenticatedUsersTowardThem) {
+    proxy_config c = test::stage_config();
+    c.policy.peers = {{{addr("198.18.0.30"), 32}, {}}};  // the S-CSCF, say
+    const std::string pai = "P-Asserted-Identity: <sip:ceo@example.com>\n";
+    const auto run = [&](net_address from, std::string_view extra, std::string_view user, net_address to) {
+        test::stage_run r(c, request_spec{.ruri = "sip:carol@198.18.0.40:5080", .extra = extra}, from);
+        r.validated_and_routed();
+        r.ctx.authenticated_user = user;
+        r.ctx.destination = to;
+        EXPECT_TRUE(assert_identity(r.ctx).go_on());
+        return r.edited();
+    };
+    const net_address stranger = addr("198.18.0.9:5070"), peer = addr("198.18.0.30:5060"), elsewhere = addr("198.18.0.40:5080");
+    // Anyone can write one: from outside the trust domain it is removed.
+    EXPECT_EQ(run(stranger, pai, "", elsewhere).find("P-Asserted-Identity"), std::string::npos);
+    EXPECT_EQ(run(stranger, pai, "", peer).find("P-Asserted-Identity"), std::string::npos);
+    // A peer's stands.
+    EXPECT_NE(run(peer, pai, "", elsewhere).find("P-Asserted-Identity: <sip:ceo@example.com>\r\n"), std::string::npos);
+    // A peer's, toward outside the trust domain, when the user asked for privacy: removed.
+    EXPECT_EQ(run(peer, pai + "Privacy: header; id\n", "", elsewhere).find("P-Asserted-Identity"), std::string::npos);
+    // Our authenticated user toward a peer: asserted as the identity proved, whatever they preferred or claimed.
+    const std::string asserted = run(stranger, pai + "P-Preferred-Identity: <sip:ceo@example.com>\n", "alice", peer);
+    EXPECT_NE(asserted.find("P-Asserted-Identity: <sip:alice@example.com>\r\nFrom: "), std::string::npos) << asserted;
+    EXPECT_EQ(asserted.find("ceo"), std::string::npos) << asserted;
+    // ... and toward anyone else, nothing asserted.
+    EXPECT_EQ(run(stranger, "", "alice", elsewhere).find("P-Asserted-Identity"), std::string::npos);
 }
 
 } // namespace

@@ -71,7 +71,8 @@ TEST(Validate, RoutesSipSipsAndTelOnlyAndNotesWhetherTheRequestUriIsUs) {
         {"sip:example.com", 0, false},       // a domain we serve is not our address
         {"mailto:bob@example.com", 416, false},
         {"http://example.com/bob", 416, false},
-        {"urn:service:sos", 416, false},
+        {"urn:service:counseling", 416, false},  // a service URN other than an emergency one
+        {"urn:service:sos", 503, false},  // an emergency one is never 416: 503 without [emergency] next_hop
     };
     for (const row& r : rows) {
         SCOPED_TRACE(std::string(r.ruri));
@@ -80,6 +81,10 @@ TEST(Validate, RoutesSipSipsAndTelOnlyAndNotesWhetherTheRequestUriIsUs) {
         EXPECT_EQ(v.status, r.status);
         if (r.status == 416) {
             EXPECT_EQ(v.reason, "Unsupported URI Scheme");
+            continue;
+        }
+        if (r.status == 503) {
+            EXPECT_TRUE(s.ctx.emergency);
             continue;
         }
         EXPECT_TRUE(v.go_on());
