@@ -569,10 +569,13 @@ void pipeline::on_timer_c(transaction& t, outbox& out) noexcept {
     if (t.client_done) return;  // answered meanwhile
     if (t.provisional_seen && !t.cancel_sent) {
         send_cancel(t, out);  // rearms C for 64*T1
-        return;
+        if (t.cancel_sent) return;
+        // No CANCEL could be made (the store full, the request too long to copy): nothing would
+        // ever end the branch, so it ends now.
     }
-    // The CANCEL brought no final answer either, or a sequential branch never rang: the branch is
-    // over (§9.1). It counts as 487 if the caller cancelled, else 408 (§16.7 step 2).
+    // The CANCEL brought no final answer either, or none could be sent, or a sequential branch
+    // never rang: the branch is over (§9.1). It counts as 487 if the caller cancelled, else 408
+    // (§16.7 step 2).
     wheel_.cancel(t.timers.client_retransmit);
     wheel_.cancel(t.timers.client_lifetime);
     t.client_done = true;

@@ -274,6 +274,32 @@ TEST(Stateful, RingingWithoutEndIsCancelledByTimerCThenGivenUp) {
     EXPECT_EQ(f.p->stats().transactions_active, 0u);
 }
 
+TEST(Stateful, TimerCGivesUpABranchWhoseCancelCannotBeMade) {
+    // Found by pipeline_fuzz: when Timer C fires and no CANCEL can be made (here a From too long
+    // for the 2 kB a CANCEL is written in; also a full message store), the branch must still end.
+    // It was left in Proceeding with no timer, its slot taken for ever.
+    fixture f;
+    std::string inv = invite();
+    const std::size_t from = inv.find("From: Alice");
+    ASSERT_NE(from, std::string::npos);
+    inv.replace(from, 11, "From: \"" + std::string(2100, 'a') + "\"");
+    ASSERT_EQ(f.feed(inv, f.uac), 2u);
+    const std::string fwd = f.sent_to(f.uas);
+    ASSERT_FALSE(fwd.empty());
+    f.feed(answer(fwd, 180, "Ringing"), f.uas);
+    f.tick(179'000 * ms);
+    f.tick(181'000 * ms);
+    // §16.6 step 11 and §16.7 step 2: the branch is over, the caller hears 408.
+    bool timed_out = false;
+    for (std::size_t i = 0; i < f.out.size(); ++i)
+        timed_out = timed_out || (f.out[i].destination == f.uac && status_of(f.sent(i)) == 408);
+    EXPECT_TRUE(timed_out);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
+    f.tick(300'000 * ms);
+    EXPECT_EQ(f.p->transactions(), 0u);
+    EXPECT_EQ(f.p->stats().transactions_active, 0u);
+}
+
 TEST(Stateful, ACancelTheCalleeNeverAnswersEndsIn487) {
     fixture f;
     f.feed(invite(), f.uac);

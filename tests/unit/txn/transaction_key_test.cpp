@@ -40,6 +40,18 @@ TEST(TransactionKey, BranchSentByAndMethod) {
     EXPECT_EQ(transaction_key(cancel.msg, "INVITE").bytes(), key_of("INVITE", "10.0.0.5;branch=z9hG4bKx"));
 }
 
+TEST(TransactionKey, EmptyOrAbsentBranch) {
+    // An absent branch (an RFC 2543 client; "branch=" does not parse) is an empty view with no
+    // bytes behind it: the key is still made, and under UBSan copying it must not pass a null
+    // pointer to memcpy. So is an empty method.
+    EXPECT_EQ(key_of("INVITE", "10.0.0.5:5062"), "|10.0.0.5:5062|INVITE");
+    EXPECT_EQ(key_of("ACK", "10.0.0.5:5062"), "|10.0.0.5:5062|INVITE");
+    parsed p(request("INVITE", "10.0.0.5"));
+    ASSERT_TRUE(p.result.ok());
+    EXPECT_TRUE(transaction_key(p.msg).valid());
+    EXPECT_TRUE(transaction_key(p.msg, "").valid());
+}
+
 TEST(TransactionKey, TooLongIsInvalid) {
     parsed p(request("INVITE", "10.0.0.5;branch=z9hG4bK" + std::string(200, 'b')));
     ASSERT_TRUE(p.result.ok());
