@@ -13,27 +13,7 @@
 #include "proxy_test_util.hpp"
 #include "test_util.hpp"
 
-namespace {
-std::atomic<long> allocations{0};
-bool counting = false;
-}
-
-extern "C" void* __libc_malloc(std::size_t);
-extern "C" void* __libc_calloc(std::size_t, std::size_t);
-extern "C" void* __libc_realloc(void*, std::size_t);
-
-extern "C" void* malloc(std::size_t n) {
-    if (counting) ++allocations;
-    return __libc_malloc(n);
-}
-extern "C" void* calloc(std::size_t n, std::size_t s) {
-    if (counting) ++allocations;
-    return __libc_calloc(n, s);
-}
-extern "C" void* realloc(void* p, std::size_t n) {
-    if (counting) ++allocations;
-    return __libc_realloc(p, n);
-}
+#include "malloc_count.hpp"
 
 namespace sipfast::proxy {
 namespace {
