@@ -308,13 +308,15 @@ class Replay(unittest.TestCase):
             original = original.decode()
             if who == "alice":  # a REGISTER, to the registrar the route names
                 self.assertEqual((dst_mac, dst, dport), (REGISTRAR_MAC, ip4(REGISTRAR), 5060))
-                via = re.match(r"REGISTER [^\r]*\r\n(Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000\.[0-9a-f]{32}\."
-                               r"[0-9a-f]{16}\r\n)", text)
+                # Zoiper supports path: we put ourselves in it (RFC 3327), above our Via.
+                path = "Path: <sip:198.18.0.1:5060;lr>\r\n"
+                via = re.match(r"REGISTER [^\r]*\r\n" + re.escape(path) +
+                               r"(Via: SIP/2.0/UDP 198.18.0.1:5060;branch=z9hG4bKsf0000\.[0-9a-f]{32}\.[0-9a-f]{16}\r\n)", text)
                 self.assertIsNotNone(via, text)
                 our_vias.append(via.group(1))
-                # Exactly these edits, nothing else touched (the Authorization included): our Via
-                # on top, received on alice's, Max-Forwards down one, our Route taken off.
-                expect = (original.replace("\r\nVia: ", "\r\n" + via.group(1) + "Via: ", 1)
+                # Exactly these edits, nothing else touched (the Authorization included): our Path
+                # and Via on top, received on alice's, Max-Forwards down one, our Route taken off.
+                expect = (original.replace("\r\nVia: ", "\r\n" + path + via.group(1) + "Via: ", 1)
                           .replace(";rport\r\n", ";received=198.18.0.9;rport=5070\r\n", 1)
                           .replace("\r\nMax-Forwards: 70\r\n", "\r\nMax-Forwards: 69\r\n", 1)
                           .replace("Route: <sip:198.18.0.1:5060;lr>\r\n", "", 1))

@@ -6,6 +6,7 @@
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/proxy/response.hpp"
 #include "sipfast/proxy/stages/topology.hpp"
+#include "sipfast/sip/params.hpp"
 #include "sipfast/txn/branch.hpp"
 
 namespace sipfast::proxy {
@@ -24,6 +25,28 @@ std::string_view record_route_line(request_context& ctx, const listen_point& sid
                             side.transport == sip::transport::tcp ? ";transport=tcp;lr;sfd=" : ";lr;sfd=", mark.view(),
                             sealed_route.empty() ? "" : ";", sealed_route.empty() ? "" : sealed_route_param,
                             sealed_route.empty() ? "" : "=", sealed_route, ">\r\n"},
+                           ctx.err);
+}
+
+// RFC 3327: in front of a registrar we put ourselves in the REGISTER's Path, so requests to the
+// user come back through us; only when the user agent said it supports path (§5.1).
+bool wants_path(const request_context& ctx) noexcept {
+    if (ctx.m.method != sip::method::register_ || !(ctx.local.config().record_route || ctx.hide)) return false;
+    bool path = false;
+    ctx.m.for_each_value(sip::header_id::supported, [&](std::string_view tag) {
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+        path = sip::iequals(tag, "path");
+        return !path;
+    });
+    return path;
+}
+
+std::string_view path_line(request_context& ctx, const listen_point& side) noexcept {
+    std::array<char, 48> host_buf{};
+    return ctx.editor.keep({"Path: <sip:", format_host(side.address, host_buf), ":",
+                            ctx.editor.keep_number(side.address.port, ctx.err),
+                            side.transport == sip::transport::tcp ? ";transport=tcp;lr>\r\n" : ";lr>\r\n"},
                            ctx.err);
 }
 
@@ -88,6 +111,10 @@ verdict forward(request_context& ctx, std::string_view branch) noexcept {
         }
     }
     if (!ctx.route.empty()) ctx.note(e.insert(top, ctx.route));  // a binding's Path (RFC 3327 §5.3)
+    if (wants_path(ctx)) {  // topmost: before any Path an earlier proxy put
+        const sip::header* first = m.find(sip::header_id::path);
+        ctx.note(e.insert(first != nullptr && first->name.data() < top ? first->name.data() : top, path_line(ctx, *ctx.leave)));
+    }
     if (!rr_lines.empty()) ctx.note(e.insert(top, rr_lines));
     ctx.note(e.insert(top, via_line));
     if (ctx.err != sip::edit_error::none) return verdict::answer(500, "Request Too Complex To Forward");

@@ -462,5 +462,23 @@ TEST(Forward, TooManyEditsIsRefusedWith500) {
     EXPECT_EQ(s.ctx.err, sip::edit_error::too_many_edits);
 }
 
+// ---- RFC 3327: Path, in front of a registrar -----------------------------------------------------
+
+TEST(Forward, AForwardedRegisterGetsOurPathWhenTheAgentSupportsIt) {
+    const auto register_with = [](std::string_view extra, bool record_route = true) {
+        proxy_config c = stage_config();
+        c.record_route = record_route;
+        stage_run s(c, request_spec{.method = "REGISTER", .ruri = "sip:198.18.0.60:5060", .extra = extra});
+        return forwarded(s);
+    };
+    const std::string with = register_with("Supported: 100rel, path\n");
+    EXPECT_NE(with.find("\r\nPath: <sip:198.18.0.1:5060;lr>\r\nVia: SIP/2.0/UDP 198.18.0.1:5060;"), std::string::npos) << with;
+    // Ours topmost, before the one a proxy nearer the user put.
+    const std::string two = register_with("Path: <sip:198.18.0.70;lr>\nSupported: path\n");
+    EXPECT_LT(two.find("Path: <sip:198.18.0.1:5060;lr>"), two.find("Path: <sip:198.18.0.70;lr>")) << two;
+    EXPECT_EQ(register_with("Supported: 100rel\n").find("Path:"), std::string::npos);  // §5.1: not without support
+    EXPECT_EQ(register_with("Supported: path\n", false).find("Path:"), std::string::npos);  // we are not on the route
+}
+
 } // namespace
 } // namespace sipfast::proxy
