@@ -33,9 +33,7 @@ std::string_view record_route_line(request_context& ctx, const listen_point& sid
 bool wants_path(const request_context& ctx) noexcept {
     if (ctx.m.method != sip::method::register_ || !(ctx.local.config().record_route || ctx.hide)) return false;
     bool path = false;
-    ctx.m.for_each_value(sip::header_id::supported, [&](std::string_view tag) {
-        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
-        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    ctx.m.for_each_value(sip::header_id::supported, [&](std::string_view tag) {  // values come trimmed
         path = sip::iequals(tag, "path");
         return !path;
     });
