@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "sipfast/auth/base64.hpp"
 #include "sipfast/sip/params.hpp"
@@ -107,6 +108,36 @@ aka_error parse_aka_nonce(std::string_view nonce, block& rand, autn_bytes& autn)
     if (n != nonce_bytes) return aka_error::wrong_length;
     std::copy_n(raw.begin(), 16, rand.begin());
     std::copy_n(raw.begin() + 16, 16, autn.begin());
+    return aka_error::none;
+}
+
+aka_error make_rand(block& out) noexcept {
+    return RAND_bytes(out.data(), static_cast<int>(out.size())) == 1 ? aka_error::none : aka_error::crypto_failure;
+}
+
+aka_nonce_with_data make_aka_nonce(const block& rand, const autn_bytes& autn, std::string_view data) noexcept {
+    std::array<std::uint8_t, nonce_bytes + aka_server_data_max> raw{};
+    std::copy(rand.begin(), rand.end(), raw.begin());
+    std::copy(autn.begin(), autn.end(), raw.begin() + 16);
+    data = data.substr(0, aka_server_data_max);
+    std::copy(data.begin(), data.end(), raw.begin() + nonce_bytes);
+    aka_nonce_with_data t;
+    t.size = base64_encode(std::span(raw).first(nonce_bytes + data.size()), t.text);
+    return t;
+}
+
+aka_error parse_aka_nonce(std::string_view nonce, aka_nonce_parts& out) noexcept {
+    std::array<std::uint8_t, nonce_bytes + aka_server_data_max + 1> raw{};
+    std::size_t n = 0;
+    const base64_fault f = base64_decode(nonce, raw, n);
+    if (f != base64_fault::none && f != base64_fault::too_long) return from_base64(f);
+    if (f == base64_fault::too_long || n < nonce_bytes || n > nonce_bytes + aka_server_data_max)
+        return aka_error::wrong_length;
+    std::copy_n(raw.begin(), 16, out.rand.begin());
+    std::copy_n(raw.begin() + 16, 16, out.autn.begin());
+    out.data_size = n - nonce_bytes;
+    std::transform(raw.begin() + nonce_bytes, raw.begin() + static_cast<std::ptrdiff_t>(n), out.data.begin(),
+                   [](std::uint8_t b) { return static_cast<char>(b); });
     return aka_error::none;
 }
 

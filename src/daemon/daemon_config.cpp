@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "sipfast/registrar/aor.hpp"
 #include "sipfast/sip/uri.hpp"
 
 namespace sipfast::daemon {
@@ -330,6 +331,93 @@ bool read_topology(context& c, const toml::node& n, proxy::proxy_config& p) {
         if (b == nullptr) return c.fail(tv, "topology.hide: expected true or false");
         p.hide_topology = b->get();
     }
+    return true;
+}
+
+// [sec_agree] mode = "accept" | "refuse" (stages/sec_agree.hpp).
+bool read_sec_agree(context& c, const toml::node& n, proxy::proxy_config& p) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "sec_agree: expected a table ([sec_agree] with mode)");
+    for (auto&& [tk, tv] : *t) {
+        if (tk.str() != "mode") return c.fail(tv, "sec_agree: unknown key '" + std::string(tk.str()) + "' (mode)");
+        std::string mode;
+        if (!read_string(c, tv, "sec_agree.mode", mode)) return false;
+        if (mode == "accept") p.sec_agree = proxy::sec_agree_mode::accept;
+        else if (mode == "refuse") p.sec_agree = proxy::sec_agree_mode::refuse;
+        else return c.fail(tv, "sec_agree.mode: '" + mode + "' is not accept or refuse");
+    }
+    return true;
+}
+
+// Exactly `out.size()` bytes written as hexadecimal digits.
+template <std::size_t N>
+bool read_hex(context& c, const toml::node& n, std::string_view key, std::array<std::uint8_t, N>& out) {
+    std::string text;
+    if (!read_string(c, n, key, text)) return false;
+    const auto digit = [](char ch) {
+        return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+    };
+    if (text.size() != 2 * N)
+        return c.fail(n, std::string(key) + ": expected " + std::to_string(2 * N) + " hexadecimal digits, not " +
+                             std::to_string(text.size()) + " characters");
+    for (std::size_t i = 0; i < N; ++i) {
+        const int hi = digit(text[2 * i]);
+        const int lo = digit(text[2 * i + 1]);
+        if (hi < 0 || lo < 0) return c.fail(n, std::string(key) + ": '" + text + "' is not hexadecimal");
+        out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    return true;
+}
+
+// [[subscriber]]: impi, impu = [...], k, opc (or op), amf, sqn: an IMS AKA subscriber (auth/subscribers.hpp).
+bool read_subscriber(context& c, const toml::node& n, auth::subscriber_directory& out) {
+    const auto* t = n.as_table();
+    if (t == nullptr) return c.fail(n, "subscriber: expected [[subscriber]] tables");
+    std::string impi;
+    std::vector<std::string> impus;
+    auth::block k{}, opc{}, op{};
+    bool have_k = false, have_opc = false, have_op = false;
+    auth::amf_bytes amf{};
+    std::uint64_t seq = 0;
+    for (auto&& [tk, tv] : *t) {
+        const std::string_view key = tk.str();
+        if (key == "impi") {
+            if (!read_string(c, tv, "subscriber.impi", impi)) return false;
+        } else if (key == "impu") {
+            if (!read_strings(c, tv, "subscriber.impu", impus)) return false;
+        } else if (key == "k") {
+            if (!(have_k = read_hex(c, tv, "subscriber.k", k))) return false;
+        } else if (key == "opc") {
+            if (!(have_opc = read_hex(c, tv, "subscriber.opc", opc))) return false;
+        } else if (key == "op") {
+            if (!(have_op = read_hex(c, tv, "subscriber.op", op))) return false;
+        } else if (key == "amf") {
+            if (!read_hex(c, tv, "subscriber.amf", amf)) return false;
+        } else if (key == "sqn") {
+            const auto* v = tv.as_integer();
+            if (v == nullptr || v->get() < 0 || static_cast<std::uint64_t>(v->get()) > auth::sqn_generator::seq_max)
+                return c.fail(tv, "subscriber.sqn: expected the last SEQ issued, 0 to " + std::to_string(auth::sqn_generator::seq_max));
+            seq = static_cast<std::uint64_t>(v->get());
+        } else {
+            return c.fail(tv, "subscriber: unknown key '" + std::string(key) + "' (impi, impu, k, opc, op, amf, sqn)");
+        }
+    }
+    if (impi.empty() || impus.empty() || !have_k) return c.fail(n, "subscriber: impi, impu and k are required");
+    if (have_opc == have_op) return c.fail(n, "subscriber: exactly one of opc and op is required");
+    if (have_op) {
+        const std::optional<auth::block> derived = auth::milenage::opc_from_op(k, op);
+        if (!derived) return c.fail(n, "subscriber: OPc could not be derived from op (OpenSSL failed)");
+        opc = *derived;
+    }
+    std::vector<std::string> keys;
+    for (const std::string& text : impus) {
+        sip::uri u;
+        core::text<256> key;
+        if (sip::parse_uri(text, u) != sip::parse_error::none || !registrar::write_aor(u, key))
+            return c.fail(n, "subscriber.impu: '" + text + "' is not a sip: URI with a user (tel: identities go in [[alias]])");
+        keys.emplace_back(key.view());
+    }
+    if (std::string err = out.add(impi, std::move(keys), k, opc, amf, seq); !err.empty()) return c.fail(n, "subscriber: " + err);
     return true;
 }
 
@@ -710,6 +798,18 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
                 if (!read_user(c, item, u)) break;
                 cfg.users.push_back(std::move(u));
             }
+        } else if (key == "subscriber") {
+            const auto* a = v.as_array();
+            if (a == nullptr) {
+                c.fail(v, "subscriber: expected [[subscriber]] tables");
+                break;
+            }
+            auto subscribers = std::make_shared<auth::subscriber_directory>();
+            for (const toml::node& item : *a)
+                if (!read_subscriber(c, item, *subscribers)) break;
+            cfg.proxy.auth.subscribers = std::move(subscribers);
+        } else if (key == "sec_agree") {
+            (void)read_sec_agree(c, v, cfg.proxy);
         } else if (key == "alias") {
             const auto* a = v.as_array();
             if (a == nullptr) {
@@ -810,7 +910,9 @@ std::string build_users(daemon_config& cfg) {
         }
         for (const std::string& d : cfg.proxy.domains) users->add_password(u.name, d, u.password);
     }
-    if (!cfg.auth_mode_given) cfg.proxy.auth.mode = users->size() == 0 ? proxy::auth_mode::none : proxy::auth_mode::registrations;
+    const bool subscribers = cfg.proxy.auth.subscribers && cfg.proxy.auth.subscribers->size() != 0;
+    if (!cfg.auth_mode_given)
+        cfg.proxy.auth.mode = users->size() == 0 && !subscribers ? proxy::auth_mode::none : proxy::auth_mode::registrations;
     cfg.proxy.auth.users = users->size() == 0 ? nullptr : std::move(users);
     return {};
 }

@@ -17,6 +17,7 @@
 #include "sipfast/proxy/stages/local_route.hpp"
 #include "sipfast/proxy/stages/local_services.hpp"
 #include "sipfast/proxy/stages/registrar_service.hpp"
+#include "sipfast/proxy/stages/sec_agree.hpp"
 #include "sipfast/proxy/stages/target.hpp"
 #include "sipfast/proxy/stages/topology.hpp"
 #include "sipfast/proxy/stages/validate.hpp"
@@ -212,6 +213,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     // Whether we hide now or not: a dialog set up while we did (a reload turned it off) still works.
     if (v.go_on()) v = restore_topology(ctx);
     if (v.go_on()) v = serve_locally(ctx);
+    if (v.go_on()) v = sec_agree(ctx, security_server_);
     if (v.go_on()) v = authenticate(ctx, {services_.nonces, services_.nonce_counts, now_ns_, auth_answer_});
     // Only a REGISTER reads the wall clock (its 200's Date).
     if (v.go_on() && m.method == sip::method::register_)

@@ -250,4 +250,10 @@ bool branch_has_loop_hash(std::string_view branch, std::uint64_t loop_hash) noex
     return branch.substr(branch.size() - loop_digits) == tail.view();
 }
 
+core::siphash secret_mac(std::string_view purpose) noexcept {
+    core::siphash h(secret());
+    h.update(purpose);
+    return h;
+}
+
 } // namespace sipfast::txn

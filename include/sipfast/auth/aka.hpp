@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "sipfast/auth/base64.hpp"
 #include "sipfast/auth/digest.hpp"
 #include "sipfast/auth/milenage.hpp"
 
@@ -48,6 +49,10 @@ enum class aka_error : std::uint8_t {
 [[nodiscard]] aka_error make_aka_vector(const milenage& m, const sqn_bytes& sqn, const amf_bytes& amf,
                                         const block& rand, aka_vector& out) noexcept;
 
+/// 16 bytes from OpenSSL's random generator for a challenge's RAND (TS 33.102 §6.3.2: RANDs must
+/// not repeat nor be guessed); crypto_failure when it has none to give.
+[[nodiscard]] aka_error make_rand(block& out) noexcept;
+
 /// What a USIM does with AUTN (TS 33.102 §6.3.3), for tests and a client: AK = f5(RAND) opens
 /// SQN, and XMAC = f1(SQN, RAND, AMF) must equal MAC-A. Sets `sqn` and `amf` only on success.
 /// Whether SQN is fresh is the USIM's to judge and not checked here.
@@ -68,6 +73,32 @@ struct aka_nonce_text {
 /// does not hold exactly 32 bytes (we never add server data, so a longer one is not ours).
 /// `rand` and `autn` are written only on success.
 [[nodiscard]] aka_error parse_aka_nonce(std::string_view nonce, block& rand, autn_bytes& autn) noexcept;
+
+/// The most server-specific data (RFC 3310 §3.2) a nonce of ours carries: a stateless digest
+/// nonce (nonce_source, 48 characters) that dates the challenge and binds its RAND to us.
+inline constexpr std::size_t aka_server_data_max = 48;
+
+/// An AKA nonce with server data: base64 of RAND ‖ AUTN ‖ data.
+struct aka_nonce_with_data {
+    std::array<char, base64_encoded_size(32 + aka_server_data_max)> text{};
+    std::size_t size = 0;
+    [[nodiscard]] std::string_view view() const noexcept { return {text.data(), size}; }
+};
+/// The nonce of a challenge whose server data is `data` (at most aka_server_data_max bytes;
+/// more is cut).
+[[nodiscard]] aka_nonce_with_data make_aka_nonce(const block& rand, const autn_bytes& autn, std::string_view data) noexcept;
+
+/// What a nonce holds: RAND, AUTN and the server data after them.
+struct aka_nonce_parts {
+    block rand{};
+    autn_bytes autn{};
+    std::array<char, aka_server_data_max> data{};
+    std::size_t data_size = 0;
+    [[nodiscard]] std::string_view server_data() const noexcept { return {data.data(), data_size}; }
+};
+/// Splits a nonce: bad_base64, or wrong_length when it holds fewer than 32 bytes or more server
+/// data than ours carry. `out` is written only on success.
+[[nodiscard]] aka_error parse_aka_nonce(std::string_view nonce, aka_nonce_parts& out) noexcept;
 
 /// The auts parameter's bytes (RFC 3310 §3.4: base64 of AUTS): bad_base64, or wrong_length
 /// when it is not 14 bytes. `out` is written only on success.

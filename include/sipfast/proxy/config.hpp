@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "sipfast/auth/subscribers.hpp"
 #include "sipfast/auth/users.hpp"
 #include "sipfast/core/net_address.hpp"
 #include "sipfast/core/source_limiter.hpp"
@@ -69,6 +70,9 @@ enum class auth_mode : std::uint8_t { none, registrations, all };
 struct auth_config {
     auth_mode mode = auth_mode::none;
     std::shared_ptr<const auth::user_directory> users;  ///< shared by every shard, read only
+    /// IMS subscribers ([[subscriber]]): a REGISTER from one is challenged with AKAv1-MD5 (RFC 3310)
+    /// instead of a password digest. Shared by every shard; only their sequence numbers change.
+    std::shared_ptr<const auth::subscriber_directory> subscribers;
     std::vector<subnet> trusted;                        ///< peers never challenged (by source address)
     std::uint64_t nonce_lifetime_ns = 300'000'000'000;  ///< older nonces are answered stale=true
     /// What a challenge offers, most preferred first (RFC 8760 §2.4: a client takes the first it
@@ -105,6 +109,12 @@ struct relay_policy {
 /// few messages a second; a NAT in front of an office of them, some dozens.
 inline constexpr core::source_limits default_source_limits{200, 400, 400'000, 800'000, 0};
 
+/// What a request requiring sec-agree (RFC 3329) gets: see stages/sec_agree.hpp.
+enum class sec_agree_mode : std::uint8_t {
+    accept,  ///< the option tag is supported, Security-Server answered and checked, all stripped when forwarding
+    refuse,  ///< the option tag is not supported: 420 Bad Extension (unless listed in extensions)
+};
+
 /// How a request with several targets (a user's registered contacts) is forked (RFC 3261 §16.6).
 enum class fork_mode : std::uint8_t {
     parallel,    ///< every branch at once
@@ -124,6 +134,7 @@ struct proxy_config {
     /// Dialog-forming requests are then always record-routed.
     bool hide_topology = false;
     std::vector<std::string> extensions;  ///< option tags a Proxy-Require may name (else 420)
+    sec_agree_mode sec_agree = sec_agree_mode::accept;
     std::vector<route_rule> routes;
     std::vector<location_entry> locations;
     /// REGISTERs for our domains are answered by our registrar (when the host gave the shards a

@@ -178,7 +178,8 @@ private:
     const location_service* locations_;
     shared_services services_;
     std::array<char, 8192> register_answer_{};  // the registrar's 200 lists bindings here
-    std::array<char, 1024> auth_answer_{};      // a challenge, or the Authentication-Info of a success
+    std::array<char, 4096> auth_answer_{};      // a challenge (with sec-agree's Security-Server), or the Authentication-Info of a success
+    std::array<char, 2048> security_server_{};  // sec-agree: the Security-Server a challenge carries
     std::uint32_t shard_;
     std::uint32_t shards_;
     std::vector<sip::header> slots_;

@@ -70,6 +70,8 @@ struct request_context {
     sip::transport left_by = sip::transport::unknown;  ///< the transport our last popped Route named (RFC 5658)
     bool our_dialog = false;       ///< a Route of ours popped carried our MAC for this Call-ID: we record-routed it
     std::string_view sealed_route; ///< topology hiding: the route set sealed in a Route of ours popped (its sfr)
+    // sec-agree (RFC 3329)
+    std::string_view security_server;     ///< a Security-Server line our challenge carries, or empty
     // authentication (§22)
     std::string_view authenticated_user;  ///< the digest username that was proved, empty when none was asked
     std::string_view auth_info;           ///< an Authentication-Info line for our own 2xx, or empty

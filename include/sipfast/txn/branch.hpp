@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "sipfast/core/siphash.hpp"
 #include "sipfast/core/text_writer.hpp"
 
 namespace sipfast::txn {
@@ -91,5 +92,10 @@ bool seal(std::string_view purpose, std::string_view context, std::string_view p
 
 /// Whether `branch` is one of ours carrying `loop_hash` (the request came back unchanged: a loop).
 [[nodiscard]] bool branch_has_loop_hash(std::string_view branch, std::uint64_t loop_hash) noexcept;
+
+/// SipHash under the branch secret, already fed `purpose` (each use its own word, so a MAC made
+/// for one cannot pass as another's): for other values we hand out and must recognise as ours
+/// later without keeping them (sec-agree's Security-Server, stages/sec_agree.hpp).
+[[nodiscard]] core::siphash secret_mac(std::string_view purpose) noexcept;
 
 } // namespace sipfast::txn

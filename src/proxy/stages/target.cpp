@@ -140,6 +140,9 @@ verdict resolve(request_context& ctx, const location_service& locations, const r
     if (bindings != nullptr && (ours_by_uri || tel)) {
         bool found = false;
         const verdict v = lookup_bindings(ctx, *bindings, now_ns, found);
+        // A global number registered here (an alias of one of our users) is ours as much as a
+        // local one: the relay policy lets it reach that user.
+        if (found) ctx.for_our_domain = true;
         if (found || !v.go_on()) return v;
     }
     if (ours) {

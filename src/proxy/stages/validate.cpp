@@ -83,6 +83,7 @@ verdict refuse_unsupported(request_context& ctx, sip::header_id which, std::init
     m.for_each_value(which, [&](std::string_view tag) {
         for (std::string_view e : also)
             if (sip::iequals(tag, e)) return true;
+        if (ctx.local.config().sec_agree == sec_agree_mode::accept && sip::iequals(tag, "sec-agree")) return true;
         for (const std::string& e : ctx.local.config().extensions)
             if (sip::iequals(tag, e)) return true;
         list.put_clipped(list.size() == 0 ? "Unsupported: " : ", ").put_clipped(tag);

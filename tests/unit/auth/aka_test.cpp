@@ -102,6 +102,44 @@ TEST(Aka, NonceFaultsAreNamed) {
     for (const row& r : rows) EXPECT_EQ(parse_aka_nonce(r.nonce, rand, autn), r.want) << r.note;
 }
 
+// RFC 3310 §3.2: server-specific data after RAND and AUTN, ours a dated MAC: it comes back whole,
+// and a nonce holding more than ours carry, or less than RAND and AUTN, is not ours.
+TEST(Aka, NonceWithServerDataRoundTrips) {
+    block rand{};
+    autn_bytes autn{};
+    for (std::size_t i = 0; i < 16; ++i) {
+        rand[i] = static_cast<std::uint8_t>(i);
+        autn[i] = static_cast<std::uint8_t>(0xf0 + i);
+    }
+    const std::string data(48, 'd');
+    const aka_nonce_with_data nonce = make_aka_nonce(rand, autn, data);
+    EXPECT_EQ(nonce.view().size(), base64_encoded_size(80));
+    aka_nonce_parts parts;
+    ASSERT_EQ(parse_aka_nonce(nonce.view(), parts), aka_error::none);
+    EXPECT_EQ(parts.rand, rand);
+    EXPECT_EQ(parts.autn, autn);
+    EXPECT_EQ(parts.server_data(), data);
+    // Without data it is the plain nonce, which parses with no data.
+    EXPECT_EQ(make_aka_nonce(rand, autn, "").view(), make_aka_nonce(rand, autn).view());
+    ASSERT_EQ(parse_aka_nonce(make_aka_nonce(rand, autn).view(), parts), aka_error::none);
+    EXPECT_TRUE(parts.server_data().empty());
+    // One byte more than ours carry, fewer than RAND and AUTN, not base64.
+    const std::array<std::uint8_t, 81> longer{};
+    std::array<char, base64_encoded_size(81)> text{};
+    ASSERT_EQ(base64_encode(longer, text), text.size());
+    EXPECT_EQ(parse_aka_nonce({text.data(), text.size()}, parts), aka_error::wrong_length);
+    EXPECT_EQ(parse_aka_nonce("I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tf", parts), aka_error::wrong_length);
+    EXPECT_EQ(parse_aka_nonce("I1U8vpY3qJ0hiuZN rke/", parts), aka_error::bad_base64);
+}
+
+// RANDs from OpenSSL: never the same twice in a row.
+TEST(Aka, RandsDiffer) {
+    block a{}, b{};
+    ASSERT_EQ(make_rand(a), aka_error::none);
+    ASSERT_EQ(make_rand(b), aka_error::none);
+    EXPECT_NE(a, b);
+}
+
 // Seed 004 (/work/shared/seeds, an IMS registration captured from a test network): its 401's nonce
 // is base64 of 32 bytes and comes back as it was. Its RES cannot be checked: the SIM's K is not
 // in the capture.

@@ -316,6 +316,37 @@ TEST(DaemonConfig, TopologyHidingIsOffByDefaultAndNeedsStatefulMode) {
     EXPECT_TRUE(d.proxy.hide_topology);
 }
 
+TEST(DaemonConfig, SecAgreeAcceptedUnlessRefused) {
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "s.toml", d));
+    EXPECT_EQ(d.proxy.sec_agree, proxy::sec_agree_mode::accept);  // what lets an IMS phone register
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n[sec_agree]\nmode = \"refuse\"\n", "s.toml", c));
+    EXPECT_EQ(c.proxy.sec_agree, proxy::sec_agree_mode::refuse);
+}
+
+TEST(DaemonConfig, SubscribersForAka) {
+    // TS 35.208 test set 1: K and OP; the OPc derived from them is the set's.
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\ndomains = [\"ims.example\"]\n[[subscriber]]\n"
+                             "impi = \"001010123456712@ims.example\"\n"
+                             "impu = [\"sip:001010123456712@IMS.example\", \"sip:1012@ims.example\"]\n"
+                             "k = \"465b5ce8b199b49faa5f0a2ee238a6bc\"\nop = \"cdc202d5123e20f62b6d676ac72cb318\"\n"
+                             "amf = \"b9b9\"\nsqn = 4096\n",
+                             "s.toml", c));
+    ASSERT_TRUE(c.proxy.auth.subscribers);
+    const auth::subscriber* s = c.proxy.auth.subscribers->by_impi("001010123456712@ims.example");
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(c.proxy.auth.subscribers->by_impu("1012@ims.example"), s);
+    EXPECT_EQ(c.proxy.auth.subscribers->by_impu("001010123456712@ims.example"), s);  // the host keyed in lower case
+    const auth::block opc{0xcd, 0x63, 0xcb, 0x71, 0x95, 0x4a, 0x9f, 0x4e, 0x48, 0xa5, 0x99, 0x4e, 0x37, 0xa0, 0x2b, 0xaf};
+    EXPECT_EQ(s->functions.opc(), opc);
+    EXPECT_EQ(s->amf, (auth::amf_bytes{0xb9, 0xb9}));
+    EXPECT_EQ(s->sqn.seq(), 4096u);
+    // Subscribers alone turn authentication of registrations on, as users do.
+    EXPECT_EQ(c.proxy.auth.mode, proxy::auth_mode::registrations);
+}
+
 TEST(DaemonConfig, RefusesWithFileLineAndReason) {
     struct row {
         const char* text;
@@ -376,6 +407,22 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
          "registrar.service_route: 'sip:x;lr' is not <sip:URI;lr>"},
         {"listen = [\"udp:127.0.0.1\"]\n[[alias]]\naor = \"sip:a@x\"\nidentities = [\"mailto:a@x\"]\n", 2,
          "alias: 'mailto:a@x' is not a sip: URI with a user or a tel: number"},
+        {"listen = [\"udp:127.0.0.1\"]\n[sec_agree]\nmode = \"ipsec\"\n", 3, "sec_agree.mode: 'ipsec' is not accept or refuse"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[subscriber]]\nimpi = \"a@ims\"\nimpu = [\"sip:a@ims\"]\nk = \"00\"\n", 5,
+         "subscriber.k: expected 32 hexadecimal digits, not 2 characters"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[subscriber]]\nimpi = \"a@ims\"\nimpu = [\"sip:a@ims\"]\n"
+         "k = \"465b5ce8b199b49faa5f0a2ee238a6bc\"\n", 2, "subscriber: exactly one of opc and op is required"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[subscriber]]\nimpi = \"a@ims\"\nimpu = [\"tel:1012\"]\n"
+         "k = \"465b5ce8b199b49faa5f0a2ee238a6bc\"\nopc = \"cd63cb71954a9f4e48a5994e37a02baf\"\n", 2,
+         "subscriber.impu: 'tel:1012' is not a sip: URI with a user (tel: identities go in [[alias]])"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[subscriber]]\nimpi = \"a@ims\"\nimpu = [\"sip:a@ims\"]\n"
+         "k = \"465b5ce8b199b49faa5f0a2ee238a6bc\"\nopc = \"cd63cb71954a9f4e48a5994e37a02bag\"\n", 6,
+         "subscriber.opc: 'cd63cb71954a9f4e48a5994e37a02bag' is not hexadecimal"},
+        {"listen = [\"udp:127.0.0.1\"]\n[[subscriber]]\nimpi = \"a@ims\"\nimpu = [\"sip:a@ims\"]\n"
+         "k = \"465b5ce8b199b49faa5f0a2ee238a6bc\"\nop = \"cdc202d5123e20f62b6d676ac72cb318\"\n"
+         "[[subscriber]]\nimpi = \"b@ims\"\nimpu = [\"sip:a@IMS\"]\n"
+         "k = \"465b5ce8b199b49faa5f0a2ee238a6bc\"\nop = \"cdc202d5123e20f62b6d676ac72cb318\"\n", 7,
+         "subscriber: IMPU 'a@ims' belongs to another subscriber"},
         {"listen = [\"udp:127.0.0.1\"]\n[auth]\nauthenticate = \"some\"\n", 3,
          "auth.authenticate: 'some' is not none, register or all"},
         {"listen = [\"udp:127.0.0.1\"]\n[auth]\ntrusted = [\"198.18.0.0/40\"]\n", 3, "auth.trusted: '198.18.0.0/40': prefix is not 0..32"},

@@ -275,11 +275,11 @@ TEST(Pipeline, RefusesWithTheRightStatus) {
 
 TEST(Pipeline, ProxyRequireNamingOnlyOurExtensionsPasses) {
     fixture f;
-    f.config.extensions = {"sec-agree"};
-    ASSERT_EQ(f.feed(invite("sip:bob@example.com", "Proxy-Require: Sec-Agree\n"), f.uac), 1u);
+    f.config.extensions = {"precondition"};
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com", "Proxy-Require: Precondition\n"), f.uac), 1u);
     EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));  // forwarded, Proxy-Require kept for the next hop
-    EXPECT_NE(f.sent().find("\r\nProxy-Require: Sec-Agree\r\n"), std::string::npos);
-    ASSERT_EQ(f.feed(invite("sip:bob@example.com", "Proxy-Require: sec-agree, foo\nProxy-Require: bar\n"), f.uac), 1u);
+    EXPECT_NE(f.sent().find("\r\nProxy-Require: Precondition\r\n"), std::string::npos);
+    ASSERT_EQ(f.feed(invite("sip:bob@example.com", "Proxy-Require: precondition, foo\nProxy-Require: bar\n"), f.uac), 1u);
     parsed answer(f.sent());
     EXPECT_EQ(answer.msg.status_code, 420);
     EXPECT_EQ(answer.msg.find(sip::header_id::unsupported)->value, "foo, bar");

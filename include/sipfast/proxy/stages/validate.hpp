@@ -17,7 +17,8 @@ namespace sipfast::proxy {
 [[nodiscard]] verdict validate(request_context& ctx) noexcept;
 
 /// Every option tag of the `which` header (Proxy-Require; Require of a request we answer) must be
-/// one we support: in `also` or in the configuration's extensions. Otherwise 420 Bad Extension
+/// one we support: in `also`, in the configuration's extensions, or sec-agree when [sec_agree]
+/// accepts it. Otherwise 420 Bad Extension
 /// with Unsupported listing the others (RFC 3261 §8.2.2.3, §16.3 step 6).
 [[nodiscard]] verdict refuse_unsupported(request_context& ctx, sip::header_id which,
                                          std::initializer_list<std::string_view> also) noexcept;

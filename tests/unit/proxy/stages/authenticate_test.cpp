@@ -9,6 +9,7 @@
 #include <regex>
 #include <string>
 
+#include "sipfast/auth/aka.hpp"
 #include "sipfast/auth/digest.hpp"
 #include "stage_test_util.hpp"
 
@@ -204,6 +205,182 @@ TEST_F(auth_fixture, ModeAllChallengesOurUsersInitialRequestsWith407) {
     foreign.replace(foreign.find("<sip:alice@example.com>"), 23, "<sip:alice@example.org>");
     stage_run from_elsewhere(config, foreign, addr("198.18.0.9:5070"));
     EXPECT_TRUE(run(from_elsewhere, 0).go_on());
+}
+
+// IMS AKA (RFC 3310, TS 33.203 §6.1): a subscriber's REGISTER is challenged with a vector of its
+// own, answered as its USIM would (RES = f2(RAND) as the password), resynchronised with AUTS.
+// TS 35.208 test set 1's K and OPc.
+constexpr auth::block test_k{0x46, 0x5b, 0x5c, 0xe8, 0xb1, 0x99, 0xb4, 0x9f, 0xaa, 0x5f, 0x0a, 0x2e, 0xe2, 0x38, 0xa6, 0xbc};
+constexpr auth::block test_opc{0xcd, 0x63, 0xcb, 0x71, 0x95, 0x4a, 0x9f, 0x4e, 0x48, 0xa5, 0x99, 0x4e, 0x37, 0xa0, 0x2b, 0xaf};
+constexpr std::string_view impi = "bob-private@example.com";
+
+struct aka_fixture : auth_fixture {
+    std::shared_ptr<auth::subscriber_directory> subscribers = std::make_shared<auth::subscriber_directory>();
+    auth::milenage usim{test_k, test_opc};
+    std::string last_nonce;
+
+    aka_fixture() {
+        EXPECT_EQ(subscribers->add(impi, {"bob@example.com"}, test_k, test_opc, {0x80, 0x00}, 100), "");
+        config.auth.subscribers = subscribers;
+    }
+    const auth::subscriber& bob() const { return *subscribers->by_impi(impi); }
+
+    static std::string aka_nonce_of(std::string_view extra) {
+        std::smatch m;
+        const std::string e(extra);
+        EXPECT_TRUE(std::regex_search(e, m, std::regex("nonce=\"([^\"]+)\", algorithm=AKAv1-MD5"))) << e;
+        return m.size() > 1 ? m[1].str() : std::string();
+    }
+    /// The phone's first REGISTER: its private identity, no answer yet (TS 24.229 §5.1.1.2.1).
+    request_spec initial() const {
+        static const std::string line = "Authorization: Digest username=\"" + std::string(impi) +
+                                        "\", realm=\"example.com\", uri=\"sip:example.com\", nonce=\"\", response=\"\"\n";
+        return reg(line);
+    }
+    /// Challenges and returns the SQN the USIM reads from the AUTN (after checking its MAC-A).
+    std::uint64_t challenged(std::uint64_t now_ns, const request_spec& r) {
+        stage_run first(config, r);
+        const verdict v = run(first, now_ns);
+        EXPECT_EQ(v.status, 401) << v.reason;
+        last_nonce = aka_nonce_of(v.extra);
+        auth::aka_nonce_parts parts;
+        EXPECT_EQ(auth::parse_aka_nonce(last_nonce, parts), auth::aka_error::none);
+        auth::sqn_bytes sqn{};
+        auth::amf_bytes amf{};
+        EXPECT_EQ(auth::open_autn(usim, parts.rand, parts.autn, sqn, amf), auth::aka_error::none);
+        return auth::sqn_value(sqn);
+    }
+    /// The USIM's answer to `nonce`: the digest with RES, or (with `auts`) a resynchronisation.
+    std::string aka_answer(std::string_view nonce, std::string_view nc = "00000001", std::string_view auts = {},
+                           std::string_view user = impi) const {
+        auth::aka_nonce_parts parts;
+        EXPECT_EQ(auth::parse_aka_nonce(nonce, parts), auth::aka_error::none);
+        auth::credentials c;
+        c.username = user;
+        c.realm = "example.com";
+        c.nonce = nonce;
+        c.uri = "sip:example.com";
+        c.cnonce = "c0ffee";
+        c.qop = "auth";
+        c.nc = nc;
+        c.alg = auth::algorithm::md5;
+        const auth::hex_digest h = auth::aka_ha1(user, "example.com", *usim.f2(parts.rand));
+        const auth::hex_digest r = auth::response_for(c, h.view(), "REGISTER");
+        return "Authorization: Digest username=\"" + std::string(user) + "\", realm=\"example.com\", nonce=\"" +
+               std::string(nonce) + "\", uri=\"sip:example.com\", response=\"" + std::string(r.view()) +
+               "\", algorithm=AKAv1-MD5, cnonce=\"c0ffee\", qop=auth, nc=" + std::string(nc) +
+               (auts.empty() ? "" : ", auts=\"" + std::string(auts) + "\"") + "\n";
+    }
+};
+
+TEST_F(aka_fixture, ASubscriberIsChallengedWithAVectorOfItsOwn) {
+    // SEQ 100 issued before: the next SQN has SEQ 101 (and IND 0), 101 * 32 as an integer.
+    EXPECT_EQ(challenged(0, initial()), 101u * 32);
+    // Found by its public identity too, without credentials; each challenge takes the next SEQ.
+    EXPECT_EQ(challenged(s, reg()), 102u * 32);
+    stage_run r(config, initial());
+    const std::string e(run(r, 2 * s).extra);
+    EXPECT_NE(e.find("WWW-Authenticate: Digest realm=\"example.com\", nonce=\""), std::string::npos) << e;
+    EXPECT_NE(e.find("algorithm=AKAv1-MD5, qop=\"auth\"\r\n"), std::string::npos) << e;
+    // CK and IK are the edge's (TS 33.203 §7.4): never sent toward the phone.
+    EXPECT_EQ(e.find("ck="), std::string::npos) << e;
+    EXPECT_EQ(e.find("ik="), std::string::npos) << e;
+    EXPECT_EQ(e.find("SHA-256"), std::string::npos) << e;  // no password digest offered beside it
+}
+
+TEST_F(aka_fixture, TheUsimsAnswerPassesOnceAndIsTakenOff) {
+    (void)challenged(0, initial());
+    stage_run ok(config, reg(aka_answer(last_nonce)));
+    ASSERT_TRUE(run(ok, s).go_on());
+    EXPECT_EQ(ok.ctx.authenticated_user, impi);
+    EXPECT_EQ(ok.edited().find("Authorization"), std::string::npos);
+    EXPECT_NE(std::string(ok.ctx.auth_info).find("Authentication-Info: qop=auth, rspauth=\""), std::string::npos);
+    // The same answer again is a replay: a fresh challenge, stale so the phone asks no one.
+    stage_run replay(config, reg(aka_answer(last_nonce)));
+    const verdict v = run(replay, 2 * s);
+    EXPECT_EQ(v.status, 401);
+    EXPECT_NE(std::string(v.extra).find("stale=true"), std::string::npos);
+    // The next count of the same nonce is fine (RFC 7616 §3.4.5).
+    stage_run next(config, reg(aka_answer(last_nonce, "00000002")));
+    EXPECT_TRUE(run(next, 3 * s).go_on());
+}
+
+TEST_F(aka_fixture, WrongForgedOrOldAnswersAreChallengedAgain) {
+    (void)challenged(0, initial());
+    // Another K's RES: a new challenge, not stale.
+    auth::milenage other{test_opc, test_k};
+    std::swap(usim, other);
+    stage_run wrong(config, reg(aka_answer(last_nonce)));
+    const verdict w = run(wrong, s);
+    EXPECT_EQ(w.status, 401);
+    EXPECT_EQ(std::string(w.extra).find("stale"), std::string::npos);
+    std::swap(usim, other);
+    // Our RAND and AUTN with server data not made by us (its last character changed).
+    std::string forged = last_nonce;
+    forged[forged.size() - 2] = forged[forged.size() - 2] == 'A' ? 'B' : 'A';
+    stage_run f(config, reg(aka_answer(forged)));
+    const verdict fv = run(f, s);
+    EXPECT_EQ(fv.status, 401);
+    EXPECT_EQ(std::string(fv.extra).find("stale"), std::string::npos);
+    // Seed 004's nonce: RAND and AUTN without server data of ours.
+    stage_run foreign(config, reg(aka_answer("qlWqVapVqlWqVapVqlWqVUUQA5HEt9VVZ3t1TM221cg=")));
+    EXPECT_EQ(run(foreign, s).status, 401);
+    // Past the nonce's lifetime: stale.
+    stage_run old(config, reg(aka_answer(last_nonce)));
+    const verdict o = run(old, 301 * s);
+    EXPECT_EQ(o.status, 401);
+    EXPECT_NE(std::string(o.extra).find("stale=true"), std::string::npos);
+}
+
+TEST_F(aka_fixture, AutsResynchronisesTheSequenceNumbers) {
+    (void)challenged(0, initial());
+    // The USIM has seen SEQ 5000 (a restored backup of the network's counters was behind): it
+    // refuses SEQ 101 and sends AUTS; the next challenge carries SEQ 5001.
+    auth::aka_nonce_parts parts;
+    ASSERT_EQ(auth::parse_aka_nonce(last_nonce, parts), auth::aka_error::none);
+    auth::auts_bytes auts{};
+    ASSERT_EQ(auth::make_auts(usim, parts.rand, auth::sqn_from_value(5000u * 32), auts), auth::aka_error::none);
+    const std::string text(auth::encode_auts(auts).view());
+    const std::string first = last_nonce;
+    EXPECT_EQ(challenged(s, reg(aka_answer(first, "00000001", text))), 5001u * 32);
+    EXPECT_EQ(bob().sqn.seq(), 5001u);
+    // The same AUTS again would set the counters back: a replay, answered stale, nothing reset.
+    stage_run again(config, reg(aka_answer(first, "00000001", text)));
+    const verdict a = run(again, 2 * s);
+    EXPECT_EQ(a.status, 401);
+    EXPECT_NE(std::string(a.extra).find("stale=true"), std::string::npos);
+    EXPECT_EQ(bob().sqn.seq(), 5002u);
+    // An AUTS not made with the subscriber's K: 403, counters unchanged.
+    (void)challenged(2 * s, initial());
+    auth::aka_nonce_parts fresh;
+    ASSERT_EQ(auth::parse_aka_nonce(last_nonce, fresh), auth::aka_error::none);
+    auth::auts_bytes forged{};
+    const auth::milenage stranger{test_opc, test_k};
+    ASSERT_EQ(auth::make_auts(stranger, fresh.rand, auth::sqn_from_value(1u * 32), forged), auth::aka_error::none);
+    stage_run bad(config, reg(aka_answer(last_nonce, "00000001", auth::encode_auts(forged).view())));
+    const verdict b = run(bad, 3 * s);
+    EXPECT_EQ(b.status, 403);
+    EXPECT_EQ(b.reason, "Forbidden (AUTS Does Not Verify)");
+    EXPECT_EQ(bob().sqn.seq(), 5003u);  // the two challenges since the resync, nothing set back
+}
+
+TEST_F(aka_fixture, OnlyTheSubscribersOwnIdentitiesRegister) {
+    // Proving to be bob's USIM does not register alice.
+    (void)challenged(0, initial());
+    const std::string answer_line = aka_answer(last_nonce);
+    std::string text = test::request_text(reg(answer_line));
+    text.replace(text.find("To: Bob <sip:bob@example.com>"), 29, "To: <sip:alice@example.com>");
+    stage_run as_alice(config, text, addr("198.18.0.9:5070"));
+    const verdict v = run(as_alice, s);
+    EXPECT_EQ(v.status, 403);
+    EXPECT_EQ(v.reason, "Forbidden (Identity Not Of This Subscriber)");
+    // A user with a password alone still gets a password digest.
+    std::string plain = test::request_text(reg());
+    plain.replace(plain.find("To: Bob <sip:bob@example.com>"), 29, "To: <sip:alice@example.com>");
+    stage_run alice(config, plain, addr("198.18.0.9:5070"));
+    const std::string e(run(alice, 2 * s).extra);
+    EXPECT_NE(e.find("algorithm=MD5"), std::string::npos) << e;
+    EXPECT_EQ(e.find("AKAv1-MD5"), std::string::npos) << e;
 }
 
 } // namespace

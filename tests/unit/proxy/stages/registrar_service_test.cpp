@@ -127,9 +127,11 @@ TEST_F(registrar_fixture, TheContactsParametersComeBackWithTheExpiresGranted) {
 }
 
 TEST_F(registrar_fixture, ARequiredExtensionWeDoNotDoIs420) {
-    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: path, sec-agree\n"), 0);
+    const verdict v = do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: path, gruu\n"), 0);
     EXPECT_EQ(v.status, 420);
-    EXPECT_EQ(extra, "Unsupported: sec-agree\r\n");
+    EXPECT_EQ(extra, "Unsupported: gruu\r\n");
+    // sec-agree is ours to accept (stages/sec_agree.hpp), by default.
+    EXPECT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: sec-agree\n"), 0).status, 200);
     EXPECT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>", "Require: path\n"), 0).status, 200);
 }
 

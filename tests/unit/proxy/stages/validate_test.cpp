@@ -205,11 +205,17 @@ TEST(Validate, ProxyRequireListsEveryTagWeDoNotSupport) {
         EXPECT_EQ(v.extra, "Unsupported: " + std::string(r.unsupported) + "\r\n");
         EXPECT_EQ(s.ctx.err, sip::edit_error::none);
     }
-    // With no extension configured, every tag is unsupported.
-    stage_run s(stage_config(), request_spec{.extra = "Proxy-Require: sec-agree\n"});
+    // With no extension configured, every tag is unsupported; sec-agree too when [sec_agree] refuses it.
+    stage_run s(stage_config(), request_spec{.extra = "Proxy-Require: precondition\n"});
     const verdict v = validate(s.ctx);
     EXPECT_EQ(v.status, 420);
-    EXPECT_EQ(v.extra, "Unsupported: sec-agree\r\n");
+    EXPECT_EQ(v.extra, "Unsupported: precondition\r\n");
+    proxy_config refusing = stage_config();
+    refusing.sec_agree = sec_agree_mode::refuse;
+    stage_run r(refusing, request_spec{.extra = "Proxy-Require: sec-agree\n"});
+    EXPECT_EQ(validate(r.ctx).status, 420);
+    stage_run accepting(stage_config(), request_spec{.extra = "Proxy-Require: sec-agree\n"});
+    EXPECT_TRUE(validate(accepting.ctx).go_on());
 }
 
 TEST(Validate, TheChecksComeInTheOrderOfSection16_3) {

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The IMS edge with sipfastd as the registrar, driven by the seeds' own messages (addresses, ports,
+CSeq and branches of repeated requests changed only) and checked header by header.
+Seed 004: IMS AKA over IPv6 UDP in compact forms. The first REGISTER is challenged with AKAv1-MD5;
+the phone's USIM (usim.cpp: Milenage with the subscriber's K and OPc) verifies AUTN, finds the
+sequence number behind its own and answers with AUTS; the new challenge carries the resynchronised
+SQN; RES answers it; the 200 carries the bindings, P-Associated-URI, Authentication-Info and Date;
+a call to the phone's tel: identity reaches it.
+Seed 000: sec-agree. With the embedded default's choice (accept) and no authentication, as in the
+capture's network, the phone's REGISTER over TCP with Require: sec-agree is answered 200, not 420.
+With the phone an AKA subscriber, the 401 carries Security-Server with its six mechanisms, the
+REGISTER that answers it carries them back in Security-Verify, and a list changed on the way is
+answered 494.
+Usage: ims_test.py SIPFASTD USIM CORPUS_DIR"""
+import hashlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from harness import Daemon, DaemonClass, StreamReader, all_headers, free_port, header, ipv6_loopback_port, main, tcp_listener
+
+SIPFASTD = sys.argv.pop(1)
+USIM = sys.argv.pop(1)
+CORPUS = sys.argv.pop(1)
+
+# TS 35.208 test set 1: the K and OPc of the test USIM.
+K = "465b5ce8b199b49faa5f0a2ee238a6bc"
+OPC = "cd63cb71954a9f4e48a5994e37a02baf"
+
+
+def seed(name):
+    with open(os.path.join(CORPUS, "seed", name), "rb") as f:
+        return f.read().decode()
+
+
+def md5(text):
+    return hashlib.md5(text if isinstance(text, bytes) else text.encode()).hexdigest()
+
+
+def challenge_of(msg):
+    """The parameters of an AKA challenge: realm, nonce, algorithm, qop."""
+    value = header(msg, "WWW-Authenticate")
+    assert value is not None, msg
+    return dict(re.findall(r'(\w+)="?([^",]*)"?', value))
+
+
+def usim(verb, nonce, *more):
+    out = subprocess.run([USIM, verb, K, OPC, nonce, *map(str, more)], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def aka_response(user, realm, uri, nonce, res_hex, nc, cnonce, method="REGISTER"):
+    """RFC 3310 §3.3 with RFC 2617 qop=auth: HA1 over RES's raw bytes (empty for a resync, §3.4)."""
+    ha1 = md5(f"{user}:{realm}:".encode() + bytes.fromhex(res_hex))
+    return md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{md5(f'{method}:{uri}')}"), ha1
+
+
+class Seed004Aka(DaemonClass, unittest.TestCase):
+    realm = "test.3gpp.com"
+    impi = "001010123456789@test.3gpp.com"
+    seed_ue = "[2001::21f:29ff:fe7c:8f51]:5060"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-ims004-")
+        cls.port, cls.ue = ipv6_loopback_port(), ipv6_loopback_port()
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f"""
+listen = ["udp:[::1]:{cls.port}"]
+domains = ["{cls.realm}"]
+[policy]
+allow_loopback = true
+[[subscriber]]
+impi = "{cls.impi}"
+impu = ["sip:+11234567890@{cls.realm}"]
+k = "{K}"
+opc = "{OPC}"
+sqn = 0
+[[alias]]
+aor = "sip:+11234567890@{cls.realm}"
+identities = ["sip:+11234567890@{cls.realm}", "tel:+11234567890"]
+""")
+
+    def moved(self, name, cseq=None, branch=None):
+        text = seed(name).replace(self.seed_ue, f"[::1]:{self.ue}")
+        if cseq:
+            text = re.sub(r"^CSeq: \d+", f"CSeq: {cseq}", text, flags=re.M)
+        if branch:
+            text = re.sub(r"branch=\w+", f"branch={branch}", text)
+        return text
+
+    def exchange(self, phone, text):
+        phone.sendto(text.encode(), ("::1", self.port))
+        return phone.recvfrom(65535)[0].decode()
+
+    def same_dialog_headers(self, sent, got):
+        for name in ("Via", "From", "Call-ID", "CSeq"):
+            compact = {"Via": "v", "From": "f", "Call-ID": "i"}.get(name)
+            want = header(sent, name) or (compact and header(sent, compact))
+            self.assertEqual(header(got, name), want, name)
+        self.assertTrue(header(got, "To").startswith(header(sent, "t") + ";tag="), got)
+
+    def answered(self, text, nonce, *, res_hex="", auts=None, nc="00000001"):
+        """Seed 004's second REGISTER answering `nonce` in the seed's own folded Authorization."""
+        response, _ = aka_response(self.impi, self.realm, f"sip:{self.realm}", nonce, res_hex, nc, "11259375")
+        text = re.sub(r'\bnonce="[^"]*"', f'nonce="{nonce}"', text)
+        text = re.sub(r'response="[^"]*"', f'response="{response}"', text)
+        text = text.replace(',\r\n opaque="MTcyMjU3ODA2NDo=SU1TLVNJUCBTZXJ2ZXI="', "")  # not one of ours
+        if auts:
+            text = text.replace("algorithm=AKAv1-MD5,", f'algorithm=AKAv1-MD5,\r\n auts="{auts}",')
+        return text
+
+    def test_seed_004_aka_registration_with_resync_then_a_call(self):
+        phone = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        self.addCleanup(phone.close)
+        phone.bind(("::1", self.ue))
+        phone.settimeout(3)
+
+        # 1. The first REGISTER (compact forms, the IMPI and empty nonce): 401 with AKAv1-MD5.
+        first = self.moved("004_01_register_compact_ipv6.sip")
+        got = self.exchange(phone, first)
+        self.assertTrue(got.startswith("SIP/2.0 401 Unauthorized"), got)
+        self.same_dialog_headers(first, got)
+        c = challenge_of(got)
+        self.assertEqual((c["realm"], c["algorithm"], c["qop"]), (self.realm, "AKAv1-MD5", "auth"))
+        sqn, _ = usim("answer", c["nonce"])
+        self.assertEqual(int(sqn), 1 * 32)  # SEQ 1, IND 0: the first vector of a fresh subscriber
+
+        # 2. The USIM has seen SEQ 1000 (the network's counters were restored from an old backup):
+        #    it refuses SEQ 1 and sends AUTS; the next challenge carries SEQ 1001.
+        auts = usim("resync", c["nonce"], 1000)[0]
+        resync = self.answered(self.moved("004_03_register_aka_auth_ipv6.sip"), c["nonce"], auts=auts)
+        got = self.exchange(phone, resync)
+        self.assertTrue(got.startswith("SIP/2.0 401 Unauthorized"), got)
+        c = challenge_of(got)
+        sqn, res = usim("answer", c["nonce"])
+        self.assertEqual(int(sqn), 1001 * 32)
+
+        # 3. RES answers it: 200 with the binding, the identities and Authentication-Info.
+        ok_request = self.answered(self.moved("004_03_register_aka_auth_ipv6.sip", cseq=575513375, branch="z9hG4bK843051066"),
+                                   c["nonce"], res_hex=res)
+        got = self.exchange(phone, ok_request)
+        self.assertTrue(got.startswith("SIP/2.0 200 OK"), got)
+        self.same_dialog_headers(ok_request, got)
+        self.assertEqual(header(got, "Contact"), f"<sip:+11234567890@[::1]:{self.ue}>;expires=7200")
+        self.assertEqual(header(got, "P-Associated-URI"), f"<sip:+11234567890@{self.realm}>, <tel:+11234567890>")
+        _, ha1 = aka_response(self.impi, self.realm, f"sip:{self.realm}", c["nonce"], res, "00000001", "11259375")
+        rspauth = md5(f"{ha1}:{c['nonce']}:00000001:11259375:auth:{md5(f':sip:{self.realm}')}")
+        self.assertEqual(header(got, "Authentication-Info"), f'qop=auth, rspauth="{rspauth}", cnonce="11259375", nc=00000001')
+        self.assertRegex(header(got, "Date"), r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$")
+
+        # 4. A call to the phone's tel: identity reaches its registered contact.
+        caller = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        self.addCleanup(caller.close)
+        caller.bind(("::1", 0))
+        cport = caller.getsockname()[1]
+        caller.sendto((f"INVITE tel:+11234567890 SIP/2.0\r\nv: SIP/2.0/UDP [::1]:{cport};branch=z9hG4bKims004call\r\n"
+                       f"Max-Forwards: 70\r\nf: <sip:+19876543210@{self.realm}>;tag=c1\r\nt: <tel:+11234567890>\r\n"
+                       f"i: ims004-call@[::1]\r\nCSeq: 1 INVITE\r\nm: <sip:+19876543210@[::1]:{cport}>\r\nl: 0\r\n\r\n").encode(),
+                      ("::1", self.port))
+        caller.settimeout(3)
+        invite = phone.recvfrom(65535)[0].decode()
+        self.assertTrue(invite.startswith(f"INVITE sip:+11234567890@[::1]:{self.ue} SIP/2.0"), invite)
+
+
+class Seed000SecAgree(DaemonClass, unittest.TestCase):
+    ims = "ims.mnc001.mcc001.3gppnetwork.org"
+    impi = "001010123456712@ims.mnc001.mcc001.3gppnetwork.org"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sipfast-ims000-")
+        cls.port, cls.aka_port = free_port(), free_port()
+        common = f"""domains = ["{cls.ims}"]
+[policy]
+allow_loopback = true
+[[alias]]
+aor = "sip:001010123456712@{cls.ims}"
+identities = ["sip:1012@{cls.ims}", "tel:1012"]
+"""
+        # The embedded default's sec-agree choice and no authentication: the capture's network.
+        cls.proxy = Daemon(SIPFASTD, cls.tmp, f'listen = ["udp:127.0.0.1:{cls.port}", "tcp:127.0.0.1:{cls.port}"]\n' + common)
+        cls.aka = Daemon(SIPFASTD, cls.tmp, f'listen = ["udp:127.0.0.1:{cls.aka_port}", "tcp:127.0.0.1:{cls.aka_port}"]\n' +
+                         common + f"""
+[[subscriber]]
+impi = "{cls.impi}"
+impu = ["sip:001010123456712@{cls.ims}"]
+k = "{K}"
+opc = "{OPC}"
+""", name="sipfastd-aka")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.aka.stop()
+        finally:
+            super().tearDownClass()
+
+    def register(self, port, text):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=3)
+        self.addCleanup(conn.close)
+        conn.sendall(text.encode())
+        return conn, StreamReader(conn)
+
+    def moved(self, ue, cseq=1, branch="z9hG4bKX9dcbT3QIWzL-OaaaW2Y"):
+        text = seed("000_01_register_tcp.sip").replace("182.0.3.112:5060", f"127.0.0.1:{ue}")
+        text = text.replace("CSeq: 1 REGISTER", f"CSeq: {cseq} REGISTER")
+        return text.replace("branch=z9hG4bKX9dcbT3QIWzL-OaaaW2Y", f"branch={branch}")
+
+    def test_seed_000_registers_with_sec_agree_and_no_authentication(self):
+        ue = free_port()
+        text = self.moved(ue)
+        conn, reader = self.register(self.port, text)
+        got = reader.message()
+        self.assertTrue(got.startswith("SIP/2.0 200 OK"), got)
+        local_port = conn.getsockname()[1]
+        self.assertEqual(header(got, "Via"), f"SIP/2.0/TCP 127.0.0.1:{ue};branch=z9hG4bKX9dcbT3QIWzL-OaaaW2Y;"
+                                             f"received=127.0.0.1;rport={local_port}")
+        for name in ("From", "Call-ID", "CSeq"):
+            self.assertEqual(header(got, name), header(text, name), name)
+        self.assertTrue(header(got, "To").startswith(header(text, "To") + ";tag="))
+        contact = header(got, "Contact")
+        self.assertTrue(contact.startswith(f"<sip:001010123456712@127.0.0.1:{ue}>;expires=7200;"), contact)
+        self.assertIn('+sip.instance="<urn:gsma:imei:86130905-267370-0>"', contact)
+        self.assertEqual(header(got, "P-Associated-URI"), f"<sip:1012@{self.ims}>, <tel:1012>")
+        self.assertIsNone(header(got, "Security-Server"))  # no challenge to carry it (see docs/configuration.md)
+
+    def test_seed_000_aka_subscriber_agrees_on_security(self):
+        ue = free_port()
+        first = self.moved(ue)
+        offered = header(first, "Security-Client").split(",")
+        self.assertEqual(len(offered), 6)
+        _, reader = self.register(self.aka_port, first)
+        got = reader.message()
+        self.assertTrue(got.startswith("SIP/2.0 401 Unauthorized"), got)
+        server = header(got, "Security-Server")
+        mechanisms = [m.strip() for m in server.split(",")]
+        self.assertEqual([re.sub(r";sfv=[0-9a-f]{16}$", "", m) for m in mechanisms], offered)
+        c = challenge_of(got)
+        self.assertEqual(c["algorithm"], "AKAv1-MD5")
+        _, res = usim("answer", c["nonce"])
+
+        # The REGISTER that answers: the seed's, with the answer and Security-Verify.
+        def answering(verify, cseq, branch):
+            response, _ = aka_response(self.impi, self.ims, f"sip:{self.ims}", c["nonce"], res, "00000001", "0a1b2c3d")
+            auth = (f'Authorization: Digest username="{self.impi}",realm="{self.ims}",uri="sip:{self.ims}",'
+                    f'nonce="{c["nonce"]}",response="{response}",algorithm=AKAv1-MD5,qop=auth,nc=00000001,cnonce="0a1b2c3d"')
+            text = re.sub(r"^Authorization: .*$", auth, self.moved(ue, cseq, branch), flags=re.M)
+            return text.replace("Content-Length: 0", f"Security-Verify: {verify}\r\nContent-Length: 0")
+
+        # A list with the strongest mechanism dropped on the way (a downgrade): 494.
+        _, reader = self.register(self.aka_port, answering(", ".join(mechanisms[1:]), 2, "z9hG4bKims000b"))
+        got = reader.message()
+        self.assertTrue(got.startswith("SIP/2.0 494 Security Agreement Required"), got)
+        _, reader = self.register(self.aka_port, answering(server, 3, "z9hG4bKims000c"))
+        got = reader.message()
+        self.assertTrue(got.startswith("SIP/2.0 200 OK"), got)
+        self.assertEqual(header(got, "P-Associated-URI"), f"<sip:1012@{self.ims}>, <tel:1012>")
+        self.assertIsNotNone(header(got, "Authentication-Info"))
+
+
+if __name__ == "__main__":
+    main()
