@@ -32,6 +32,7 @@
 #include "sipfast/auth/digest.hpp"
 #include "sipfast/auth/nonce.hpp"
 #include "sipfast/auth/nonce_counts.hpp"
+#include "sipfast/auth/subscribers.hpp"
 #include "sipfast/auth/users.hpp"
 #include "sipfast/proxy/pipeline.hpp"
 #include "sipfast/registrar/aliases.hpp"
@@ -119,6 +120,13 @@ proxy::proxy_config make_config(unsigned variant) {
     users->add_password("alice", "example.com", "wonder");
     users->add_md5_ha1("dave", "example.org", "0123456789abcdef0123456789abcdef");
     c.auth.users = users;
+    // carol is an IMS subscriber: her REGISTERs take the AKA path (TS 35.208 set 1's K and OPc).
+    auto subscribers = std::make_shared<auth::subscriber_directory>();
+    (void)subscribers->add("carol-private@example.com", {"carol@example.com"},
+                           {0x46, 0x5b, 0x5c, 0xe8, 0xb1, 0x99, 0xb4, 0x9f, 0xaa, 0x5f, 0x0a, 0x2e, 0xe2, 0x38, 0xa6, 0xbc},
+                           {0xcd, 0x63, 0xcb, 0x71, 0x95, 0x4a, 0x9f, 0x4e, 0x48, 0xa5, 0x99, 0x4e, 0x37, 0xa0, 0x2b, 0xaf},
+                           {0x80, 0x00}, 0);
+    c.auth.subscribers = subscribers;
     c.auth.trusted = {network("198.18.0.8", 29)};
     c.auth.nonce_lifetime_ns = 30 * sec;
     c.memory_per_shard = (variant & 8) != 0 ? std::size_t{256} << 10 : std::size_t{2} << 20;

@@ -198,7 +198,12 @@ inline message_text request_template(FuzzedDataProvider& in, std::string_view se
         if (!e.empty()) m.add("Expires", e);
     }
     const auto extras = in.ConsumeIntegral<std::uint8_t>();
-    if ((extras & 1) != 0) m.add("Proxy-Require", one_of<std::string_view>(in, {"foo", "path", "100rel, bar"}));
+    if ((extras & 1) != 0) {
+        const std::string_view tag = one_of<std::string_view>(in, {"foo", "path", "100rel, bar", "sec-agree"});
+        m.add("Proxy-Require", tag);
+        if (tag == "sec-agree")
+            m.add("Security-Client", "ipsec-3gpp;alg=hmac-sha-1-96;spi-c=1;spi-s=2;port-c=3;port-s=4, ipsec-3gpp;alg=hmac-md5-96");
+    }
     if ((extras & 2) != 0) {
         m.add("Supported", "path, outbound");
         m.add("Path", "<sip:edge.example.com;lr>");
@@ -215,7 +220,13 @@ inline message_text request_template(FuzzedDataProvider& in, std::string_view se
         m.add("Event", "presence");
         m.add("Subscription-State", "active;expires=60");
     }
-    if ((extras & 64) != 0) m.add("Require", one_of<std::string_view>(in, {"100rel", "path", "gruu"}));
+    if ((extras & 64) != 0) {
+        const std::string_view tag = one_of<std::string_view>(in, {"100rel", "path", "gruu", "sec-agree, 100rel"});
+        m.add("Require", tag);
+        if (tag != "100rel" && tag != "path" && tag != "gruu")
+            m.add("Security-Verify", one_of<std::string_view>(in, {"ipsec-3gpp;alg=hmac-md5-96;sfv=0123456789abcdef",
+                                                                   "ipsec-3gpp;sfv=", ";sfv=0123456789abcdef0"}));
+    }
     if ((extras & 128) != 0) m.body.append(in.ConsumeIntegralInRange<std::size_t>(0, 3000), 'x');  // past UDP's 1300
     return m;
 }
