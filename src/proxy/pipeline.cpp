@@ -221,7 +221,7 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
                                  register_answer_});
     if (v.go_on()) v = resolve_target(ctx, *locations_, config_->serve_registrations ? services_.bindings : nullptr, now_ns_);
     if (v.go_on()) v = admit(ctx);
-    if (v.go_on()) v = assert_identity(ctx);
+    if (v.go_on()) v = assert_identity(ctx, config_->serve_registrations ? services_.bindings : nullptr, now_ns_);
     if (!v.go_on()) return refuse(in, v, out);
     // ACK (of a 2xx: end to end) and a CANCEL matching no INVITE here go on without state (§16.10);
     // with topology hiding such a CANCEL keeps state all the same, for its answer to find its Vias.

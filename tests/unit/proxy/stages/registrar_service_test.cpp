@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "sipfast/proxy/stages/identity.hpp"
+#include "sipfast/registrar/aliases.hpp"
 #include "stage_test_util.hpp"
 
 namespace sipfast::proxy {
@@ -189,6 +191,43 @@ TEST_F(registrar_fixture, ABindingMadeOverTcpIsReachedOverThatConnection) {
     ASSERT_TRUE(invite(call, s).go_on());
     EXPECT_EQ(test::str(call.ctx.destination), "198.18.0.30:41000");
     EXPECT_EQ(call.ctx.transport, sip::transport::tcp);
+}
+
+// TS 24.229 §5.2.6.3.3: a phone that registered here is asserted toward the trust domain for the
+// identities of its registration, when its request comes from where it registered.
+TEST_F(registrar_fixture, ARegisteredPhoneIsAssertedTowardAPeerFromWhereItRegistered) {
+    constexpr std::size_t npos = std::string::npos;
+    config.policy.peers = {{{addr("198.18.0.50"), 32}, {}}};  // the S-CSCF
+    auto aliases = std::make_shared<registrar::alias_map>();
+    ASSERT_EQ(aliases->add("sip:bob@example.com", {"tel:+15551234", "sip:bob.smith@example.com"}), "");
+    config.aliases = aliases;
+    ASSERT_EQ(do_register(register_bob("<sip:bob@198.18.0.30:5080>;expires=60"), s).status, 200);
+    const auto call = [&](core::net_address from, std::string_view lines, std::uint64_t now_ns = 2 * s) {
+        std::string text = test::request_text(request_spec{.ruri = "sip:carol@198.18.0.50", .extra = lines});
+        text.replace(text.find("From: Alice <sip:alice@example.com>"), 35, "From: Bob <sip:bob@example.com>");
+        stage_run r(config, text, from);
+        r.validated_and_routed();
+        r.ctx.destination = addr("198.18.0.50:5060");
+        EXPECT_TRUE(assert_identity(r.ctx, store.get(), now_ns).go_on());
+        return r.edited();
+    };
+    const core::net_address bobs_phone = addr("198.18.0.30:5080");
+    // From where bob registered: his From identity asserted; one he wrote himself is gone.
+    const std::string plain = call(bobs_phone, "P-Asserted-Identity: <sip:ceo@example.com>\n");
+    EXPECT_NE(plain.find("P-Asserted-Identity: <sip:bob@example.com>\r\nFrom: "), npos) << plain;
+    EXPECT_EQ(plain.find("ceo"), npos) << plain;
+    // His preferred identity, one of his registration's: asserted as preferred, and not passed on.
+    const std::string preferred = call(bobs_phone, "P-Preferred-Identity: <tel:+15551234>\n");
+    EXPECT_NE(preferred.find("P-Asserted-Identity: <tel:+15551234>\r\n"), npos) << preferred;
+    EXPECT_EQ(preferred.find("P-Preferred-Identity"), npos) << preferred;
+    // A preferred identity not his: his From's instead.
+    const std::string other = call(bobs_phone, "P-Preferred-Identity: <sip:alice@example.com>\n");
+    EXPECT_NE(other.find("P-Asserted-Identity: <sip:bob@example.com>\r\n"), npos) << other;
+    EXPECT_EQ(other.find("alice@example.com>\r\nFrom"), npos) << other;
+    // From another port (another phone behind the same address, or a spoofer), or once his
+    // binding has lapsed: nothing asserted.
+    EXPECT_EQ(call(addr("198.18.0.30:5081"), "").find("P-Asserted-Identity"), npos);
+    EXPECT_EQ(call(bobs_phone, "", 62 * s).find("P-Asserted-Identity"), npos);
 }
 
 } // namespace
