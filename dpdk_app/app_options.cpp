@@ -44,6 +44,7 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
         else if (a == "--generate") ok = count(o.generate);
         else if (a == "--neighbour-reachable-ms") ok = count(o.neighbour_reachable_ms);
         else if (a == "--framing-only") o.framing_only = true;
+        else if (a == "--allow-remote-numa") o.allow_remote_numa = true;
         else if (a == "--mode") {
             ok = value(o.cli.mode);
             if (ok && o.cli.mode != "stateless" && o.cli.mode != "stateful") {
@@ -60,7 +61,7 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
             error = "usage: sipfast-dpdk [EAL args] -- [--config FILE] [--port NAME] [--address IP/PREFIX]... "
                     "[--gateway IP]... [--exception-port NAME] [--listen URI]... [--workers N] "
                     "[--mode stateless|stateful] [--domain NAME]... [--record-route on|off] "
-                    "[--exit-when-idle MS] [--seconds S] [--framing-only] [--generate CALLS] [--neighbour-reachable-ms MS]";
+                    "[--exit-when-idle MS] [--seconds S] [--framing-only] [--generate CALLS] [--neighbour-reachable-ms MS] [--allow-remote-numa]";
             return false;
         } else {
             error = "unknown option " + a + " (--help lists them)";

@@ -15,6 +15,7 @@ struct app_options {
     bool framing_only = false;       // for benchmarks: L2-L4 only, each datagram echoed (the ceiling)
     unsigned generate = 0;           // for benchmarks: calls kept in flight by a generator lcore (0: none)
     unsigned neighbour_reachable_ms = 30'000;  // how long a confirmed neighbour is used without asking again
+    bool allow_remote_numa = false;  // run even with worker lcores on another NUMA node than the port
 };
 
 /// Parses the application's arguments (after EAL's); false with `error` set (a usage line for

@@ -24,6 +24,7 @@
 
 #include "app_options.hpp"
 #include "generator_lcore.hpp"
+#include "layout_check.hpp"
 #include "lcore_worker.hpp"
 #include "port_metrics.hpp"
 #include "sipfast/daemon/bindings_store.hpp"
@@ -264,6 +265,22 @@ int main(int argc, char** argv) {
     control.config.store(&cfg.proxy);
     control.services = {bindings.store.get(), &nonces, &nonce_counts};
     s.control = &control;
+    // A layout that cannot work is refused before anything is set up (layout_check.hpp).
+    {
+        rte_eth_dev_info port_info{};
+        if (rte_eth_dev_info_get(port, &port_info) != 0) return fail("port info unavailable", 1);
+        // Worker 0 runs on the main lcore, the others on the next worker lcores (as launched below).
+        std::vector<unsigned> worker_lcores{rte_get_main_lcore()}, worker_sockets{rte_lcore_to_socket_id(rte_get_main_lcore())};
+        unsigned lcore = 0;
+        RTE_LCORE_FOREACH_WORKER(lcore) {
+            if (worker_lcores.size() == worker_count) break;
+            worker_lcores.push_back(lcore);
+            worker_sockets.push_back(rte_lcore_to_socket_id(lcore));
+        }
+        const std::string fault = layout_fault({rte_eth_dev_socket_id(port), port_info.max_rx_queues, port_info.max_tx_queues},
+                                               worker_lcores, worker_sockets, o.allow_remote_numa);
+        if (!fault.empty()) return fail(fault, 1);
+    }
     const pool_budget budget = pool_budget_for(d, worker_count, lcores, have_tap, o.generate != 0);
     const std::uint64_t needed = budget.total();
     if (needed > std::numeric_limits<std::uint32_t>::max())
@@ -274,8 +291,9 @@ int main(int argc, char** argv) {
                     budget.text() + ")");
     const std::uint32_t pool_size = d.mbufs != 0 ? d.mbufs : static_cast<std::uint32_t>(needed);
     const std::uint64_t pool_bytes = std::uint64_t{pool_size} * (sizeof(rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE);
-    s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", pool_size, pool_budget::cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                     static_cast<int>(rte_socket_id()));
+    // On the port's node: the NIC writes every frame into these buffers (any node for a virtual port).
+    const int pool_socket = rte_eth_dev_socket_id(port) >= 0 ? rte_eth_dev_socket_id(port) : static_cast<int>(rte_socket_id());
+    s.pool = rte_pktmbuf_pool_create("sipfast_mbufs", pool_size, pool_budget::cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE, pool_socket);
     if (s.pool == nullptr)
         return fail("mbuf pool of " + std::to_string(pool_size) + " mbufs (" + std::to_string(pool_bytes >> 20) +
                         " MiB) could not be made: " + rte_strerror(rte_errno) + "; it holds " + budget.text() +
@@ -302,8 +320,6 @@ int main(int argc, char** argv) {
     const bool rx_checksums = (info.rx_offload_capa & rx_csum) == rx_csum;
     if (rx_checksums) conf.rxmode.offloads |= rx_csum;
     const auto queues = static_cast<std::uint16_t>(worker_count);
-    if (queues > info.max_rx_queues || queues > info.max_tx_queues)
-        return fail("port has " + std::to_string(info.max_rx_queues) + " queues, " + std::to_string(worker_count) + " lcores given", 1);
     if (rte_eth_dev_configure(port, queues, queues, &conf) != 0) return fail("rte_eth_dev_configure failed", 1);
     for (std::uint16_t q = 0; q < queues; ++q) {
         if (rte_eth_rx_queue_setup(port, q, static_cast<std::uint16_t>(d.rx_descriptors), rte_eth_dev_socket_id(port), nullptr, s.pool) != 0 ||
