@@ -103,14 +103,17 @@ verdict serve_reg_subscribe(request_context& ctx, reg_event_host& host) noexcept
     const bool reg = sip::iequals(package, "reg");
     registrar::reg_subscription* known = nullptr;
     if (ctx.in_dialog()) {
-        // A dialog of ours is one whose To tag we gave (answer_tag); others pass through.
-        if (m.to.tag != answer_tag(m.call_id).view()) return verdict::next();
         try {
             known = host.subscriptions->find(m.call_id, m.from.tag);
         } catch (const std::bad_alloc&) {
             return verdict::answer(500, "Out Of Memory", "Retry-After: 5\r\n");
         }
-        if (known == nullptr) return verdict::answer(481, "Subscription Does Not Exist");
+        if (known == nullptr || known->local_tag != m.to.tag) {
+            // A dialog of ours is one whose To tag we gave (answer_tag) and no longer hold; others
+            // (between two user agents) pass through.
+            if (m.to.tag != answer_tag(m.call_id).view()) return verdict::next();
+            return verdict::answer(481, "Subscription Does Not Exist");
+        }
         if (!reg) return verdict::answer(489, "Bad Event", "Allow-Events: reg\r\n");
     } else {
         const sip::uri& target = ctx.ruri_is_us ? m.to.address : ctx.target;
@@ -137,7 +140,10 @@ verdict serve_reg_subscribe(request_context& ctx, reg_event_host& host) noexcept
     try {
         registrar::subscribe_request r;
         r.aor = aor.view();
-        r.identity = watched.text;
+        // The identity as the subscriber named it: its To when that is the same one (the usual
+        // case: To is the resource, without the Request-URI's port), else the Request-URI.
+        core::text<256> to_key;
+        r.identity = aor_key_of(ctx, m.to.address, to_key) && to_key.view() == aor.view() ? m.to.address.text : watched.text;
         r.call_id = m.call_id;
         r.from_tag = m.from.tag;
         r.to_tag = m.to.tag;
