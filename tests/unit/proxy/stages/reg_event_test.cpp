@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// The reg event notifier through the whole pipeline on an explicit clock (RFC 3680, RFC 6665): a
+// SUBSCRIBE answered 200 and its NOTIFY sent in the dialog; the NOTIFY's client transaction
+// retransmitted on Timer E until Timer F ends the subscription; a 2xx keeping it and a change
+// then told; who may subscribe when authentication is on; refusals; stateless mode relaying.
+#include "sipfast/proxy/stages/reg_event.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "sipfast/auth/users.hpp"
+#include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/proxy/response.hpp"
+#include "proxy_test_util.hpp"
+#include "test_util.hpp"
+
+namespace sipfast::proxy {
+namespace {
+
+using test::addr;
+using test::crlf;
+using test::parsed;
+
+constexpr std::uint64_t ms = test::pipeline_driver::ms;
+
+struct fixture : test::pipeline_driver {
+    std::unique_ptr<registrar::location_store> store = registrar::make_memory_store();
+    net_address ue = addr("198.18.0.9:5070");
+
+    explicit fixture(proxy_mode mode = proxy_mode::stateful, bool with_auth = false)
+        : pipeline_driver(test::test_config(mode)) {
+        config.serve_registrations = true;
+        config.transactions_per_shard = 64;
+        if (with_auth) {
+            auto users = std::make_shared<auth::user_directory>();
+            users->add_password("alice", "example.com", "secret");
+            config.auth.users = users;
+            config.auth.mode = auth_mode::registrations;
+            config.policy.peers.clear();  // nobody trusted
+            config.policy.allow_loopback = false;
+        }
+        p = std::make_unique<pipeline>(config, 0);
+        shared_services s;
+        s.bindings = store.get();
+        p->attach(s);
+        now = 1000 * ms;
+    }
+    std::size_t feed(const std::string& text, net_address from) { return feed_at(text, from, &config.listen[0]); }
+    /// Registers alice's contact straight in the store (the registrar stage is tested elsewhere).
+    void bind(std::string_view contact, std::uint32_t expires_s, net_address from, std::string_view call_id = "reg-1") {
+        registrar::contact_request c;
+        c.uri = contact;
+        c.has_expires = true;
+        c.expires_s = expires_s;
+        registrar::register_request r;
+        r.contacts = std::span<const registrar::contact_request>(&c, 1);
+        r.call_id = call_id;
+        r.cseq = ++cseq;
+        r.received = {sip::transport::udp, from};
+        registrar::binding_list after;
+        ASSERT_EQ(store->update("alice@example.com", r, {now, 0}, config.registrar_limits, after), registrar::register_fault::none);
+    }
+    std::uint32_t cseq = 0;
+};
+
+std::string subscribe(std::string_view extra = "Event: reg\n", std::string_view to_tag = "", int cseq = 1,
+                      std::string_view ruri = "sip:alice@example.com") {
+    return crlf("SUBSCRIBE " + std::string(ruri) + " SIP/2.0\n"
+                "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKsub" + std::to_string(cseq) + ";rport\n"
+                "Max-Forwards: 70\n"
+                "From: <sip:alice@example.com>;tag=w1\n"
+                "To: <sip:alice@example.com>" + (to_tag.empty() ? "" : ";tag=" + std::string(to_tag)) + "\n"
+                "Call-ID: sub-1@198.18.0.9\n"
+                "CSeq: " + std::to_string(cseq) + " SUBSCRIBE\n"
+                "Contact: <sip:alice@198.18.0.9:5070>\n" + std::string(extra) +
+                "Content-Length: 0\n\n");
+}
+
+std::string header_of(const std::string& m, sip::header_id id) {
+    const parsed p(m);
+    const sip::header* h = p.msg.find(id);
+    return h ? std::string(h->value) : std::string();
+}
+
+TEST(reg_event, A200ThenAFullNotifyInTheDialog) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    ASSERT_EQ(f.feed(subscribe("Event: reg\nExpires: 300\n"), f.ue), 2u);
+    const parsed ok(f.sent(0));
+    ASSERT_EQ(ok.msg.status_code, 200);
+    EXPECT_EQ(header_of(f.sent(0), sip::header_id::expires), "300");
+    const std::string notify = f.sent(1);
+    EXPECT_EQ(f.out[1].destination, f.ue);
+    const parsed n(notify);
+    ASSERT_TRUE(n.msg.is_request()) << notify;
+    EXPECT_EQ(n.msg.method, sip::method::notify);
+    EXPECT_EQ(n.msg.request_uri_text, "sip:alice@198.18.0.9:5070");
+    EXPECT_EQ(n.msg.call_id, "sub-1@198.18.0.9");
+    EXPECT_EQ(n.msg.from.tag, ok.msg.to.tag);  // our tag, as the 200 gave it
+    EXPECT_EQ(n.msg.to.tag, "w1");
+    EXPECT_EQ(n.msg.content_type, "application/reginfo+xml");
+    EXPECT_EQ(header_of(notify, sip::header_id::subscription_state), "active;expires=300");
+    EXPECT_NE(n.msg.body.find("state=\"full\""), std::string_view::npos);
+    EXPECT_NE(n.msg.body.find("<uri>sip:alice@198.18.0.9:5070</uri>"), std::string_view::npos);
+    EXPECT_EQ(f.p->subscriptions(), 1u);
+}
+
+TEST(reg_event, AnUnansweredNotifyIsRetransmittedUntilTimerFEndsTheSubscription) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 3600, f.ue);
+    ASSERT_EQ(f.feed(subscribe(), f.ue), 2u);
+    const std::string notify = f.sent(1);
+    ASSERT_EQ(f.tick(f.now + 500 * ms), 1u);  // Timer E at T1
+    EXPECT_EQ(f.sent(0), notify);
+    ASSERT_EQ(f.tick(f.now + 1000 * ms), 1u);  // then 2*T1
+    EXPECT_EQ(f.sent(0), notify);
+    (void)f.tick(f.now + 64 * 500 * ms);       // Timer F: 64*T1
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+    EXPECT_EQ(f.p->transactions(), 0u);
+}
+
+TEST(reg_event, AnAnsweredNotifyKeepsItAndTheNextChangeIsTold) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 3600, f.ue);
+    ASSERT_EQ(f.feed(subscribe(), f.ue), 2u);
+    const std::string notify = f.sent(1);
+    EXPECT_EQ(f.feed(test::answer_to(notify, 200, "OK", ""), f.ue), 0u);
+    EXPECT_EQ(f.tick(f.now + 1000 * ms), 0u);  // nothing retransmitted, nothing changed
+    f.bind("sip:alice@198.18.0.77:5070", 600, addr("198.18.0.77:5070"), "reg-2");
+    ASSERT_EQ(f.tick(f.now + 200 * ms), 1u);  // within a poll
+    const parsed partial(f.sent(0));
+    EXPECT_EQ(partial.msg.cseq.number, parsed(notify).msg.cseq.number + 1);
+    EXPECT_NE(partial.msg.body.find("state=\"partial\""), std::string_view::npos);
+    EXPECT_NE(partial.msg.body.find("version=\"1\""), std::string_view::npos);
+    EXPECT_NE(partial.msg.body.find("<uri>sip:alice@198.18.0.77:5070</uri>"), std::string_view::npos);
+    // A 481 ends it.
+    EXPECT_EQ(f.feed(test::answer_to(f.sent(0), 481, "Subscription Does Not Exist", ""), f.ue), 0u);
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+}
+
+TEST(reg_event, WithAuthenticationOnlyTheRegisteredFlowOrAnAuthenticatedUserMaySubscribe) {
+    fixture f(proxy_mode::stateful, true);
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    // From elsewhere, unauthenticated, untrusted: 403, no NOTIFY.
+    ASSERT_EQ(f.feed(subscribe(), addr("198.18.0.66:5070")), 1u);
+    EXPECT_EQ(parsed(f.sent(0)).msg.status_code, 403);
+    // From the flow alice registered from: hers.
+    ASSERT_EQ(f.feed(subscribe(), f.ue), 2u);
+    EXPECT_EQ(parsed(f.sent(0)).msg.status_code, 200);
+}
+
+TEST(reg_event, Refusals) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    const auto status = [&](const std::string& m) {
+        EXPECT_EQ(f.feed(m, f.ue), 1u);
+        return parsed(f.sent(0)).msg.status_code;
+    };
+    EXPECT_EQ(status(subscribe("Event: presence\n", "", 1, "sip:198.18.0.1:5060")), 489);
+    EXPECT_EQ(status(subscribe("Event: reg\nAccept: application/pidf+xml\n")), 406);
+    EXPECT_EQ(status(subscribe("Event: reg\nExpires: 1\n")), 423);
+    EXPECT_EQ(status(subscribe("Event: reg\n", "", 1, "sip:nobody@example.com")), 404);
+    // A dialog of ours (our tag) we do not hold.
+    const answer_tag ours("sub-1@198.18.0.9");
+    EXPECT_EQ(status(subscribe("Event: reg\n", ours.view(), 2)), 481);
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+}
+
+TEST(reg_event, AnotherPackageToAUserIsRelayedAsBefore) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    ASSERT_EQ(f.feed(subscribe("Event: presence\n"), addr("198.18.0.50:5070")), 1u);
+    EXPECT_TRUE(parsed(f.sent(0)).msg.is_request());  // forwarded to alice's contact
+    EXPECT_EQ(f.out[0].destination, f.ue);
+}
+
+TEST(reg_event, StatelessModeRelaysRegSubscribes) {
+    fixture f(proxy_mode::stateless);
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    ASSERT_EQ(f.feed(subscribe(), addr("198.18.0.50:5070")), 1u);
+    EXPECT_TRUE(parsed(f.sent(0)).msg.is_request());
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+}
+
+TEST(reg_event, AcceptsReginfoUnlessAcceptExcludesIt) {
+    struct row {
+        const char* accept;
+        bool yes;
+    };
+    for (const row& r : {row{"", true}, row{"Accept: application/reginfo+xml\n", true}, row{"Accept: application/*\n", true},
+                         row{"Accept: */*\n", true}, row{"Accept: application/sdp, application/reginfo+xml;q=0.5\n", true},
+                         row{"Accept: application/pidf+xml\n", false}}) {
+        const parsed p(subscribe(std::string("Event: reg\n") + r.accept));
+        EXPECT_EQ(accepts_reginfo(p.msg), r.yes) << r.accept;
+    }
+}
+
+} // namespace
+} // namespace sipfast::proxy
