@@ -57,6 +57,7 @@ void pipeline::attach(const shared_services& s) noexcept {
     try {
         for (registrar::reg_subscription& sub : services_.bindings->restored_subscriptions())
             if (core::owner_shard(sub.call_id, shards_) == shard_) (void)subscriptions_->restore(std::move(sub));
+        stats_.reg_subscriptions_active = subscriptions_->size();
     } catch (const std::bad_alloc&) {
         // Those not restored lapse in the file; their subscribers subscribe again when they refresh.
     }
@@ -67,6 +68,7 @@ verdict pipeline::serve_subscribe(request_context& ctx, outbox& out) noexcept {
                         register_answer_, nullptr, registrar::subscribe_kind::refused};
     const verdict v = serve_reg_subscribe(ctx, host);
     if (v.go_on()) return v;
+    stats_.reg_subscriptions_active = subscriptions_->size();
     // RFC 6665 §4.2.1: the 200 first, then the NOTIFY that tells the state.
     refuse(ctx.in, v, out);
     if (host.notify != nullptr) after_subscribe(*host.notify, host.kind, out);
@@ -188,7 +190,7 @@ void pipeline::send_notify(registrar::reg_subscription& s, bool full, bool termi
     t->client_started = true;
     ++stats_.transactions_created;
     ++stats_.transactions_active;
-    ++stats_.forwarded_requests[static_cast<std::size_t>(sip::method::notify)];
+    ++stats_.reg_notifies_sent;
     if (!terminated) {
         s.notify_in_flight = true;
         // The new CSeq and version must outlive a restart: a NOTIFY after it counts on from them.
@@ -203,6 +205,8 @@ void pipeline::end_subscription(registrar::reg_subscription& s) noexcept {
         subscriptions_->erase(s);
     } catch (const std::bad_alloc&) {
     }
+    stats_.reg_subscriptions_active = subscriptions_->size();
+    ++stats_.reg_subscriptions_ended;
 }
 
 void pipeline::on_notify_answer(transaction& t, int status, outbox& out) noexcept {

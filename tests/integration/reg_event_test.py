@@ -18,7 +18,7 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
-from harness import Daemon, DaemonClass, all_headers, free_port, header, main, with_database
+from harness import Daemon, DaemonClass, StreamReader, all_headers, free_port, header, main, with_database
 
 SIPFASTD = sys.argv.pop(1)
 NS = "{urn:ietf:params:xml:ns:reginfo}"
@@ -26,7 +26,7 @@ NS = "{urn:ietf:params:xml:ns:reginfo}"
 
 def config(port, t1_ms=500):
     return f"""
-listen = ["udp:127.0.0.1:{port}"]
+listen = ["udp:127.0.0.1:{port}", "tcp:127.0.0.1:{port}"]
 workers = 2
 domains = ["127.0.0.1"]
 [registrar]
@@ -243,6 +243,39 @@ class RegEvent(DaemonClass, unittest.TestCase):
             if n is None:
                 break
             self.assertEqual(header(n, "CSeq"), header(first, "CSeq"), n)
+
+
+    def test_over_tcp_the_notify_comes_on_the_subscribers_connection(self):
+        # The seed 000 phone: REGISTER and SUBSCRIBE over one TCP connection, NOTIFYs back on it.
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=3)
+        self.addCleanup(sock.close)
+        me = sock.getsockname()[1]
+        reader = StreamReader(sock)
+
+        def request(method, cseq, extra, call_id):
+            sock.sendall((f"{method} sip:erin@127.0.0.1:{self.port} SIP/2.0\r\n"
+                          f"Via: SIP/2.0/TCP 127.0.0.1:{me};branch=z9hG4bKt{time.time_ns()};rport\r\n"
+                          f"Max-Forwards: 70\r\nFrom: <sip:erin@127.0.0.1>;tag=t1\r\nTo: <sip:erin@127.0.0.1>\r\n"
+                          f"Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n"
+                          f"Contact: <sip:erin@127.0.0.1:{me};transport=tcp>\r\n{extra}Content-Length: 0\r\n\r\n").encode())
+            return reader.message()
+
+        self.assertEqual(status(request("REGISTER", 1, "Expires: 600\r\n", f"treg-{time.time_ns()}")), 200)
+        ok = request("SUBSCRIBE", 1, "Event: reg\r\nExpires: 600\r\n", f"tsub-{time.time_ns()}")
+        self.assertEqual(status(ok), 200, ok)
+        self.assertIn(";transport=tcp", header(ok, "Contact"))
+        notify = reader.message()
+        self.assertTrue(notify.startswith(f"NOTIFY sip:erin@127.0.0.1:{me};transport=tcp SIP/2.0"), notify[:200])
+        self.assertTrue(header(notify, "Via").startswith("SIP/2.0/TCP "), header(notify, "Via"))
+        root, regs = reginfo(notify)
+        self.assertEqual(root.get("state"), "full")
+        self.assertEqual([c[:2] for c in regs["sip:erin@127.0.0.1"]], [(f"sip:erin@127.0.0.1:{me};transport=tcp", "active")])
+        lines = ["SIP/2.0 200 OK"] + [f"{n}: {v}" for n in ("Via", "From", "To", "Call-ID", "CSeq")
+                                      for v in all_headers(notify, n)]
+        sock.sendall(("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode())
+        # Over a reliable transport nothing is retransmitted.
+        with self.assertRaises(TimeoutError):
+            reader.message(timeout=1.2)
 
 
 class RegEventRestart(unittest.TestCase):

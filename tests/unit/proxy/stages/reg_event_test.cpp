@@ -105,6 +105,8 @@ TEST(reg_event, A200ThenAFullNotifyInTheDialog) {
     EXPECT_NE(n.msg.body.find("state=\"full\""), std::string_view::npos);
     EXPECT_NE(n.msg.body.find("<uri>sip:alice@198.18.0.9:5070</uri>"), std::string_view::npos);
     EXPECT_EQ(f.p->subscriptions(), 1u);
+    EXPECT_EQ(f.p->stats().reg_subscriptions_active, 1u);
+    EXPECT_EQ(f.p->stats().reg_notifies_sent, 1u);
 }
 
 TEST(reg_event, AnUnansweredNotifyIsRetransmittedUntilTimerFEndsTheSubscription) {
@@ -118,6 +120,9 @@ TEST(reg_event, AnUnansweredNotifyIsRetransmittedUntilTimerFEndsTheSubscription)
     EXPECT_EQ(f.sent(0), notify);
     (void)f.tick(f.now + 64 * 500 * ms);       // Timer F: 64*T1
     EXPECT_EQ(f.p->subscriptions(), 0u);
+    EXPECT_EQ(f.p->stats().reg_subscriptions_active, 0u);
+    EXPECT_EQ(f.p->stats().reg_subscriptions_ended, 1u);
+    EXPECT_EQ(f.p->stats().reg_notifies_sent, 1u);  // its retransmissions are not new NOTIFYs
     EXPECT_EQ(f.p->transactions(), 0u);
 }
 
