@@ -123,13 +123,18 @@ void pipeline::send_notify(registrar::reg_subscription& s, bool full, bool termi
     if (!notify_room_) notify_room_.reset(new (std::nothrow) char[max_reginfo_bytes]);
     if (!notify_room_) return;
     // The registration set's identities, when the watched one has an alias (TS 24.229 §5.4.2.1.2).
-    const std::vector<std::string>* identities = nullptr;
-    if (const registrar::alias_map* aliases = config_->aliases.get()) identities = aliases->identities_of(s.aor);
+    // The set is the address-of-record and its aliases; the watched identity comes first.
+    std::vector<std::string> set;
+    if (const registrar::alias_map* aliases = config_->aliases.get())
+        if (const std::vector<std::string>* identities = aliases->identities_of(s.aor)) try {
+                set.reserve(identities->size() + 1);
+                set.push_back("sip:" + s.aor);
+                set.insert(set.end(), identities->begin(), identities->end());
+            } catch (const std::bad_alloc&) {
+                set.clear();  // the watched identity alone
+            }
     core::text_writer body({notify_room_.get(), max_reginfo_bytes});
-    const registrar::reginfo_doc doc{s.version, full, s.identity,
-                                     identities != nullptr ? std::span<const std::string>(*identities)
-                                                           : std::span<const std::string>(),
-                                     state, reports_, now_ns_};
+    const registrar::reginfo_doc doc{s.version, full, s.identity, set, state, reports_, now_ns_};
     if (!registrar::write_reginfo(body, doc)) {
         stats_.count_drop(drop_cause::outbox_full);
         s.synced = false;  // a full document at the next poll, which may fit then
@@ -140,7 +145,11 @@ void pipeline::send_notify(registrar::reg_subscription& s, bool full, bool termi
     sip::transport tp = sip::transport::udp;
     next_hop(s, to, tp);
     const listen_point* side = identity_.local_for(tp, to.family, nullptr);
-    if (side == nullptr) return;
+    if (side == nullptr) {  // no listen point of that transport and family: nothing can carry it
+        stats_.count_drop(drop_cause::no_route);
+        s.synced = false;
+        return;
+    }
     const std::uint32_t cseq = s.local_cseq + 1;
     transaction* t = transactions_->insert(txn::transaction_key::of_branch(~std::uint32_t{0}, s.slot, ++notify_count_));
     if (t == nullptr) {

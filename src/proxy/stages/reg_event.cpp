@@ -6,6 +6,7 @@
 
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/proxy/response.hpp"
+#include "sipfast/proxy/stages/validate.hpp"
 #include "sipfast/registrar/aliases.hpp"
 #include "sipfast/registrar/aor.hpp"
 #include "sipfast/sip/params.hpp"
@@ -124,6 +125,8 @@ verdict serve_reg_subscribe(request_context& ctx, reg_event_host& host) noexcept
         // that user's agent's to answer, and goes on.
         if (!reg) return ctx.ruri_is_us ? verdict::answer(489, "Bad Event", "Allow-Events: reg\r\n") : verdict::next();
     }
+    // RFC 3261 §8.2.2.3: we are the UAS; what the SUBSCRIBE requires we must support.
+    if (const verdict v = refuse_unsupported(ctx, sip::header_id::require, {}); !v.go_on()) return v;
     if (!accepts_reginfo(m)) return verdict::answer(406, "Not Acceptable", "Accept: application/reginfo+xml\r\n");
 
     const sip::uri& watched = known != nullptr ? m.to.address : ctx.ruri_is_us ? m.to.address : ctx.target;

@@ -9,9 +9,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sipfast/auth/users.hpp"
 #include "sipfast/proxy/pipeline.hpp"
+#include "sipfast/registrar/aliases.hpp"
 #include "sipfast/proxy/response.hpp"
 #include "proxy_test_util.hpp"
 #include "test_util.hpp"
@@ -145,6 +147,78 @@ TEST(reg_event, AnAnsweredNotifyKeepsItAndTheNextChangeIsTold) {
     EXPECT_EQ(f.p->subscriptions(), 0u);
 }
 
+TEST(reg_event, TheNotifyTakesTheRecordRouteSetToItsFirstHop) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 3600, f.ue);
+    const net_address pcscf = addr("198.18.0.40:5070");
+    ASSERT_EQ(f.feed(subscribe("Event: reg\nRecord-Route: <sip:198.18.0.40:5070;lr>, <sip:198.18.0.41;lr;x=1>\n"), pcscf), 2u);
+    EXPECT_EQ(f.out[0].destination, pcscf);  // the 200 by its Via
+    EXPECT_EQ(f.out[1].destination, pcscf);  // the NOTIFY to the first Route
+    const parsed n(f.sent(1));
+    std::vector<std::string> routes;
+    n.msg.for_each_value(sip::header_id::route, [&](std::string_view v) {
+        routes.emplace_back(v);
+        return true;
+    });
+    EXPECT_EQ(routes, (std::vector<std::string>{"<sip:198.18.0.40:5070;lr>", "<sip:198.18.0.41;lr;x=1>"}));
+    EXPECT_EQ(n.msg.request_uri_text, "sip:alice@198.18.0.9:5070");
+}
+
+TEST(reg_event, AnAliasIsWatchedAsItsRegistrationAndTheNotifyListsTheWholeSet) {
+    auto aliases = std::make_shared<registrar::alias_map>();
+    ASSERT_EQ(aliases->add("sip:alice@example.com", {"sip:1012@example.com", "tel:1012"}), "");
+    fixture f;
+    f.config.aliases = aliases;
+    f.p = std::make_unique<pipeline>(f.config, 0);
+    shared_services services;
+    services.bindings = f.store.get();
+    f.p->attach(services);
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    std::string sub = subscribe("Event: reg\n", "", 1, "sip:1012@example.com");
+    sub.replace(sub.find("To: <sip:alice@example.com>"), 27, "To: <sip:1012@example.com>");
+    ASSERT_EQ(f.feed(sub, f.ue), 2u);
+    const parsed n(f.sent(1));
+    ASSERT_EQ(n.msg.method, sip::method::notify);
+    const std::string_view body = n.msg.body;
+    const std::size_t first = body.find("<registration aor=\"sip:1012@example.com\"");
+    ASSERT_NE(first, std::string_view::npos) << body;
+    EXPECT_LT(first, body.find("<registration aor=\"sip:alice@example.com\""));
+    EXPECT_NE(body.find("<registration aor=\"tel:1012\""), std::string_view::npos);
+    EXPECT_EQ(body.find("<registration aor=\"sip:1012@example.com\"", first + 1), std::string_view::npos);  // once
+}
+
+TEST(reg_event, ASubscriptionExpiresWithATerminatedNotify) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 3600, f.ue);
+    ASSERT_EQ(f.feed(subscribe("Event: reg\nExpires: 60\n"), f.ue), 2u);
+    EXPECT_EQ(f.feed(test::answer_to(f.sent(1), 200, "OK", ""), f.ue), 0u);
+    EXPECT_EQ(f.tick(f.now + 59'000 * ms), 0u);
+    ASSERT_EQ(f.tick(f.now + 1'100 * ms), 1u);
+    const std::string last = f.sent(0);
+    EXPECT_EQ(header_of(last, sip::header_id::subscription_state), "terminated;reason=timeout");
+    EXPECT_NE(last.find("state=\"full\""), std::string::npos);
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+}
+
+TEST(reg_event, AnUnsubscribeIsAnswered200AndATerminatedNotify) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 3600, f.ue);
+    ASSERT_EQ(f.feed(subscribe(), f.ue), 2u);
+    const std::string tag(parsed(f.sent(0)).msg.to.tag);
+    const std::string first = f.sent(1);
+    EXPECT_EQ(f.feed(test::answer_to(first, 200, "OK", ""), f.ue), 0u);
+    ASSERT_EQ(f.feed(subscribe("Event: reg\nExpires: 0\n", tag, 2, "sip:198.18.0.1:5060"), f.ue), 2u);
+    EXPECT_EQ(parsed(f.sent(0)).msg.status_code, 200);
+    EXPECT_EQ(header_of(f.sent(0), sip::header_id::expires), "0");
+    const parsed last(f.sent(1));
+    EXPECT_EQ(last.msg.method, sip::method::notify);
+    EXPECT_EQ(last.msg.cseq.number, parsed(first).msg.cseq.number + 1);
+    EXPECT_EQ(header_of(f.sent(1), sip::header_id::subscription_state), "terminated;reason=timeout");
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+    // Its answer, or its retransmissions' end, finds nothing to do.
+    EXPECT_EQ(f.feed(test::answer_to(f.sent(1), 200, "OK", ""), f.ue), 0u);
+}
+
 TEST(reg_event, WithAuthenticationOnlyTheRegisteredFlowOrAnAuthenticatedUserMaySubscribe) {
     fixture f(proxy_mode::stateful, true);
     f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
@@ -166,6 +240,7 @@ TEST(reg_event, Refusals) {
     EXPECT_EQ(status(subscribe("Event: presence\n", "", 1, "sip:198.18.0.1:5060")), 489);
     EXPECT_EQ(status(subscribe("Event: reg\nAccept: application/pidf+xml\n")), 406);
     EXPECT_EQ(status(subscribe("Event: reg\nExpires: 1\n")), 423);
+    EXPECT_EQ(status(subscribe("Event: reg\nRequire: foo\n")), 420);
     EXPECT_EQ(status(subscribe("Event: reg\n", "", 1, "sip:nobody@example.com")), 404);
     // A dialog of ours (our tag) we do not hold.
     const answer_tag ours("sub-1@198.18.0.9");
