@@ -66,8 +66,22 @@ void pipeline::attach(const shared_services& s) noexcept {
 verdict pipeline::serve_subscribe(request_context& ctx, outbox& out) noexcept {
     reg_event_host host{services_.bindings, subscriptions_.get(), &config_->registrar_limits, {now_ns_, core::unix_ns()},
                         register_answer_, nullptr, registrar::subscribe_kind::refused};
-    const verdict v = serve_reg_subscribe(ctx, host);
+    verdict v = serve_reg_subscribe(ctx, host);
     if (v.go_on()) return v;
+    if (host.notify != nullptr && (host.kind == registrar::subscribe_kind::created ||
+                                   host.kind == registrar::subscribe_kind::refreshed) &&
+        !services_.bindings->keep_subscription(*host.notify, host.now)) {
+        // As a REGISTER whose binding could not be written: nothing answered 200 is lost to a
+        // restart. A refresh keeps its new expiry in this process.
+        if (host.kind == registrar::subscribe_kind::created) {
+            try {
+                subscriptions_->erase(*host.notify);
+            } catch (const std::bad_alloc&) {
+            }
+        }
+        host.notify = nullptr;
+        v = verdict::answer(503, "Service Unavailable (Subscription Not Stored)", "Retry-After: 5\r\n");
+    }
     stats_.reg_subscriptions_active = subscriptions_->size();
     // RFC 6665 §4.2.1: the 200 first, then the NOTIFY that tells the state.
     refuse(ctx.in, v, out);

@@ -261,6 +261,7 @@ public:
         (void)sqlite3_bind_int64(st, 15, now.unix_ns + (static_cast<std::int64_t>(sub.expires_ns) -
                                                         static_cast<std::int64_t>(now.monotonic_ns)));
         if (!exec(st)) {
+            ++unreported_subscriptions_;
             report_failure(now);
             return false;
         }
@@ -418,12 +419,15 @@ private:
         if (!report_ || now.monotonic_ns < next_report_ns_) return;
         std::string what;
         if (unreported_ != 0) what = std::to_string(unreported_) + " REGISTER(s) answered 503";
+        if (unreported_subscriptions_ != 0)
+            what += (what.empty() ? "" : " and ") + std::to_string(unreported_subscriptions_) + " reg subscription(s) not kept";
         if (unreported_expiries_ != 0)
             what += (what.empty() ? "" : " and ") + std::to_string(unreported_expiries_) +
                     " address(es)-of-record with lapsed bindings kept for the next sweep";
         report_(path_ + ": cannot write: " + failure_ + "; " + what + " since the last report");
         unreported_ = 0;
         unreported_expiries_ = 0;
+        unreported_subscriptions_ = 0;
         next_report_ns_ = now.monotonic_ns + 1'000'000'000;
     }
 
@@ -449,6 +453,7 @@ private:
     std::string failure_;  // why the last statement failed
     std::uint64_t unreported_ = 0;           // REGISTERs answered 503
     std::uint64_t unreported_expiries_ = 0;  // expiries that could not delete their rows
+    std::uint64_t unreported_subscriptions_ = 0;  // reg subscriptions (SUBSCRIBEs answered 503, NOTIFYs' counts)
     std::uint64_t next_report_ns_ = 0;
     int lock_fd_ = -1;
     // Checkpoints run on a thread and connection of their own: in a REGISTER's commit (SQLite's

@@ -264,6 +264,33 @@ TEST(reg_event, StatelessModeRelaysRegSubscribes) {
     EXPECT_EQ(f.p->subscriptions(), 0u);
 }
 
+/// The memory store, but one whose file is full: subscriptions cannot be kept.
+struct full_disk final : registrar::location_store {
+    std::unique_ptr<registrar::location_store> inner = registrar::make_memory_store();
+    registrar::register_fault update(std::string_view aor, const registrar::register_request& r, const registrar::instant& now,
+                                     const registrar::registrar_limits& limits, registrar::binding_list& after) override {
+        return inner->update(aor, r, now, limits, after);
+    }
+    registrar::binding_list lookup(std::string_view aor) const override { return inner->lookup(aor); }
+    std::size_t expire(const registrar::instant& now) override { return inner->expire(now); }
+    bool keep_subscription(const registrar::reg_subscription&, const registrar::instant&) override { return false; }
+};
+
+TEST(reg_event, ASubscriptionThatCannotBeKeptIsAnswered503AndNotHeld) {
+    fixture f;
+    auto disk = std::make_unique<full_disk>();
+    f.store = std::move(disk);
+    shared_services services;
+    services.bindings = f.store.get();
+    f.p->attach(services);
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    ASSERT_EQ(f.feed(subscribe(), f.ue), 1u);  // no NOTIFY
+    const parsed answer(f.sent(0));
+    EXPECT_EQ(answer.msg.status_code, 503);
+    EXPECT_EQ(header_of(f.sent(0), sip::header_id::retry_after), "5");
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+}
+
 TEST(reg_event, AcceptsReginfoUnlessAcceptExcludesIt) {
     struct row {
         const char* accept;
