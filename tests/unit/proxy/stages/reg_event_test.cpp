@@ -111,6 +111,21 @@ TEST(reg_event, A200ThenAFullNotifyInTheDialog) {
     EXPECT_EQ(f.p->stats().reg_notifies_sent, 1u);
 }
 
+TEST(reg_event, ARetransmittedSubscribeIsAnsweredAgainWithoutASecondNotify) {
+    fixture f;
+    f.bind("sip:alice@198.18.0.9:5070", 600, f.ue);
+    ASSERT_EQ(f.feed(subscribe("Event: reg\nExpires: 300\n"), f.ue), 2u);
+    const std::string tag(parsed(f.sent(0)).msg.to.tag);
+    f.now += 2'000 * ms;
+    ASSERT_EQ(f.feed(subscribe("Event: reg\nExpires: 300\n"), f.ue), 1u);
+    const parsed again(f.sent(0));
+    EXPECT_EQ(again.msg.status_code, 200);
+    EXPECT_EQ(again.msg.to.tag, tag);
+    EXPECT_EQ(header_of(f.sent(0), sip::header_id::expires), "298");
+    EXPECT_EQ(f.p->subscriptions(), 1u);
+    EXPECT_EQ(f.p->stats().reg_notifies_sent, 1u);
+}
+
 TEST(reg_event, AnUnansweredNotifyIsRetransmittedUntilTimerFEndsTheSubscription) {
     fixture f;
     f.bind("sip:alice@198.18.0.9:5070", 3600, f.ue);
