@@ -24,8 +24,9 @@ namespace {
 // lookup (a hash and a pointer copy, no lock) per subscription.
 constexpr std::uint64_t poll_ns = 100'000'000;
 
-// The largest reginfo document: a registration per identity of the set, each with every binding.
-constexpr std::size_t max_reginfo_bytes = 12 * 1024;
+// The largest reginfo document: a registration per identity of the set, each with every binding
+// (about 0.3 kB a contact: max_bindings 10 and five identities fit with room to spare).
+constexpr std::size_t max_reginfo_bytes = 48 * 1024;
 
 bool has_tcp_param(std::string_view uri) noexcept {
     for (std::size_t i = uri.find(';'); i != std::string_view::npos; i = uri.find(';', i + 1))
