@@ -306,6 +306,68 @@ TEST(reg_event, ASubscriptionThatCannotBeKeptIsAnswered503AndNotHeld) {
     EXPECT_EQ(f.p->subscriptions(), 0u);
 }
 
+TEST(reg_event, TheSeed004SubscribeGetsTheNotifyItsSCscfSent) {
+    // tests/corpus/seed/004_05_subscribe_reg.sip as the phone sent it, and what its S-CSCF answered
+    // (004_07_notify_reginfo_xml.sip), header by header where they must agree.
+    fixture f;
+    f.config.domains = {"test.3gpp.com"};
+    f.p = std::make_unique<pipeline>(f.config, 0);
+    shared_services services;
+    services.bindings = f.store.get();
+    f.p->attach(services);
+    const net_address phone = addr("10.133.202.46:50997");
+    registrar::contact_request c;
+    c.uri = "sip:+11234567890@10.133.202.46:50997";
+    c.has_expires = true;
+    c.expires_s = 600;
+    registrar::register_request r;
+    r.contacts = std::span<const registrar::contact_request>(&c, 1);
+    r.call_id = "reg@10.133.202.46";
+    r.cseq = 1;
+    r.received = {sip::transport::udp, phone};
+    registrar::binding_list after;
+    ASSERT_EQ(f.store->update("+11234567890@test.3gpp.com", r, {f.now, 0}, f.config.registrar_limits, after),
+              registrar::register_fault::none);
+    const std::string seed = crlf(
+        "SUBSCRIBE sip:+11234567890@test.3gpp.com SIP/2.0\n"
+        "Via: SIP/2.0/UDP 10.133.202.46:50997;branch=z9hG4bK2968d27245f17c7bcae38c31991bfdaa\n"
+        "Max-Forwards: 70\n"
+        "Contact: <sip:+11234567890@10.133.202.46:50997>;+sip.instance=\"<urn:gsma:imei:00440113-904785-0>\"\n"
+        "To: <sip:+11234567890@test.3gpp.com>\n"
+        "From: <sip:+11234567890@test.3gpp.com>;tag=210a54\n"
+        "Call-ID: d57a0b04-785ba328-13a4d876@10.133.202.46\n"
+        "CSeq: 14534 SUBSCRIBE\n"
+        "Expires: 600000\n"
+        "User-Agent: IM-client/OMA1.0 DUT-IMS\n"
+        "Event: reg\n"
+        "Accept: application/reginfo+xml\n"
+        "P-Access-Network-Info: 3GPP-E-UTRAN-FDD;utran-cell-id-3gpp=\"0010100010000000\"\n"
+        "P-Preferred-Identity: <sip:+11234567890@test.3gpp.com>\n"
+        "Content-Length: 0\n\n");
+    ASSERT_EQ(f.feed(seed, phone), 2u);
+    EXPECT_EQ(parsed(f.sent(0)).msg.status_code, 200);
+    EXPECT_EQ(header_of(f.sent(0), sip::header_id::expires), "7200");  // our max_expires_s, not 600000
+    const std::string text = f.sent(1);
+    const parsed n(text);
+    EXPECT_EQ(f.out[1].destination, phone);
+    EXPECT_EQ(n.msg.request_uri_text, "sip:+11234567890@10.133.202.46:50997");
+    EXPECT_EQ(n.msg.call_id, "d57a0b04-785ba328-13a4d876@10.133.202.46");
+    EXPECT_EQ(n.msg.from.address.text, "sip:+11234567890@test.3gpp.com");
+    EXPECT_EQ(n.msg.to.address.text, "sip:+11234567890@test.3gpp.com");
+    EXPECT_EQ(n.msg.to.tag, "210a54");
+    EXPECT_FALSE(n.msg.from.tag.empty());
+    EXPECT_EQ(header_of(text, sip::header_id::event), "reg");
+    EXPECT_EQ(header_of(text, sip::header_id::subscription_state), "active;expires=7200");
+    EXPECT_EQ(n.msg.content_type, "application/reginfo+xml");
+    EXPECT_EQ(n.msg.content_length, n.msg.body.size());
+    const std::string_view body = n.msg.body;
+    EXPECT_NE(body.find("<reginfo xmlns=\"urn:ietf:params:xml:ns:reginfo\" version=\"0\" state=\"full\">"),
+              std::string_view::npos) << body;
+    EXPECT_NE(body.find("<registration aor=\"sip:+11234567890@test.3gpp.com\""), std::string_view::npos);
+    EXPECT_NE(body.find("state=\"active\" event=\"registered\" expires=\"600\""), std::string_view::npos);
+    EXPECT_NE(body.find("<uri>sip:+11234567890@10.133.202.46:50997</uri>"), std::string_view::npos);
+}
+
 TEST(reg_event, AcceptsReginfoUnlessAcceptExcludesIt) {
     struct row {
         const char* accept;
