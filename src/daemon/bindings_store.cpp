@@ -50,7 +50,7 @@ bindings_store open_bindings(const daemon_config& cfg) {
     out.store = std::move(o.store);
     out.sweeper = std::make_unique<expiry_sweeper>(*out.store);
     out.note = "bindings in " + path + " (" + std::to_string(o.restored) + " restored, " + std::to_string(o.lapsed) +
-               " lapsed)";
+               " lapsed, " + std::to_string(o.subscriptions) + " reg subscriptions)";
     return out;
 }
 

@@ -75,6 +75,9 @@ pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_
       slots_(sip::default_header_slots), now_ns_(now_ns),
       transactions_(config.mode == proxy_mode::stateful ? std::make_unique<txn::transaction_table>(sizing(config)) : nullptr),
       dialogs_(config.mode == proxy_mode::stateful ? std::make_unique<dialog_tracker>(config.dialogs_per_shard) : nullptr),
+      subscriptions_(config.mode == proxy_mode::stateful
+                         ? std::make_unique<registrar::subscription_table>(config.subscriptions_per_shard)
+                         : nullptr),
       // Every timer a slot may hold, and one per dialog.
       wheel_(transactions_ ? transactions_->capacity() * txn::transaction_table::timers_per_slot + config.dialogs_per_shard : 1,
              1'000'000, now_ns),
@@ -219,6 +222,10 @@ void pipeline::on_request(const inbound& in, outbox& out) noexcept {
     if (v.go_on() && m.method == sip::method::register_)
         v = serve_register(ctx, {services_.bindings, &config_->registrar_limits, {now_ns_, core::unix_ns()},
                                  register_answer_});
+    if (v.go_on() && m.method == sip::method::subscribe) {
+        v = serve_subscribe(ctx, out);
+        if (!v.go_on()) return;  // answered, and its NOTIFY sent
+    }
     if (v.go_on()) v = resolve_target(ctx, *locations_, config_->serve_registrations ? services_.bindings : nullptr, now_ns_);
     if (v.go_on()) v = admit(ctx);
     if (v.go_on()) v = assert_identity(ctx, config_->serve_registrations ? services_.bindings : nullptr, now_ns_);
@@ -396,6 +403,13 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
                 stats_.count_drop(drop_cause::unverified);
                 return;
             }
+            if (t->originated) {  // the answer to a NOTIFY of ours ends here
+                const int status = m.status_code;
+                const txn::actions a = t->client.on_response(status);
+                if (!a.pass_up) ++stats_.retransmissions_absorbed;
+                else if (status >= 200) on_notify_answer(*t, status, out);
+                return apply_client(*t, a, out);
+            }
             // The answer to our CANCEL ends here; one to a CANCEL we forwarded statefully (topology
             // hiding) goes up like any.
             if (m.cseq.method == sip::method::cancel && (t->invite || t->cancel_sent)) {
@@ -545,6 +559,11 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
     if (a.terminated) t.client_done = true;
     if (a.timed_out) {
         ++stats_.transactions_timed_out;
+        if (t.originated) {  // Timer F: the subscriber is gone (RFC 6665 §4.2.2)
+            on_notify_answer(t, 408, out);
+            t.client_done = true;
+            return maybe_free(t);
+        }
         // §16.7 step 2 / §16.8: a branch that times out counts as a 408 in the response context.
         const txn::transaction_ref self = transactions_->ref(t);
         relay(t, 408, nullptr, nullptr, out);
@@ -928,6 +947,7 @@ void pipeline::on_tick(std::uint64_t now_ns, outbox& out) noexcept {
     if (!transactions_) return;
     if (now_ns > now_ns_) now_ns_ = now_ns;
     wheel_.advance(now_ns, [&](std::uint64_t c) { on_timer(c, out); });
+    poll_subscriptions(out);
 }
 
 } // namespace sipfast::proxy

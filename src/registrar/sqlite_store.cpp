@@ -68,7 +68,31 @@ CREATE TABLE IF NOT EXISTS bindings (
     transport TEXT NOT NULL,         -- how the REGISTER came: udp, tcp, ...
     source TEXT NOT NULL,            -- where it came from: IP:PORT, [IPv6]:PORT
     PRIMARY KEY (aor, instance, reg_id, contact_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reg_subscriptions (
+    call_id TEXT NOT NULL,
+    remote_tag TEXT NOT NULL,        -- the subscriber's From tag
+    aor TEXT NOT NULL,               -- the watched address-of-record's key
+    identity TEXT NOT NULL,          -- the URI subscribed to
+    local_tag TEXT NOT NULL,
+    local_uri TEXT NOT NULL,
+    remote_uri TEXT NOT NULL,
+    remote_target TEXT NOT NULL,
+    route_set TEXT NOT NULL,         -- each Record-Route value as LENGTH:VALUE, in order
+    transport TEXT NOT NULL,
+    source TEXT NOT NULL,
+    remote_cseq INTEGER NOT NULL,
+    local_cseq INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    expires_unix_ns INTEGER NOT NULL,
+    PRIMARY KEY (call_id, remote_tag)
 ) WITHOUT ROWID)";
+
+// A table added to schema 1 (CREATE TABLE IF NOT EXISTS): a file without it gets it, and an older
+// sipfast that opens a file with it reads its bindings and leaves the table alone.
+constexpr std::string_view subscription_columns =
+    "call_id, remote_tag, aor, identity, local_tag, local_uri, remote_uri, remote_target, route_set, transport, source, "
+    "remote_cseq, local_cseq, version, expires_unix_ns";
 
 constexpr std::string_view columns =
     "aor, instance, reg_id, contact_key, contact, params, q_milli, expires_unix_ns, call_id, cseq, path, transport, "
@@ -216,6 +240,46 @@ public:
 
     binding_list lookup(std::string_view aor) const override { return memory_.find(aor); }
 
+    bool keep_subscription(const reg_subscription& sub, const instant& now) override {
+        const std::lock_guard<std::mutex> l(write_mutex_);
+        sqlite3_stmt* st = statements_.sub_upsert.get();
+        const std::string routes = path_text(sub.route_set), source = source_text(sub.received.source);
+        bind_text(st, 1, sub.call_id);
+        bind_text(st, 2, sub.remote_tag);
+        bind_text(st, 3, sub.aor);
+        bind_text(st, 4, sub.identity);
+        bind_text(st, 5, sub.local_tag);
+        bind_text(st, 6, sub.local_uri);
+        bind_text(st, 7, sub.remote_uri);
+        bind_text(st, 8, sub.remote_target);
+        bind_text(st, 9, routes);
+        bind_text(st, 10, transport_name(sub.received.transport));
+        bind_text(st, 11, source);
+        (void)sqlite3_bind_int64(st, 12, sub.remote_cseq);
+        (void)sqlite3_bind_int64(st, 13, sub.local_cseq);
+        (void)sqlite3_bind_int64(st, 14, sub.version);
+        (void)sqlite3_bind_int64(st, 15, now.unix_ns + (static_cast<std::int64_t>(sub.expires_ns) -
+                                                        static_cast<std::int64_t>(now.monotonic_ns)));
+        if (!exec(st)) {
+            ++unreported_subscriptions_;
+            report_failure(now);
+            return false;
+        }
+        written_.store(true, std::memory_order_relaxed);
+        return true;
+    }
+
+    void drop_subscription(std::string_view call_id, std::string_view remote_tag) override {
+        const std::lock_guard<std::mutex> l(write_mutex_);
+        sqlite3_stmt* st = statements_.sub_remove.get();
+        bind_text(st, 1, call_id);
+        bind_text(st, 2, remote_tag);
+        if (exec(st)) written_.store(true, std::memory_order_relaxed);
+        // A row left behind lapses at its expiry and is deleted at the next start.
+    }
+
+    std::vector<reg_subscription> restored_subscriptions() const override { return restored_subscriptions_; }
+
     std::size_t expire(const instant& now) override {
         std::size_t n = 0;
         for (const std::string& aor : memory_.due(now.monotonic_ns)) {
@@ -234,7 +298,7 @@ public:
 
 private:
     struct statements {
-        stmt_ptr begin, commit, rollback, upsert, refresh, remove;
+        stmt_ptr begin, commit, rollback, upsert, refresh, remove, sub_upsert, sub_remove;
     };
 
     static opened_store fail(store_fault f, std::string message) {
@@ -355,12 +419,15 @@ private:
         if (!report_ || now.monotonic_ns < next_report_ns_) return;
         std::string what;
         if (unreported_ != 0) what = std::to_string(unreported_) + " REGISTER(s) answered 503";
+        if (unreported_subscriptions_ != 0)
+            what += (what.empty() ? "" : " and ") + std::to_string(unreported_subscriptions_) + " reg subscription(s) not kept";
         if (unreported_expiries_ != 0)
             what += (what.empty() ? "" : " and ") + std::to_string(unreported_expiries_) +
                     " address(es)-of-record with lapsed bindings kept for the next sweep";
         report_(path_ + ": cannot write: " + failure_ + "; " + what + " since the last report");
         unreported_ = 0;
         unreported_expiries_ = 0;
+        unreported_subscriptions_ = 0;
         next_report_ns_ = now.monotonic_ns + 1'000'000'000;
     }
 
@@ -377,6 +444,7 @@ private:
     }
 
     binding_map memory_;
+    std::vector<reg_subscription> restored_subscriptions_;  // read at open, expiries on the monotonic clock
     std::string path_;
     store_report report_;
     std::mutex write_mutex_;  // writers only (REGISTERs, expire()): what follows, down to lock_fd_
@@ -385,6 +453,7 @@ private:
     std::string failure_;  // why the last statement failed
     std::uint64_t unreported_ = 0;           // REGISTERs answered 503
     std::uint64_t unreported_expiries_ = 0;  // expiries that could not delete their rows
+    std::uint64_t unreported_subscriptions_ = 0;  // reg subscriptions (SUBSCRIBEs answered 503, NOTIFYs' counts)
     std::uint64_t next_report_ns_ = 0;
     int lock_fd_ = -1;
     // Checkpoints run on a thread and connection of their own: in a REGISTER's commit (SQLite's
@@ -481,6 +550,12 @@ opened_store sqlite_store::open(const instant& now) {
             return fail(f, std::move(why));
         }
         out.lapsed = static_cast<std::size_t>(sqlite3_changes(db_.get()));
+        if (std::string e2 = run("DELETE FROM reg_subscriptions WHERE expires_unix_ns <= " + std::to_string(now.unix_ns),
+                                 "cannot write");
+            !e2.empty()) {
+            (void)run("ROLLBACK", "");
+            return fail(fault(), std::move(e2));
+        }
         if (std::string c = run("COMMIT", "cannot write"); !c.empty()) return fail(fault(), std::move(c));
     }
 
@@ -533,6 +608,44 @@ opened_store sqlite_store::open(const instant& now) {
         flush();
     }
 
+    {
+        sqlite3_stmt* raw = nullptr;
+        int rc = sqlite3_prepare_v2(db_.get(), ("SELECT " + std::string(subscription_columns) + " FROM reg_subscriptions").c_str(),
+                                    -1, &raw, nullptr);
+        const stmt_ptr s(raw);
+        const auto text = [&](int col) {
+            const unsigned char* t = sqlite3_column_text(raw, col);
+            return t == nullptr ? std::string()
+                                : std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(raw, col)));
+        };
+        while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+            if ((rc = sqlite3_step(raw)) != SQLITE_ROW) break;
+            reg_subscription sub;
+            sub.call_id = text(0);
+            sub.remote_tag = text(1);
+            sub.aor = text(2);
+            sub.identity = text(3);
+            sub.local_tag = text(4);
+            sub.local_uri = text(5);
+            sub.remote_uri = text(6);
+            sub.remote_target = text(7);
+            sub.received.transport = sip::classify_transport(text(9));
+            const std::string source = text(10);
+            if (!parse_path(text(8), sub.route_set) ||
+                (!source.empty() && !core::parse_ip_port(source, 0, sub.received.source, true)))
+                return fail(store_fault::not_a_database,
+                            path + ": not a bindings database: a subscription of " + sub.aor + " does not read back");
+            sub.remote_cseq = static_cast<std::uint32_t>(sqlite3_column_int64(raw, 11));
+            sub.local_cseq = static_cast<std::uint32_t>(sqlite3_column_int64(raw, 12));
+            sub.version = static_cast<std::uint32_t>(sqlite3_column_int64(raw, 13));
+            const std::int64_t left = sqlite3_column_int64(raw, 14) - now.unix_ns;
+            sub.expires_ns = now.monotonic_ns + static_cast<std::uint64_t>(left > 0 ? left : 0);
+            restored_subscriptions_.push_back(std::move(sub));
+        }
+        if (rc != SQLITE_DONE) return fail(fault(), describe(path, "cannot read", db_.get()));
+        out.subscriptions = restored_subscriptions_.size();
+    }
+
     const auto prepare = [&](stmt_ptr& s, const std::string& sql) {
         sqlite3_stmt* raw = nullptr;
         const int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
@@ -545,7 +658,10 @@ opened_store sqlite_store::open(const instant& now) {
         !prepare(statements_.upsert, "INSERT OR REPLACE INTO bindings (" + std::string(columns) +
                                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") ||
         !prepare(statements_.refresh, "UPDATE bindings SET expires_unix_ns = ?, cseq = ?" + std::string(key)) ||
-        !prepare(statements_.remove, "DELETE FROM bindings" + std::string(key)))
+        !prepare(statements_.remove, "DELETE FROM bindings" + std::string(key)) ||
+        !prepare(statements_.sub_upsert, "INSERT OR REPLACE INTO reg_subscriptions (" + std::string(subscription_columns) +
+                                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)") ||
+        !prepare(statements_.sub_remove, "DELETE FROM reg_subscriptions WHERE call_id = ? AND remote_tag = ?"))
         return fail(fault(), describe(path, "cannot prepare", db_.get()));
 
     if (connect(checkpoint_db_) != SQLITE_OK)

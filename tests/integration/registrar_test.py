@@ -233,7 +233,7 @@ database = "{database or self.database}"
 
         second = Daemon(SIPFASTD, self.tmp, self.config(), name="second")
         try:
-            self.assertRegex(second.output(), rf"bindings in {re.escape(self.database)} \({len(users) + 2} restored, 0 lapsed\)")
+            self.assertRegex(second.output(), rf"bindings in {re.escape(self.database)} \({len(users) + 2} restored, 0 lapsed, 0 reg subscriptions\)")
             # ivy is reachable where she registered.
             s, answer = self.invite("ivy")
             s.close()

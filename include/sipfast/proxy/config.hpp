@@ -155,6 +155,8 @@ struct proxy_config {
     std::size_t memory_per_shard = std::size_t{256} << 20;
     std::uint32_t transactions_per_shard = 0;     ///< stateful mode: slots, 0 to derive from memory_per_shard; a full table answers 503
     std::uint32_t dialogs_per_shard = 32768;      ///< stateful mode: dialogs tracked (counts, timeouts)
+    /// Stateful mode with a registrar: reg-event subscriptions a shard holds; more are answered 503.
+    std::uint32_t subscriptions_per_shard = 16384;
     std::uint64_t dialog_timeout_ns = 7'200'000'000'000;  ///< a dialog with no request this long is over
     std::uint64_t t1_ns = 500'000'000;            ///< RFC 3261 timers, stateful mode
     std::uint64_t t2_ns = 4'000'000'000;

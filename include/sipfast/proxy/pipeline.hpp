@@ -20,6 +20,8 @@
 #include "sipfast/auth/nonce.hpp"
 #include "sipfast/auth/nonce_counts.hpp"
 #include "sipfast/registrar/location_store.hpp"
+#include "sipfast/registrar/reg_subscription.hpp"
+#include "sipfast/registrar/reginfo.hpp"
 #include "sipfast/sip/editor.hpp"
 #include "sipfast/sip/message.hpp"
 #include "sipfast/txn/transaction_table.hpp"
@@ -80,7 +82,8 @@ public:
     void reconfigure(const proxy_config& config) noexcept;
     [[nodiscard]] const proxy_config& config() const noexcept { return *config_; }
     /// What every shard shares (the registrar's bindings, the nonce secret); set before traffic.
-    void attach(const shared_services& s) noexcept { services_ = s; }
+    /// The reg-event subscriptions the bindings' store kept whose dialog this shard owns come back.
+    void attach(const shared_services& s) noexcept;
     /// While stopping: new calls are answered 503 with Retry-After, what is in progress goes on.
     void set_draining(bool on) noexcept { draining_ = on; }
     /// The last message that failed to parse: why, and where it came from (for rate-limited logs).
@@ -99,11 +102,24 @@ public:
     /// Transaction slots in use and in all (stateful mode; 0 otherwise).
     [[nodiscard]] std::size_t transactions() const noexcept { return transactions_ ? transactions_->size() : 0; }
     [[nodiscard]] std::size_t transaction_capacity() const noexcept { return transactions_ ? transactions_->capacity() : 0; }
+    /// Reg-event subscriptions this shard holds (stateful mode with a registrar; 0 otherwise).
+    [[nodiscard]] std::size_t subscriptions() const noexcept { return subscriptions_ ? subscriptions_->size() : 0; }
 
 private:
     using transaction = txn::proxy_transaction;
 
     void on_request(const inbound& in, outbox& out) noexcept;
+    // The reg event notifier (pipeline_notify.cpp; docs/architecture.md, "Reg event").
+    [[nodiscard]] verdict serve_subscribe(request_context& ctx, outbox& out) noexcept;
+    void after_subscribe(registrar::reg_subscription& s, registrar::subscribe_kind kind, outbox& out) noexcept;
+    void poll_subscriptions(outbox& out) noexcept;
+    void check_subscription(registrar::reg_subscription& s, outbox& out) noexcept;
+    /// Sends the NOTIFY of `s` reporting `contacts_` (a full or partial document), in a client
+    /// transaction of its own; `terminated`: the last, Subscription-State terminated;reason=timeout.
+    void send_notify(registrar::reg_subscription& s, bool full, bool terminated,
+                     const registrar::binding_list& current, outbox& out) noexcept;
+    void end_subscription(registrar::reg_subscription& s) noexcept;
+    void on_notify_answer(transaction& t, int status, outbox& out) noexcept;
     void on_response(const inbound& in, outbox& out) noexcept;
     [[nodiscard]] bool match_transaction(const inbound& in, const txn::transaction_key& key, outbox& out) noexcept;
     void forward_statelessly(request_context& ctx, outbox& out) noexcept;
@@ -192,6 +208,11 @@ private:
     std::uint64_t now_ns_ = 0;
     std::unique_ptr<txn::transaction_table> transactions_;
     std::unique_ptr<dialog_tracker> dialogs_;
+    std::unique_ptr<registrar::subscription_table> subscriptions_;  // stateful mode only
+    std::vector<registrar::contact_report> reports_;                 // what the NOTIFY being made reports
+    std::unique_ptr<char[]> notify_room_;                            // its reginfo document
+    std::uint64_t next_poll_ns_ = 0;
+    std::uint32_t notify_count_ = 0;                                 // keys our NOTIFYs' transactions apart
     core::timer_wheel wheel_;
     std::vector<sip::header> aux_slots_;      // for re-reading a stored request (CANCEL, ACK, our answers)
     sip::message aux_;

@@ -60,6 +60,9 @@ struct shard_stats {
     core::counter dialogs_ended;             ///< by the final answer to a BYE
     core::counter dialogs_timed_out;         ///< by silence (dialog_timeout_s)
     core::counter mailbox_hops;              ///< messages handed to their owner shard
+    core::counter reg_subscriptions_active;  ///< reg-event subscriptions held (RFC 3680)
+    core::counter reg_subscriptions_ended;   ///< by un-SUBSCRIBE, expiry, or a NOTIFY that failed
+    core::counter reg_notifies_sent;         ///< NOTIFYs we originated (retransmissions not counted)
     // Written by the backend that drives the shard.
     core::counter bytes_in;
     core::counter bytes_out;

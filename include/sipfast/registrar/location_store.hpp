@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sipfast/registrar/binding.hpp"
+#include "sipfast/registrar/reg_subscription.hpp"
 #include "sipfast/registrar/register_rules.hpp"
 
 namespace sipfast::registrar {
@@ -40,6 +41,23 @@ public:
     /// so a binding refreshed meanwhile stays. Housekeeping: called about once a second by one thread
     /// (daemon::bindings_store's), never from a shard's loop; it adds nothing to lookups.
     virtual std::size_t expire(const instant& now) = 0;
+
+    /// Reg-event subscriptions (RFC 3680) kept with the bindings, so that they survive what the
+    /// bindings survive: `keep` writes `s` (its dialog, CSeqs, version and expiry) before it returns,
+    /// `drop` removes it, and restored_subscriptions() lists what the store held when it was opened,
+    /// for each shard to take back those it owns. Called from the shard that owns the subscription;
+    /// writers of bindings are not held up beyond one row. The defaults keep nothing (a store in
+    /// memory: what it would keep ends with the process).
+    [[nodiscard]] virtual bool keep_subscription(const reg_subscription& s, const instant& now) {
+        (void)s;
+        (void)now;
+        return true;
+    }
+    virtual void drop_subscription(std::string_view call_id, std::string_view remote_tag) {
+        (void)call_id;
+        (void)remote_tag;
+    }
+    [[nodiscard]] virtual std::vector<reg_subscription> restored_subscriptions() const { return {}; }
 };
 
 /// The store in this process's memory: a hash table from address-of-record to snapshot whose readers

@@ -30,6 +30,7 @@ struct opened_store {
     std::string error;            ///< "PATH: what is wrong: why", empty unless there is a fault
     std::size_t restored = 0;     ///< bindings loaded into memory
     std::size_t lapsed = 0;       ///< bindings that had lapsed by `now`, dropped from the file
+    std::size_t subscriptions = 0;  ///< reg-event subscriptions restored (restored_subscriptions())
 };
 
 /// Told why REGISTERs are answered 503 (register_fault::not_stored) or lapsed rows stay, at most once
@@ -41,7 +42,8 @@ using store_report = std::function<void(const std::string&)>;
 /// before it returns; expire() deletes lapsed bindings' rows before it drops them from memory (when
 /// it cannot, they stay in both for the next expire(), and `report` is told). Opens the file (makes
 /// it when missing) and loads every binding not lapsed at `now`. The file is locked for this process:
-/// a second store on it is refused (in_use).
+/// a second store on it is refused (in_use). Reg-event subscriptions are kept in the same file
+/// (keep_subscription), one row each, written by the shard that owns them under the writers' lock.
 [[nodiscard]] opened_store open_sqlite_store(const std::string& path, const instant& now, store_report report = {});
 
 } // namespace sipfast::registrar

@@ -98,6 +98,10 @@ struct proxy_transaction {
     bool search_over = false;         ///< head: a 2xx or 6xx came or the caller cancelled: no branch starts
     bool branch_over = false;         ///< this branch's outcome is in its head's response context
     bool hunting = false;             ///< a sequential branch with others after it: Timer C is its time limit
+    // A request we originate (a reg-event NOTIFY): a client side only, its answer for its owner.
+    bool originated = false;          ///< no caller: its final answer (or timeout) goes to `owner`, never up
+    std::uint32_t owner_slot = 0;     ///< originated: the subscription that sent it, by slot
+    std::uint32_t owner_generation = 0;
 
     /// Whether every machine has ended, so the transaction can be freed.
     [[nodiscard]] bool finished() const noexcept {

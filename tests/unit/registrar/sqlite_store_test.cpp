@@ -365,3 +365,68 @@ TEST_F(sqlite_store_test, AFileOfALaterSchemaIsRefused) {
 
 } // namespace
 } // namespace sipfast::registrar
+
+namespace sipfast::registrar {
+namespace {
+
+reg_subscription watching(std::string call_id, std::uint64_t expires_ns) {
+    reg_subscription sub;
+    sub.aor = "alice@example.com";
+    sub.identity = "sip:alice@example.com";
+    sub.call_id = std::move(call_id);
+    sub.local_tag = "ours1";
+    sub.remote_tag = "w1";
+    sub.local_uri = "<sip:alice@example.com>";
+    sub.remote_uri = "\"Alice\" <sip:alice@example.com>;tag=w1";
+    sub.remote_target = "sip:alice@198.51.100.7:5062;transport=tcp";
+    sub.route_set = {"<sip:198.51.100.1;lr>", "<sip:p.example.com;lr;x=a,b>"};
+    sub.received = {sip::transport::tcp, {}};
+    (void)core::parse_ip_port("198.51.100.7:40001", 0, sub.received.source, true);
+    sub.remote_cseq = 4;
+    sub.local_cseq = 9;
+    sub.version = 7;
+    sub.expires_ns = expires_ns;
+    return sub;
+}
+
+TEST_F(sqlite_store_test, RegSubscriptionsComeBackAfterAReopenAndLapsedOnesGo) {
+    {
+        std::unique_ptr<location_store> store = open(at(0));
+        ASSERT_TRUE(store);
+        // Expiries on the monotonic clock of this process (at(0) reads 100 s).
+        ASSERT_TRUE(store->keep_subscription(watching("kept", (100 + 600) * s), at(0)));
+        ASSERT_TRUE(store->keep_subscription(watching("lapses", (100 + 30) * s), at(0)));
+        ASSERT_TRUE(store->keep_subscription(watching("dropped", (100 + 600) * s), at(0)));
+        store->drop_subscription("dropped", "w1");
+        reg_subscription moved = watching("kept", (100 + 900) * s);  // a refresh, written again
+        moved.local_cseq = 10;
+        moved.version = 8;
+        ASSERT_TRUE(store->keep_subscription(moved, at(0)));
+    }
+    // 60 s later on the wall clock, in a process whose monotonic clock reads 5 s.
+    opened_store o = open_sqlite_store(file, at(60, 5));
+    ASSERT_EQ(o.fault, store_fault::none) << o.error;
+    EXPECT_EQ(o.subscriptions, 1u);
+    const std::vector<reg_subscription> back = o.store->restored_subscriptions();
+    ASSERT_EQ(back.size(), 1u);
+    const reg_subscription& b = back[0];
+    const reg_subscription want = watching("kept", 0);
+    EXPECT_EQ(b.call_id, "kept");
+    EXPECT_EQ(b.aor, want.aor);
+    EXPECT_EQ(b.identity, want.identity);
+    EXPECT_EQ(b.local_tag, want.local_tag);
+    EXPECT_EQ(b.remote_tag, want.remote_tag);
+    EXPECT_EQ(b.local_uri, want.local_uri);
+    EXPECT_EQ(b.remote_uri, want.remote_uri);
+    EXPECT_EQ(b.remote_target, want.remote_target);
+    EXPECT_EQ(b.route_set, want.route_set);
+    EXPECT_EQ(b.received.transport, sip::transport::tcp);
+    EXPECT_TRUE(b.received.source == want.received.source);
+    EXPECT_EQ(b.remote_cseq, 4u);
+    EXPECT_EQ(b.local_cseq, 10u);
+    EXPECT_EQ(b.version, 8u);
+    EXPECT_EQ(b.expires_ns, (5 + 840) * s);  // 900 s granted at 0, 60 s gone
+}
+
+} // namespace
+} // namespace sipfast::registrar
