@@ -21,8 +21,9 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import xml.etree.ElementTree as ET
 
-from harness import Daemon, DaemonClass, StreamReader, all_headers, free_port, header, ipv6_loopback_port, main, tcp_listener
+from harness import Daemon, DaemonClass, StreamReader, all_headers, free_port, header, ipv6_loopback_port, main
 
 SIPFASTD = sys.argv.pop(1)
 USIM = sys.argv.pop(1)
@@ -209,6 +210,8 @@ opc = "{OPC}"
     def moved(self, ue, cseq=1, branch="z9hG4bKX9dcbT3QIWzL-OaaaW2Y"):
         text = seed("000_01_register_tcp.sip").replace("182.0.3.112:5060", f"127.0.0.1:{ue}")
         text = text.replace("CSeq: 1 REGISTER", f"CSeq: {cseq} REGISTER")
+        # One registration Call-ID per phone: the tests register the seed's identity from several.
+        text = text.replace("Call-ID: Z7dcb95rP@182.0.3.112", f"Call-ID: Z7dcb95rP-{ue}@182.0.3.112")
         return text.replace("branch=z9hG4bKX9dcbT3QIWzL-OaaaW2Y", f"branch={branch}")
 
     def test_seed_000_registers_with_sec_agree_and_no_authentication(self):
@@ -223,11 +226,68 @@ opc = "{OPC}"
         for name in ("From", "Call-ID", "CSeq"):
             self.assertEqual(header(got, name), header(text, name), name)
         self.assertTrue(header(got, "To").startswith(header(text, "To") + ";tag="))
-        contact = header(got, "Contact")
+        # The other tests' phones registered the same identity: ours is the contact on our port.
+        contact = next(c for c in all_headers(got, "Contact") if c.startswith(f"<sip:001010123456712@127.0.0.1:{ue}>"))
         self.assertTrue(contact.startswith(f"<sip:001010123456712@127.0.0.1:{ue}>;expires=7200;"), contact)
         self.assertIn('+sip.instance="<urn:gsma:imei:86130905-267370-0>"', contact)
         self.assertEqual(header(got, "P-Associated-URI"), f"<sip:1012@{self.ims}>, <tel:1012>")
         self.assertIsNone(header(got, "Security-Server"))  # no challenge to carry it (see docs/configuration.md)
+
+    def test_seed_000_registers_subscribes_to_reg_and_is_called(self):
+        """Seed 000 end to end with sipfast as the registrar: REGISTER over TCP with sec-agree, the
+        reg-event SUBSCRIBE over UDP (for its alias sip:1012) and our NOTIFY, then UE1's INVITE to
+        tel:1012 reaching the registered phone."""
+        ue = free_port()
+        ue_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(ue_udp.close)
+        ue_udp.bind(("127.0.0.1", ue))
+        ue_udp.settimeout(3)
+        _, reader = self.register(self.port, self.moved(ue, branch="z9hG4bKims000reg"))
+        self.assertTrue(reader.message().startswith("SIP/2.0 200 OK"))
+
+        # The SUBSCRIBE as the seed has it, its Route our address: 200, then a full NOTIFY.
+        subscribe = seed("000_03_subscribe_reg_udp.sip").replace("182.0.3.112:5060", f"127.0.0.1:{ue}")
+        subscribe = subscribe.replace("<sip:10.88.120.34:5060;lr>", f"<sip:127.0.0.1:{self.port};lr>")
+        ue_udp.sendto(subscribe.encode(), ("127.0.0.1", self.port))
+        got = [ue_udp.recvfrom(65535)[0].decode() for _ in range(2)]
+        ok = next(m for m in got if m.startswith("SIP/2.0"))
+        notify = next(m for m in got if m.startswith("NOTIFY"))
+        self.assertTrue(ok.startswith("SIP/2.0 200 OK"), ok)
+        for name in ("From", "Call-ID", "CSeq"):
+            self.assertEqual(header(ok, name), header(subscribe, name), name)
+        to_tag = re.search(r";tag=([^;>\s]+)", header(ok, "To")).group(1)
+        # The NOTIFY as the seed's S-CSCF sent it, header by header where they must agree.
+        self.assertTrue(notify.startswith(f"NOTIFY sip:1012@127.0.0.1:{ue} SIP/2.0"), notify)
+        self.assertEqual(header(notify, "From"), f"<sip:1012@{self.ims}>;tag={to_tag}")
+        self.assertEqual(header(notify, "To"), f"<sip:1012@{self.ims}>;tag=Z1dcbT3")
+        self.assertEqual(header(notify, "Call-ID"), "Y-dcbT3QI@182.0.3.112")
+        self.assertEqual(header(notify, "Event"), "reg")
+        self.assertRegex(header(notify, "Subscription-State"), r"^active;expires=\d+$")
+        self.assertEqual(header(notify, "Content-Type"), "application/reginfo+xml")
+        body = notify.split("\r\n\r\n", 1)[1]
+        ns = {"r": "urn:ietf:params:xml:ns:reginfo"}
+        info = ET.fromstring(body)
+        self.assertEqual(info.get("state"), "full")
+        uris = [u.text for u in info.findall(".//r:registration/r:contact/r:uri", ns)]
+        self.assertIn(f"sip:001010123456712@127.0.0.1:{ue}", uris)
+        states = {r.get("aor"): r.get("state") for r in info.findall("r:registration", ns)}
+        self.assertEqual(states.get(f"sip:001010123456712@{self.ims}"), "active", states)
+        ue_udp.sendto((f"SIP/2.0 200 OK\r\nVia: {header(notify, 'Via')}\r\nFrom: {header(notify, 'From')}\r\n"
+                       f"To: {header(notify, 'To')}\r\nCall-ID: {header(notify, 'Call-ID')}\r\n"
+                       f"CSeq: {header(notify, 'CSeq')}\r\nContent-Length: 0\r\n\r\n").encode(),
+                      ("127.0.0.1", self.port))
+
+        # UE1's INVITE to tel:1012 (the seed's, over TCP) reaches the registered phone by the
+        # connection it registered over (a binding made over TCP is reached by its flow).
+        invite = seed("000_06_invite_tcp_from_ue1.sip").replace("182.0.3.113:5060", "127.0.0.1:1")
+        invite = invite.replace("<sip:10.88.120.34:5060;lr>", f"<sip:127.0.0.1:{self.port};lr>")
+        ue1 = socket.create_connection(("127.0.0.1", self.port), timeout=3)
+        self.addCleanup(ue1.close)
+        ue1.sendall(invite.encode())
+        forwarded = reader.message()
+        self.assertTrue(forwarded.startswith(f"INVITE sip:001010123456712@127.0.0.1:{ue} SIP/2.0"), forwarded)
+        self.assertEqual(header(forwarded, "Call-ID"), header(invite, "Call-ID"))
+        self.assertIsNone(header(forwarded, "Proxy-Require"))  # sec-agree stays between UE1 and us
 
     def test_seed_000_aka_subscriber_agrees_on_security(self):
         ue = free_port()
