@@ -339,9 +339,10 @@ int main(int argc, char** argv) {
                  "  uac:  calls to --target (a proxy or another callee)\n"
                  "  uas:  answers calls at --local:--uas-port", "sipfast-loadgen"};
     app.set_version_flag("--version", "sipfast-loadgen " SIPFAST_VERSION);
+    app.option_defaults()->always_capture_default();
     app.add_option("mode", o.mode, "uac, uas or both")->check(CLI::IsMember({"uac", "uas", "both"}));
     app.add_option("-t,--target", o.target, "where calls go, IP:PORT (uac: 127.0.0.1:5060; both: our callee)");
-    app.add_option("--local", o.local, "our IP address (bind and Via)");
+    app.add_option("--local", o.local, "our IPv4 address (bind, Via and Contact)");
     app.add_option("--port", o.port, "caller's first UDP port, one per thread (0: any)");
     app.add_option("--uas-port", o.uas_port, "callee's UDP port (all threads, SO_REUSEPORT)");
     app.add_option("--user", o.user, "the user called (Request-URI and To user)");
