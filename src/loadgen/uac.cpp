@@ -65,7 +65,7 @@ uac::~uac() = default;
 
 void uac::write_ids(core::text_writer& w, std::uint32_t i, char branch_kind) const noexcept {
     // Via (RFC 3261 §8.1.1.7: the magic cookie, then what makes the branch ours and unique)
-    w.put("Via: SIP/2.0/UDP ").put(c_.local_host).put(':').number(c_.local_port).put(";branch=z9hG4bK")
+    w.put(c_.reliable ? "Via: SIP/2.0/TCP " : "Via: SIP/2.0/UDP ").put(c_.local_host).put(':').number(c_.local_port).put(";branch=z9hG4bK")
         .hex(c_.run_id, 8).hex(i, 8).hex(calls_[i].generation, 8).put(branch_kind).put(";rport\r\n");
 }
 
@@ -95,7 +95,7 @@ bool uac::start_call(std::uint64_t now_ns, outbox& out) noexcept {
     ++in_progress_;
     ++stats_.started;
     send_invite(i, false, now_ns, out);
-    arm(i, std::min(now_ns + c_.t1_ns, k.deadline_ns));
+    arm(i, first_retransmission(now_ns, k.deadline_ns));
     return true;
 }
 
@@ -261,7 +261,7 @@ void uac::on_response(std::uint32_t i, const sip::message& m, std::uint64_t now_
             k.deadline_ns = now_ns + c_.timeout_ns;
             k.retransmits = 0;
             send_bye(i, false, out);
-            arm(i, std::min(now_ns + c_.t1_ns, k.deadline_ns));
+            arm(i, first_retransmission(now_ns, k.deadline_ns));
         } else {
             k.state = call_state::confirmed;
             arm(i, now_ns + c_.hold_ns);
@@ -332,13 +332,19 @@ void uac::advance(std::uint64_t now_ns, outbox& out) noexcept {
     });
 }
 
+// Over TCP nothing is sent again: the transport does (RFC 3261 §17.1.1.2: Timer A only for
+// unreliable transports); the timeout alone runs.
+std::uint64_t uac::first_retransmission(std::uint64_t now_ns, std::uint64_t deadline_ns) const noexcept {
+    return c_.reliable ? deadline_ns : std::min(now_ns + c_.t1_ns, deadline_ns);
+}
+
 void uac::on_timer(std::uint32_t i, std::uint64_t now_ns, outbox& out) noexcept {
     call& k = calls_[i];
     switch (k.state) {
     case call_state::free: return;
     case call_state::calling:
     case call_state::proceeding:
-        if (now_ns >= k.deadline_ns || k.state == call_state::proceeding) {
+        if (now_ns >= k.deadline_ns || k.state == call_state::proceeding || c_.reliable) {
             fail(i, failure::invite_timeout);
             return;
         }
@@ -353,10 +359,10 @@ void uac::on_timer(std::uint32_t i, std::uint64_t now_ns, outbox& out) noexcept 
         k.deadline_ns = now_ns + c_.timeout_ns;
         k.retransmits = 0;
         send_bye(i, false, out);
-        arm(i, std::min(now_ns + c_.t1_ns, k.deadline_ns));
+        arm(i, first_retransmission(now_ns, k.deadline_ns));
         return;
     case call_state::terminating:
-        if (now_ns >= k.deadline_ns) {
+        if (now_ns >= k.deadline_ns || c_.reliable) {
             fail(i, failure::bye_timeout);
             return;
         }

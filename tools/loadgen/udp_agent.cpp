@@ -184,7 +184,7 @@ std::size_t udp_agent::receive(int fd, bool callee, std::uint64_t now_ns) {
 }
 
 void udp_agent::run(const std::atomic<bool>& stop) {
-    pacer pace(uac_ ? o_.rate : 0, o_.start_ns, o_.calls, o_.end_ns);
+    pacer pace(uac_ ? o_.rate : 0, o_start_ns_, o_.calls, o_end_ns_);
     std::uint64_t drain_until = 0;
     while (!stop.load(std::memory_order_relaxed)) {
         std::uint64_t now = core::monotonic_ns();
@@ -197,6 +197,7 @@ void udp_agent::run(const std::atomic<bool>& stop) {
             for (std::uint64_t i = 0; i < due; ++i) (void)uac_->start_call(now, caller_out_);
             pace.take(due);
             work += due;
+            if (due != 0) last_start_ns_.store(now, std::memory_order_release);
             if (pace.done()) {
                 if (drain_until == 0) drain_until = now + o_.drain_ns;
                 if (uac_->in_progress() == 0 || now >= drain_until) {

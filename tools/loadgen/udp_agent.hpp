@@ -27,9 +27,7 @@ struct agent_options {
     std::string request_host;
     std::string user = "service";
     std::uint64_t rate = 0;           ///< this thread's calls/s
-    std::uint64_t calls = 0;          ///< this thread's calls (0: until end_ns)
-    std::uint64_t start_ns = 0;
-    std::uint64_t end_ns = 0;         ///< no call starts at or after (0: none)
+    std::uint64_t calls = 0;          ///< this thread's calls (0: until the end set_start gives)
     std::uint64_t drain_ns = 0;       ///< how long calls in progress may finish after the last start
     std::uint64_t hold_ns = 0;
     std::uint64_t t1_ns = 500'000'000, t2_ns = 4'000'000'000, timeout_ns = 0;
@@ -39,6 +37,7 @@ struct agent_options {
     std::uint16_t thread = 0;
     bool send_100 = false;
     bool ims = false;
+    bool tcp = false;                 ///< TCP: one connection per caller thread, the callee accepts
 };
 
 /// Counts every thread publishes; the reporter reads them live.
@@ -48,20 +47,43 @@ struct agent_stats {
     core::counter datagrams_sent, datagrams_received, send_errors;
 };
 
-class udp_agent {
+/// A thread's loop over its transport.
+class agent {
 public:
-    /// Opens the sockets (throws std::runtime_error naming what failed).
-    udp_agent(const agent_options& o, agent_stats& stats);
-    udp_agent(const udp_agent&) = delete;
-    udp_agent& operator=(const udp_agent&) = delete;
-    ~udp_agent();
+    agent() = default;
+    agent(const agent&) = delete;
+    agent& operator=(const agent&) = delete;
+    virtual ~agent() = default;
 
     /// Runs until the caller's calls are done and drained (caller), or `stop` (callee only, or
     /// any role when stopped early: calls in progress then count as unfinished).
-    void run(const std::atomic<bool>& stop);
+    virtual void run(const std::atomic<bool>& stop) = 0;
     /// Whether the caller has finished its calls (always true for a callee only).
     [[nodiscard]] bool caller_done() const noexcept { return caller_done_.load(std::memory_order_acquire); }
-    [[nodiscard]] std::uint16_t caller_port() const noexcept { return caller_port_; }
+    /// When its last call started (0: none yet): past the schedule's end when the thread fell behind.
+    [[nodiscard]] std::uint64_t last_start_ns() const noexcept { return last_start_ns_.load(std::memory_order_acquire); }
+    /// The clock reading calls are paced from; set before run().
+    void set_start(std::uint64_t start_ns, std::uint64_t end_ns) noexcept {
+        o_start_ns_ = start_ns;
+        o_end_ns_ = end_ns;
+    }
+
+protected:
+    std::atomic<bool> caller_done_{false};
+    std::atomic<std::uint64_t> last_start_ns_{0};
+    std::uint64_t o_start_ns_ = 0, o_end_ns_ = 0;
+};
+
+/// Over TCP (tcp_agent.cpp).
+[[nodiscard]] std::unique_ptr<agent> make_tcp_agent(const agent_options& o, agent_stats& stats);
+
+class udp_agent final : public agent {
+public:
+    /// Opens the sockets (throws std::runtime_error naming what failed).
+    udp_agent(const agent_options& o, agent_stats& stats);
+    ~udp_agent() override;
+
+    void run(const std::atomic<bool>& stop) override;
 
 private:
     static void send_caller(void* self, std::span<const datagram> batch) noexcept;
@@ -76,7 +98,6 @@ private:
     std::unique_ptr<uac> uac_;
     std::unique_ptr<uas> uas_;
     outbox caller_out_, callee_out_;
-    std::atomic<bool> caller_done_{false};
     struct buffers;
     std::unique_ptr<buffers> rx_;
 };

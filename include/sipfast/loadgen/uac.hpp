@@ -31,6 +31,7 @@ struct uac_config {
     std::uint32_t run_id = 0;                   ///< in every Call-ID: another run's answers are strays
     std::uint16_t thread = 0;                   ///< in every Call-ID: another thread's answers are strays
     bool ims = false;                           ///< IMS-sized INVITE (the headers of a VoLTE call)
+    bool reliable = false;                      ///< over TCP: Via says so, no retransmissions
 };
 
 /// The calling side of calls: INVITE with SDP, ACK on 2xx, BYE after the hold time, 200 to the far
@@ -75,6 +76,7 @@ private:
     void on_request(const sip::message& m, outbox& out) noexcept;
     bool keep_dialog(std::uint32_t i, const sip::message& m) noexcept;
     void arm(std::uint32_t i, std::uint64_t deadline_ns) noexcept;
+    [[nodiscard]] std::uint64_t first_retransmission(std::uint64_t now_ns, std::uint64_t deadline_ns) const noexcept;
     void finish(std::uint32_t i) noexcept;
     void fail(std::uint32_t i, failure why) noexcept;
     void on_timer(std::uint32_t i, std::uint64_t now_ns, outbox& out) noexcept;
