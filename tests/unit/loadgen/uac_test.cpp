@@ -288,3 +288,24 @@ TEST_F(UacTest, ImsInvitesAreLargerAndStillParse) {
 
 } // namespace
 } // namespace sipfast::loadgen
+
+namespace sipfast::loadgen {
+namespace {
+
+// RFC 3261 §17.1.1.2: over a reliable transport Timer A is not set; the timeout still ends the call.
+TEST_F(UacTest, OverTcpNothingIsSentAgainAndTheTimeoutStillRuns) {
+    auto c = config();
+    c.reliable = true;
+    uac u(c, stats, t0);
+    ASSERT_TRUE(u.start_call(t0, rec.out));
+    const auto inv = rec.drain().at(0).text;
+    EXPECT_EQ(header(inv, "Via").rfind("SIP/2.0/TCP 127.0.0.1:40000;branch=z9hG4bK", 0), 0u);
+    for (std::uint64_t t = 0; t < 32'000; t += 10) u.advance(t0 + t * ms, rec.out);
+    EXPECT_TRUE(rec.drain().empty());
+    u.advance(t0 + 32'001 * ms, rec.out);
+    EXPECT_EQ(stats.failed[static_cast<std::size_t>(failure::invite_timeout)].get(), 1u);
+    EXPECT_EQ(stats.retransmissions.get(), 0u);
+}
+
+} // namespace
+} // namespace sipfast::loadgen
