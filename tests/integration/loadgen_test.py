@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""sipfast-loadgen through sipfastd: its caller calls a user whom sipfastd (stateful, record-route)
+"""sipfast-loadgen through sipfastd (UDP, and TCP): its caller calls a user whom sipfastd (stateful, record-route)
 routes to its own callee, a bounded number of calls; every call completes, with its latencies
 reported, and sipfastd saw each call's INVITE, ACK and BYE once. Also the caller against its own
 callee with no proxy between, the generator's own baseline.
@@ -75,6 +75,23 @@ class Loadgen(unittest.TestCase):
             self.assertGreaterEqual(seen.get("ACK", 0), CALLS)
             self.assertGreaterEqual(seen.get("BYE", 0), CALLS)
             self.assertLessEqual(seen["INVITE"] + seen["ACK"] + seen["BYE"] - 3 * CALLS, j["retransmissions"])
+
+    def test_calls_over_tcp_through_sipfastd_all_complete(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            port, uas_port = free_port(), free_port()  # free for UDP and TCP both
+            proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:127.0.0.1:{port}", "tcp:127.0.0.1:{port}"]\n'
+                                          f'mode = "stateful"\nrecord_route = true\n'
+                                          f'domains = ["localhost", "127.0.0.1"]\n[[location]]\nuser = "service"\n'
+                                          f'contact = "sip:service@127.0.0.1:{uas_port};transport=tcp"\n')
+            try:
+                r, j = self.run_loadgen(tmp, "both", "--tcp", "-t", f"127.0.0.1:{port}", "--uas-port", str(uas_port))
+                seen = requests_received(proxy)
+            finally:
+                proxy.stop()
+            self.assert_every_call_completed(r, j)
+            self.assertEqual(j["transport"], "tcp")
+            self.assertEqual(j["retransmissions"], 0)  # none over TCP
+            self.assertEqual((seen.get("INVITE"), seen.get("ACK"), seen.get("BYE")), (CALLS, CALLS, CALLS))
 
     def test_calls_to_its_own_callee_with_no_proxy_all_complete(self):
         with tempfile.TemporaryDirectory() as tmp:
