@@ -33,6 +33,23 @@ class LoadTest(unittest.TestCase):
         self.assertIn("requests forwarded 300", r.stdout)  # INVITE, ACK and BYE of each call
         self.assertRegex(r.stdout, r"call setup +100 ")
 
+    def test_the_loadgen_variant_completes_through_the_embedded_default(self):
+        loadgen = os.path.join(ROOT, "build/tools/loadgen/sipfast-loadgen")  # where tools/loadtest looks
+        if not os.path.exists(loadgen):
+            self.skipTest("sipfast-loadgen is not built")
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(ROOT, "etc/sipfast.toml")) as f:
+                proxy = Daemon(SIPFASTD, tmp, f.read())
+            try:
+                r = subprocess.run([os.path.join(ROOT, "tools/loadtest"), "--socket", proxy.control, "--loadgen", "50",
+                                    "100"], capture_output=True, text=True, timeout=120)
+            finally:
+                proxy.stop()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("100 completed, 0 failed, 0 unfinished", r.stdout)
+        self.assertIn("requests forwarded 300", r.stdout)
+        self.assertRegex(r.stdout, r"INVITE->200 +100 ")  # sipfast-loadgen's own percentiles
+
 
 if __name__ == "__main__":
     main()

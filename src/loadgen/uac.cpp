@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sipfast/loadgen/uac.hpp"
+
+#include <algorithm>
+
+#include "sip_text.hpp"
+#include "sipfast/sip/parser.hpp"
+
+namespace sipfast::loadgen {
+
+namespace {
+
+enum class call_state : std::uint8_t {
+    free,
+    calling,      // INVITE sent, nothing heard: Timer A retransmits, Timer B gives up
+    proceeding,   // a provisional came: no more retransmissions, the timeout still runs
+    confirmed,    // 200 ACKed, holding until the BYE
+    terminating,  // BYE sent: Timer E retransmits, Timer F gives up
+};
+
+constexpr std::size_t dialog_bytes = 240;
+constexpr std::size_t call_id_hex = 28;  // run (8), thread (4), slot (8), generation (8)
+
+std::uint64_t to_us(std::uint64_t ns) noexcept { return ns / 1000; }
+
+} // namespace
+
+struct uac::call {
+    std::uint64_t invite_ns = 0;  // first INVITE sent
+    std::uint64_t bye_ns = 0;     // first BYE sent
+    std::uint64_t deadline_ns = 0;  // transaction timeout of the request in progress
+    core::timer_handle timer;
+    std::uint32_t generation = 0;
+    call_state state = call_state::free;
+    std::uint8_t retransmits = 0;
+    bool rang = false;
+    std::uint8_t to_tag_len = 0;
+    std::uint8_t route_len = 0;
+    std::uint8_t target_len = 0;
+    std::array<char, dialog_bytes> dialog{};  // to-tag, route set (a Route value), remote target
+
+    [[nodiscard]] std::string_view to_tag() const noexcept { return {dialog.data(), to_tag_len}; }
+    [[nodiscard]] std::string_view route() const noexcept { return {dialog.data() + to_tag_len, route_len}; }
+    [[nodiscard]] std::string_view target() const noexcept {
+        return {dialog.data() + to_tag_len + route_len, target_len};
+    }
+};
+
+std::size_t uac::bytes_per_call() noexcept {
+    return sizeof(call) + sizeof(std::uint32_t) + core::timer_wheel::bytes_per_timer();
+}
+
+uac::uac(const uac_config& c, uac_stats& stats, std::uint64_t now_ns)
+    : c_(c), stats_(stats), calls_(new call[c.capacity]), free_(new std::uint32_t[c.capacity]),
+      timers_(c.capacity, 1'000'000, now_ns) {
+    if (c_.timeout_ns == 0) c_.timeout_ns = 64 * c_.t1_ns;
+    for (std::uint32_t i = 0; i < c_.capacity; ++i) free_[i] = c_.capacity - 1 - i;  // slot 0 first
+    free_count_ = c_.capacity;
+    core::text_writer id_tail(call_id_tail_);
+    id_tail.put('@').put_clipped(c_.local_host);
+    call_id_tail_len_ = static_cast<std::uint8_t>(id_tail.size());
+}
+
+uac::~uac() = default;
+
+void uac::write_ids(core::text_writer& w, std::uint32_t i, char branch_kind) const noexcept {
+    // Via (RFC 3261 §8.1.1.7: the magic cookie, then what makes the branch ours and unique)
+    w.put(c_.reliable ? "Via: SIP/2.0/TCP " : "Via: SIP/2.0/UDP ").put(c_.local_host).put(':').number(c_.local_port).put(";branch=z9hG4bK")
+        .hex(c_.run_id, 8).hex(i, 8).hex(calls_[i].generation, 8).put(branch_kind).put(";rport\r\n");
+}
+
+bool uac::decode_call_id(std::string_view id, std::uint32_t& slot, std::uint32_t& generation) const noexcept {
+    if (id.size() < call_id_hex) return false;
+    std::uint32_t run = 0, thread = 0;
+    using detail::parse_hex;
+    return parse_hex(id.substr(0, 8), run) && run == c_.run_id && parse_hex(id.substr(8, 4), thread) &&
+           thread == c_.thread && parse_hex(id.substr(12, 8), slot) && slot < c_.capacity &&
+           parse_hex(id.substr(20, 8), generation);
+}
+
+bool uac::start_call(std::uint64_t now_ns, outbox& out) noexcept {
+    ++stats_.offered;
+    if (free_count_ == 0) {
+        ++stats_.failed[static_cast<std::size_t>(failure::table_full)];
+        return false;
+    }
+    const std::uint32_t i = free_[--free_count_];
+    call& k = calls_[i];
+    k.state = call_state::calling;
+    k.invite_ns = now_ns;
+    k.deadline_ns = now_ns + c_.timeout_ns;
+    k.retransmits = 0;
+    k.rang = false;
+    k.to_tag_len = k.route_len = k.target_len = 0;
+    ++in_progress_;
+    ++stats_.started;
+    send_invite(i, false, now_ns, out);
+    arm(i, first_retransmission(now_ns, k.deadline_ns));
+    return true;
+}
+
+void uac::send_invite(std::uint32_t i, bool again, std::uint64_t, outbox& out) noexcept {
+    const call& k = calls_[i];
+    const std::string_view sdp = c_.ims ? detail::sdp_ims : detail::sdp_minimal;
+    core::text_writer w = out.start();
+    w.put("INVITE sip:").put(c_.user).put('@').put(c_.request_host).put(" SIP/2.0\r\n");
+    write_ids(w, i, 'i');
+    w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c_.from_user).put('@').put(c_.local_host).put(">;tag=")
+        .hex(k.generation, 8).hex(i, 8).put("\r\nTo: <sip:").put(c_.user).put('@').put(c_.request_host)
+        .put(">\r\nCall-ID: ").hex(c_.run_id, 8).hex(c_.thread, 4).hex(i, 8).hex(k.generation, 8)
+        .put(tail()).put("\r\nCSeq: 1 INVITE\r\nContact: <sip:").put(c_.from_user)
+        .put('@').put(c_.local_host).put(':').number(c_.local_port).put(">\r\n");
+    if (c_.ims) w.put(detail::ims_invite_headers);
+    w.put("Content-Type: application/sdp\r\nContent-Length: ").number(sdp.size()).put("\r\n\r\n").put(sdp);
+    if (out.finish(w, c_.target) && again) ++stats_.retransmissions;
+}
+
+namespace {
+
+// From, To (with the dialog's tag), Call-ID of an in-dialog request or ACK.
+void write_dialog_ids(core::text_writer& w, const uac_config& c, std::uint32_t i, std::uint32_t generation,
+                      std::string_view to_tag, std::string_view call_id_tail) noexcept {
+    w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c.from_user).put('@').put(c.local_host).put(">;tag=")
+        .hex(generation, 8).hex(i, 8).put("\r\nTo: <sip:").put(c.user).put('@').put(c.request_host).put('>');
+    if (!to_tag.empty()) w.put(";tag=").put(to_tag);
+    w.put("\r\nCall-ID: ").hex(c.run_id, 8).hex(c.thread, 4).hex(i, 8).hex(generation, 8).put(call_id_tail).put("\r\n");
+}
+
+} // namespace
+
+// RFC 3261 §13.2.2.4: the ACK of a 2xx is a request of the dialog, with its own branch.
+void uac::send_ack(std::uint32_t i, outbox& out) noexcept {
+    const call& k = calls_[i];
+    core::text_writer w = out.start();
+    w.put("ACK ").put(k.target()).put(" SIP/2.0\r\n");
+    write_ids(w, i, 'a');
+    if (k.route_len != 0) w.put("Route: ").put(k.route()).put("\r\n");
+    write_dialog_ids(w, c_, i, k.generation, k.to_tag(), tail());
+    w.put("CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+    (void)out.finish(w, c_.target);
+}
+
+// RFC 3261 §17.1.1.3: the ACK of a final response other than 2xx belongs to the INVITE's
+// transaction: its Request-URI, branch and Route, and the To of the response.
+void uac::send_non2xx_ack(std::uint32_t i, const sip::message& m, outbox& out) noexcept {
+    const call& k = calls_[i];
+    core::text_writer w = out.start();
+    w.put("ACK sip:").put(c_.user).put('@').put(c_.request_host).put(" SIP/2.0\r\n");
+    write_ids(w, i, 'i');
+    w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c_.from_user).put('@').put(c_.local_host).put(">;tag=")
+        .hex(k.generation, 8).hex(i, 8).put("\r\nTo: ").put(m.to.text).put("\r\nCall-ID: ").put(m.call_id)
+        .put("\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+    (void)out.finish(w, c_.target);
+}
+
+void uac::send_bye(std::uint32_t i, bool again, outbox& out) noexcept {
+    const call& k = calls_[i];
+    core::text_writer w = out.start();
+    w.put("BYE ").put(k.target()).put(" SIP/2.0\r\n");
+    write_ids(w, i, 'b');
+    if (k.route_len != 0) w.put("Route: ").put(k.route()).put("\r\n");
+    write_dialog_ids(w, c_, i, k.generation, k.to_tag(), tail());
+    w.put("CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+    if (out.finish(w, c_.target) && again) ++stats_.retransmissions;
+}
+
+// The dialog's state from its 200 (RFC 3261 §12.1.2): the remote tag, the route set (Record-Route
+// reversed) and the remote target (Contact), kept in the call's slot.
+bool uac::keep_dialog(std::uint32_t i, const sip::message& m) noexcept {
+    call& k = calls_[i];
+    std::array<std::string_view, 16> rr{};
+    std::size_t n = 0;
+    bool fits = true;
+    m.for_each_value(sip::header_id::record_route, [&](std::string_view v) {
+        if (n == rr.size()) return fits = false;
+        rr[n++] = v;
+        return true;
+    });
+    const std::string_view target = m.has_contact && !m.first_contact.star ? m.first_contact.addr.address.text
+                                                                           : std::string_view{};
+    core::text_writer w(k.dialog);
+    w.put(m.to.tag);
+    const std::size_t tag_end = w.size();
+    for (std::size_t j = n; j-- > 0;) {
+        w.put(rr[j]);
+        if (j != 0) w.put(", ");
+    }
+    const std::size_t route_end = w.size();
+    if (target.empty()) w.put("sip:").put(c_.user).put('@').put(c_.request_host);
+    else w.put(target);
+    if (!fits || !w.ok() || tag_end > 255 || route_end - tag_end > 255 || w.size() - route_end > 255) return false;
+    k.to_tag_len = static_cast<std::uint8_t>(tag_end);
+    k.route_len = static_cast<std::uint8_t>(route_end - tag_end);
+    k.target_len = static_cast<std::uint8_t>(w.size() - route_end);
+    return true;
+}
+
+void uac::on_datagram(std::string_view data, std::uint64_t now_ns, outbox& out) noexcept {
+    sip::message m;
+    const sip::parse_result r = sip::parse(data, m, slots_);
+    if (!r.ok()) {
+        ++stats_.unparsable;
+        return;
+    }
+    if (m.is_request()) {
+        on_request(m, out);
+        return;
+    }
+    if (!m.is_response()) return;  // a keep-alive
+    std::uint32_t i = 0, generation = 0;
+    if (!decode_call_id(m.call_id, i, generation) || calls_[i].generation != generation ||
+        calls_[i].state == call_state::free) {
+        ++stats_.strays;
+        return;
+    }
+    on_response(i, m, now_ns, out);
+}
+
+void uac::on_response(std::uint32_t i, const sip::message& m, std::uint64_t now_ns, outbox& out) noexcept {
+    call& k = calls_[i];
+    const unsigned status = m.status_code;
+    if (m.cseq.method == sip::method::invite) {
+        const bool in_invite = k.state == call_state::calling || k.state == call_state::proceeding;
+        if (status < 200) {
+            if (!in_invite) return;
+            if ((status == 180 || status == 183) && !k.rang) {
+                k.rang = true;
+                stats_.invite_to_180.record(to_us(now_ns - k.invite_ns));
+            }
+            if (k.state == call_state::calling) {  // §17.1.1.2: retransmissions stop, Timer B keeps running
+                k.state = call_state::proceeding;
+                arm(i, k.deadline_ns);
+            }
+            return;
+        }
+        if (status >= 300) {
+            send_non2xx_ack(i, m, out);
+            if (!in_invite) {
+                ++stats_.responses_retransmitted;
+                return;
+            }
+            ++stats_.rejected_by_class[std::min(status / 100, 6u)];
+            fail(i, failure::invite_rejected);
+            return;
+        }
+        if (!in_invite) {  // §13.2.2.4: a 2xx again means our ACK was lost; ACK it again
+            ++stats_.responses_retransmitted;
+            ++stats_.retransmissions;
+            send_ack(i, out);
+            return;
+        }
+        stats_.invite_to_200.record(to_us(now_ns - k.invite_ns));
+        if (!keep_dialog(i, m)) {
+            fail(i, failure::dialog_too_big);
+            return;
+        }
+        send_ack(i, out);
+        if (c_.hold_ns == 0) {
+            k.state = call_state::terminating;
+            k.bye_ns = now_ns;
+            k.deadline_ns = now_ns + c_.timeout_ns;
+            k.retransmits = 0;
+            send_bye(i, false, out);
+            arm(i, first_retransmission(now_ns, k.deadline_ns));
+        } else {
+            k.state = call_state::confirmed;
+            arm(i, now_ns + c_.hold_ns);
+        }
+        return;
+    }
+    if (m.cseq.method != sip::method::bye || k.state != call_state::terminating || status < 200) return;
+    if (status >= 300) {
+        fail(i, failure::bye_rejected);
+        return;
+    }
+    stats_.bye_to_200.record(to_us(now_ns - k.bye_ns));
+    ++stats_.completed;
+    finish(i);
+}
+
+// The far end hung up (or sent something else): 200 to a BYE of a call we hold, 481 to a BYE of
+// none (RFC 3261 §15.1.2); other requests are strays.
+void uac::on_request(const sip::message& m, outbox& out) noexcept {
+    if (m.method == sip::method::ack) return;
+    if (m.method != sip::method::bye) {
+        ++stats_.strays;
+        return;
+    }
+    std::uint32_t i = 0, generation = 0;
+    const bool ours = decode_call_id(m.call_id, i, generation) && calls_[i].generation == generation &&
+                      calls_[i].state != call_state::free && calls_[i].state != call_state::calling;
+    core::text_writer w = out.start();
+    if (ours) detail::write_response(w, m, 200, "OK", {}, false, {}, {});
+    else detail::write_response(w, m, 481, "Call/Transaction Does Not Exist", {}, false, {}, {});
+    (void)out.finish(w, c_.target);
+    if (!ours) {
+        ++stats_.strays;
+        return;
+    }
+    ++stats_.completed;
+    ++stats_.ended_by_peer;
+    finish(i);
+}
+
+void uac::arm(std::uint32_t i, std::uint64_t deadline_ns) noexcept {
+    call& k = calls_[i];
+    if (k.timer.valid()) timers_.cancel(k.timer);
+    k.timer = timers_.schedule(deadline_ns, (std::uint64_t{k.generation} << 32) | i);
+}
+
+void uac::finish(std::uint32_t i) noexcept {
+    call& k = calls_[i];
+    if (k.timer.valid()) timers_.cancel(k.timer);
+    k.timer = {};
+    k.state = call_state::free;
+    ++k.generation;
+    free_[free_count_++] = i;
+    --in_progress_;
+}
+
+void uac::fail(std::uint32_t i, failure why) noexcept {
+    ++stats_.failed[static_cast<std::size_t>(why)];
+    finish(i);
+}
+
+void uac::advance(std::uint64_t now_ns, outbox& out) noexcept {
+    timers_.advance(now_ns, [&](std::uint64_t cookie) {
+        const auto i = static_cast<std::uint32_t>(cookie);
+        if (calls_[i].generation != static_cast<std::uint32_t>(cookie >> 32)) return;
+        calls_[i].timer = {};
+        on_timer(i, now_ns, out);
+    });
+}
+
+// Over TCP nothing is sent again: the transport does (RFC 3261 §17.1.1.2: Timer A only for
+// unreliable transports); the timeout alone runs.
+std::uint64_t uac::first_retransmission(std::uint64_t now_ns, std::uint64_t deadline_ns) const noexcept {
+    return c_.reliable ? deadline_ns : std::min(now_ns + c_.t1_ns, deadline_ns);
+}
+
+void uac::on_timer(std::uint32_t i, std::uint64_t now_ns, outbox& out) noexcept {
+    call& k = calls_[i];
+    switch (k.state) {
+    case call_state::free: return;
+    case call_state::calling:
+    case call_state::proceeding:
+        if (now_ns >= k.deadline_ns || k.state == call_state::proceeding || c_.reliable) {
+            fail(i, failure::invite_timeout);
+            return;
+        }
+        // Timer A: T1, 2*T1, 4*T1... without a cap (RFC 3261 §17.1.1.2)
+        ++k.retransmits;
+        send_invite(i, true, now_ns, out);
+        arm(i, std::min(now_ns + (c_.t1_ns << std::min<unsigned>(k.retransmits, 30)), k.deadline_ns));
+        return;
+    case call_state::confirmed:
+        k.state = call_state::terminating;
+        k.bye_ns = now_ns;
+        k.deadline_ns = now_ns + c_.timeout_ns;
+        k.retransmits = 0;
+        send_bye(i, false, out);
+        arm(i, first_retransmission(now_ns, k.deadline_ns));
+        return;
+    case call_state::terminating:
+        if (now_ns >= k.deadline_ns || c_.reliable) {
+            fail(i, failure::bye_timeout);
+            return;
+        }
+        // Timer E: doubling up to T2 (RFC 3261 §17.1.2.2)
+        ++k.retransmits;
+        send_bye(i, true, out);
+        arm(i, std::min(now_ns + std::min(c_.t1_ns << std::min<unsigned>(k.retransmits, 30), c_.t2_ns), k.deadline_ns));
+        return;
+    }
+}
+
+void uac::abandon_all() noexcept {
+    for (std::uint32_t i = 0; i < c_.capacity; ++i)
+        if (calls_[i].state != call_state::free) fail(i, failure::unfinished);
+}
+
+} // namespace sipfast::loadgen

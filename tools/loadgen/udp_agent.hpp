@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: Apache-2.0
+// One sipfast-loadgen thread: its sockets, its caller and callee, the loop that drives them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sipfast/core/net_address.hpp"
+#include "sipfast/loadgen/outbox.hpp"
+#include "sipfast/loadgen/pacer.hpp"
+#include "sipfast/loadgen/stats.hpp"
+#include "sipfast/loadgen/uac.hpp"
+#include "sipfast/loadgen/uas.hpp"
+
+namespace sipfast::loadgen {
+
+/// What a thread plays and how; the same for every thread but for the rate share and index.
+struct agent_options {
+    bool caller = true;
+    bool callee = true;
+    std::string local_host = "127.0.0.1";
+    core::net_address local;          ///< caller's bind address (port 0: any)
+    core::net_address uas_listen;     ///< callee's (SO_REUSEPORT across threads)
+    core::net_address target;
+    std::string request_host;
+    std::string user = "service";
+    std::uint64_t rate = 0;           ///< this thread's calls/s
+    std::uint64_t calls = 0;          ///< this thread's calls (0: until the end set_start gives)
+    std::uint64_t drain_ns = 0;       ///< how long calls in progress may finish after the last start
+    std::uint64_t hold_ns = 0;
+    std::uint64_t t1_ns = 500'000'000, t2_ns = 4'000'000'000, timeout_ns = 0;
+    std::uint32_t capacity = 4096;
+    std::uint32_t uas_capacity = 4096;
+    std::uint32_t run_id = 0;
+    std::uint16_t thread = 0;
+    bool send_100 = false;
+    bool ims = false;
+    bool tcp = false;                 ///< TCP: one connection per caller thread, the callee accepts
+};
+
+/// Counts every thread publishes; the reporter reads them live.
+struct agent_stats {
+    uac_stats uac;
+    uas_stats uas;
+    core::counter datagrams_sent, datagrams_received, send_errors;
+};
+
+/// A thread's loop over its transport.
+class agent {
+public:
+    agent() = default;
+    agent(const agent&) = delete;
+    agent& operator=(const agent&) = delete;
+    virtual ~agent() = default;
+
+    /// Runs until the caller's calls are done and drained (caller), or `stop` (callee only, or
+    /// any role when stopped early: calls in progress then count as unfinished).
+    virtual void run(const std::atomic<bool>& stop) = 0;
+    /// Whether the caller has finished its calls (always true for a callee only).
+    [[nodiscard]] bool caller_done() const noexcept { return caller_done_.load(std::memory_order_acquire); }
+    /// When its last call started (0: none yet): past the schedule's end when the thread fell behind.
+    [[nodiscard]] std::uint64_t last_start_ns() const noexcept { return last_start_ns_.load(std::memory_order_acquire); }
+    /// The clock reading calls are paced from; set before run().
+    void set_start(std::uint64_t start_ns, std::uint64_t end_ns) noexcept {
+        o_start_ns_ = start_ns;
+        o_end_ns_ = end_ns;
+    }
+
+protected:
+    std::atomic<bool> caller_done_{false};
+    std::atomic<std::uint64_t> last_start_ns_{0};
+    std::uint64_t o_start_ns_ = 0, o_end_ns_ = 0;
+};
+
+/// Over TCP (tcp_agent.cpp).
+[[nodiscard]] std::unique_ptr<agent> make_tcp_agent(const agent_options& o, agent_stats& stats);
+
+class udp_agent final : public agent {
+public:
+    /// Opens the sockets (throws std::runtime_error naming what failed).
+    udp_agent(const agent_options& o, agent_stats& stats);
+    ~udp_agent() override;
+
+    void run(const std::atomic<bool>& stop) override;
+
+private:
+    static void send_caller(void* self, std::span<const datagram> batch) noexcept;
+    static void send_callee(void* self, std::span<const datagram> batch) noexcept;
+    void send(int fd, bool connected, std::span<const datagram> batch) noexcept;
+    std::size_t receive(int fd, bool callee, std::uint64_t now_ns);
+
+    agent_options o_;
+    agent_stats& stats_;
+    int caller_fd_ = -1, callee_fd_ = -1;
+    std::uint16_t caller_port_ = 0;
+    std::unique_ptr<uac> uac_;
+    std::unique_ptr<uas> uas_;
+    outbox caller_out_, callee_out_;
+    struct buffers;
+    std::unique_ptr<buffers> rx_;
+};
+
+} // namespace sipfast::loadgen
