@@ -29,6 +29,14 @@ public:
     /// Opens and binds the sockets; "" on success, else what failed (address and errno text).
     [[nodiscard]] std::string open();
 
+    /// Its UDP sockets once open(), one per UDP listen address in the configuration's order: what
+    /// kernel steering (io/reuseport_steering.hpp) puts in its socket array.
+    [[nodiscard]] std::vector<int> udp_sockets() const {
+        std::vector<int> fds;
+        for (const socket_point& s : sockets_) fds.push_back(s.fd);
+        return fds;
+    }
+
     /// The loop: receive a burst, run it through the pipeline, send what it produced; returns when
     /// `stop` becomes true (checked at least every 50 ms). Pins itself to core `cpu` when >= 0.
     void run(const std::atomic<bool>& stop, int cpu);
