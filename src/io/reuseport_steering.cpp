@@ -61,7 +61,9 @@ std::unique_ptr<reuseport_steering> reuseport_steering::attach(const std::vector
     const std::size_t workers = groups.front().size();
     (void)libbpf_set_print(quiet);
     auto s = std::make_unique<state>();
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sipfast_steer");
+    bpf_object_open_opts opts{};  // LIBBPF_OPTS, without its statement expression
+    opts.sz = sizeof opts;
+    opts.object_name = "sipfast_steer";
     s->object = bpf_object__open_mem(steer_bpf_object, sizeof steer_bpf_object, &opts);
     if (s->object == nullptr) {
         error = fault("opening the BPF object", errno);
