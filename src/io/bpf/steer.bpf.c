@@ -21,8 +21,8 @@
 
 #define sf_max_workers 256
 #define sf_max_groups 4
-/* How many bytes of a datagram are read: a Call-ID or a top Via further in is left to the kernel. */
-#define sf_chunk 512
+/* How many bytes of a datagram are read, in chunks of SF_CHUNK: a Call-ID or a top Via further in
+ * is left to the kernel. */
 #define sf_chunks 8
 
 struct sf_config {
@@ -35,7 +35,9 @@ struct sf_config {
  * sees unknown values at every step and checks the step once rather than every path through it. */
 struct sf_scratch {
     struct sf_classify c;
-    __u8 bytes[sf_chunk];
+    __u32 at; /* the cursor in bytes */
+    __u32 n;  /* bytes of the chunk */
+    __u8 bytes[SF_CHUNK_ROOM];
 };
 
 struct {
@@ -74,11 +76,12 @@ static __always_inline void count(__u32 what) {
 }
 
 static long step(__u32 i, void* unused) {
+    (void)i;
     (void)unused;
     const __u32 zero = 0;
     struct sf_scratch* s = bpf_map_lookup_elem(&sf_scratch, &zero);
     if (!s) return 1;
-    return sf_classify_step(&s->c, s->bytes[i & (sf_chunk - 1)]) != sf_running;
+    return sf_scan_step(&s->c, s->bytes, &s->at, s->n);
 }
 
 SEC("sk_reuseport")
@@ -97,10 +100,12 @@ int sipfast_steer(struct sk_reuseport_md* md) {
     for (int k = 0; k < sf_chunks; ++k) {
         if (at >= len) break;
         __u32 n = len - at;
-        if (n > sf_chunk) n = sf_chunk;
+        if (n > SF_CHUNK) n = SF_CHUNK;
         if (n == 0) break;
         if (bpf_skb_load_bytes(md, at, s->bytes, n) != 0) break;
-        bpf_loop(n, step, 0, 0);
+        s->at = 0;
+        s->n = n;
+        bpf_loop(n, step, 0, 0); /* each step takes a byte at least */
         if (s->c.result != sf_running) break;
         at += n;
     }

@@ -170,9 +170,12 @@ SF_INLINE sf_u8 sf_classify_step(struct sf_classify* c, sf_u8 b) {
             const sf_u8 want = c->pos == 0 ? 's' : c->pos == 1 ? 'i' : c->pos == 2 ? 'p' : '/';
             if (sf_lower(b) == want) {
                 c->pos = SF_CAST(sf_u8, c->pos + 1);
-                if (c->pos == 4) c->response = 1;
+                if (c->pos == 4) {
+                    c->response = 1;
+                    c->state = sf_skip_line; /* the rest of the line a word at a time */
+                }
             } else {
-                c->pos = 4; /* a request */
+                c->state = sf_skip_line; /* a request */
             }
         }
         break;
@@ -274,6 +277,50 @@ SF_INLINE sf_u8 sf_classify_step(struct sf_classify* c, sf_u8 b) {
         break;
     }
     return c->result;
+}
+
+/*
+ * One step over a chunk of a datagram, bytes[0, n) with n <= 512 in a buffer of at least
+ * SF_CHUNK_ROOM bytes: what steer.bpf.c runs under bpf_loop (at most n steps), with *at the cursor.
+ * Most of a message is lines that are not ours, so those are skipped a word at a time (the first
+ * '\n' of 8 bytes found with the has-zero-byte trick); every other byte goes through
+ * sf_classify_step. Returns nonzero when the chunk is done or the answer is known.
+ */
+#define SF_CHUNK 512u
+#define SF_CHUNK_ROOM (SF_CHUNK + 8u)
+
+SF_INLINE int sf_scan_step(struct sf_classify* c, const sf_u8* bytes, sf_u32* at, sf_u32 n) {
+    const sf_u32 i = *at & (SF_CHUNK - 1);
+    if (*at >= n || c->result != sf_running) return 1;
+    if (c->state == sf_skip_line) {
+        sf_u64 w = 0;
+        for (sf_u32 k = 0; k < 8; ++k) w |= SF_CAST(sf_u64, bytes[i + k]) << (8 * k);
+        const sf_u64 x = w ^ 0x0a0a0a0a0a0a0a0aULL;
+        sf_u64 z = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+        if (z == 0) {
+            *at = i + 8; /* no line feed in these 8 bytes */
+            return 0;
+        }
+        sf_u32 first = 0; /* the lowest flagged byte is the first line feed (flags above it may be false) */
+        if ((z & 0xffffffffULL) == 0) {
+            first += 4;
+            z >>= 32;
+        }
+        if ((z & 0xffffULL) == 0) {
+            first += 2;
+            z >>= 16;
+        }
+        if ((z & 0xffULL) == 0) first += 1;
+        if (i + first >= n) {
+            *at = n; /* beyond the chunk: stale bytes */
+            return 1;
+        }
+        sf_next_line(c);
+        *at = i + first + 1;
+        return 0;
+    }
+    *at = i + 1;
+    return sf_classify_step(c, bytes[i]) != sf_running;
 }
 
 #endif /* SIPFAST_IO_STEER_CLASSIFY_H */
