@@ -13,7 +13,7 @@
 namespace sipfast::io {
 
 /// One worker of the kernel backend (docs/architecture.md, "Backends"): its own SO_REUSEPORT UDP socket per listen
-/// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own proxy::shard.
+/// address (to which the kernel steers the datagrams this worker's shard owns, "Steering"), datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own proxy::shard.
 /// Sockets are opened by open() before the thread starts, so a bind failure is reported at start.
 class udp_worker {
 public:
