@@ -135,6 +135,17 @@ std::string limits_summary(const daemon::daemon_config& cfg) {
     return s;
 }
 
+/// With the kernel steering by call, one source's messages reach every worker (one per call), so
+/// each worker's token buckets take 1/N of the configured rates and bursts: the source still gets
+/// its rate in all, not N times it (docs/configuration.md, [limits]).
+void share_limits(core::source_limits& l, unsigned workers) {
+    const auto share = [workers](std::uint32_t v) { return v == 0 ? 0 : (v + workers - 1) / workers; };
+    l.messages_per_s = share(l.messages_per_s);
+    l.message_burst = share(l.message_burst);
+    l.bytes_per_s = share(l.bytes_per_s);
+    l.byte_burst = share(l.byte_burst);
+}
+
 std::string daemon_process::steer(const daemon::daemon_config& c, unsigned workers) {
     if (!c.steer_in_kernel_bpf) return "kernel (by 4-tuple)";
     if (workers < 2) return "none (one worker)";
@@ -179,6 +190,7 @@ std::string daemon_process::reload() {
         log_error("reload refused, the running configuration stays: " + source + ": " + conflict);
         return "error: " + source + ": " + conflict + " (the running configuration stays)\n";
     }
+    if (steering_) share_limits(next->proxy.limits, static_cast<unsigned>(workers_.size()));
     configs_.push_back(std::move(next));
     current_.store(configs_.back().get(), std::memory_order_release);
     const daemon::daemon_config& c = current();
@@ -286,6 +298,14 @@ int daemon_process::run() {
         }
     }
     const std::string steering = steer(cfg, n);
+    if (steering_) {
+        // The workers take the shared-out limits at their first turn, as after a reload.
+        auto shared = std::make_unique<daemon::daemon_config>(cfg);
+        share_limits(shared->proxy.limits, n);
+        configs_.push_back(std::move(shared));
+        current_.store(configs_.back().get(), std::memory_order_release);
+        control_.config.store(&current().proxy, std::memory_order_release);
+    }
     if (have_tcp) {
         tcp_ = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, *hub_, wakers_->fd(hub_->stream_thread()));
         if (const std::string err = tcp_->open(); !err.empty()) {
