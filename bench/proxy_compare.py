@@ -27,6 +27,8 @@ ROOT = os.path.dirname(HERE)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROXY, UAS, UAC = 25060, 25070, 25080
 WORKERS = int(os.environ.get("SIPFAST_WORKERS", "2"))
+# sipfastd's [steering] (docs/configuration.md): "ebpf" (the default) or "kernel".
+STEERING = os.environ.get("SIPFAST_STEERING", "")
 # The CPUs the target may run on (taskset -c); sipfastd pins its workers to the first of them.
 TARGET_CPUS = os.environ.get("SIPFAST_TARGET_CPUS", "1")
 
@@ -50,6 +52,7 @@ def start_target(name, tmp, build):
         mode = "stateless" if name.endswith("stateless") else "stateful"
         cmd = sipfastd_cmd(build, tmp, f'listen = ["udp:127.0.0.1:{PROXY}"]\nmode = "{mode}"\nworkers = {WORKERS}\n'
                                        f'domains = ["127.0.0.1"]\ntransactions_per_worker = 65536\nlog_level = "warn"\n'
+                                       + (f'steering = "{STEERING}"\n' if STEERING else "") +
                                        f'[[location]]\nuser = "bob"\ndomain = "127.0.0.1"\n'
                                        f'contact = "sip:bob@127.0.0.1:{UAS}"\n')
     elif name == "kamailio":

@@ -654,6 +654,7 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
     };
     check(same_listen(running.proxy.listen, next.proxy.listen), "listen");
     check(running.workers == next.workers, "workers");
+    check(running.steer_in_kernel_bpf == next.steer_in_kernel_bpf, "steering");
     check(running.proxy.mode == next.proxy.mode, "mode");
     check(running.proxy.transactions_per_shard == next.proxy.transactions_per_shard, "transactions_per_worker");
     check(running.proxy.memory_per_shard == next.proxy.memory_per_shard, "memory.per_worker_mb");
@@ -772,6 +773,12 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
             (void)read_dpdk(c, v, cfg.dpdk);
         } else if (key == "control_socket") {
             (void)read_string(c, v, "control_socket", cfg.control_socket);
+        } else if (key == "steering") {
+            std::string m;
+            if (read_string(c, v, "steering", m)) {
+                if (m == "ebpf" || m == "kernel") cfg.steer_in_kernel_bpf = m == "ebpf";
+                else c.fail(v, "steering: '" + m + "' is neither ebpf nor kernel");
+            }
         } else if (key == "log_level") {
             if (read_string(c, v, "log_level", cfg.log_level) && cfg.log_level != "error" && cfg.log_level != "warn" &&
                 cfg.log_level != "info" && cfg.log_level != "debug")

@@ -29,6 +29,8 @@
 #include "sipfast/core/log.hpp"
 #include "sipfast/daemon/bindings_store.hpp"
 #include "sipfast/daemon/daemon_config.hpp"
+#include "sipfast/core/shard_hash.hpp"
+#include "sipfast/io/reuseport_steering.hpp"
 #include "sipfast/io/tcp_server.hpp"
 #include "sipfast/io/udp_worker.hpp"
 #include "sipfast/io/wakers.hpp"
@@ -82,6 +84,8 @@ private:
     /// The shards' statistics (one per worker) and the TCP thread's, for every view of them.
     std::vector<core::metric_set> metric_sets() const;
     void apply_log_level(const daemon::daemon_config& c) const;
+    /// Attaches the kernel steering program when configured and useful; what the start-up line says.
+    std::string steer(const daemon::daemon_config& c, unsigned workers);
 
     overrides overrides_;
     std::string source_;
@@ -99,6 +103,7 @@ private:
     std::unique_ptr<proxy::mail_hub> hub_;
     std::unique_ptr<io::wakers> wakers_;
     std::vector<std::unique_ptr<io::udp_worker>> workers_;
+    std::unique_ptr<io::reuseport_steering> steering_;  // null: the kernel spreads by 4-tuple
     std::unique_ptr<io::tcp_server> tcp_;
     std::unique_ptr<ops::ops_server> ops_;
     daemon::stats_reporter reporter_;
@@ -130,6 +135,35 @@ std::string limits_summary(const daemon::daemon_config& cfg) {
     return s;
 }
 
+/// With the kernel steering by call, one source's messages reach every worker (one per call), so
+/// each worker's token buckets take 1/N of the configured rates and bursts: the source still gets
+/// its rate in all, not N times it (docs/configuration.md, [limits]).
+void share_limits(core::source_limits& l, unsigned workers) {
+    const auto share = [workers](std::uint32_t v) { return v == 0 ? 0 : (v + workers - 1) / workers; };
+    l.messages_per_s = share(l.messages_per_s);
+    l.message_burst = share(l.message_burst);
+    l.bytes_per_s = share(l.bytes_per_s);
+    l.byte_burst = share(l.byte_burst);
+}
+
+std::string daemon_process::steer(const daemon::daemon_config& c, unsigned workers) {
+    if (!c.steer_in_kernel_bpf) return "kernel (by 4-tuple)";
+    if (workers < 2) return "none (one worker)";
+    // groups[g][w]: worker w's socket on UDP listen address g.
+    std::vector<std::vector<int>> groups;
+    for (unsigned w = 0; w < workers; ++w) {
+        const std::vector<int> fds = workers_[w]->udp_sockets();
+        if (groups.empty()) groups.resize(fds.size());
+        for (std::size_t g = 0; g < fds.size() && g < groups.size(); ++g) groups[g].push_back(fds[g]);
+    }
+    std::string error;
+    steering_ = io::reuseport_steering::attach(groups, core::steer_seed(), error);
+    if (steering_) return "ebpf (by Call-ID and branch)";
+    // One line, and the daemon runs as before: every message still reaches its owner through the mailboxes.
+    log_warn("steering: eBPF refused (" + error + "); the kernel spreads datagrams by 4-tuple and workers hand messages over");
+    return "kernel (eBPF refused)";
+}
+
 std::vector<core::metric_set> daemon_process::metric_sets() const {
     std::vector<const proxy::shard_stats*> shards;
     for (const auto& w : workers_) shards.push_back(&w->stats());
@@ -156,6 +190,7 @@ std::string daemon_process::reload() {
         log_error("reload refused, the running configuration stays: " + source + ": " + conflict);
         return "error: " + source + ": " + conflict + " (the running configuration stays)\n";
     }
+    if (steering_) share_limits(next->proxy.limits, static_cast<unsigned>(workers_.size()));
     configs_.push_back(std::move(next));
     current_.store(configs_.back().get(), std::memory_order_release);
     const daemon::daemon_config& c = current();
@@ -262,6 +297,15 @@ int daemon_process::run() {
             return 1;
         }
     }
+    const std::string steering = steer(cfg, n);
+    if (steering_) {
+        // The workers take the shared-out limits at their first turn, as after a reload.
+        auto shared = std::make_unique<daemon::daemon_config>(cfg);
+        share_limits(shared->proxy.limits, n);
+        configs_.push_back(std::move(shared));
+        current_.store(configs_.back().get(), std::memory_order_release);
+        control_.config.store(&current().proxy, std::memory_order_release);
+    }
     if (have_tcp) {
         tcp_ = std::make_unique<io::tcp_server>(cfg.proxy, cfg.tcp, *hub_, wakers_->fd(hub_->stream_thread()));
         if (const std::string err = tcp_->open(); !err.empty()) {
@@ -291,7 +335,7 @@ int daemon_process::run() {
               << lp.address.port;
     }
     log_info(std::string("sipfastd ") + SIPFAST_VERSION + "; config " + source_ + "; listening on" + where.str() + "; " +
-             std::to_string(n) + " workers; mode " +
+             std::to_string(n) + " workers; steering " + steering + "; mode " +
              (cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful") + "; registrar " +
              (cfg.proxy.serve_registrations ? "on" : "off") + ", authentication " + auth_summary(cfg) + "; limits " +
              limits_summary(cfg) + "; scanner " +
@@ -343,6 +387,11 @@ int daemon_process::run() {
     ops_thread.join();
 
     log_info("totals: " + ops::summary_line(metric_sets()));
+    if (steering_) {
+        const io::reuseport_steering::counts sc = steering_->read();
+        log_info("steering: " + std::to_string(sc.steered) + " datagrams steered to their owner, " +
+                 std::to_string(sc.passed) + " left to the kernel, " + std::to_string(sc.refused) + " refused");
+    }
     return 0;
 }
 

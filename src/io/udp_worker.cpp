@@ -51,7 +51,8 @@ std::string udp_worker::open() {
         if (fd < 0) return std::string("socket: ") + std::strerror(errno);
         sockets_.push_back({fd, &lp});
         const int on = 1;
-        // Every worker binds the same address; the kernel spreads datagrams over them by 4-tuple.
+        // Every worker binds the same address; the kernel spreads datagrams over them by 4-tuple,
+        // or by owner once sipfastd attaches its steering program (io/reuseport_steering.hpp).
         (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
         if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
             return std::string("SO_REUSEPORT: ") + std::strerror(errno);

@@ -169,13 +169,14 @@ class Daemon:
     config says otherwise its control socket and its bindings database are in `tmp` and its metrics
     on an ephemeral port, so tests never meet another daemon's."""
 
-    def __init__(self, binary, tmp, config, name="sipfastd"):
+    def __init__(self, binary, tmp, config, name="sipfastd", prefix=()):
         self.config = os.path.join(tmp, name + ".toml")
         self.control = os.path.join(tmp, name + ".sock")
         self.database = os.path.join(tmp, name + ".db")
         self.write_config(config)
         self.log = open(os.path.join(tmp, name + ".log"), "w+")
-        self.proc = subprocess.Popen([binary, "--config", self.config], stdout=self.log, stderr=self.log)
+        # prefix: what runs it (e.g. setpriv with fewer capabilities)
+        self.proc = subprocess.Popen([*prefix, binary, "--config", self.config], stdout=self.log, stderr=self.log)
         deadline = time.time() + 10
         while time.time() < deadline and "listening on" not in self.output() and self.proc.poll() is None:
             time.sleep(0.05)

@@ -36,8 +36,11 @@ class Load(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             port, uas_port = free_port(), free_port()
             # The embedded default's keys (etc/sipfast.toml) but for where it listens and its
-            # operations endpoints, which must not meet another daemon's.
-            proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:127.0.0.1:{port}"]\ndomains = ["localhost", "127.0.0.1"]\n')
+            # operations endpoints, which must not meet another daemon's, and the steering: with the
+            # kernel's 4-tuple spreading the hand-over between workers is what is loaded (with the
+            # default eBPF steering nothing is handed over: steering_test.py).
+            proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:127.0.0.1:{port}"]\ndomains = ["localhost", "127.0.0.1"]\n'
+                                          'steering = "kernel"\n')
             uas = None
             try:
                 self.assertRegex(proxy.output(), r"; (\d+) workers;")

@@ -41,6 +41,7 @@ struct daemon_config {
 
     proxy::proxy_config proxy;
     unsigned workers = 0;  ///< 0: one per core
+    bool steer_in_kernel_bpf = true;  ///< steering: "ebpf" (datagrams go to their owner's socket) or "kernel"
     io::tcp_limits tcp;
     std::string log_level = "info";
     std::string metrics_listen = "127.0.0.1:9160";  ///< Prometheus /metrics; empty: off

@@ -13,7 +13,7 @@
 namespace sipfast::io {
 
 /// One worker of the kernel backend (docs/architecture.md, "Backends"): its own SO_REUSEPORT UDP socket per listen
-/// address, datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own proxy::shard.
+/// address (to which the kernel steers the datagrams this worker's shard owns, "Steering"), datagrams moved in bursts of 32 with recvmmsg/sendmmsg, its own proxy::shard.
 /// Sockets are opened by open() before the thread starts, so a bind failure is reported at start.
 class udp_worker {
 public:
@@ -28,6 +28,14 @@ public:
 
     /// Opens and binds the sockets; "" on success, else what failed (address and errno text).
     [[nodiscard]] std::string open();
+
+    /// Its UDP sockets once open(), one per UDP listen address in the configuration's order: what
+    /// kernel steering (io/reuseport_steering.hpp) puts in its socket array.
+    [[nodiscard]] std::vector<int> udp_sockets() const {
+        std::vector<int> fds;
+        for (const socket_point& s : sockets_) fds.push_back(s.fd);
+        return fds;
+    }
 
     /// The loop: receive a burst, run it through the pipeline, send what it produced; returns when
     /// `stop` becomes true (checked at least every 50 ms). Pins itself to core `cpu` when >= 0.

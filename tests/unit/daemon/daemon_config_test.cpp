@@ -22,6 +22,7 @@ TEST(DaemonConfig, EmbeddedDefaultIsEtcSipfastToml) {
     EXPECT_EQ(c.proxy.listen[1].transport, sip::transport::tcp);
     EXPECT_EQ(c.proxy.listen[0].address.port, 5060);
     EXPECT_EQ(c.proxy.mode, proxy::proxy_mode::stateful);
+    EXPECT_TRUE(c.steer_in_kernel_bpf);  // the kernel program steers unless told not to
     EXPECT_TRUE(c.proxy.record_route);
     EXPECT_EQ(c.workers, 0u);
 }
@@ -162,6 +163,10 @@ TEST(DaemonConfig, ReloadTakesRoutesButNotListenAddresses) {
     daemon_config elsewhere;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5060\"]\n[registrar]\ndatabase = \"/srv/b.db\"\n", "a.toml", elsewhere));
     EXPECT_EQ(reload_conflict(running, elsewhere), "registrar.database changed: a restart is needed to apply that");
+    daemon_config unsteered;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1:5060\"]\nsteering = \"kernel\"\n", "k.toml", unsteered));
+    EXPECT_FALSE(unsteered.steer_in_kernel_bpf);
+    EXPECT_EQ(reload_conflict(running, unsteered), "steering changed: a restart is needed to apply that");
 }
 
 TEST(DaemonConfig, RegistrarKeys) {
@@ -355,6 +360,7 @@ TEST(DaemonConfig, RefusesWithFileLineAndReason) {
     };
     const row rows[] = {
         {"listen = [\"udp:127.0.0.1:5060\"]\nmode = \"fast\"\n", 2, "mode: 'fast' is neither stateful nor stateless"},
+        {"listen = [\"udp:127.0.0.1:5060\"]\nsteering = \"xdp\"\n", 2, "steering: 'xdp' is neither ebpf nor kernel"},
         {"listen = [\"udp:127.0.0.1:5060\"]\n\nbogus = 1\n", 3, "unknown key 'bogus'"},
         {"listen = [\"sctp:127.0.0.1:5060\"]\n", 1, "listen: 'sctp:127.0.0.1:5060' is not transport:ip:port (udp or tcp, a numeric address)"},
         {"listen = \"udp:127.0.0.1\"\n", 1, "listen: expected an array of strings"},
