@@ -6,7 +6,7 @@ Seed 004: IMS AKA over IPv6 UDP in compact forms. The first REGISTER is challeng
 the phone's USIM (usim.cpp: Milenage with the subscriber's K and OPc) verifies AUTN, finds the
 sequence number behind its own and answers with AUTS; the new challenge carries the resynchronised
 SQN; RES answers it; the 200 carries the bindings, P-Associated-URI, Authentication-Info and Date;
-a call to the phone's tel: identity reaches it.
+its reg-event SUBSCRIBE gets 200 and a full reginfo NOTIFY; a call to its tel: identity reaches it.
 Seed 000: sec-agree. With the embedded default's choice (accept) and no authentication, as in the
 capture's network, the phone's REGISTER over TCP with Require: sec-agree is answered 200, not 420.
 With the phone an AKA subscriber, the 401 carries Security-Server with its six mechanisms, the
@@ -154,7 +154,33 @@ identities = ["sip:+11234567890@{cls.realm}", "tel:+11234567890"]
         self.assertEqual(header(got, "Authentication-Info"), f'qop=auth, rspauth="{rspauth}", cnonce="11259375", nc=00000001')
         self.assertRegex(header(got, "Date"), r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$")
 
-        # 4. A call to the phone's tel: identity reaches its registered contact.
+        # 4. The phone's reg-event SUBSCRIBE (seed 004's, from where it registered): 200 and a full
+        #    NOTIFY as the seed's S-CSCF sent it, where they must agree; its reginfo parsed.
+        subscribe = seed("004_05_subscribe_reg.sip").replace("10.133.202.46:50997", f"[::1]:{self.ue}")
+        phone.sendto(subscribe.encode(), ("::1", self.port))
+        got = [phone.recvfrom(65535)[0].decode() for _ in range(2)]
+        ok = next(m for m in got if m.startswith("SIP/2.0"))
+        notify = next(m for m in got if m.startswith("NOTIFY"))
+        self.assertTrue(ok.startswith("SIP/2.0 200 OK"), ok)
+        seed_notify = seed("004_07_notify_reginfo_xml.sip")
+        self.assertTrue(notify.startswith(f"NOTIFY sip:+11234567890@[::1]:{self.ue} SIP/2.0"), notify)
+        for name in ("Call-ID", "To", "Event", "Content-Type"):
+            self.assertEqual(header(notify, name), header(seed_notify, name), name)
+        self.assertEqual(header(notify, "CSeq").split()[1], "NOTIFY")
+        self.assertRegex(header(notify, "Subscription-State"), r"^active;expires=\d+$")
+        info = ET.fromstring(notify.split("\r\n\r\n", 1)[1])
+        ns = {"r": "urn:ietf:params:xml:ns:reginfo"}
+        self.assertEqual(info.get("state"), "full")
+        reg = {r.get("aor"): r for r in info.findall("r:registration", ns)}
+        mine = reg[f"sip:+11234567890@{self.realm}"]
+        self.assertEqual(mine.get("state"), "active")
+        self.assertEqual([u.text for u in mine.findall("r:contact/r:uri", ns)], [f"sip:+11234567890@[::1]:{self.ue}"])
+        self.assertIn("tel:+11234567890", reg)  # the implicit set: the alias has its own registration
+        phone.sendto((f"SIP/2.0 200 OK\r\nVia: {header(notify, 'Via')}\r\nFrom: {header(notify, 'From')}\r\n"
+                      f"To: {header(notify, 'To')}\r\nCall-ID: {header(notify, 'Call-ID')}\r\n"
+                      f"CSeq: {header(notify, 'CSeq')}\r\nContent-Length: 0\r\n\r\n").encode(), ("::1", self.port))
+
+        # 5. A call to the phone's tel: identity reaches its registered contact.
         caller = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         self.addCleanup(caller.close)
         caller.bind(("::1", 0))

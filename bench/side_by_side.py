@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""The same calls through sipfastd (stateless; stateful with record-route) and Kamailio from Debian
+configured for the same job (bench/peers/kamailio.cfg), driven by sipfast-loadgen, in one run:
+1. each target's highest clean rate (sipfast-loadgen --search: on schedule, < 0.1 % of calls failed,
+   INVITE->200 p99 under --p99-bound-us);
+2. then --seconds at 25, 50, 75 and 90 % of that target's own maximum: CPU per call of the target's
+   whole process tree from /proc (user, system), and the latency percentiles loadgen measured
+   (INVITE->180, INVITE->200, BYE->200: p50, p90, p99, p99.9);
+3. the ratios of sipfastd to Kamailio at each share of its maximum.
+Results go to bench/results/side_by_side.json and a Markdown table on stdout; with --plot, latency
+against offered load and CPU per call as SVG next to the JSON (Debian's python3-matplotlib, run by
+/usr/bin/python3).
+
+  bench/side_by_side.py --build build-release [--seconds 10] [--targets sipfastd-stateless,sipfastd-stateful,kamailio]
+
+Cores: the generator (caller and callee in one sipfast-loadgen process) on CPU 0, the target on
+SIPFAST_TARGET_CPUS (default "1": a core of its own; "0,1" lets it use both, sharing CPU 0 with the
+generator, as a proxy's users run it on a machine of its own). The arrangement is recorded with the
+results. A SIPp-driven variant of the same comparison stays: bench/proxy_compare.py."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import proxy_compare as pc  # noqa: E402  (its targets, their start and their CPU accounting)
+
+SHARES = (0.25, 0.50, 0.75, 0.90)
+
+
+def loadgen(build, args, tmp, name):
+    """sipfast-loadgen on CPU 0 playing caller and callee through the target; its JSON summary."""
+    out = os.path.join(tmp, name + ".json")
+    cmd = ["taskset", "-c", "0", os.path.join(build, "tools/loadgen/sipfast-loadgen"), "both",
+           "-t", f"127.0.0.1:{pc.PROXY}", "--user", "bob", "--domain", "127.0.0.1", "--uas-port", str(pc.UAS),
+           "-q", "--json", out, *args]
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    with open(out) as f:
+        return json.load(f)
+
+
+def measure(name, build, seconds, p99_bound_us, start_rate):
+    tmp = tempfile.mkdtemp(prefix="sipfast-sbs-")
+    target = pc.start_target(name, tmp, build)
+    try:
+        search = loadgen(build, ["--search", "-r", str(start_rate), "--step-s", "3", "--timeout-s", "2",
+                                 "--p99-bound-us", str(p99_bound_us)], tmp, "search")
+        highest = int(search["highest_rate_held"])
+        rows = []
+        for share in SHARES:
+            rate = max(1, int(highest * share))
+            before = pc.cpu_of_group(target.pid)
+            r = loadgen(build, ["-r", str(rate), "-d", str(seconds), "--timeout-s", "5"], tmp, f"r{rate}")
+            time.sleep(1.0)  # transactions retire before the CPU is read
+            after = pc.cpu_of_group(target.pid)
+            done = max(int(r["completed"]), 1)
+            user, system = after[0] - before[0], after[1] - before[1]
+            rows.append({"share": share, "rate": rate, "completed": r["completed"], "failed": r["failed"],
+                         "kept_up": r["kept_up"], "user_us_per_call": 1e6 * user / done,
+                         "system_us_per_call": 1e6 * system / done, "total_us_per_call": 1e6 * (user + system) / done,
+                         "latency_us": r["latency_us"]})
+        return {"target": name, "highest_rate_held": highest, "search": search, "runs": rows}
+    finally:
+        pc.stop(target)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def table(results):
+    lines = ["| target | share of its max | calls/s | failed | CPU µs/call (user+sys) | INVITE→200 p50 / p90 / p99 / p99.9 µs |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for t in results:
+        for r in t["runs"]:
+            l = r["latency_us"]["invite_200"]
+            lines.append(f"| {t['target']} (max {t['highest_rate_held']}) | {int(r['share'] * 100)} % | {r['rate']} | "
+                         f"{r['failed']} | {r['total_us_per_call']:.0f} ({r['user_us_per_call']:.0f}+{r['system_us_per_call']:.0f}) | "
+                         f"{l['p50_us']} / {l['p90_us']} / {l['p99_us']} / {l['p99_9_us']} |")
+    kam = next((t for t in results if t["target"] == "kamailio"), None)
+    if kam:
+        lines += ["", "| sipfastd ÷ Kamailio at the same share of each one's max | highest rate | CPU per call | user CPU per call | p99 |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        for t in results:
+            if t is kam:
+                continue
+            for a, b in zip(t["runs"], kam["runs"]):
+                lines.append(f"| {t['target']}, {int(a['share'] * 100)} % | {t['highest_rate_held'] / max(kam['highest_rate_held'], 1):.2f}× | "
+                             f"{a['total_us_per_call'] / max(b['total_us_per_call'], 1e-9):.3f} | "
+                             f"{a['user_us_per_call'] / max(b['user_us_per_call'], 1e-9):.3f} | "
+                             f"{a['latency_us']['invite_200']['p99_us'] / max(b['latency_us']['invite_200']['p99_us'], 1):.2f} |")
+    return "\n".join(lines)
+
+
+PLOT = r"""
+import json, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+results = json.load(open(sys.argv[1]))["results"]
+fig, ax = plt.subplots(figsize=(7, 4))
+for t in results:
+    xs = [r["rate"] for r in t["runs"]]
+    for key, style in (("p50_us", "-o"), ("p99_us", "--s")):
+        ax.plot(xs, [r["latency_us"]["invite_200"][key] for r in t["runs"]], style, label=f"{t['target']} {key[:-3]}")
+ax.set_xlabel("offered calls/s"); ax.set_ylabel("INVITE→200 (µs)"); ax.set_yscale("log"); ax.legend(fontsize=7)
+fig.tight_layout(); fig.savefig(sys.argv[2])
+fig, ax = plt.subplots(figsize=(7, 3.5))
+names = [t["target"] for t in results]
+mid = [next(r for r in t["runs"] if r["share"] == 0.5) for t in results]
+ax.barh(names, [r["user_us_per_call"] for r in mid], label="user")
+ax.barh(names, [r["system_us_per_call"] for r in mid], left=[r["user_us_per_call"] for r in mid], label="system")
+ax.set_xlabel("CPU µs per call at half of each one's maximum"); ax.legend()
+fig.tight_layout(); fig.savefig(sys.argv[3])
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(pc.ROOT, "build-release"))
+    ap.add_argument("--targets", default="sipfastd-stateless,sipfastd-stateful,kamailio")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--p99-bound-us", type=int, default=10000)
+    ap.add_argument("--start-rate", type=int, default=1000)
+    ap.add_argument("--out", default=os.path.join(pc.ROOT, "bench/results/side_by_side.json"))
+    ap.add_argument("--plot", action="store_true", help="SVG plots beside --out (needs python3-matplotlib)")
+    a = ap.parse_args()
+    targets = a.targets.split(",")
+    pc.need_tools(sys.argv[0], targets)
+    if not os.path.exists(os.path.join(a.build, "tools/loadgen/sipfast-loadgen")):
+        sys.exit(f"{sys.argv[0]}: {a.build}/tools/loadgen/sipfast-loadgen is not built")
+    results = [measure(t, a.build, a.seconds, a.p99_bound_us, a.start_rate) for t in targets]
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump({"target_cpus": pc.TARGET_CPUS, "generator_cpus": "0", "workers": pc.WORKERS, "seconds": a.seconds,
+                   "p99_bound_us": a.p99_bound_us, "results": results}, f, indent=2)
+    print(f"target on CPUs {pc.TARGET_CPUS}, sipfast-loadgen on CPU 0, sipfastd workers {pc.WORKERS}\n")
+    print(table(results))
+    if a.plot:
+        base = os.path.splitext(a.out)[0]
+        done = subprocess.run(["/usr/bin/python3", "-c", PLOT, a.out, base + "_latency.svg", base + "_cpu.svg"])
+        if done.returncode != 0:
+            print("plots: /usr/bin/python3 with matplotlib is needed (apt-get install python3-matplotlib)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
