@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "binding_key.hpp"
+
 namespace sipfast::registrar {
 
 namespace {
@@ -15,18 +17,6 @@ std::uint64_t fnv(std::uint64_t h, std::string_view s) noexcept {
     return h;
 }
 
-// What register_rules.cpp's names() matches a binding by (sqlite_store.cpp's same_key).
-bool same_key(const binding& a, const binding& b) noexcept {
-    if (a.instance != b.instance) return false;
-    return a.instance.empty() ? a.contact == b.contact : a.reg_id == b.reg_id;
-}
-
-const binding* find_key(const binding_list& list, const binding& b) noexcept {
-    if (!list) return nullptr;
-    for (const binding& x : *list)
-        if (same_key(x, b)) return &x;
-    return nullptr;
-}
 
 // XML 1.0 §2.4 and §3.3.3: these five escaped, in content and in double-quoted attributes alike.
 void escaped(core::text_writer& w, std::string_view s) noexcept {
@@ -132,7 +122,7 @@ void changes(const binding_list& before, std::uint64_t before_ns, const binding_
     if (after)
         for (const binding& b : *after) {
             if (!b.live(now_ns)) continue;
-            const binding* old = find_key(before, b);
+            const binding* old = find_binding(before, b);
             if (old == nullptr || !old->live(before_ns)) {
                 out.push_back({&b, true, contact_event::registered});
             } else if (old->expires_ns != b.expires_ns || old->cseq != b.cseq) {
@@ -143,7 +133,7 @@ void changes(const binding_list& before, std::uint64_t before_ns, const binding_
     if (before)
         for (const binding& old : *before) {
             if (!old.live(before_ns)) continue;  // reported gone already
-            const binding* now = find_key(after, old);
+            const binding* now = find_binding(after, old);
             if (now != nullptr && now->live(now_ns)) continue;
             // Its own expiry came: it lapsed. Taken out before it: a REGISTER removed it.
             const bool lapsed = !old.live(now_ns) || now != nullptr;

@@ -35,6 +35,7 @@
 
 #include <sqlite3.h>
 
+#include "binding_key.hpp"
 #include "binding_map.hpp"
 #include "sipfast/core/net_address.hpp"
 
@@ -176,18 +177,6 @@ bool parse_path(std::string_view text, std::vector<std::string>& out) {
     return true;
 }
 
-/// Whether `a` and `b` are one binding (names() in register_rules.cpp, by the text of the URI).
-bool same_key(const binding& a, const binding& b) noexcept {
-    if (a.instance != b.instance) return false;
-    return a.instance.empty() ? a.contact == b.contact : a.reg_id == b.reg_id;
-}
-
-const binding* find_key(const binding_list& list, const binding& b) noexcept {
-    if (!list) return nullptr;
-    for (const binding& x : *list)
-        if (same_key(x, b)) return &x;
-    return nullptr;
-}
 
 /// Whether `b` is `old` refreshed: a later REGISTER of the same user agent that changed nothing but
 /// its expiry and CSeq (the common case by far: every user agent re-registers before it lapses).
@@ -374,7 +363,7 @@ private:
     template <class Visit>
     static bool plan(const binding_list& before, const std::vector<binding>& next, Visit&& visit) {
         for (const binding& b : next) {
-            const binding* old = find_key(before, b);
+            const binding* old = find_binding(before, b);
             if (old == nullptr || !only_refreshed(*old, b)) {
                 if (!visit(op::upsert, b)) return false;
             } else if (old->expires_ns != b.expires_ns || old->cseq != b.cseq) {
@@ -384,7 +373,7 @@ private:
         if (before)
             for (const binding& old : *before) {
                 bool stays = false;
-                for (const binding& b : next) stays = stays || same_key(old, b);
+                for (const binding& b : next) stays = stays || same_binding(old, b);
                 if (!stays && !visit(op::remove, old)) return false;
             }
         return true;

@@ -253,20 +253,8 @@ void tcp_agent::run(const std::atomic<bool>& stop) {
             accept_all();
             for (auto& c : callees_) work += receive(*c, true, now);
         }
-        if (uac_ && !caller_done_.load(std::memory_order_relaxed)) {
-            const std::uint64_t due = pace.due(now, 256);
-            for (std::uint64_t i = 0; i < due; ++i) (void)uac_->start_call(now, caller_out_);
-            pace.take(due);
-            work += due;
-            if (due != 0) last_start_ns_.store(now, std::memory_order_release);
-            if (pace.done()) {
-                if (drain_until == 0) drain_until = now + o_.drain_ns;
-                if (uac_->in_progress() == 0 || now >= drain_until) {
-                    uac_->abandon_all();
-                    caller_done_.store(true, std::memory_order_release);
-                }
-            }
-        }
+        if (uac_ && !caller_done_.load(std::memory_order_relaxed))
+            work += caller_turn(*uac_, caller_out_, pace, now, o_.drain_ns, drain_until);
         if (uac_) uac_->advance(now, caller_out_);
         if (uas_) uas_->advance(now, callee_out_);
         caller_out_.flush();

@@ -191,21 +191,8 @@ void udp_agent::run(const std::atomic<bool>& stop) {
         std::size_t work = 0;
         if (uac_) work += receive(caller_fd_, false, now);
         if (uas_) work += receive(callee_fd_, true, now);
-        if (uac_ && !caller_done_.load(std::memory_order_relaxed)) {
-            // At most a burst per turn, so answers are read between them; the rest stay due.
-            const std::uint64_t due = pace.due(now, 256);
-            for (std::uint64_t i = 0; i < due; ++i) (void)uac_->start_call(now, caller_out_);
-            pace.take(due);
-            work += due;
-            if (due != 0) last_start_ns_.store(now, std::memory_order_release);
-            if (pace.done()) {
-                if (drain_until == 0) drain_until = now + o_.drain_ns;
-                if (uac_->in_progress() == 0 || now >= drain_until) {
-                    uac_->abandon_all();
-                    caller_done_.store(true, std::memory_order_release);
-                }
-            }
-        }
+        if (uac_ && !caller_done_.load(std::memory_order_relaxed))
+            work += caller_turn(*uac_, caller_out_, pace, now, o_.drain_ns, drain_until);
         if (uac_) uac_->advance(now, caller_out_);
         if (uas_) uas_->advance(now, callee_out_);
         caller_out_.flush();

@@ -69,6 +69,26 @@ public:
     }
 
 protected:
+    /// One turn of the caller's schedule, the same over either transport: starts the calls due by
+    /// `now` (at most 256, so answers are read between bursts) and, once the last one has started,
+    /// ends the caller when its calls are over or `drain_ns` after the schedule's end. Returns the
+    /// calls started.
+    std::uint64_t caller_turn(uac& caller, outbox& out, pacer& pace, std::uint64_t now, std::uint64_t drain_ns,
+                              std::uint64_t& drain_until) noexcept {
+        const std::uint64_t due = pace.due(now, 256);
+        for (std::uint64_t i = 0; i < due; ++i) (void)caller.start_call(now, out);
+        pace.take(due);
+        if (due != 0) last_start_ns_.store(now, std::memory_order_release);
+        if (pace.done()) {
+            if (drain_until == 0) drain_until = now + drain_ns;
+            if (caller.in_progress() == 0 || now >= drain_until) {
+                caller.abandon_all();
+                caller_done_.store(true, std::memory_order_release);
+            }
+        }
+        return due;
+    }
+
     std::atomic<bool> caller_done_{false};
     std::atomic<std::uint64_t> last_start_ns_{0};
     std::uint64_t o_start_ns_ = 0, o_end_ns_ = 0;
