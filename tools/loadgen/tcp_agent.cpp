@@ -89,21 +89,7 @@ public:
             socklen_t len = sizeof ss;
             (void)::getsockname(caller_.fd, reinterpret_cast<sockaddr*>(&ss), &len);
             caller_.peer = o_.target;
-            uac_config c;
-            c.local_host = o_.local_host;
-            c.local_port = core::from_sockaddr(ss).port;
-            c.target = o_.target;
-            c.request_host = o_.request_host;
-            c.user = o_.user;
-            c.hold_ns = o_.hold_ns;
-            c.t1_ns = o_.t1_ns;
-            c.t2_ns = o_.t2_ns;
-            c.timeout_ns = o_.timeout_ns;
-            c.capacity = o_.capacity;
-            c.run_id = o_.run_id;
-            c.thread = o_.thread;
-            c.ims = o_.ims;
-            c.reliable = true;
+            const uac_config c = caller_config(o_, core::from_sockaddr(ss).port, true);
             uac_ = std::make_unique<uac>(c, stats_.uac, now);
         } else {
             caller_done_ = true;

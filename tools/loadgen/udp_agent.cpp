@@ -86,20 +86,7 @@ udp_agent::udp_agent(const agent_options& o, agent_stats& stats)
             const socklen_t tlen = core::to_sockaddr(o_.target, ss);
             if (::connect(caller_fd_, reinterpret_cast<const sockaddr*>(&ss), tlen) != 0)
                 throw std::runtime_error(std::string("caller: connect: ") + std::strerror(errno));
-            uac_config c;
-            c.local_host = o_.local_host;
-            c.local_port = caller_port_;
-            c.target = o_.target;
-            c.request_host = o_.request_host;
-            c.user = o_.user;
-            c.hold_ns = o_.hold_ns;
-            c.t1_ns = o_.t1_ns;
-            c.t2_ns = o_.t2_ns;
-            c.timeout_ns = o_.timeout_ns;
-            c.capacity = o_.capacity;
-            c.run_id = o_.run_id;
-            c.thread = o_.thread;
-            c.ims = o_.ims;
+            const uac_config c = caller_config(o_, caller_port_, false);
             uac_ = std::make_unique<uac>(c, stats_.uac, now);
         } else {
             caller_done_ = true;

@@ -47,6 +47,27 @@ struct agent_stats {
     core::counter datagrams_sent, datagrams_received, send_errors;
 };
 
+/// The caller's configuration from the agent's options, for its socket's local port; `reliable`
+/// over TCP (no request retransmissions, RFC 3261 §17.1.1.2).
+[[nodiscard]] inline uac_config caller_config(const agent_options& o, std::uint16_t local_port, bool reliable) {
+    uac_config c;
+    c.local_host = o.local_host;
+    c.local_port = local_port;
+    c.target = o.target;
+    c.request_host = o.request_host;
+    c.user = o.user;
+    c.hold_ns = o.hold_ns;
+    c.t1_ns = o.t1_ns;
+    c.t2_ns = o.t2_ns;
+    c.timeout_ns = o.timeout_ns;
+    c.capacity = o.capacity;
+    c.run_id = o.run_id;
+    c.thread = o.thread;
+    c.ims = o.ims;
+    c.reliable = reliable;
+    return c;
+}
+
 /// A thread's loop over its transport.
 class agent {
 public:
