@@ -655,6 +655,7 @@ std::string reload_conflict(const daemon_config& running, const daemon_config& n
     check(same_listen(running.proxy.listen, next.proxy.listen), "listen");
     check(running.workers == next.workers, "workers");
     check(running.steer_in_kernel_bpf == next.steer_in_kernel_bpf, "steering");
+    check(running.proxy.busy_poll_ns == next.proxy.busy_poll_ns, "busy_poll_us");
     check(running.proxy.mode == next.proxy.mode, "mode");
     check(running.proxy.transactions_per_shard == next.proxy.transactions_per_shard, "transactions_per_worker");
     check(running.proxy.memory_per_shard == next.proxy.memory_per_shard, "memory.per_worker_mb");
@@ -715,6 +716,7 @@ config_error load_config(std::string_view toml_text, std::string_view source, da
         {"dialogs_per_worker", 16, 1 << 24, 1, nullptr, &cfg.proxy.dialogs_per_shard, nullptr, "an integer"},
         {"dialog_timeout_s", 1, 7 * 86400, 1'000'000'000, &cfg.proxy.dialog_timeout_ns, nullptr, nullptr, "seconds"},
         {"shutdown_grace_ms", 0, 3'600'000, 1'000'000, &cfg.shutdown_grace_ns, nullptr, nullptr, "milliseconds"},
+        {"busy_poll_us", 0, 10'000, 1'000, &cfg.proxy.busy_poll_ns, nullptr, nullptr, "microseconds"},
     };
     std::uint32_t topology_line = 0;  // where [topology] is, for a fault found once every key is read
     for (auto&& [k, v] : root) {

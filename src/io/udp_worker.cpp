@@ -171,6 +171,7 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
     if (wake_fd_ >= 0) fds.push_back(pollfd{wake_fd_, POLLIN, 0});
     proxy::shard_stats& st = shard_.stats();
     std::uint64_t turn_start = monotonic_ns();
+    std::uint64_t last_traffic = 0;  // when a turn last found datagrams: the busy-poll window runs from it
     bool more_mail = false;
     while (!stop.load(std::memory_order_relaxed)) {
         // Back-pressure: the sockets are read only while every mailbox we hand over to has room
@@ -181,7 +182,9 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
         // 10 ms bounds how late a timer fires (the wheel ticks in 1 ms) when no traffic wakes us.
         const std::uint64_t waited_from = monotonic_ns();
         st.busy_ns += waited_from - turn_start;
-        const int ready = ::poll(fds.data(), fds.size(), more_mail ? 0 : reading ? 10 : 1);
+        const std::uint64_t spin_ns = config_.busy_poll_ns;  // fixed until restart
+        const bool spinning = spin_ns != 0 && reading && waited_from - last_traffic < spin_ns;
+        const int ready = ::poll(fds.data(), fds.size(), more_mail || spinning ? 0 : reading ? 10 : 1);
         const std::uint64_t now = monotonic_ns();
         st.idle_ns += now - waited_from;
         turn_start = now;
@@ -205,6 +208,7 @@ void udp_worker::run(const std::atomic<bool>& stop, int cpu) {
             }
             const int n = ::recvmmsg(sockets_[k].fd, rx.msgs.data(), burst, MSG_DONTWAIT, nullptr);
             if (n <= 0) continue;
+            last_traffic = now;
             for (int i = 0; i < n; ++i) {
                 const auto len = rx.msgs[static_cast<std::size_t>(i)].msg_len;
                 st.bytes_in += len;

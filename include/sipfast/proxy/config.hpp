@@ -174,6 +174,10 @@ struct proxy_config {
     /// default, on in sipfastd's); each shard keeps `limited_sources` sources.
     core::source_limits limits;
     std::uint32_t limited_sources = 16384;
+    /// The kernel backend's busy-poll window (busy_poll_us, for dedicated cores): after a turn that
+    /// found traffic, a worker keeps polling its sockets without sleeping this long, so the next
+    /// datagram finds it awake (no wake-up, no inter-processor interrupt); 0 sleeps at once.
+    std::uint64_t busy_poll_ns = 0;
 };
 
 } // namespace sipfast::proxy

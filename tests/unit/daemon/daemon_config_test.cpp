@@ -321,6 +321,20 @@ TEST(DaemonConfig, TopologyHidingIsOffByDefaultAndNeedsStatefulMode) {
     EXPECT_TRUE(d.proxy.hide_topology);
 }
 
+TEST(DaemonConfig, BusyPollWindowIsOffUnlessGivenAndNeedsARestart) {
+    daemon_config d;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "b.toml", d));
+    EXPECT_EQ(d.proxy.busy_poll_ns, 0u);  // shared cores: a worker sleeps as soon as it has nothing
+    daemon_config c;
+    ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\nbusy_poll_us = 50\n", "b.toml", c));
+    EXPECT_EQ(c.proxy.busy_poll_ns, 50'000u);
+    EXPECT_EQ(reload_conflict(d, c), "busy_poll_us changed: a restart is needed to apply that");
+    daemon_config bad;
+    const config_error e = load_config("listen = [\"udp:127.0.0.1\"]\nbusy_poll_us = 20000\n", "b.toml", bad);
+    EXPECT_EQ(e.line, 2u);
+    EXPECT_EQ(e.message, "busy_poll_us: expected microseconds from 0 to 10000");
+}
+
 TEST(DaemonConfig, SecAgreeAcceptedUnlessRefused) {
     daemon_config d;
     ASSERT_FALSE(load_config("listen = [\"udp:127.0.0.1\"]\n", "s.toml", d));
