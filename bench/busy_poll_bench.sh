@@ -2,7 +2,7 @@
 # sipfastd stateful (WORKERS, default 1) on CPU 1, sipfast-loadgen on CPU 0 at 5 000 calls/s for 5 s:
 # busy_poll_us 0 against 200, interleaved, 3 times: INVITE->200 percentiles and CPU per call (bench/RESULTS.md).
 set -e
-cd /work/main
+cd "$(dirname "$0")/.."
 for rep in 1 2 3; do for w in 0 200; do
   tmp=$(mktemp -d)
   cat > $tmp/s.toml <<T
