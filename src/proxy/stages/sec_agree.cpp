@@ -87,12 +87,14 @@ void strip_option_tag(request_context& ctx, sip::header_id which) noexcept {
 verdict sec_agree(request_context& ctx, std::span<char> room) noexcept {
     if (ctx.local.config().sec_agree != sec_agree_mode::accept) return verdict::next();
     const sip::message& m = ctx.m;
-    if (m.method == sip::method::ack || m.method == sip::method::cancel) return verdict::next();
-    core::text_writer w(room);
     const bool offers = m.find(sip::header_id::security_client) != nullptr;
-    if (offers && is_register_for_us(ctx) && write_security_server(m, w)) ctx.security_server = w.view();
-    if (m.find(sip::header_id::security_verify) != nullptr && !verifies(m))
-        return verdict::answer(494, "Security Agreement Required (Security-Verify Is Not Ours)", ctx.security_server);
+    // An ACK or CANCEL cannot be answered (nor refused): it is only stripped below.
+    if (m.method != sip::method::ack && m.method != sip::method::cancel) {
+        core::text_writer w(room);
+        if (offers && is_register_for_us(ctx) && write_security_server(m, w)) ctx.security_server = w.view();
+        if (m.find(sip::header_id::security_verify) != nullptr && !verifies(m))
+            return verdict::answer(494, "Security Agreement Required (Security-Verify Is Not Ours)", ctx.security_server);
+    }
 
     // Most requests have none of it: the presence bits answer without a walk over the headers.
     if (offers || m.find(sip::header_id::security_server) != nullptr || m.find(sip::header_id::security_verify) != nullptr)

@@ -125,6 +125,11 @@ TEST_F(sec_agree_fixture, ForwardedRequestsLoseTheAgreement) {
     EXPECT_NE(out.find("\r\nRequire: 100rel\r\n"), std::string::npos) << out;
     EXPECT_NE(out.find("Supported: 100rel,sec-agree"), std::string::npos) << out;  // what the phone supports is its own
     EXPECT_EQ(r.ctx.err, sip::edit_error::none);
+    // An ACK is never answered, so never refused: with a Security-Verify not ours it goes on, stripped.
+    stage_run ack(config, request_spec{.method = "ACK", .to_tag = "b1",
+                                       .extra = "Security-Verify: " + std::string(mech1) + ";sfv=0000000000000000\n"});
+    ASSERT_TRUE(run(ack).go_on());
+    EXPECT_EQ(ack.edited().find("Security-Verify"), std::string::npos);
 }
 
 } // namespace
