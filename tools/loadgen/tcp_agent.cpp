@@ -64,16 +64,7 @@ public:
             if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&ss), len) != 0 ||
                 ::listen(listen_fd_, 128) != 0)
                 throw std::runtime_error(std::string("callee: tcp listen: ") + std::strerror(errno));
-            uas_config c;
-            c.local_host = o_.local_host;
-            c.local_port = o_.uas_listen.port;
-            c.user = o_.user;
-            c.t1_ns = o_.t1_ns;
-            c.t2_ns = o_.t2_ns;
-            c.capacity = o_.uas_capacity;
-            c.send_100 = o_.send_100;
-            c.ims = o_.ims;
-            uas_ = std::make_unique<uas>(c, stats_.uas, now);
+            uas_ = std::make_unique<uas>(callee_config(o_), stats_.uas, now);
             callees_.reserve(max_connections);
         }
         if (o_.caller) {

@@ -64,16 +64,7 @@ udp_agent::udp_agent(const agent_options& o, agent_stats& stats)
     try {
         if (o_.callee) {
             callee_fd_ = open_socket(o_.uas_listen, true, "callee");
-            uas_config c;
-            c.local_host = o_.local_host;
-            c.local_port = o_.uas_listen.port;
-            c.user = o_.user;
-            c.t1_ns = o_.t1_ns;
-            c.t2_ns = o_.t2_ns;
-            c.capacity = o_.uas_capacity;
-            c.send_100 = o_.send_100;
-            c.ims = o_.ims;
-            uas_ = std::make_unique<uas>(c, stats_.uas, now);
+            uas_ = std::make_unique<uas>(callee_config(o_), stats_.uas, now);
         }
         if (o_.caller) {
             caller_fd_ = open_socket(o_.local, false, "caller");

@@ -68,6 +68,20 @@ struct agent_stats {
     return c;
 }
 
+/// The callee's configuration from the agent's options.
+[[nodiscard]] inline uas_config callee_config(const agent_options& o) {
+    uas_config c;
+    c.local_host = o.local_host;
+    c.local_port = o.uas_listen.port;
+    c.user = o.user;
+    c.t1_ns = o.t1_ns;
+    c.t2_ns = o.t2_ns;
+    c.capacity = o.uas_capacity;
+    c.send_100 = o.send_100;
+    c.ims = o.ims;
+    return c;
+}
+
 /// A thread's loop over its transport.
 class agent {
 public:
