@@ -407,7 +407,7 @@ void pipeline::on_response(const inbound& in, outbox& out) noexcept {
                 const int status = m.status_code;
                 const txn::actions a = t->client.on_response(status);
                 if (!a.pass_up) ++stats_.retransmissions_absorbed;
-                else if (status >= 200) on_notify_answer(*t, status, out);
+                else if (status >= 200) on_notify_answer(*t, status, true, out);
                 return apply_client(*t, a, out);
             }
             // The answer to our CANCEL ends here; one to a CANCEL we forwarded statefully (topology
@@ -560,7 +560,7 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
     if (a.timed_out) {
         ++stats_.transactions_timed_out;
         if (t.originated) {  // Timer F: the subscriber is gone (RFC 6665 §4.2.2)
-            on_notify_answer(t, 408, out);
+            on_notify_answer(t, 408, false, out);
             t.client_done = true;
             return maybe_free(t);
         }
@@ -925,7 +925,12 @@ void pipeline::on_timer(std::uint64_t c, outbox& out) noexcept {
     if (t == nullptr) return;
     switch (owner) {
     case timer_owner::server: apply_server(*t, t->server.on_timer(which), out); break;
-    case timer_owner::client: apply_client(*t, t->client.on_timer(which), out); break;
+    case timer_owner::client: {
+        txn::actions a = t->client.on_timer(which);
+        if (t->originated && a.send_request) a.send_request = notify_may_go(*t, true);
+        apply_client(*t, a, out);
+        break;
+    }
     case timer_owner::cancel: {
         const txn::actions a = t->cancel.on_timer(which);
         if (a.send_request) send_stored(t->cancel_request, t->downstream, t->downstream_transport, out);

@@ -36,11 +36,14 @@ bool has_tcp_param(std::string_view uri) noexcept {
 
 /// Where a NOTIFY goes (RFC 3261 §12.2.1.1, §8.1.2): the first Route when the SUBSCRIBE was
 /// record-routed (a URI with an address; a name we cannot resolve here falls back), else back the
-/// way the SUBSCRIBE came, which is how a user agent behind NAT is reached.
-void next_hop(const registrar::reg_subscription& s, net_address& to, sip::transport& t) noexcept {
+/// way the SUBSCRIBE came, which is how a user agent behind NAT is reached. The route set is taken
+/// only from a neighbour we configured: anyone else's Record-Route could name a victim, and its
+/// NOTIFYs go back to where it is, the proxy that record-routed (whose own URI the first Route
+/// normally is), or the attacker.
+void next_hop(const registrar::reg_subscription& s, bool take_routes, net_address& to, sip::transport& t) noexcept {
     to = s.received.source;
     t = s.received.transport;
-    if (s.route_set.empty()) return;
+    if (!take_routes || s.route_set.empty()) return;
     sip::name_addr first;
     if (sip::parse_name_addr(s.route_set.front(), first) != sip::parse_error::none) return;
     net_address a;
@@ -158,7 +161,7 @@ void pipeline::send_notify(registrar::reg_subscription& s, bool full, bool termi
 
     net_address to;
     sip::transport tp = sip::transport::udp;
-    next_hop(s, to, tp);
+    next_hop(s, config_->vouches_for(s.received.source), to, tp);
     const listen_point* side = identity_.local_for(tp, to.family, nullptr);
     if (side == nullptr) {  // no listen point of that transport and family: nothing can carry it
         stats_.count_drop(drop_cause::no_route);
@@ -220,7 +223,24 @@ void pipeline::send_notify(registrar::reg_subscription& s, bool full, bool termi
         // The new CSeq and version must outlive a restart: a NOTIFY after it counts on from them.
         (void)services_.bindings->keep_subscription(s, {now_ns_, core::unix_ns()});
     }
-    apply_client(*t, t->client.start(), out);
+    txn::actions a = t->client.start();
+    if (a.send_request) a.send_request = notify_may_go(*t, false);
+    apply_client(*t, a, out);
+}
+
+bool pipeline::notify_may_go(const transaction& t, bool retransmission) noexcept {
+    // A UDP source nobody verified may be forged: a SUBSCRIBE in its name would aim a reginfo
+    // document (a kilobyte or more), retransmitted eleven times over 32 s, and one more at each
+    // REGISTER of the watched user, at a victim. Until the subscriber answers a NOTIFY of ours
+    // there, each NOTIFY goes once, on the address's answer budget like our other answers, and an
+    // unanswered one ends the subscription at Timer F (RFC 6665 §4.2.2), as a lost one would.
+    if (t.downstream_transport != sip::transport::udp || config_->vouches_for(t.downstream)) return true;
+    const registrar::reg_subscription* s = subscriptions_ ? subscriptions_->at(t.owner_slot, t.owner_generation) : nullptr;
+    if (s != nullptr && s->reached) return true;
+    if (!retransmission && limiter_.charge_answer(t.downstream, transactions_->store().view(t.request).size(), now_ns_))
+        return true;
+    stats_.count_drop(drop_cause::answer_limited);
+    return false;
 }
 
 void pipeline::end_subscription(registrar::reg_subscription& s) noexcept {
@@ -233,10 +253,13 @@ void pipeline::end_subscription(registrar::reg_subscription& s) noexcept {
     ++stats_.reg_subscriptions_ended;
 }
 
-void pipeline::on_notify_answer(transaction& t, int status, outbox& out) noexcept {
+void pipeline::on_notify_answer(transaction& t, int status, bool heard, outbox& out) noexcept {
     if (!subscriptions_) return;
     registrar::reg_subscription* s = subscriptions_->at(t.owner_slot, t.owner_generation);
     if (s == nullptr) return;  // ended meanwhile
+    // An answer is taken only from where the NOTIFY went (on_response), with our branch: that
+    // address is the subscriber's, or its proxy's, until a refresh comes from elsewhere.
+    if (heard) s->reached = true;
     if (registrar::subscription_table::answered(*s, status)) return end_subscription(*s);
     // What changed while this NOTIFY was out goes now, not at the next poll.
     check_subscription(*s, out);

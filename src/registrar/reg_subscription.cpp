@@ -56,6 +56,7 @@ subscribe_result subscription_table::subscribe(const subscribe_request& r, std::
         s->remote_cseq = r.cseq;
         s->expires_ns = now_ns + std::uint64_t{granted} * 1'000'000'000;
         // A refresh may come from where the subscriber is now (a new flow, a new Contact).
+        if (s->received.transport != r.received.transport || !(s->received.source == r.received.source)) s->reached = false;
         s->received = r.received;
         if (!r.remote_target.empty()) s->remote_target = r.remote_target;
         s->synced = false;  // a full document answers every refresh

@@ -178,6 +178,15 @@ struct proxy_config {
     /// found traffic, a worker keeps polling its sockets without sleeping this long, so the next
     /// datagram finds it awake (no wake-up, no inter-processor interrupt); 0 sleeps at once.
     std::uint64_t busy_poll_ns = 0;
+
+    /// Whether `a` is a neighbour we configured (a [[peer]], an [auth] trusted network): one whose
+    /// word on where to reach it (a Record-Route) we take, and whose address nobody forges to aim
+    /// our messages at a victim.
+    [[nodiscard]] bool vouches_for(const net_address& a) const noexcept {
+        for (const subnet& t : auth.trusted)
+            if (t.contains(a)) return true;
+        return policy.peer_of(a) != nullptr;
+    }
 };
 
 } // namespace sipfast::proxy

@@ -119,7 +119,10 @@ private:
     void send_notify(registrar::reg_subscription& s, bool full, bool terminated,
                      const registrar::binding_list& current, outbox& out) noexcept;
     void end_subscription(registrar::reg_subscription& s) noexcept;
-    void on_notify_answer(transaction& t, int status, outbox& out) noexcept;
+    /// The end of a NOTIFY's transaction: `heard`, an answer from the subscriber; else Timer F.
+    void on_notify_answer(transaction& t, int status, bool heard, outbox& out) noexcept;
+    /// Whether NOTIFY `t` may be sent (a `retransmission` or its first send) toward where it goes.
+    [[nodiscard]] bool notify_may_go(const transaction& t, bool retransmission) noexcept;
     void on_response(const inbound& in, outbox& out) noexcept;
     [[nodiscard]] bool match_transaction(const inbound& in, const txn::transaction_key& key, outbox& out) noexcept;
     void forward_statelessly(request_context& ctx, outbox& out) noexcept;

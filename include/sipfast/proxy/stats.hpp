@@ -33,7 +33,7 @@ enum class drop_cause : std::uint8_t {
     scanner,       ///< a request from a known SIP scanner (its User-Agent), dropped unanswered
     rate_limited,  ///< a message from a source over its [limits] rate, dropped before parsing
     banned,        ///< a message from a source banned for going over its rate, dropped before parsing
-    answer_limited,  ///< an answer of ours (UDP) toward an address whose byte budget was spent: not sent
+    answer_limited,  ///< an answer or NOTIFY of ours (UDP) toward an unverified address whose byte budget was spent, or a NOTIFY retransmission toward one: not sent
     count_
 };
 inline constexpr std::size_t drop_cause_count = static_cast<std::size_t>(drop_cause::count_);

@@ -45,6 +45,9 @@ struct reg_subscription {
     std::uint64_t next_lapse_ns = std::numeric_limits<std::uint64_t>::max();  ///< the first reported to lapse
     bool synced = false;            ///< a full state was sent in this process: partial documents may follow
     bool notify_in_flight = false;  ///< one NOTIFY at a time: the next waits for its answer
+    /// The subscriber answered a NOTIFY of ours at `received`: that address is where it says, not
+    /// a victim's a forged SUBSCRIBE named (docs/architecture.md, "Reg event").
+    bool reached = false;
     std::uint32_t slot = 0;         ///< where its table keeps it
 };
 

@@ -47,19 +47,12 @@ bool is_alias(const request_context& ctx, const sip::uri& u) noexcept {
     return aliases != nullptr && !aliases->aor_of(u).empty();
 }
 
-bool trusted_source(const request_context& ctx) noexcept {
-    const proxy_config& c = ctx.local.config();
-    for (const subnet& t : c.auth.trusted)
-        if (t.contains(ctx.in.source)) return true;
-    return c.policy.peer_of(ctx.in.source) != nullptr;
-}
-
 /// The rule of serve_reg_subscribe's comment.
 bool may_watch(const request_context& ctx, std::string_view aor, const registrar::binding_list& bindings,
                std::uint64_t now_ns) noexcept {
     const auth_config& a = ctx.local.config().auth;
     if (a.mode == auth_mode::none || !a.users) return true;
-    if (trusted_source(ctx)) return true;
+    if (ctx.local.config().vouches_for(ctx.in.source)) return true;
     if (!ctx.authenticated_user.empty()) {
         core::text<256> from;
         if (aor_key_of(ctx, ctx.m.from.address, from) && from.view() == aor) return true;

@@ -43,11 +43,15 @@ struct fixture : test::pipeline_driver {
             config.policy.peers.clear();  // nobody trusted
             config.policy.allow_loopback = false;
         }
+        start();
+        now = 1000 * ms;
+    }
+    /// A pipeline on `config` as it is now (a test changes it first).
+    void start() {
         p = std::make_unique<pipeline>(config, 0);
         shared_services s;
         s.bindings = store.get();
         p->attach(s);
-        now = 1000 * ms;
     }
     std::size_t feed(const std::string& text, net_address from) { return feed_at(text, from, &config.listen[0]); }
     /// Registers alice's contact straight in the store (the registrar stage is tested elsewhere).
@@ -177,6 +181,74 @@ TEST(reg_event, TheNotifyTakesTheRecordRouteSetToItsFirstHop) {
     });
     EXPECT_EQ(routes, (std::vector<std::string>{"<sip:198.18.0.40:5070;lr>", "<sip:198.18.0.41;lr;x=1>"}));
     EXPECT_EQ(n.msg.request_uri_text, "sip:alice@198.18.0.9:5070");
+}
+
+// An attacker on a public port, authentication off (anyone may watch then): its SUBSCRIBE, with a
+// forged source or a Record-Route naming a victim, must not aim reginfo documents at the victim.
+struct unverified_fixture : fixture {
+    net_address attacker = addr("198.18.0.66:5070");
+    net_address victim = addr("198.18.0.99:5060");
+    unverified_fixture() {
+        config.policy.peers.clear();  // nobody is a neighbour of ours
+        start();
+        bind("sip:alice@198.18.0.9:5070", 3600, ue);
+    }
+    [[nodiscard]] std::uint64_t limited() const noexcept {
+        return p->stats().drops[static_cast<std::size_t>(drop_cause::answer_limited)].get();
+    }
+};
+
+TEST(reg_event, AnUntrustedSubscribersRecordRouteIsNotFollowed) {
+    unverified_fixture f;
+    ASSERT_EQ(f.feed(subscribe("Event: reg\nRecord-Route: <sip:198.18.0.99:5060;lr>\n"), f.attacker), 2u);
+    EXPECT_EQ(f.out[0].destination, f.attacker);
+    EXPECT_EQ(f.out[1].destination, f.attacker);  // back where it came from, not to the victim
+    EXPECT_EQ(header_of(f.sent(1), sip::header_id::route), "<sip:198.18.0.99:5060;lr>");  // its business
+}
+
+TEST(reg_event, AnUnverifiedSubscriberGetsEachNotifyOnceAndTimerFEndsIt) {
+    unverified_fixture f;
+    ASSERT_EQ(f.feed(subscribe(), f.victim), 2u);  // the source forged: the victim's
+    EXPECT_EQ(f.out[1].destination, f.victim);
+    EXPECT_EQ(f.tick(f.now + 500 * ms), 0u);   // Timer E: not retransmitted toward it
+    EXPECT_EQ(f.tick(f.now + 1000 * ms), 0u);
+    EXPECT_EQ(f.limited(), 2u);
+    f.bind("sip:alice@198.18.0.77:5070", 600, addr("198.18.0.77:5070"), "reg-2");
+    EXPECT_EQ(f.tick(f.now + 200 * ms), 0u);  // one NOTIFY at a time: the change waits
+    (void)f.tick(f.now + 64 * 500 * ms);      // Timer F ends it
+    EXPECT_EQ(f.p->subscriptions(), 0u);
+    EXPECT_EQ(f.p->transactions(), 0u);
+    EXPECT_EQ(f.p->stats().reg_notifies_sent, 1u);
+}
+
+TEST(reg_event, ASubscriberThatAnsweredGetsRetransmissionsUntilItMovesElsewhere) {
+    unverified_fixture f;
+    ASSERT_EQ(f.feed(subscribe(), f.ue), 2u);
+    const std::string tag(parsed(f.sent(0)).msg.to.tag);
+    EXPECT_EQ(f.feed(test::answer_to(f.sent(1), 200, "OK", ""), f.ue), 0u);
+    f.bind("sip:alice@198.18.0.77:5070", 600, addr("198.18.0.77:5070"), "reg-2");
+    ASSERT_EQ(f.tick(f.now + 200 * ms), 1u);
+    const std::string partial = f.sent(0);
+    ASSERT_EQ(f.tick(f.now + 500 * ms), 1u);  // reached: Timer E as RFC 3261 §17.1.2.2 has it
+    EXPECT_EQ(f.sent(0), partial);
+    EXPECT_EQ(f.feed(test::answer_to(partial, 200, "OK", ""), f.ue), 0u);
+    EXPECT_EQ(f.limited(), 0u);
+    // A refresh from another address: that one has answered nothing yet.
+    const net_address moved = addr("198.18.0.78:5070");
+    ASSERT_EQ(f.feed(subscribe("Event: reg\n", tag, 2), moved), 2u);
+    EXPECT_EQ(f.out[1].destination, moved);
+    EXPECT_EQ(f.tick(f.now + 500 * ms), 0u);
+    EXPECT_EQ(f.limited(), 1u);
+}
+
+TEST(reg_event, AnUnverifiedSubscribersNotifyIsChargedToItsAnswerBudget) {
+    unverified_fixture f;
+    f.config.limits = {200, 400, 1000, 1000, 0};  // a kilobyte: the 200, not the reginfo too
+    f.start();
+    ASSERT_EQ(f.feed(subscribe(), f.victim), 1u);
+    EXPECT_EQ(parsed(f.sent(0)).msg.status_code, 200);
+    EXPECT_EQ(f.limited(), 1u);
+    EXPECT_EQ(f.p->subscriptions(), 1u);  // held until Timer F, as if the NOTIFY were lost
 }
 
 TEST(reg_event, AnAliasIsWatchedAsItsRegistrationAndTheNotifyListsTheWholeSet) {
