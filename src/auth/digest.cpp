@@ -20,16 +20,30 @@ using detail::trim;
 
 const EVP_MD* md_of(algorithm a) noexcept { return a == algorithm::sha256 ? EVP_sha256() : EVP_md5(); }
 
+/// What follows "Digest " in `value`; false for another scheme.
+bool after_digest_scheme(std::string_view value, std::string_view& rest) noexcept {
+    value = trim(value);
+    if (value.size() < 7 || !sip::iequals(value.substr(0, 6), "Digest") || (value[6] != ' ' && value[6] != '\t'))
+        return false;
+    rest = value.substr(7);
+    return true;
+}
+
+bool read_algorithm(std::string_view v, algorithm& out) noexcept {
+    if (sip::iequals(v, "MD5")) out = algorithm::md5;
+    else if (sip::iequals(v, "SHA-256")) out = algorithm::sha256;
+    else return false;
+    return true;
+}
+
 } // namespace
 
 std::string_view algorithm_name(algorithm a) noexcept { return a == algorithm::sha256 ? "SHA-256" : "MD5"; }
 
 credentials_fault parse_credentials(std::string_view value, credentials& out) noexcept {
     out = {};
-    value = trim(value);
-    if (value.size() < 7 || !sip::iequals(value.substr(0, 6), "Digest") || (value[6] != ' ' && value[6] != '\t'))
-        return credentials_fault::not_digest;
-    std::string_view rest = value.substr(7);
+    std::string_view rest;
+    if (!after_digest_scheme(value, rest)) return credentials_fault::not_digest;
     while (!trim(rest).empty()) {
         std::string_view name, v;
         if (!next_param(rest, name, v)) return credentials_fault::malformed;
@@ -41,11 +55,7 @@ credentials_fault parse_credentials(std::string_view value, credentials& out) no
         else if (sip::iequals(name, "cnonce")) out.cnonce = v;
         else if (sip::iequals(name, "qop")) out.qop = v;
         else if (sip::iequals(name, "nc")) out.nc = v;
-        else if (sip::iequals(name, "algorithm")) {
-            if (sip::iequals(v, "MD5")) out.alg = algorithm::md5;
-            else if (sip::iequals(v, "SHA-256")) out.alg = algorithm::sha256;
-            else return credentials_fault::bad_algorithm;
-        }
+        else if (sip::iequals(name, "algorithm") && !read_algorithm(v, out.alg)) return credentials_fault::bad_algorithm;
     }
     // No algorithm means MD5 (RFC 7616 §3.4): the default of `out`.
     if (out.username.empty() || out.realm.empty() || out.nonce.empty() || out.uri.empty() || out.response.empty())
@@ -56,6 +66,30 @@ credentials_fault parse_credentials(std::string_view value, credentials& out) no
         if (ec != std::errc{} || end != out.nc.data() + out.nc.size()) return credentials_fault::bad_qop;
     }
     return credentials_fault::none;
+}
+
+challenge_fault parse_challenge(std::string_view value, challenge& out) noexcept {
+    out = {};
+    std::string_view rest;
+    if (!after_digest_scheme(value, rest)) return challenge_fault::not_digest;
+    while (!trim(rest).empty()) {
+        std::string_view name, v;
+        if (!next_param(rest, name, v)) return challenge_fault::malformed;
+        if (sip::iequals(name, "realm")) out.realm = v;
+        else if (sip::iequals(name, "nonce")) out.nonce = v;
+        else if (sip::iequals(name, "opaque")) out.opaque = v;
+        else if (sip::iequals(name, "stale")) out.stale = sip::iequals(v, "true");
+        else if (sip::iequals(name, "algorithm") && !read_algorithm(v, out.alg)) return challenge_fault::bad_algorithm;
+        else if (sip::iequals(name, "qop")) {
+            // A quoted list of options (RFC 7616 §3.3): "auth", "auth-int" or both.
+            for (std::string_view list = v; !list.empty();) {
+                const std::size_t comma = list.find(',');
+                out.qop_auth = out.qop_auth || sip::iequals(trim(list.substr(0, comma)), "auth");
+                list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+            }
+        }
+    }
+    return out.realm.empty() || out.nonce.empty() ? challenge_fault::missing : challenge_fault::none;
 }
 
 hex_digest hash(algorithm a, std::initializer_list<std::string_view> parts) noexcept {

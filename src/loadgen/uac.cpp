@@ -23,6 +23,12 @@ constexpr std::size_t call_id_hex = 28;  // run (8), thread (4), slot (8), gener
 
 std::uint64_t to_us(std::uint64_t ns) noexcept { return ns / 1000; }
 
+// The user call slot `i` calls: the one user, or one of the registered users by its slot.
+void write_callee(core::text_writer& w, const uac_config& c, std::uint32_t i) noexcept {
+    w.put(c.user);
+    if (c.users != 0) w.number(c.first_user + i % c.users);
+}
+
 } // namespace
 
 struct uac::call {
@@ -103,11 +109,14 @@ void uac::send_invite(std::uint32_t i, bool again, std::uint64_t, outbox& out) n
     const call& k = calls_[i];
     const std::string_view sdp = c_.ims ? detail::sdp_ims : detail::sdp_minimal;
     core::text_writer w = out.start();
-    w.put("INVITE sip:").put(c_.user).put('@').put(c_.request_host).put(" SIP/2.0\r\n");
+    w.put("INVITE sip:");
+    write_callee(w, c_, i);
+    w.put('@').put(c_.request_host).put(" SIP/2.0\r\n");
     write_ids(w, i, 'i');
     w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c_.from_user).put('@').put(c_.local_host).put(">;tag=")
-        .hex(k.generation, 8).hex(i, 8).put("\r\nTo: <sip:").put(c_.user).put('@').put(c_.request_host)
-        .put(">\r\nCall-ID: ").hex(c_.run_id, 8).hex(c_.thread, 4).hex(i, 8).hex(k.generation, 8)
+        .hex(k.generation, 8).hex(i, 8).put("\r\nTo: <sip:");
+    write_callee(w, c_, i);
+    w.put('@').put(c_.request_host).put(">\r\nCall-ID: ").hex(c_.run_id, 8).hex(c_.thread, 4).hex(i, 8).hex(k.generation, 8)
         .put(tail()).put("\r\nCSeq: 1 INVITE\r\nContact: <sip:").put(c_.from_user)
         .put('@').put(c_.local_host).put(':').number(c_.local_port).put(">\r\n");
     if (c_.ims) w.put(detail::ims_invite_headers);
@@ -121,7 +130,9 @@ namespace {
 void write_dialog_ids(core::text_writer& w, const uac_config& c, std::uint32_t i, std::uint32_t generation,
                       std::string_view to_tag, std::string_view call_id_tail) noexcept {
     w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c.from_user).put('@').put(c.local_host).put(">;tag=")
-        .hex(generation, 8).hex(i, 8).put("\r\nTo: <sip:").put(c.user).put('@').put(c.request_host).put('>');
+        .hex(generation, 8).hex(i, 8).put("\r\nTo: <sip:");
+    write_callee(w, c, i);
+    w.put('@').put(c.request_host).put('>');
     if (!to_tag.empty()) w.put(";tag=").put(to_tag);
     w.put("\r\nCall-ID: ").hex(c.run_id, 8).hex(c.thread, 4).hex(i, 8).hex(generation, 8).put(call_id_tail).put("\r\n");
 }
@@ -145,7 +156,9 @@ void uac::send_ack(std::uint32_t i, outbox& out) noexcept {
 void uac::send_non2xx_ack(std::uint32_t i, const sip::message& m, outbox& out) noexcept {
     const call& k = calls_[i];
     core::text_writer w = out.start();
-    w.put("ACK sip:").put(c_.user).put('@').put(c_.request_host).put(" SIP/2.0\r\n");
+    w.put("ACK sip:");
+    write_callee(w, c_, i);
+    w.put('@').put(c_.request_host).put(" SIP/2.0\r\n");
     write_ids(w, i, 'i');
     w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c_.from_user).put('@').put(c_.local_host).put(">;tag=")
         .hex(k.generation, 8).hex(i, 8).put("\r\nTo: ").put(m.to.text).put("\r\nCall-ID: ").put(m.call_id)
@@ -186,7 +199,11 @@ bool uac::keep_dialog(std::uint32_t i, const sip::message& m) noexcept {
         if (j != 0) w.put(", ");
     }
     const std::size_t route_end = w.size();
-    if (target.empty()) w.put("sip:").put(c_.user).put('@').put(c_.request_host);
+    if (target.empty()) {
+        w.put("sip:");
+        write_callee(w, c_, i);
+        w.put('@').put(c_.request_host);
+    }
     else w.put(target);
     if (!fits || !w.ok() || tag_end > 255 || route_end - tag_end > 255 || w.size() - route_end > 255) return false;
     k.to_tag_len = static_cast<std::uint8_t>(tag_end);

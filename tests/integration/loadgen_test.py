@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """sipfast-loadgen through sipfastd (UDP, and TCP): its caller calls a user whom sipfastd (stateful, record-route)
 routes to its own callee, a bounded number of calls; every call completes, with its latencies
-reported, and sipfastd saw each call's INVITE, ACK and BYE once. Also the caller against its own
+reported, and sipfastd saw each call's INVITE, ACK and BYE once. With --users, the callee first
+registers the users through sipfastd's digest challenge and the calls reach them by lookup. Also the caller against its own
 callee with no proxy between, the generator's own baseline.
 
 Usage: loadgen_test.py SIPFASTD SIPFAST_LOADGEN"""
@@ -82,6 +83,36 @@ class Loadgen(unittest.TestCase):
             self.assertGreaterEqual(seen.get("ACK", 0), CALLS)
             self.assertGreaterEqual(seen.get("BYE", 0), CALLS)
             self.assertLessEqual(seen["INVITE"] + seen["ACK"] + seen["BYE"] - 3 * CALLS, j["retransmissions"])
+
+    def test_calls_to_users_it_registered_with_digest_all_complete(self):
+        """--users: the callee registers user1..user20 through sipfastd, which challenges each
+        REGISTER; calls then go to them in turn, found by the registrar's lookup, not a static route."""
+        users = 20
+        with tempfile.TemporaryDirectory() as tmp:
+            port, uas_port = free_port(), free_port()
+            accounts = "".join(f'[[user]]\nname = "user{i}"\npassword = "secret"\n' for i in range(1, users + 1))
+            proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:127.0.0.1:{port}"]\nmode = "stateful"\n'
+                                          f'domains = ["127.0.0.1"]\n[auth]\nauthenticate = "register"\n{accounts}')
+            try:
+                r, j = self.run_loadgen(tmp, "both", "-t", f"127.0.0.1:{port}", "--uas-port", str(uas_port),
+                                        "--user", "user", "--users", str(users), "--password", "secret")
+                seen = requests_received(proxy)
+                # A wrong password: told, and no call made.
+                bad = subprocess.run([LOADGEN, "both", "-t", f"127.0.0.1:{port}", "--uas-port", str(uas_port),
+                                      "--user", "user", "--users", "3", "--password", "wrong", "-m", "10"],
+                                     capture_output=True, text=True, timeout=60)
+            finally:
+                proxy.stop()
+            self.assert_every_call_completed(r, j)
+            reg = j["registration"]
+            self.assertEqual((reg["users"], reg["registered"], reg["challenges"]), (users, users, users), reg)
+            self.assertEqual(reg["register_200_us"]["count"], users)
+            self.assertRegex(r.stdout, rf"registered {users} of {users} users in ")
+            self.assertEqual(seen.get("REGISTER"), 2 * users)  # each challenged once, then accepted
+            self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+            self.assertIn("failed auth_rejected 3", bad.stdout)
+            self.assertIn("3 of 3 users not registered", bad.stderr)
+            self.assertNotIn("calls:", bad.stdout)
 
     def test_a_busy_poll_window_keeps_workers_awake_and_loses_nothing(self):
         """busy_poll_us (for dedicated cores): after traffic a worker polls without sleeping for the

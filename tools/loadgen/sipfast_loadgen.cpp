@@ -34,6 +34,10 @@ struct options {
     std::uint16_t port = 0;
     std::uint16_t uas_port = 5070;
     std::string user = "service";
+    std::uint32_t users = 0;
+    std::uint32_t first_user = 1;
+    std::string password;
+    std::uint32_t register_window = 64;
     std::string domain;
     std::uint64_t rate = 100;
     std::uint64_t calls = 0;
@@ -179,6 +183,8 @@ run_result run(const options& o, std::uint64_t rate, std::uint64_t calls, double
         a.target = target;
         a.request_host = o.domain.empty() ? target_text : o.domain;
         a.user = o.user;
+        a.users = o.users;
+        a.first_user = o.first_user;
         a.rate = rate / threads + (i < rate % threads ? 1 : 0);
         a.calls = calls == 0 ? 0 : calls / threads + (i < calls % threads ? 1 : 0);
         if (calls != 0 && a.calls == 0) a.rate = 0;
@@ -339,6 +345,49 @@ void print_summary(const options& o, const run_result& r) {
     std::cout << s.view() << std::flush;
 }
 
+/// The callee registers the users calls go to (--users), through --target, before any call; the
+/// summary printed and returned as JSON, failures counted.
+nlohmann::json register_phase(const options& o, std::uint64_t& failures) {
+    if (o.tcp) throw std::runtime_error("--users: registration is over UDP only");
+    if (o.target.empty()) throw std::runtime_error("--users: give --target, the registrar the users register with");
+    agent_options a;
+    a.local_host = o.local;
+    a.uas_listen = parse_address(o.local, o.uas_port, "--local");
+    registrant_config c;
+    c.local_host = a.local_host;
+    c.local_port = o.uas_port;
+    c.target = parse_address(o.target, 5060, "--target");
+    c.domain = o.domain.empty() ? o.target : o.domain;
+    c.user_prefix = o.user;
+    c.first = o.first_user;
+    c.count = o.users;
+    c.password = o.password;
+    c.window = o.register_window;
+    c.t1_ns = static_cast<std::uint64_t>(o.t1_ms * 1e6);
+    c.t2_ns = static_cast<std::uint64_t>(o.t2_ms * 1e6);
+    c.run_id = std::random_device{}();
+    auto stats = std::make_unique<registrant_stats>();
+    const std::uint64_t start = core::monotonic_ns();
+    register_users(a, c, *stats, interrupted);
+    const double secs = static_cast<double>(core::monotonic_ns() - start) / 1e9;
+    failures = stats->failures() + (o.users - stats->registered - stats->failures());  // unfinished when interrupted
+    const latency_summary l = latency_summary::of(stats->first_to_200);
+    core::text<512> line;
+    line.put("registered ").number(stats->registered).put(" of ").number(o.users).put(" users in ").fixed(secs, 2)
+        .put(" s (").number(stats->challenges).put(" challenges answered, ").number(stats->retransmissions)
+        .put(" retransmissions); REGISTER->200 p50 ").number(l.p50).put(" p99 ").number(l.p99).put(" us");
+    nlohmann::json failed = nlohmann::json::object();
+    for (std::size_t i = 0; i < registration_failure_count; ++i) {
+        const auto f = static_cast<registration_failure>(i);
+        failed[std::string(registration_failure_name(f))] = stats->failed[i];
+        if (stats->failed[i] != 0) line.put(", failed ").put(registration_failure_name(f)).put(' ').number(stats->failed[i]);
+    }
+    std::cout << line.view() << std::endl;
+    return {{"users", o.users}, {"registered", stats->registered}, {"failures", failed}, {"seconds", secs},
+            {"challenges", stats->challenges}, {"retransmissions", stats->retransmissions},
+            {"register_200_us", latency_json(stats->first_to_200)}};
+}
+
 bool passes(const options& o, const run_result& r) {
     const double failed = static_cast<double>(r.t.failures);
     return r.t.offered > 0 && r.kept_up && failed < 0.001 * static_cast<double>(r.t.offered) &&
@@ -362,6 +411,11 @@ int main(int argc, char** argv) {
     app.add_option("--uas-port", o.uas_port, "callee's UDP port (all threads, SO_REUSEPORT)");
     app.add_option("--user", o.user, "the user called (Request-URI and To user)");
     app.add_option("--domain", o.domain, "host[:port] of the Request-URI and To (default: the target)");
+    app.add_option("--users", o.users, "calls go to --user followed by 1..N in turn; with a callee (both, uas), it "
+                                       "registers them with --target first, its Contact their binding");
+    app.add_option("--first-user", o.first_user, "the number of the first of --users");
+    app.add_option("--password", o.password, "--users: every user's digest password, for a registrar that challenges");
+    app.add_option("--register-window", o.register_window, "--users: REGISTER transactions in flight at most");
     app.add_option("-r,--rate", o.rate, "calls per second offered (open loop)");
     app.add_option("-m,--calls", o.calls, "calls to make (0: until --duration)");
     app.add_option("-d,--duration", o.duration_s, "seconds of offered calls (0: until --calls)");
@@ -387,9 +441,21 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     try {
+        nlohmann::json registration;
+        if (o.users != 0 && o.mode != "uac") {
+            std::uint64_t failures = 0;
+            registration = register_phase(o, failures);
+            if (failures != 0) {
+                if (!o.json.empty()) std::ofstream(o.json) << nlohmann::json{{"registration", registration}}.dump(2) << '\n';
+                std::cerr << "sipfast-loadgen: " << failures << " of " << o.users
+                          << " users not registered: calls to them would fail; no call made\n";
+                return 1;
+            }
+        }
         if (!o.search) {
-            const run_result r = run(o, o.rate, o.calls, o.duration_s, !o.quiet);
+            run_result r = run(o, o.rate, o.calls, o.duration_s, !o.quiet);
             print_summary(o, r);
+            if (!registration.is_null()) r.json["registration"] = registration;
             if (!o.json.empty()) std::ofstream(o.json) << r.json.dump(2) << '\n';
             if (o.mode == "uas") return 0;
             return r.t.failures == 0 && r.t.completed == r.t.offered ? 0 : 1;
@@ -415,7 +481,8 @@ int main(int argc, char** argv) {
         std::cout << "search: highest rate held: " << lo << " calls/s (failures < 0.1 %, p99 <= " << o.p99_bound_us
                   << " us, " << o.step_s << " s steps)\n";
         if (!o.json.empty())
-            std::ofstream(o.json) << nlohmann::json{{"highest_rate_held", lo}, {"p99_bound_us", o.p99_bound_us}, {"steps", steps}}.dump(2) << '\n';
+            std::ofstream(o.json) << nlohmann::json{{"highest_rate_held", lo}, {"p99_bound_us", o.p99_bound_us}, {"steps", steps},
+                                                    {"registration", registration}}.dump(2) << '\n';
         return lo > 0 ? 0 : 1;
     } catch (const std::exception& e) {
         std::cerr << "sipfast-loadgen: " << e.what() << '\n';

@@ -161,6 +161,37 @@ std::size_t udp_agent::receive(int fd, bool callee, std::uint64_t now_ns) {
     return count;
 }
 
+void register_users(const agent_options& o, const registrant_config& c, registrant_stats& stats,
+                    const std::atomic<bool>& stop) {
+    struct socket_out {
+        int fd;
+        static void send(void* self, std::span<const datagram> b) noexcept {
+            const int fd = static_cast<socket_out*>(self)->fd;
+            for (const datagram& d : b) {
+                sockaddr_storage ss{};
+                const socklen_t len = core::to_sockaddr(d.to, ss);
+                (void)::sendto(fd, d.text.data(), d.text.size(), 0, reinterpret_cast<const sockaddr*>(&ss), len);
+            }
+        }
+    };
+    socket_out sock{open_socket(o.uas_listen, true, "register")};
+    outbox out(batch, &socket_out::send, &sock);
+    registrant r(c, stats, core::monotonic_ns());
+    r.start(core::monotonic_ns(), out);
+    std::array<char, rx_bytes + sip::padding_bytes> data{};
+    while (!r.done() && !stop.load()) {
+        out.flush();
+        pollfd p{sock.fd, POLLIN, 0};
+        (void)::poll(&p, 1, 1);
+        const std::uint64_t now = core::monotonic_ns();
+        for (ssize_t n; (n = ::recv(sock.fd, data.data(), rx_bytes, MSG_DONTWAIT)) > 0;)
+            (void)r.on_datagram({data.data(), static_cast<std::size_t>(n)}, now, out);  // requests: none expected yet
+        r.advance(now, out);
+    }
+    out.flush();
+    ::close(sock.fd);
+}
+
 void udp_agent::run(const std::atomic<bool>& stop) {
     pacer pace(uac_ ? o_.rate : 0, o_start_ns_, o_.calls, o_end_ns_);
     std::uint64_t drain_until = 0;

@@ -10,6 +10,7 @@
 #include "sipfast/core/net_address.hpp"
 #include "sipfast/loadgen/outbox.hpp"
 #include "sipfast/loadgen/pacer.hpp"
+#include "sipfast/loadgen/registrant.hpp"
 #include "sipfast/loadgen/stats.hpp"
 #include "sipfast/loadgen/uac.hpp"
 #include "sipfast/loadgen/uas.hpp"
@@ -26,6 +27,8 @@ struct agent_options {
     core::net_address target;
     std::string request_host;
     std::string user = "service";
+    std::uint32_t users = 0;          ///< calls go to user+first_user ... in turn (0: to `user`)
+    std::uint32_t first_user = 1;
     std::uint64_t rate = 0;           ///< this thread's calls/s
     std::uint64_t calls = 0;          ///< this thread's calls (0: until the end set_start gives)
     std::uint64_t drain_ns = 0;       ///< how long calls in progress may finish after the last start
@@ -56,6 +59,8 @@ struct agent_stats {
     c.target = o.target;
     c.request_host = o.request_host;
     c.user = o.user;
+    c.users = o.users;
+    c.first_user = o.first_user;
     c.hold_ns = o.hold_ns;
     c.t1_ns = o.t1_ns;
     c.t2_ns = o.t2_ns;
@@ -128,6 +133,12 @@ protected:
     std::atomic<std::uint64_t> last_start_ns_{0};
     std::uint64_t o_start_ns_ = 0, o_end_ns_ = 0;
 };
+
+/// Registers `c`'s users from the callee's address (`o.uas_listen`, before any agent binds it), so
+/// the registrar's bindings lead calls to the callee; returns when every user is registered or
+/// failed, or at `stop`. Over UDP; throws std::runtime_error naming a socket fault.
+void register_users(const agent_options& o, const registrant_config& c, registrant_stats& stats,
+                    const std::atomic<bool>& stop);
 
 /// Over TCP (tcp_agent.cpp).
 [[nodiscard]] std::unique_ptr<agent> make_tcp_agent(const agent_options& o, agent_stats& stats);

@@ -39,6 +39,27 @@ enum class credentials_fault : std::uint8_t {
 
 [[nodiscard]] credentials_fault parse_credentials(std::string_view value, credentials& out) noexcept;
 
+/// A WWW-Authenticate or Proxy-Authenticate Digest challenge (RFC 7616 §3.3) as a client reads it;
+/// views into the header.
+struct challenge {
+    std::string_view realm;
+    std::string_view nonce;
+    std::string_view opaque;  ///< returned as given
+    bool qop_auth = false;    ///< qop offers "auth" (else the RFC 2069 response)
+    bool stale = false;
+    algorithm alg = algorithm::md5;
+};
+
+enum class challenge_fault : std::uint8_t {
+    none,
+    not_digest,     ///< another scheme
+    malformed,      ///< not a list of name=value
+    missing,        ///< realm or nonce absent
+    bad_algorithm,  ///< neither MD5 nor SHA-256: a client answers another of the challenges
+};
+
+[[nodiscard]] challenge_fault parse_challenge(std::string_view value, challenge& out) noexcept;
+
 /// A digest in lower-case hex: 32 characters for MD5, 64 for SHA-256.
 struct hex_digest {
     std::array<char, 64> text{};

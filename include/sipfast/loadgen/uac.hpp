@@ -21,7 +21,9 @@ struct uac_config {
     std::uint16_t local_port = 0;               ///< where responses come back (our socket's port)
     core::net_address target;                   ///< where every request goes (a proxy, or a UAS)
     std::string_view request_host = "127.0.0.1:5060";  ///< host[:port] of the Request-URI and To
-    std::string_view user = "service";          ///< whom we call
+    std::string_view user = "service";          ///< whom we call; with `users`, their common prefix
+    std::uint32_t users = 0;                    ///< 0: `user` alone; else user+first_user ... in turn (registered users)
+    std::uint32_t first_user = 1;
     std::string_view from_user = "loadgen";
     std::uint64_t hold_ns = 0;                  ///< from the 200 to our BYE
     std::uint64_t t1_ns = 500'000'000;          ///< RFC 3261 T1: first retransmission interval

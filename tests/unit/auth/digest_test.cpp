@@ -61,6 +61,30 @@ TEST(Digest, CredentialFaultsAreNamed) {
               credentials_fault::bad_qop);
 }
 
+TEST(Digest, ChallengesAsAClientReadsThem) {
+    challenge c;
+    // RFC 7616 §3.9.1's, in SIP's spelling: a quoted list of qop options, an opaque to return.
+    ASSERT_EQ(parse_challenge("Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=SHA-256, "
+                              "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "
+                              "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"",
+                              c),
+              challenge_fault::none);
+    EXPECT_EQ(c.realm, "http-auth@example.org");
+    EXPECT_EQ(c.nonce, "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v");
+    EXPECT_EQ(c.opaque, "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS");
+    EXPECT_EQ(c.alg, algorithm::sha256);
+    EXPECT_TRUE(c.qop_auth);
+    EXPECT_FALSE(c.stale);
+    ASSERT_EQ(parse_challenge("Digest realm=\"a\", nonce=\"n\", stale=TRUE, qop=\"auth-int\"", c), challenge_fault::none);
+    EXPECT_EQ(c.alg, algorithm::md5);  // none named: MD5
+    EXPECT_TRUE(c.stale);
+    EXPECT_FALSE(c.qop_auth);
+    EXPECT_EQ(parse_challenge("Basic realm=\"a\"", c), challenge_fault::not_digest);
+    EXPECT_EQ(parse_challenge("Digest realm=\"a\", nonce=\"n\", algorithm=SHA-512-256", c), challenge_fault::bad_algorithm);
+    EXPECT_EQ(parse_challenge("Digest realm=\"a\"", c), challenge_fault::missing);
+    EXPECT_EQ(parse_challenge("Digest realm=\"a, nonce=n", c), challenge_fault::malformed);
+}
+
 TEST(Nonce, FreshStaleForgedAndBoundToItsRealm) {
     std::array<std::uint8_t, nonce_source::secret_bytes> secret{};
     secret[0] = 7;
