@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """The same calls through sipfastd (stateless; stateful with record-route) and Kamailio from Debian
-configured for the same job (bench/peers/kamailio.cfg), driven by sipfast-loadgen, in one run:
+configured for the same job (bench/peers/kamailio.cfg), driven by sipfast-loadgen, in one run; and,
+as targets sipfastd-registrar and kamailio-registrar (bench/peers/kamailio_registrar_lookup.cfg), the
+registrar's job: --users users registered with digest authentication (each REGISTER challenged
+once) before the calls, which are then to them in turn, found by the registrar's lookup:
 1. after a 3 s warm-up, each target's highest clean rate (sipfast-loadgen --search: on schedule, < 0.1 % of calls failed,
    INVITE->200 p99 under --p99-bound-us);
 2. then --seconds at 25, 50, 75 and 90 % of that target's own maximum: CPU per call of the target's
@@ -13,12 +16,14 @@ against offered load and CPU per call as SVG next to the JSON (Debian's python3-
 /usr/bin/python3).
 
   bench/side_by_side.py --build build-release [--seconds 10] [--targets sipfastd-stateless,sipfastd-stateful,kamailio]
+  bench/side_by_side.py --build build-release --targets sipfastd-registrar,kamailio-registrar [--users 1000]
 
 Cores: the generator (caller and callee in one sipfast-loadgen process) on CPU 0, the target on
 SIPFAST_TARGET_CPUS (default "1": a core of its own; "0,1" lets it use both, sharing CPU 0 with the
 generator, as a proxy's users run it on a machine of its own). The arrangement is recorded with the
 results. A SIPp-driven variant of the same comparison stays: bench/proxy_compare.py."""
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -31,48 +36,83 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proxy_compare as pc  # noqa: E402  (its targets, their start and their CPU accounting)
 
 SHARES = (0.25, 0.50, 0.75, 0.90)
+PASSWORD = "secret"  # every registrar target's user's
 
 
-def loadgen(build, args, tmp, name):
-    """sipfast-loadgen on CPU 0 playing caller and callee through the target; its JSON summary."""
+def registrar(name):
+    return name.endswith("-registrar")
+
+
+def loadgen(build, args, tmp, name, users=0, register=False):
+    """sipfast-loadgen on CPU 0 playing caller and callee through the target; its JSON summary. With
+    `users`, the calls go to user1 ... userN in turn, registered first when `register`."""
     out = os.path.join(tmp, name + ".json")
+    who = ["--user", "user", "--users", str(users), "--password", PASSWORD] + ([] if register else ["--no-register"]) \
+        if users else ["--user", "bob"]
+    # A registered user's domain is the registrar's, port and all: Kamailio takes a Request-URI
+    # without its port for another host's (uri == myself compares ports).
+    domain = f"127.0.0.1:{pc.PROXY}" if users else "127.0.0.1"
     cmd = ["taskset", "-c", "0", os.path.join(build, "tools/loadgen/sipfast-loadgen"), "both",
-           "-t", f"127.0.0.1:{pc.PROXY}", "--user", "bob", "--domain", "127.0.0.1", "--uas-port", str(pc.UAS),
+           "-t", f"127.0.0.1:{pc.PROXY}", *who, "--domain", domain, "--uas-port", str(pc.UAS),
            "-q", "--json", out, *args]
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     with open(out) as f:
-        return json.load(f)
+        j = json.load(f)
+    if register and j.get("registration", {}).get("registered") != users:
+        raise RuntimeError(f"{name}: users not registered: {done.stdout[-2000:]}")
+    return j
 
 
-def start_target(name, tmp, build):
+def write_users(tmp, users):
+    """The registrar targets' users, user1 ... userN with PASSWORD: an htdigest file for sipfastd, a
+    db_text table of their HA1s for Kamailio's htable (bench/peers/kamailio_registrar_lookup.cfg)."""
+    ha1 = [hashlib.md5(f"user{i}:127.0.0.1:{PASSWORD}".encode()).hexdigest() for i in range(1, users + 1)]
+    with open(os.path.join(tmp, "users.htdigest"), "w") as f:
+        f.writelines(f"user{i}:127.0.0.1:{h}\n" for i, h in enumerate(ha1, 1))
+    with open(os.path.join(tmp, "users"), "w") as f:
+        f.write("id(int,auto) key_name(str) key_type(int) value_type(int) key_value(str) expires(int)\n")
+        f.writelines(f"{i}:user{i}:0:0:{h}:0\n" for i, h in enumerate(ha1, 1))
+
+
+def start_target(name, tmp, build, users):
     """As proxy_compare's targets, but sipfastd with memory for its highest rate: stateful, a call
     holds a transaction slot for Timer J (32 s) after its BYE, and the search's steps follow one
     another on the same daemon, so at 16 000 calls/s half a million slots are held (768 MiB a worker
-    gives 560 000 each; 2 GiB would take seconds to touch at start, longer than a target is given)."""
+    gives 560 000 each; 2 GiB would take seconds to touch at start, longer than a target is given).
+    The registrar targets: the users' bindings in memory on both sides (Kamailio's usrloc db_mode 0,
+    sipfastd's [registrar] database = "")."""
+    if registrar(name):
+        write_users(tmp, users)
+    if name == "kamailio-registrar":
+        return pc.launch(name, pc.kamailio_cmd(tmp, "kamailio_registrar_lookup.cfg", PROXY_PORT=pc.PROXY, USERS_DIR=tmp))
     if not name.startswith("sipfastd"):
         return pc.start_target(name, tmp, build)
     mode = "stateless" if name.endswith("stateless") else "stateful"
+    job = (f'[auth]\nauthenticate = "register"\nusers_file = "{tmp}/users.htdigest"\n[registrar]\ndatabase = ""\n'
+           if registrar(name) else
+           f'[[location]]\nuser = "bob"\ndomain = "127.0.0.1"\ncontact = "sip:bob@127.0.0.1:{pc.UAS}"\n')
     return pc.launch(name, pc.sipfastd_cmd(build, tmp, f'listen = ["udp:127.0.0.1:{pc.PROXY}"]\nmode = "{mode}"\n'
                                            f'workers = {pc.WORKERS}\ndomains = ["127.0.0.1"]\nlog_level = "warn"\n'
-                                           f'[memory]\nper_worker_mb = 768\n[[location]]\nuser = "bob"\n'
-                                           f'domain = "127.0.0.1"\ncontact = "sip:bob@127.0.0.1:{pc.UAS}"\n'))
+                                           f'[memory]\nper_worker_mb = 768\n' + job))
 
 
-def measure(name, build, seconds, p99_bound_us, start_rate):
+def measure(name, build, seconds, p99_bound_us, start_rate, users):
     tmp = tempfile.mkdtemp(prefix="sipfast-sbs-")
-    target = start_target(name, tmp, build)
+    users = users if registrar(name) else 0
+    target = start_target(name, tmp, build, users)
     try:
         # A warm-up first, discarded: a daemon's first seconds fault in the memory its stored
-        # messages first use, and a search that fails its first step never climbs again.
-        loadgen(build, ["-r", str(start_rate), "-d", "3", "--timeout-s", "2"], tmp, "warmup")
+        # messages first use, and a search that fails its first step never climbs again. The
+        # registrar targets' users register in it, so what is measured after is the calls alone.
+        loadgen(build, ["-r", str(start_rate), "-d", "3", "--timeout-s", "2"], tmp, "warmup", users, register=True)
         search = loadgen(build, ["--search", "-r", str(start_rate), "--step-s", "3", "--timeout-s", "2",
-                                 "--p99-bound-us", str(p99_bound_us)], tmp, "search")
+                                 "--p99-bound-us", str(p99_bound_us)], tmp, "search", users)
         highest = int(search["highest_rate_held"])
         rows = []
         for share in SHARES:
             rate = max(1, int(highest * share))
             before = pc.cpu_of_group(target.pid)
-            r = loadgen(build, ["-r", str(rate), "-d", str(seconds), "--timeout-s", "5"], tmp, f"r{rate}")
+            r = loadgen(build, ["-r", str(rate), "-d", str(seconds), "--timeout-s", "5"], tmp, f"r{rate}", users)
             time.sleep(1.0)  # transactions retire before the CPU is read
             after = pc.cpu_of_group(target.pid)
             done = max(int(r["completed"]), 1)
@@ -81,7 +121,7 @@ def measure(name, build, seconds, p99_bound_us, start_rate):
                          "kept_up": r["kept_up"], "user_us_per_call": 1e6 * user / done,
                          "system_us_per_call": 1e6 * system / done, "total_us_per_call": 1e6 * (user + system) / done,
                          "latency_us": r["latency_us"]})
-        return {"target": name, "highest_rate_held": highest, "search": search, "runs": rows}
+        return {"target": name, "users": users, "highest_rate_held": highest, "search": search, "runs": rows}
     finally:
         pc.stop(target)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -96,12 +136,13 @@ def table(results):
             lines.append(f"| {t['target']} (max {t['highest_rate_held']}) | {int(r['share'] * 100)} % | {r['rate']} | "
                          f"{r['failed']} | {r['total_us_per_call']:.0f} ({r['user_us_per_call']:.0f}+{r['system_us_per_call']:.0f}) | "
                          f"{l['p50_us']} / {l['p90_us']} / {l['p99_us']} / {l['p99_9_us']} |")
-    kam = next((t for t in results if t["target"] == "kamailio"), None)
-    if kam:
-        lines += ["", "| sipfastd ÷ Kamailio at the same share of each one's max | highest rate | CPU per call | user CPU per call | p99 |",
+    kams = {registrar(t["target"]): t for t in results if t["target"].startswith("kamailio")}
+    if kams:
+        lines += ["", "| sipfastd ÷ Kamailio (same job) at the same share of each one's max | highest rate | CPU per call | user CPU per call | p99 |",
                   "| --- | ---: | ---: | ---: | ---: |"]
         for t in results:
-            if t is kam:
+            kam = kams.get(registrar(t["target"]))
+            if kam is None or t["target"].startswith("kamailio"):
                 continue
             for a, b in zip(t["runs"], kam["runs"]):
                 lines.append(f"| {t['target']}, {int(a['share'] * 100)} % | {t['highest_rate_held'] / max(kam['highest_rate_held'], 1):.2f}× | "
@@ -141,14 +182,15 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--p99-bound-us", type=int, default=10000)
     ap.add_argument("--start-rate", type=int, default=1000)
+    ap.add_argument("--users", type=int, default=1000, help="the registrar targets' users")
     ap.add_argument("--out", default=os.path.join(pc.ROOT, "bench/results/side_by_side.json"))
     ap.add_argument("--plot", action="store_true", help="SVG plots beside --out (needs python3-matplotlib)")
     a = ap.parse_args()
     targets = a.targets.split(",")
-    pc.need_tools(sys.argv[0], targets)
+    pc.need_tools(sys.argv[0], ["kamailio"] if any(t.startswith("kamailio") for t in targets) else [])
     if not os.path.exists(os.path.join(a.build, "tools/loadgen/sipfast-loadgen")):
         sys.exit(f"{sys.argv[0]}: {a.build}/tools/loadgen/sipfast-loadgen is not built")
-    results = [measure(t, a.build, a.seconds, a.p99_bound_us, a.start_rate) for t in targets]
+    results = [measure(t, a.build, a.seconds, a.p99_bound_us, a.start_rate, a.users) for t in targets]
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump({"target_cpus": pc.TARGET_CPUS, "generator_cpus": "0", "workers": pc.WORKERS, "seconds": a.seconds,

@@ -38,6 +38,7 @@ struct options {
     std::uint32_t first_user = 1;
     std::string password;
     std::uint32_t register_window = 64;
+    bool no_register = false;
     std::string domain;
     std::uint64_t rate = 100;
     std::uint64_t calls = 0;
@@ -416,6 +417,7 @@ int main(int argc, char** argv) {
     app.add_option("--first-user", o.first_user, "the number of the first of --users");
     app.add_option("--password", o.password, "--users: every user's digest password, for a registrar that challenges");
     app.add_option("--register-window", o.register_window, "--users: REGISTER transactions in flight at most");
+    app.add_flag("--no-register", o.no_register, "--users: they are registered already (an earlier run): only call them");
     app.add_option("-r,--rate", o.rate, "calls per second offered (open loop)");
     app.add_option("-m,--calls", o.calls, "calls to make (0: until --duration)");
     app.add_option("-d,--duration", o.duration_s, "seconds of offered calls (0: until --calls)");
@@ -442,7 +444,7 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     try {
         nlohmann::json registration;
-        if (o.users != 0 && o.mode != "uac") {
+        if (o.users != 0 && o.mode != "uac" && !o.no_register) {
             std::uint64_t failures = 0;
             registration = register_phase(o, failures);
             if (failures != 0) {
