@@ -15,7 +15,7 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import Daemon, free_port, main
+from harness import Daemon, free_port, ipv6_loopback_port, main
 
 SIPFASTD = sys.argv.pop(1)
 LOADGEN = sys.argv.pop(1)
@@ -113,6 +113,25 @@ class Loadgen(unittest.TestCase):
             self.assertIn("failed auth_rejected 3", bad.stdout)
             self.assertIn("3 of 3 users not registered", bad.stderr)
             self.assertNotIn("calls:", bad.stdout)
+
+    def test_over_ipv6_users_register_and_every_call_completes(self):
+        users = 10
+        with tempfile.TemporaryDirectory() as tmp:
+            port, uas_port = ipv6_loopback_port(), ipv6_loopback_port()
+            accounts = "".join(f'[[user]]\nname = "v{i}"\npassword = "pw"\n' for i in range(1, users + 1))
+            proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:[::1]:{port}"]\nmode = "stateful"\ndomains = ["[::1]"]\n'
+                                          f'[policy]\nallow_loopback = true\n[[peer]]\naddress = "::1/128"\n'
+                                          f'[auth]\nauthenticate = "register"\n{accounts}')
+            try:
+                r, j = self.run_loadgen(tmp, "both", "--local", "::1", "-t", f"[::1]:{port}", "--uas-port", str(uas_port),
+                                        "--user", "v", "--users", str(users), "--password", "pw")
+                seen = requests_received(proxy)
+            finally:
+                proxy.stop()
+            self.assert_every_call_completed(r, j)
+            self.assertEqual(j["registration"]["registered"], users)
+            self.assertEqual(j["target"], f"[::1]:{port}")
+            self.assertGreaterEqual(seen.get("INVITE", 0), CALLS)
 
     def test_a_busy_poll_window_keeps_workers_awake_and_loses_nothing(self):
         """busy_poll_us (for dedicated cores): after traffic a worker polls without sleeping for the

@@ -406,8 +406,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "sipfast-loadgen " SIPFAST_VERSION);
     app.option_defaults()->always_capture_default();
     app.add_option("mode", o.mode, "uac, uas or both")->check(CLI::IsMember({"uac", "uas", "both"}));
-    app.add_option("-t,--target", o.target, "where calls go, IP:PORT (uac: 127.0.0.1:5060; both: our callee)");
-    app.add_option("--local", o.local, "our IPv4 address (bind, Via and Contact)");
+    app.add_option("-t,--target", o.target, "where calls go, IP:PORT or [IPv6]:PORT (uac: 127.0.0.1:5060; both: our callee)");
+    app.add_option("--local", o.local, "our address (bind, Via and Contact): 127.0.0.1, ::1 or [::1]");
     app.add_option("--port", o.port, "caller's first UDP port, one per thread (0: any)");
     app.add_option("--uas-port", o.uas_port, "callee's UDP port (all threads, SO_REUSEPORT)");
     app.add_option("--user", o.user, "the user called (Request-URI and To user)");
@@ -436,6 +436,8 @@ int main(int argc, char** argv) {
     app.add_option("--p99-bound-us", o.p99_bound_us, "--search: p99 bound");
     app.add_option("--step-s", o.step_s, "--search: seconds per step");
     if (auto rc = sipfast::cli::parse_command_line(app, argc, argv, "sipfast-loadgen")) return *rc;
+    // An IPv6 address is written in brackets wherever it stands as a host (Via, Contact, Call-ID).
+    if (o.local.find(':') != std::string::npos && o.local.front() != '[') o.local = "[" + o.local + "]";
     if (o.mode != "uas" && o.calls == 0 && o.duration_s <= 0 && !o.search) {
         std::cerr << "sipfast-loadgen: give --calls or --duration\n";
         return 2;
