@@ -11,9 +11,9 @@ once) before the calls, which are then to them in turn, found by the registrar's
    whole process tree from /proc (user, system), and the latency percentiles loadgen measured
    (INVITE->180, INVITE->200, BYE->200: p50, p90, p99, p99.9);
 3. the ratios of sipfastd to Kamailio at each share of its maximum.
-Results go to bench/results/side_by_side.json and a Markdown table on stdout; with --plot, latency
-against offered load and CPU per call as SVG next to the JSON (Debian's python3-matplotlib, run by
-/usr/bin/python3).
+Results go to bench/results/side_by_side.json and a Markdown table on stdout; with --plot,
+bench/plot.py draws latency against offered load, CPU per call and the latency distribution as SVG
+next to the JSON.
 
   bench/side_by_side.py --build build-release [--seconds 10] [--targets sipfastd-stateless,sipfastd-stateful,kamailio]
   bench/side_by_side.py --build build-release --targets sipfastd-registrar,kamailio-registrar [--users 1000]
@@ -152,29 +152,6 @@ def table(results):
     return "\n".join(lines)
 
 
-PLOT = r"""
-import json, sys
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-results = json.load(open(sys.argv[1]))["results"]
-fig, ax = plt.subplots(figsize=(7, 4))
-for t in results:
-    xs = [r["rate"] for r in t["runs"]]
-    for key, style in (("p50_us", "-o"), ("p99_us", "--s")):
-        ax.plot(xs, [r["latency_us"]["invite_200"][key] for r in t["runs"]], style, label=f"{t['target']} {key[:-3]}")
-ax.set_xlabel("offered calls/s"); ax.set_ylabel("INVITE→200 (µs)"); ax.set_yscale("log"); ax.legend(fontsize=7)
-fig.tight_layout(); fig.savefig(sys.argv[2])
-fig, ax = plt.subplots(figsize=(7, 3.5))
-names = [t["target"] for t in results]
-mid = [next(r for r in t["runs"] if r["share"] == 0.5) for t in results]
-ax.barh(names, [r["user_us_per_call"] for r in mid], label="user")
-ax.barh(names, [r["system_us_per_call"] for r in mid], left=[r["user_us_per_call"] for r in mid], label="system")
-ax.set_xlabel("CPU µs per call at half of each one's maximum"); ax.legend()
-fig.tight_layout(); fig.savefig(sys.argv[3])
-"""
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(pc.ROOT, "build-release"))
@@ -184,7 +161,7 @@ def main():
     ap.add_argument("--start-rate", type=int, default=1000)
     ap.add_argument("--users", type=int, default=1000, help="the registrar targets' users")
     ap.add_argument("--out", default=os.path.join(pc.ROOT, "bench/results/side_by_side.json"))
-    ap.add_argument("--plot", action="store_true", help="SVG plots beside --out (needs python3-matplotlib)")
+    ap.add_argument("--plot", action="store_true", help="SVG plots beside --out (bench/plot.py)")
     a = ap.parse_args()
     targets = a.targets.split(",")
     pc.need_tools(sys.argv[0], ["kamailio"] if any(t.startswith("kamailio") for t in targets) else [])
@@ -198,10 +175,8 @@ def main():
     print(f"target on CPUs {pc.TARGET_CPUS}, sipfast-loadgen on CPU 0, sipfastd workers {pc.WORKERS}\n")
     print(table(results))
     if a.plot:
-        base = os.path.splitext(a.out)[0]
-        done = subprocess.run(["/usr/bin/python3", "-c", PLOT, a.out, base + "_latency.svg", base + "_cpu.svg"])
-        if done.returncode != 0:
-            print("plots: /usr/bin/python3 with matplotlib is needed (apt-get install python3-matplotlib)", file=sys.stderr)
+        subprocess.run(["/usr/bin/python3", os.path.join(pc.HERE, "plot.py"), "--out", os.path.dirname(a.out),
+                        "--side-by-side", a.out])
 
 
 if __name__ == "__main__":

@@ -73,6 +73,13 @@ public:
         return d;
     }
 
+    /// Calls f(lower_bound, count) for every bucket that holds a value, in ascending order.
+    template <class F>
+    void for_each_bucket(F&& f) const {
+        for (std::size_t i = 0; i < buckets; ++i)
+            if (const std::uint64_t n = counts_[i].get()) f(lower_bound(i), n);
+    }
+
     [[nodiscard]] std::uint64_t total() const noexcept { return total_.get(); }
     [[nodiscard]] std::uint64_t max() const noexcept { return max_.get(); }
     [[nodiscard]] double mean() const noexcept {
