@@ -26,7 +26,41 @@ lcore_worker::lcore_worker(const shared_state& s, std::uint16_t queue)
       neighbours_(*s.neighbour_table),
       frags_(rte_ip_frag_table_create(fragment_table::buckets, fragment_table::bucket_entries, fragment_table::max_datagrams,
                                       rte_get_tsc_hz() * (fragment_table::timeout_ns / 1'000'000) / 1000,
-                                      static_cast<int>(rte_socket_id()))) {}
+                                      static_cast<int>(rte_socket_id()))) {
+    // Forwarded messages are serialized straight into the mbuf that carries them: no copy between
+    // the pipeline's edits and the wire.
+    const std::size_t data_room = rte_pktmbuf_data_room_size(s_.pool);
+    if (data_room > RTE_PKTMBUF_HEADROOM + net::max_udp_headers)
+        shard_.out().set_room(&lcore_worker::room, &lcore_worker::release, this,
+                              data_room - RTE_PKTMBUF_HEADROOM - net::max_udp_headers);
+}
+
+std::span<char> lcore_worker::room(void* self, void*& frame) noexcept {
+    auto* w = static_cast<lcore_worker*>(self);
+    rte_mbuf* m = rte_pktmbuf_alloc(w->s_.pool);
+    frame = m;
+    if (m == nullptr) return {};
+    m->data_off = static_cast<std::uint16_t>(m->data_off + net::max_udp_headers);  // the headers go in front
+    return {rte_pktmbuf_mtod(m, char*), static_cast<std::size_t>(rte_pktmbuf_tailroom(m))};
+}
+
+void lcore_worker::release(void*, void* frame) noexcept { rte_pktmbuf_free(static_cast<rte_mbuf*>(frame)); }
+
+bool lcore_worker::send_in_place(const proxy::outgoing& o, const net::l2_header& l2, const core::net_address& from) {
+    auto* m = static_cast<rte_mbuf*>(o.frame);
+    const std::size_t headers = net::l2_length(l2) + (o.destination.family == 4 ? 20u : 40u) + 8u;
+    m->data_off = static_cast<std::uint16_t>(m->data_off - headers);
+    m->data_len = static_cast<std::uint16_t>(headers + o.size);
+    m->pkt_len = m->data_len;
+    const std::size_t n = net::encode_udp({rte_pktmbuf_mtod(m, std::uint8_t*), m->data_len}, l2, from, o.destination,
+                                          {o.data, o.size}, ip_id_++,
+                                          s_.checksum_offload ? net::checksums::offload : net::checksums::software);
+    if (n != m->data_len) {
+        rte_pktmbuf_free(m);
+        return false;
+    }
+    return true;
+}
 
 lcore_worker::~lcore_worker() {
     if (frags_ != nullptr) {
@@ -317,6 +351,14 @@ void lcore_worker::send_outbox() {
     proxy::outbox& box = shard_.out();
     for (std::size_t i = 0; i < box.size(); ++i) {
         const proxy::outgoing& o = box[i];
+        // A message written in an mbuf of ours that does not leave in it (TCP, fragments, no way out)
+        // gives the mbuf back once its bytes are used.
+        struct frame_guard {
+            void* frame;
+            ~frame_guard() {
+                if (frame != nullptr) rte_pktmbuf_free(static_cast<rte_mbuf*>(frame));
+            }
+        } unsent{o.frame};
         if (o.transport != sip::transport::udp) {  // TCP: the TCP thread sends it through the kernel
             if (!shard_.to_stream_thread(o)) shard_.stats().count_drop(proxy::drop_cause::no_route);
             continue;
@@ -349,10 +391,16 @@ void lcore_worker::send_outbox() {
         const net::l2_header l2{s_.our_mac, peer.mac, peer.vlan};
         const std::size_t frames = net::udp_frame_count(o.destination.family, bytes.size(), s_.mtu);
         if (frames == 1) {
-            rte_mbuf* m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) {
-                return net::encode_udp(out, l2, from->address, o.destination, bytes, ip_id_++,
-                                       s_.checksum_offload ? net::checksums::offload : net::checksums::software);
-            });
+            rte_mbuf* m = nullptr;
+            if (o.frame != nullptr) {
+                unsent.frame = nullptr;  // sent in it, or freed by send_in_place
+                if (send_in_place(o, l2, from->address)) m = static_cast<rte_mbuf*>(o.frame);
+            } else {
+                m = make_frame(s_.pool, [&](std::span<std::uint8_t> out) {
+                    return net::encode_udp(out, l2, from->address, o.destination, bytes, ip_id_++,
+                                           s_.checksum_offload ? net::checksums::offload : net::checksums::software);
+                });
+            }
             if (m == nullptr) {
                 ++c_.tx_dropped;
                 continue;

@@ -109,6 +109,11 @@ private:
     template <class F>
     void answer(F&& write);
     void send_outbox();
+    /// The outbox's rooms (proxy::outbox::set_room): mbufs a message is written straight into.
+    static std::span<char> room(void* self, void*& frame) noexcept;
+    static void release(void* self, void* frame) noexcept;
+    /// Sends `o`, written in its own mbuf's room, with its headers written in front of it.
+    bool send_in_place(const proxy::outgoing& o, const net::l2_header& l2, const core::net_address& from);
     void queue_tx(rte_mbuf* m, std::uint8_t latency = 0, std::uint64_t received_ns = 0);
     void flush_tx();
 

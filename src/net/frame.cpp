@@ -34,8 +34,6 @@ void put32(std::uint8_t* p, std::uint32_t v) noexcept {
     put16(p + 2, static_cast<std::uint16_t>(v));
 }
 
-std::size_t l2_length(const l2_header& l2) noexcept { return eth_header + (l2.vlan != 0 ? vlan_tag : 0); }
-
 // The Ethernet header, with an 802.1Q tag when l2.vlan is set; returns its length.
 std::size_t put_l2(std::uint8_t* p, const l2_header& l2, std::uint16_t type) noexcept {
     std::memcpy(p, l2.dst.data(), 6);
@@ -316,7 +314,9 @@ std::size_t encode_udp(std::span<std::uint8_t> out, const l2_header& l2, const c
     if (from.family == 4) put_ipv4(ip, ip_len + udp_len, ip_id, 0, from, to, mode);
     else put_ipv6(ip, udp_len, proto_udp, 64, from, to);
     std::uint8_t* udp = ip + ip_len;
-    if (!payload.empty()) std::memcpy(udp + udp_header, payload.data(), payload.size());
+    // A payload written in place, right after where its headers go (sipfast-dpdk's rooms), stays.
+    if (!payload.empty() && payload.data() != reinterpret_cast<const char*>(udp + udp_header))
+        std::memcpy(udp + udp_header, payload.data(), payload.size());
     put_udp(udp, from, to, payload, mode);
     return l2_len + ip_len + udp_len;
 }

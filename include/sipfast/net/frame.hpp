@@ -49,6 +49,11 @@ struct l2_header {
     std::uint16_t vlan = 0;
 };
 
+/// The Ethernet header's length, with its 802.1Q tag when there is one.
+[[nodiscard]] constexpr std::size_t l2_length(const l2_header& l2) noexcept { return l2.vlan != 0 ? 18 : 14; }
+/// The most a UDP datagram's headers take in a frame: Ethernet with a tag, IPv6, UDP.
+inline constexpr std::size_t max_udp_headers = 18 + 40 + 8;
+
 /// How a UDP frame's checksums are written.
 enum class checksums : std::uint8_t {
     software,  ///< IPv4 header and UDP checksums complete
@@ -66,7 +71,8 @@ enum class checksums : std::uint8_t {
 /// Writes an Ethernet (802.1Q-tagged when l2.vlan != 0) + IPv4/IPv6 + UDP frame carrying `payload`
 /// from `from` to `to` (families must match), checksums as `mode` says, DF clear. Returns the frame
 /// length, or 0 when `out` is too small or the payload too large for one datagram. No fragmentation:
-/// see encode_udp_fragment for datagrams larger than the link MTU.
+/// see encode_udp_fragment for datagrams larger than the link MTU. A payload already in place (at
+/// the offset its headers end in `out`) is not copied: the headers are written in front of it.
 [[nodiscard]] std::size_t encode_udp(std::span<std::uint8_t> out, const l2_header& l2, const core::net_address& from,
                                      const core::net_address& to, std::span<const char> payload, std::uint16_t ip_id,
                                      checksums mode = checksums::software) noexcept;
