@@ -3,6 +3,8 @@
 
 #include <rte_lcore.h>
 
+#include <cstring>
+
 #include "mbuf_frame.hpp"
 #include "sipfast/core/text_writer.hpp"
 
@@ -117,7 +119,14 @@ void generator_lcore::run() {
             for (unsigned i = 0; i < n; ++i) {
                 const net::decoded_frame f = net::decode({rte_pktmbuf_mtod(in[i], const std::uint8_t*), in[i]->data_len});
                 if (f.kind == net::frame_kind::udp) {
-                    const std::string_view text(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+                    std::string_view text(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+                    // The agents parse with sip::parse, whose decoders may load whole vectors up to
+                    // padding_bytes past the message: zero copy when the mbuf has that much tailroom.
+                    const auto* buf_end = static_cast<const std::uint8_t*>(in[i]->buf_addr) + in[i]->buf_len;
+                    if (f.payload.data() + f.payload.size() + sip::padding_bytes > buf_end) {
+                        std::memcpy(scratch_.data(), text.data(), text.size());  // a UDP payload fits
+                        text = {scratch_.data(), text.size()};
+                    }
                     if (f.dst.ip == c_.bob.ip && f.dst.port == c_.bob.port) bob_->on_datagram(text, f.src, now, bob_out_);
                     else if (f.dst.ip == c_.alice.ip) alice_->on_datagram(text, now, alice_out_);
                 }

@@ -17,6 +17,7 @@
 #include "sipfast/loadgen/stats.hpp"
 #include "sipfast/loadgen/uac.hpp"
 #include "sipfast/loadgen/uas.hpp"
+#include "sipfast/sip/parser.hpp"
 
 namespace sipfast::dpdk {
 
@@ -75,6 +76,7 @@ private:
     std::vector<std::vector<rte_mbuf*>> pending_;  // per queue, enqueued once a turn
     std::uint64_t dropped_ = 0;
     std::uint16_t ip_id_ = 1;
+    std::array<char, 65536 + sip::padding_bytes> scratch_{};  // a datagram whose mbuf has too little tailroom
 };
 
 } // namespace sipfast::dpdk
