@@ -29,7 +29,7 @@ struct generator_config {
     core::net_address bob;
     std::string_view domain;  ///< bob@domain must be in the proxy's location service
     unsigned window = 64;
-    std::uint64_t timeout_ns = 2'000'000'000;
+    std::uint64_t timeout_ns = 2'000'000'000;  ///< of the INVITE, then of the BYE
     /// Alice's calls take these ports in turn, so RSS spreads her calls over the worker queues as it
     /// would the flows of many phones.
     std::uint16_t alice_ports = 1000;
@@ -43,8 +43,8 @@ struct generator_config {
 /// address hashes to, as RSS would spread them.
 ///
 /// Closed loop: a call starts whenever fewer than `window` are in flight. Nothing is sent again (a
-/// ring port loses nothing): both agents run with T1 equal to the timeout, so a call not done in
-/// `timeout_ns` (alice's Timer B, or Timer F for its BYE) fails and frees its slot.
+/// ring port loses nothing): both agents run with T1 equal to the timeout, so a call whose INVITE
+/// or BYE goes `timeout_ns` unanswered (alice's Timer B, Timer F) fails and frees its slot.
 class generator_lcore {
 public:
     generator_lcore(const shared_state& s, const generator_config& c, std::vector<rte_ring*> to_port,
