@@ -84,7 +84,7 @@ void own_addresses(daemon::daemon_config& cfg) {
 
 /// `--generate`: where alice, bob and the proxy are, and bob in the location service so that calls
 /// to him reach the generator's callee side. Refusals say what the mode needs.
-std::string generator_setup(daemon::daemon_config& cfg, unsigned window, call_generator::config& g) {
+std::string generator_setup(daemon::daemon_config& cfg, unsigned window, generator_config& g) {
     for (const proxy::listen_point& l : cfg.proxy.listen)
         if (l.transport == sip::transport::udp && l.address.family == 4 && !g.proxy.valid()) g.proxy = l.address;
     if (!g.proxy.valid()) return "--generate needs a UDP listen address on IPv4";
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
     own_addresses(cfg);
     const daemon::dpdk_config& d = cfg.dpdk;
     const unsigned lcores = rte_lcore_count();
-    call_generator::config gen_config;
+    generator_config gen_config;
     if (o.generate != 0) {
         if (const std::string err = generator_setup(cfg, o.generate, gen_config); !err.empty()) return fail(err);
         if (lcores < 2) return fail("--generate needs one lcore more than the workers (e.g. -l 0,1): the last one generates");
@@ -450,16 +450,24 @@ int main(int argc, char** argv) {
                      pipeline_latency(workers).c_str());
     }
     if (generator) {
-        const call_generator& g = generator->calls();
-        std::vector<std::uint32_t> setup = g.setup_times();
-        std::sort(setup.begin(), setup.end());
-        const auto at = [&](double q) { return setup.empty() ? 0.0 : setup[static_cast<std::size_t>(q * static_cast<double>(setup.size() - 1))] / 1e3; };
+        const loadgen::uac_stats& g = generator->caller();
+        const loadgen::latency_summary setup = loadgen::latency_summary::of(g.invite_to_200);
         std::fprintf(stderr,
                      "sipfast-dpdk: generator: calls started %llu, completed %llu (%.0f/s), failed %llu, frames dropped %llu; "
                      "call setup as the caller sees it p50 %.1f µs, p99 %.1f µs\n",
-                     static_cast<unsigned long long>(g.started()), static_cast<unsigned long long>(g.completed()),
-                     static_cast<double>(g.completed()) / elapsed, static_cast<unsigned long long>(g.failed()),
-                     static_cast<unsigned long long>(generator->dropped()), at(0.5), at(0.99));
+                     static_cast<unsigned long long>(g.started.get()), static_cast<unsigned long long>(g.completed.get()),
+                     static_cast<double>(g.completed.get()) / elapsed, static_cast<unsigned long long>(g.failures()),
+                     static_cast<unsigned long long>(generator->dropped()), static_cast<double>(setup.p50),
+                     static_cast<double>(setup.p99));
+        if (g.failures() != 0 || g.strays.get() != 0 || g.unparsable.get() != 0) {
+            // Which failures, by sipfast-loadgen's names: the line above has their sum only.
+            core::text<400> why;
+            for (std::size_t f = 0; f < loadgen::failure_count; ++f)
+                if (const std::uint64_t n = g.failed[f].get(); n != 0)
+                    why.put(loadgen::failure_name(static_cast<loadgen::failure>(f))).put(' ').number(n).put(", ");
+            why.put("strays ").number(g.strays.get()).put(", unparsable ").number(g.unparsable.get());
+            std::fprintf(stderr, "sipfast-dpdk: generator: failures: %.*s\n", static_cast<int>(why.view().size()), why.view().data());
+        }
     }
     std::fprintf(stderr, "sipfast-dpdk: info: %s; totals: %s\n", port_summary(port).c_str(),
                  ops::summary_line(worker_metrics(workers)).c_str());

@@ -60,6 +60,7 @@ uac::uac(const uac_config& c, uac_stats& stats, std::uint64_t now_ns)
     : c_(c), stats_(stats), calls_(new call[c.capacity]), free_(new std::uint32_t[c.capacity]),
       timers_(c.capacity, 1'000'000, now_ns) {
     if (c_.timeout_ns == 0) c_.timeout_ns = 64 * c_.t1_ns;
+    if (c_.local_ports == 0) c_.local_ports = 1;
     for (std::uint32_t i = 0; i < c_.capacity; ++i) free_[i] = c_.capacity - 1 - i;  // slot 0 first
     free_count_ = c_.capacity;
     core::text_writer id_tail(call_id_tail_);
@@ -71,8 +72,12 @@ uac::~uac() = default;
 
 void uac::write_ids(core::text_writer& w, std::uint32_t i, char branch_kind) const noexcept {
     // Via (RFC 3261 §8.1.1.7: the magic cookie, then what makes the branch ours and unique)
-    w.put(c_.reliable ? "Via: SIP/2.0/TCP " : "Via: SIP/2.0/UDP ").put(c_.local_host).put(':').number(c_.local_port).put(";branch=z9hG4bK")
+    w.put(c_.reliable ? "Via: SIP/2.0/TCP " : "Via: SIP/2.0/UDP ").put(c_.local_host).put(':').number(port_of(i)).put(";branch=z9hG4bK")
         .hex(c_.run_id, 8).hex(i, 8).hex(calls_[i].generation, 8).put(branch_kind).put(";rport\r\n");
+}
+
+std::uint16_t uac::port_of(std::uint32_t i) const noexcept {
+    return static_cast<std::uint16_t>(c_.local_port + i % c_.local_ports);
 }
 
 bool uac::decode_call_id(std::string_view id, std::uint32_t& slot, std::uint32_t& generation) const noexcept {
@@ -118,10 +123,10 @@ void uac::send_invite(std::uint32_t i, bool again, std::uint64_t, outbox& out) n
     write_callee(w, c_, i);
     w.put('@').put(c_.request_host).put(">\r\nCall-ID: ").hex(c_.run_id, 8).hex(c_.thread, 4).hex(i, 8).hex(k.generation, 8)
         .put(tail()).put("\r\nCSeq: 1 INVITE\r\nContact: <sip:").put(c_.from_user)
-        .put('@').put(c_.local_host).put(':').number(c_.local_port).put(">\r\n");
+        .put('@').put(c_.local_host).put(':').number(port_of(i)).put(">\r\n");
     if (c_.ims) w.put(detail::ims_invite_headers);
     w.put("Content-Type: application/sdp\r\nContent-Length: ").number(sdp.size()).put("\r\n\r\n").put(sdp);
-    if (out.finish(w, c_.target) && again) ++stats_.retransmissions;
+    if (out.finish(w, c_.target, port_of(i)) && again) ++stats_.retransmissions;
 }
 
 namespace {
@@ -148,7 +153,7 @@ void uac::send_ack(std::uint32_t i, outbox& out) noexcept {
     if (k.route_len != 0) w.put("Route: ").put(k.route()).put("\r\n");
     write_dialog_ids(w, c_, i, k.generation, k.to_tag(), tail());
     w.put("CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
-    (void)out.finish(w, c_.target);
+    (void)out.finish(w, c_.target, port_of(i));
 }
 
 // RFC 3261 §17.1.1.3: the ACK of a final response other than 2xx belongs to the INVITE's
@@ -163,7 +168,7 @@ void uac::send_non2xx_ack(std::uint32_t i, const sip::message& m, outbox& out) n
     w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c_.from_user).put('@').put(c_.local_host).put(">;tag=")
         .hex(k.generation, 8).hex(i, 8).put("\r\nTo: ").put(m.to.text).put("\r\nCall-ID: ").put(m.call_id)
         .put("\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
-    (void)out.finish(w, c_.target);
+    (void)out.finish(w, c_.target, port_of(i));
 }
 
 void uac::send_bye(std::uint32_t i, bool again, outbox& out) noexcept {
@@ -174,7 +179,7 @@ void uac::send_bye(std::uint32_t i, bool again, outbox& out) noexcept {
     if (k.route_len != 0) w.put("Route: ").put(k.route()).put("\r\n");
     write_dialog_ids(w, c_, i, k.generation, k.to_tag(), tail());
     w.put("CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
-    if (out.finish(w, c_.target) && again) ++stats_.retransmissions;
+    if (out.finish(w, c_.target, port_of(i)) && again) ++stats_.retransmissions;
 }
 
 // The dialog's state from its 200 (RFC 3261 §12.1.2): the remote tag, the route set (Record-Route
@@ -309,7 +314,7 @@ void uac::on_request(const sip::message& m, outbox& out) noexcept {
     core::text_writer w = out.start();
     if (ours) detail::write_response(w, m, 200, "OK", {}, false, {}, {});
     else detail::write_response(w, m, 481, "Call/Transaction Does Not Exist", {}, false, {}, {});
-    (void)out.finish(w, c_.target);
+    (void)out.finish(w, c_.target, ours ? port_of(i) : c_.local_port);
     if (!ours) {
         ++stats_.strays;
         return;

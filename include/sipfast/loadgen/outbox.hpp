@@ -16,6 +16,11 @@ namespace sipfast::loadgen {
 struct datagram {
     std::string_view text;  ///< valid until the outbox is flushed
     core::net_address to;
+    /// The port the message says it is from (its Via's), when the model chose one per call
+    /// (uac_config::local_ports); 0 otherwise. A socket sends from its one port whatever this says;
+    /// a driver that builds its own frames (sipfast-dpdk --generate) sends from this port, so the
+    /// answers come back to it.
+    std::uint16_t from_port = 0;
 };
 
 /// Where the call model writes what it sends: an arena of datagrams handed in batches to `flush`
@@ -39,10 +44,11 @@ public:
         if (count_ == batch_ || arena_bytes_ - used_ < max_message_bytes) flush();
         return core::text_writer({arena_.get() + used_, max_message_bytes});
     }
-    /// Queues what `w` (from start()) wrote for `to`; false, and nothing queued, when it overflowed.
-    bool finish(const core::text_writer& w, const core::net_address& to) noexcept {
+    /// Queues what `w` (from start()) wrote for `to`, as sent from `from_port` (datagram::from_port);
+    /// false, and nothing queued, when it overflowed.
+    bool finish(const core::text_writer& w, const core::net_address& to, std::uint16_t from_port = 0) noexcept {
         if (!w.ok()) return false;
-        entries_[count_++] = {{arena_.get() + used_, w.size()}, to};
+        entries_[count_++] = {{arena_.get() + used_, w.size()}, to, from_port};
         used_ += w.size();
         ++sent_;
         return true;

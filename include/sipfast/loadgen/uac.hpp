@@ -19,6 +19,10 @@ namespace sipfast::loadgen {
 struct uac_config {
     std::string_view local_host = "127.0.0.1";  ///< as written in our Via and Contact
     std::uint16_t local_port = 0;               ///< where responses come back (our socket's port)
+    /// Ports from local_port on that the calls take in turn, by call slot (slot % local_ports), in
+    /// their Via and Contact and as datagram::from_port: one flow per call for a driver whose
+    /// receiver spreads flows over queues (sipfast-dpdk --generate, RSS). 1: local_port alone.
+    std::uint16_t local_ports = 1;
     core::net_address target;                   ///< where every request goes (a proxy, or a UAS)
     std::string_view request_host = "127.0.0.1:5060";  ///< host[:port] of the Request-URI and To
     std::string_view user = "service";          ///< whom we call; with `users`, their common prefix
@@ -83,6 +87,7 @@ private:
     void fail(std::uint32_t i, failure why) noexcept;
     void on_timer(std::uint32_t i, std::uint64_t now_ns, outbox& out) noexcept;
     void write_ids(core::text_writer& w, std::uint32_t i, char branch_kind) const noexcept;
+    [[nodiscard]] std::uint16_t port_of(std::uint32_t i) const noexcept;
 
     uac_config c_;
     uac_stats& stats_;

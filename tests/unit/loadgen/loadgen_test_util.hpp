@@ -18,6 +18,7 @@ namespace sipfast::loadgen::test {
 struct sent {
     std::string text;
     core::net_address to;
+    std::uint16_t from_port = 0;
 };
 
 /// An outbox whose flushes land in `log`.
@@ -26,7 +27,7 @@ struct recorder {
     outbox out{8, &recorder::take, this};
 
     static void take(void* self, std::span<const datagram> batch) noexcept {
-        for (const datagram& d : batch) static_cast<recorder*>(self)->log.push_back({std::string(d.text), d.to});
+        for (const datagram& d : batch) static_cast<recorder*>(self)->log.push_back({std::string(d.text), d.to, d.from_port});
     }
     /// Flushes and returns what was sent since the last call.
     std::vector<sent> drain() {

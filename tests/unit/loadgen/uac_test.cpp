@@ -79,6 +79,49 @@ TEST_F(UacTest, EveryCallHasItsOwnCallIdTagAndBranch) {
     EXPECT_FALSE(u.decode_call_id("abcdef010003" + ids[3].substr(12), slot, generation));  // another thread's
 }
 
+// One port (the socket's) unless asked: every message names it and says it is from it.
+TEST_F(UacTest, EveryCallIsFromTheOnePortByDefault) {
+    uac u(config(), stats, t0);
+    for (int k = 0; k < 3; ++k) ASSERT_TRUE(u.start_call(t0, rec.out));
+    for (const auto& s : rec.drain()) {
+        EXPECT_EQ(s.from_port, 40000u);
+        EXPECT_EQ(header(s.text, "Via").rfind("SIP/2.0/UDP 127.0.0.1:40000;", 0), 0u);
+        EXPECT_EQ(header(s.text, "Contact"), "<sip:loadgen@127.0.0.1:40000>");
+    }
+}
+
+// sipfast-dpdk --generate: a port per call slot, so that each call is a flow of its own (RSS), in
+// the Via and Contact of every request of the call and as the datagram's source.
+TEST_F(UacTest, LocalPortsGiveEachCallSlotItsPortInTurn) {
+    auto c = config();
+    c.local_ports = 3;
+    uac u(c, stats, t0);
+    std::vector<std::string> invites;
+    for (int k = 0; k < 4; ++k) {
+        ASSERT_TRUE(u.start_call(t0, rec.out));
+        const auto sent = rec.drain();
+        ASSERT_EQ(sent.size(), 1u);
+        const auto port = static_cast<std::uint16_t>(40000 + k % 3);  // slots 0, 1, 2, 3 in that order
+        EXPECT_EQ(sent[0].from_port, port);
+        EXPECT_EQ(header(sent[0].text, "Via").rfind("SIP/2.0/UDP 127.0.0.1:" + std::to_string(port) + ";", 0), 0u);
+        EXPECT_EQ(header(sent[0].text, "Contact"), "<sip:loadgen@127.0.0.1:" + std::to_string(port) + ">");
+        invites.push_back(sent[0].text);
+    }
+    // The ACK and BYE of slot 1's call come from its port too, and so does a retransmission.
+    u.on_datagram(answer(invites[1], 200, "OK", "t"), t0 + 1 * ms, rec.out);
+    auto sent = rec.drain();
+    ASSERT_EQ(sent.size(), 2u);
+    for (const auto& s : sent) {
+        EXPECT_EQ(s.from_port, 40001u);
+        EXPECT_EQ(header(s.text, "Via").rfind("SIP/2.0/UDP 127.0.0.1:40001;", 0), 0u);
+    }
+    u.advance(t0 + 501 * ms, rec.out);
+    sent = rec.drain();
+    ASSERT_EQ(sent.size(), 4u);  // the three INVITEs unanswered and the BYE, sent again
+    for (const auto& s : sent)
+        EXPECT_EQ(header(s.text, "Via").rfind("SIP/2.0/UDP 127.0.0.1:" + std::to_string(s.from_port) + ";", 0), 0u);
+}
+
 TEST_F(UacTest, AFullCallMeasuresEachStepAndEndsWithTheByesOk) {
     uac u(config(), stats, t0);
     ASSERT_TRUE(u.start_call(t0, rec.out));
