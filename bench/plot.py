@@ -35,14 +35,10 @@ def load(path):
 
 
 def targets_of(files):
-    """Every target of every side_by_side file, named with its core arrangement when files differ."""
-    out = []
-    for path in files:
-        data = load(path)
-        suffix = f" (CPUs {data['target_cpus']})" if len(files) > 1 else ""
-        for t in data["results"]:
-            out.append((t["target"] + suffix, t))
-    return out
+    """Every target of every side_by_side file, named with its core arrangement when files differ in it."""
+    data = [load(path) for path in files]
+    several = len({d.get("target_cpus") for d in data}) > 1
+    return [(t["target"] + (f" (CPUs {d['target_cpus']})" if several else ""), t) for d in data for t in d["results"]]
 
 
 def at_half(t):

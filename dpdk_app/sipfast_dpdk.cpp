@@ -118,13 +118,14 @@ struct pool_budget {
     std::uint64_t caches = 0;     // a cache fills to 1.5 times its size before it flushes (rte_mempool)
     std::uint64_t bursts = 0;     // per lcore: an RX burst, the TX buffer, a burst from the kernel, answers
     std::uint64_t fragments = 0;  // per worker: the reassembly table full, each datagram at its most fragments
+    std::uint64_t outbox = 0;     // per worker: messages written in their mbufs, waiting in the outbox
 
-    [[nodiscard]] std::uint64_t total() const noexcept { return rings + generator + caches + bursts + fragments; }
+    [[nodiscard]] std::uint64_t total() const noexcept { return rings + generator + caches + bursts + fragments + outbox; }
     [[nodiscard]] std::string text() const {
         std::string t = "rings " + std::to_string(rings);
         if (generator != 0) t += " + generator rings " + std::to_string(generator);
         t += " + lcore caches " + std::to_string(caches) + " + bursts in flight " + std::to_string(bursts) +
-             " + fragment tables " + std::to_string(fragments);
+             " + fragment tables " + std::to_string(fragments) + " + outboxes " + std::to_string(outbox);
         return t;
     }
 };
@@ -136,6 +137,7 @@ pool_budget pool_budget_for(const daemon::dpdk_config& d, unsigned workers, unsi
     b.caches = std::uint64_t{lcores} * (pool_budget::cache * 3 / 2);
     b.bursts = std::uint64_t{lcores} * 4u * burst;
     b.fragments = std::uint64_t{workers} * fragment_table::mbufs;
+    b.outbox = std::uint64_t{workers} * (proxy::shard::outbox_messages + 1);
     return b;
 }
 

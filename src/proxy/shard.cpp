@@ -7,7 +7,6 @@ namespace {
 
 // Room for two bursts of 32 typical messages, or 32 of the largest a TCP hand-over carries.
 constexpr std::size_t outbox_bytes = 2 * 1024 * 1024;
-constexpr std::size_t outbox_messages = 256;
 
 } // namespace
 

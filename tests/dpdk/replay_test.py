@@ -546,16 +546,17 @@ class Options(unittest.TestCase):
             self.assertIn("sipfast-dpdk: error: " + message, err)
 
     def test_a_pool_too_small_or_too_large_is_refused_with_its_budget(self):
-        # The pool is sized for the rings, the caches, the bursts and the fragment tables: a
+        # The pool is sized for the rings, the caches, the bursts, the fragment tables and the
+        # messages an outbox holds in their mbufs: a
         # dpdk.mbufs below that is refused with the breakdown (2), and so is a pool EAL's memory
-        # cannot hold (1: -m 40 --no-huge makes about 8 000 mbufs at most, one worker needs 11 040).
+        # cannot hold (1: -m 40 --no-huge makes about 8 000 mbufs at most, one worker needs 11 297).
         tmp = tempfile.mkdtemp(prefix="sipfast-dpdk-")
         self.addCleanup(shutil.rmtree, tmp, True)
         base = 'listen = ["udp:198.18.0.1:5060"]\n[metrics]\nlisten = ""\n[registrar]\ndatabase = ""\n'
-        budget = "rings 2048 + lcore caches 384 + bursts in flight 128 + fragment tables 8480"
+        budget = "rings 2048 + lcore caches 384 + bursts in flight 128 + fragment tables 8480 + outboxes 257"
         for memory, extra, status, message in (
-                ("128", "[dpdk]\nmbufs = 1000\n", 2, f"dpdk.mbufs 1000 is too small: 11040 needed ({budget})"),
-                ("40", "", 1, f"mbuf pool of 11040 mbufs (24 MiB) could not be made: Cannot allocate memory; it holds {budget}. "
+                ("128", "[dpdk]\nmbufs = 1000\n", 2, f"dpdk.mbufs 1000 is too small: 11297 needed ({budget})"),
+                ("40", "", 1, f"mbuf pool of 11297 mbufs (24 MiB) could not be made: Cannot allocate memory; it holds {budget}. "
                               "Give EAL more memory (-m, hugepages)")):
             cfg = os.path.join(tmp, "pool.toml")
             with open(cfg, "w") as f:

@@ -33,6 +33,9 @@ public:
     /// Mail handled per mailbox and call of on_mail(): bounded, so one busy sender cannot starve
     /// the socket, the timers or the other mailboxes.
     static constexpr std::size_t mail_batch = 64;
+    /// Messages the outbox holds before its drain sends them: as many of a backend's rooms (an
+    /// mbuf each in sipfast-dpdk) may be held by it, and one more reserved.
+    static constexpr std::size_t outbox_messages = 256;
 
     /// Shard `index` of hub->workers() (the only one without a hub). `send` empties the outbox
     /// (the backend's transmit); `control` may be null.
