@@ -5,7 +5,7 @@
 #include <array>
 
 #include "sip_text.hpp"
-#include "sipfast/auth/digest.hpp"
+#include "credentials.hpp"
 #include "sipfast/core/text_writer.hpp"
 #include "sipfast/sip/parser.hpp"
 
@@ -110,59 +110,26 @@ void registrant::on_response(std::uint32_t u, const sip::message& m, std::uint64
         fail(u, registration_failure::rejected);
         return next(now_ns, out);
     }
-    // RFC 3261 §22.2: credentials for the first challenge we can answer.
-    const sip::header_id asks = status == 401 ? sip::header_id::www_authenticate : sip::header_id::proxy_authenticate;
-    auth::challenge ch;
-    bool found = false;
-    for (const sip::header& h : m.headers)
-        if (h.id == asks && auth::parse_challenge(h.value, ch) == auth::challenge_fault::none) {
-            found = true;
-            break;
-        }
-    if (!found) {
-        fail(u, registration_failure::bad_challenge);
-        return next(now_ns, out);
-    }
-    if (c_.password.empty() || (k.credentials_sent && !ch.stale) || k.cseq >= max_register_cseq) {
-        fail(u, registration_failure::auth_rejected);
-        return next(now_ns, out);
-    }
-    ++stats_.challenges;
     std::array<char, 32> name_room{};
     core::text_writer name(name_room);
     name.put(c_.user_prefix).number(c_.first + u);
     std::array<char, 300> uri_room{};
     core::text_writer uri(uri_room);
     uri.put("sip:").put(c_.domain);
-    std::array<char, 16> cnonce_room{};
-    core::text_writer cnonce(cnonce_room);
-    cnonce.hex(c_.run_id ^ u, 8).hex(k.cseq, 8);
-    auth::credentials cr;
-    cr.username = name.view();
-    cr.realm = ch.realm;
-    cr.nonce = ch.nonce;
-    cr.uri = uri.view();
-    cr.alg = ch.alg;
-    if (ch.qop_auth) {
-        cr.qop = "auth";
-        cr.cnonce = cnonce.view();
-        cr.nc = "00000001";
-        cr.nonce_count = 1;
-    }
-    const auth::hex_digest ha1 = auth::ha1(ch.alg, cr.username, ch.realm, c_.password);
-    const auth::hex_digest response = auth::response_for(cr, ha1.view(), "REGISTER");
     core::text_writer a(k.authorization);
-    a.put(status == 401 ? "Authorization: Digest username=\"" : "Proxy-Authorization: Digest username=\"")
-        .put(cr.username).put("\", realm=\"").put(cr.realm).put("\", nonce=\"").put(cr.nonce).put("\", uri=\"")
-        .put(cr.uri).put("\", response=\"").put(response.view()).put("\", algorithm=").put(auth::algorithm_name(cr.alg));
-    if (ch.qop_auth) a.put(", cnonce=\"").put(cr.cnonce).put("\", qop=auth, nc=").put(cr.nc);
-    if (!ch.opaque.empty()) a.put(", opaque=\"").put(ch.opaque).put('"');
-    a.put("\r\n");
-    if (!name.ok() || !uri.ok() || !a.ok()) {
+    const detail::challenge_seen seen = detail::write_credentials(m, name.view(), c_.password, "REGISTER", uri.view(),
+                                                                  (std::uint64_t{c_.run_id} << 32) ^ (u * 16 + k.cseq), a);
+    if (!seen.usable || !name.ok() || !uri.ok() || !a.ok()) {
         k.authorization_len = 0;
         fail(u, registration_failure::bad_challenge);
         return next(now_ns, out);
     }
+    if (c_.password.empty() || (k.credentials_sent && !seen.stale) || k.cseq >= max_register_cseq) {
+        k.authorization_len = 0;
+        fail(u, registration_failure::auth_rejected);
+        return next(now_ns, out);
+    }
+    ++stats_.challenges;
     k.authorization_len = static_cast<std::uint16_t>(a.size());
     k.credentials_sent = true;
     // A new transaction (§8.1.3.5): CSeq one more, a new branch, Timer F again.

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "credentials.hpp"
 #include "sip_text.hpp"
 #include "sipfast/sip/parser.hpp"
 
@@ -18,7 +19,9 @@ enum class call_state : std::uint8_t {
     terminating,  // BYE sent: Timer E retransmits, Timer F gives up
 };
 
-constexpr std::size_t dialog_bytes = 240;
+// The dialog (to-tag, route set, remote target) once a 200 came; before, while an INVITE with
+// credentials may be sent again, its Authorization line.
+constexpr std::size_t dialog_bytes = 384;
 constexpr std::size_t call_id_hex = 28;  // run (8), thread (4), slot (8), generation (8)
 
 std::uint64_t to_us(std::uint64_t ns) noexcept { return ns / 1000; }
@@ -28,6 +31,9 @@ void write_callee(core::text_writer& w, const uac_config& c, std::uint32_t i) no
     w.put(c.user);
     if (c.users != 0) w.number(c.first_user + i % c.users);
 }
+
+// The branch kind of the INVITE (and its ACK) with CSeq `cseq`: a new transaction each.
+char invite_kind(std::uint32_t cseq) noexcept { return static_cast<char>('h' + std::min<std::uint32_t>(cseq, 2)); }
 
 } // namespace
 
@@ -39,7 +45,9 @@ struct uac::call {
     std::uint32_t generation = 0;
     call_state state = call_state::free;
     std::uint8_t retransmits = 0;
+    std::uint8_t cseq = 1;        // the INVITE's: 2 once it answered a challenge
     bool rang = false;
+    std::uint16_t auth_len = 0;   // the Authorization line at the start of `dialog`, until the 200
     std::uint8_t to_tag_len = 0;
     std::uint8_t route_len = 0;
     std::uint8_t target_len = 0;
@@ -102,6 +110,8 @@ bool uac::start_call(std::uint64_t now_ns, outbox& out) noexcept {
     k.deadline_ns = now_ns + c_.timeout_ns;
     k.retransmits = 0;
     k.rang = false;
+    k.cseq = 1;
+    k.auth_len = 0;
     k.to_tag_len = k.route_len = k.target_len = 0;
     ++in_progress_;
     ++stats_.started;
@@ -117,32 +127,38 @@ void uac::send_invite(std::uint32_t i, bool again, std::uint64_t, outbox& out) n
     w.put("INVITE sip:");
     write_callee(w, c_, i);
     w.put('@').put(c_.request_host).put(" SIP/2.0\r\n");
-    write_ids(w, i, 'i');
-    w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c_.from_user).put('@').put(c_.local_host).put(">;tag=")
-        .hex(k.generation, 8).hex(i, 8).put("\r\nTo: <sip:");
+    write_ids(w, i, invite_kind(k.cseq));
+    w.put("Max-Forwards: 70\r\nFrom: <sip:");
+    write_caller(w, i);
+    w.put(">;tag=").hex(k.generation, 8).hex(i, 8).put("\r\nTo: <sip:");
     write_callee(w, c_, i);
     w.put('@').put(c_.request_host).put(">\r\nCall-ID: ").hex(c_.run_id, 8).hex(c_.thread, 4).hex(i, 8).hex(k.generation, 8)
-        .put(tail()).put("\r\nCSeq: 1 INVITE\r\nContact: <sip:").put(c_.from_user)
+        .put(tail()).put("\r\nCSeq: ").number(k.cseq).put(" INVITE\r\nContact: <sip:").put(c_.from_user)
         .put('@').put(c_.local_host).put(':').number(port_of(i)).put(">\r\n");
+    if (k.auth_len != 0) w.put({k.dialog.data(), k.auth_len});
     if (c_.ims) w.put(detail::ims_invite_headers);
     w.put("Content-Type: application/sdp\r\nContent-Length: ").number(sdp.size()).put("\r\n\r\n").put(sdp);
     if (out.finish(w, c_.target, port_of(i)) && again) ++stats_.retransmissions;
 }
 
-namespace {
-
-// From, To (with the dialog's tag), Call-ID of an in-dialog request or ACK.
-void write_dialog_ids(core::text_writer& w, const uac_config& c, std::uint32_t i, std::uint32_t generation,
-                      std::string_view to_tag, std::string_view call_id_tail) noexcept {
-    w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c.from_user).put('@').put(c.local_host).put(">;tag=")
-        .hex(generation, 8).hex(i, 8).put("\r\nTo: <sip:");
-    write_callee(w, c, i);
-    w.put('@').put(c.request_host).put('>');
-    if (!to_tag.empty()) w.put(";tag=").put(to_tag);
-    w.put("\r\nCall-ID: ").hex(c.run_id, 8).hex(c.thread, 4).hex(i, 8).hex(generation, 8).put(call_id_tail).put("\r\n");
+// Who calls: a user of the domain when calls are between registered users who authenticate, else
+// from_user at our own address.
+void uac::write_caller(core::text_writer& w, std::uint32_t i) const noexcept {
+    if (c_.users != 0 && !c_.password.empty()) w.put(c_.user).number(c_.first_user + (i + 1) % c_.users).put('@').put(c_.request_host);
+    else w.put(c_.from_user).put('@').put(c_.local_host);
 }
 
-} // namespace
+// From, To (with the dialog's tag), Call-ID of an in-dialog request or ACK.
+void uac::write_dialog_ids(core::text_writer& w, std::uint32_t i) const noexcept {
+    const call& k = calls_[i];
+    w.put("Max-Forwards: 70\r\nFrom: <sip:");
+    write_caller(w, i);
+    w.put(">;tag=").hex(k.generation, 8).hex(i, 8).put("\r\nTo: <sip:");
+    write_callee(w, c_, i);
+    w.put('@').put(c_.request_host).put('>');
+    if (k.to_tag_len != 0) w.put(";tag=").put(k.to_tag());
+    w.put("\r\nCall-ID: ").hex(c_.run_id, 8).hex(c_.thread, 4).hex(i, 8).hex(k.generation, 8).put(tail()).put("\r\n");
+}
 
 // RFC 3261 §13.2.2.4: the ACK of a 2xx is a request of the dialog, with its own branch.
 void uac::send_ack(std::uint32_t i, outbox& out) noexcept {
@@ -151,8 +167,8 @@ void uac::send_ack(std::uint32_t i, outbox& out) noexcept {
     w.put("ACK ").put(k.target()).put(" SIP/2.0\r\n");
     write_ids(w, i, 'a');
     if (k.route_len != 0) w.put("Route: ").put(k.route()).put("\r\n");
-    write_dialog_ids(w, c_, i, k.generation, k.to_tag(), tail());
-    w.put("CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+    write_dialog_ids(w, i);
+    w.put("CSeq: ").number(k.cseq).put(" ACK\r\nContent-Length: 0\r\n\r\n");
     (void)out.finish(w, c_.target, port_of(i));
 }
 
@@ -164,10 +180,12 @@ void uac::send_non2xx_ack(std::uint32_t i, const sip::message& m, outbox& out) n
     w.put("ACK sip:");
     write_callee(w, c_, i);
     w.put('@').put(c_.request_host).put(" SIP/2.0\r\n");
-    write_ids(w, i, 'i');
-    w.put("Max-Forwards: 70\r\nFrom: <sip:").put(c_.from_user).put('@').put(c_.local_host).put(">;tag=")
-        .hex(k.generation, 8).hex(i, 8).put("\r\nTo: ").put(m.to.text).put("\r\nCall-ID: ").put(m.call_id)
-        .put("\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+    write_ids(w, i, invite_kind(m.cseq.number));
+    w.put("Max-Forwards: 70\r\nFrom: <sip:");
+    write_caller(w, i);
+    w.put(">;tag=").hex(k.generation, 8).hex(i, 8).put("\r\nTo: ").put(m.to.text).put("\r\nCall-ID: ").put(m.call_id)
+        .put("\r\nCSeq: ").number(m.cseq.number).put(" ACK\r\n");
+    w.put("Content-Length: 0\r\n\r\n");
     (void)out.finish(w, c_.target, port_of(i));
 }
 
@@ -177,8 +195,8 @@ void uac::send_bye(std::uint32_t i, bool again, outbox& out) noexcept {
     w.put("BYE ").put(k.target()).put(" SIP/2.0\r\n");
     write_ids(w, i, 'b');
     if (k.route_len != 0) w.put("Route: ").put(k.route()).put("\r\n");
-    write_dialog_ids(w, c_, i, k.generation, k.to_tag(), tail());
-    w.put("CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n");
+    write_dialog_ids(w, i);
+    w.put("CSeq: ").number(k.cseq + 1).put(" BYE\r\nContent-Length: 0\r\n\r\n");
     if (out.finish(w, c_.target, port_of(i)) && again) ++stats_.retransmissions;
 }
 
@@ -211,6 +229,7 @@ bool uac::keep_dialog(std::uint32_t i, const sip::message& m) noexcept {
     }
     else w.put(target);
     if (!fits || !w.ok() || tag_end > 255 || route_end - tag_end > 255 || w.size() - route_end > 255) return false;
+    k.auth_len = 0;  // the dialog took its place
     k.to_tag_len = static_cast<std::uint8_t>(tag_end);
     k.route_len = static_cast<std::uint8_t>(route_end - tag_end);
     k.target_len = static_cast<std::uint8_t>(w.size() - route_end);
@@ -244,7 +263,7 @@ void uac::on_response(std::uint32_t i, const sip::message& m, std::uint64_t now_
     if (m.cseq.method == sip::method::invite) {
         const bool in_invite = k.state == call_state::calling || k.state == call_state::proceeding;
         if (status < 200) {
-            if (!in_invite) return;
+            if (!in_invite || m.cseq.number != k.cseq) return;
             if ((status == 180 || status == 183) && !k.rang) {
                 k.rang = true;
                 stats_.invite_to_180.record(to_us(now_ns - k.invite_ns));
@@ -257,10 +276,11 @@ void uac::on_response(std::uint32_t i, const sip::message& m, std::uint64_t now_
         }
         if (status >= 300) {
             send_non2xx_ack(i, m, out);
-            if (!in_invite) {
+            if (!in_invite || m.cseq.number != k.cseq) {
                 ++stats_.responses_retransmitted;
                 return;
             }
+            if ((status == 401 || status == 407) && answer_challenge(i, m, now_ns, out)) return;
             ++stats_.rejected_by_class[std::min(status / 100, 6u)];
             fail(i, failure::invite_rejected);
             return;
@@ -298,6 +318,35 @@ void uac::on_response(std::uint32_t i, const sip::message& m, std::uint64_t now_
     stats_.bye_to_200.record(to_us(now_ns - k.bye_ns));
     ++stats_.completed;
     finish(i);
+}
+
+// RFC 3261 §22.2: the INVITE again, a new transaction (CSeq one more, a new branch, Timer B
+// again), with credentials for the first challenge we can answer; once per call. The call's setup
+// time runs from the first INVITE.
+bool uac::answer_challenge(std::uint32_t i, const sip::message& m, std::uint64_t now_ns, outbox& out) noexcept {
+    call& k = calls_[i];
+    if (c_.users == 0 || c_.password.empty() || k.cseq != 1) return false;
+    std::array<char, 48> caller_room{};
+    core::text_writer caller(caller_room);
+    caller.put(c_.user).number(c_.first_user + (i + 1) % c_.users);
+    std::array<char, 320> uri_room{};
+    core::text_writer uri(uri_room);
+    uri.put("sip:");
+    write_callee(uri, c_, i);
+    uri.put('@').put(c_.request_host);
+    core::text_writer line(k.dialog);
+    const detail::challenge_seen seen = detail::write_credentials(
+        m, caller.view(), c_.password, "INVITE", uri.view(), (std::uint64_t{c_.run_id} << 32) ^ k.generation ^ i, line);
+    if (!seen.usable || !caller.ok() || !uri.ok() || !line.ok()) return false;
+    k.auth_len = static_cast<std::uint16_t>(line.size());
+    k.cseq = 2;
+    k.state = call_state::calling;
+    k.deadline_ns = now_ns + c_.timeout_ns;
+    k.retransmits = 0;
+    ++stats_.challenges;
+    send_invite(i, false, now_ns, out);
+    arm(i, first_retransmission(now_ns, k.deadline_ns));
+    return true;
 }
 
 // The far end hung up (or sent something else): 200 to a BYE of a call we hold, 481 to a BYE of

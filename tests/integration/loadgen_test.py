@@ -84,15 +84,17 @@ class Loadgen(unittest.TestCase):
             self.assertGreaterEqual(seen.get("BYE", 0), CALLS)
             self.assertLessEqual(seen["INVITE"] + seen["ACK"] + seen["BYE"] - 3 * CALLS, j["retransmissions"])
 
-    def test_calls_to_users_it_registered_with_digest_all_complete(self):
-        """--users: the callee registers user1..user20 through sipfastd, which challenges each
-        REGISTER; calls then go to them in turn, found by the registrar's lookup, not a static route."""
+    def test_calls_between_users_it_registered_with_digest_all_complete(self):
+        """--users with --password: the callee registers user1..user20 through sipfastd, which
+        challenges each REGISTER (authenticate = "all"); calls are then between them, each INVITE
+        challenged 407 and sent again with credentials, and reach the callee through the registrar's
+        lookup, not a static route."""
         users = 20
         with tempfile.TemporaryDirectory() as tmp:
             port, uas_port = free_port(), free_port()
             accounts = "".join(f'[[user]]\nname = "user{i}"\npassword = "secret"\n' for i in range(1, users + 1))
             proxy = Daemon(SIPFASTD, tmp, f'listen = ["udp:127.0.0.1:{port}"]\nmode = "stateful"\n'
-                                          f'domains = ["127.0.0.1"]\n[auth]\nauthenticate = "register"\n{accounts}')
+                                          f'domains = ["127.0.0.1"]\n[auth]\nauthenticate = "all"\n{accounts}')
             try:
                 r, j = self.run_loadgen(tmp, "both", "-t", f"127.0.0.1:{port}", "--uas-port", str(uas_port),
                                         "--user", "user", "--users", str(users), "--password", "secret")
@@ -109,6 +111,9 @@ class Loadgen(unittest.TestCase):
             self.assertEqual(reg["register_200_us"]["count"], users)
             self.assertRegex(r.stdout, rf"registered {users} of {users} users in ")
             self.assertEqual(seen.get("REGISTER"), 2 * users)  # each challenged once, then accepted
+            self.assertEqual(j["challenges"], CALLS)  # every INVITE challenged once ...
+            self.assertGreaterEqual(seen.get("INVITE", 0), 2 * CALLS)  # ... and sent again
+            self.assertIn(f"challenges answered: {CALLS}", r.stdout)
             self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
             self.assertIn("failed auth_rejected 3", bad.stdout)
             self.assertIn("3 of 3 users not registered", bad.stderr)

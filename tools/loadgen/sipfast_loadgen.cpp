@@ -79,7 +79,7 @@ core::net_address parse_address(const std::string& text, std::uint16_t default_p
 
 /// What every thread counted, summed.
 struct totals {
-    std::uint64_t offered = 0, started = 0, completed = 0, ended_by_peer = 0, retransmissions = 0,
+    std::uint64_t offered = 0, started = 0, completed = 0, ended_by_peer = 0, challenges = 0, retransmissions = 0,
                   responses_retransmitted = 0, strays = 0, unparsable = 0, failures = 0;
     std::array<std::uint64_t, failure_count> failed{};
     std::array<std::uint64_t, 7> rejected_by_class{};
@@ -98,6 +98,7 @@ struct totals {
             t.started += s.uac.started;
             t.completed += s.uac.completed;
             t.ended_by_peer += s.uac.ended_by_peer;
+            t.challenges += s.uac.challenges;
             t.retransmissions += s.uac.retransmissions;
             t.responses_retransmitted += s.uac.responses_retransmitted;
             t.strays += s.uac.strays;
@@ -197,6 +198,7 @@ run_result run(const options& o, std::uint64_t rate, std::uint64_t calls, double
         a.user = o.user;
         a.users = o.users;
         a.first_user = o.first_user;
+        a.password = o.password;
         a.rate = rate / threads + (i < rate % threads ? 1 : 0);
         a.calls = calls == 0 ? 0 : calls / threads + (i < calls % threads ? 1 : 0);
         if (calls != 0 && a.calls == 0) a.rate = 0;
@@ -304,7 +306,7 @@ run_result run(const options& o, std::uint64_t rate, std::uint64_t calls, double
         {"hold_ms", o.hold_ms}, {"t1_ms", o.t1_ms}, {"offer_s", r.offer_s}, {"scheduled_s", r.scheduled_s},
         {"kept_up", r.kept_up}, {"offered_per_s", r.offer_s > 0 ? static_cast<double>(r.t.offered) / r.offer_s : 0.0}, {"elapsed_s", r.elapsed_s},
         {"offered", r.t.offered}, {"started", r.t.started}, {"completed", r.t.completed},
-        {"ended_by_peer", r.t.ended_by_peer}, {"failed", r.t.failures}, {"failures", failures},
+        {"ended_by_peer", r.t.ended_by_peer}, {"challenges", r.t.challenges}, {"failed", r.t.failures}, {"failures", failures},
         {"rejected_by_class", {{"3xx", r.t.rejected_by_class[3]}, {"4xx", r.t.rejected_by_class[4]},
                                {"5xx", r.t.rejected_by_class[5]}, {"6xx", r.t.rejected_by_class[6]}}},
         {"retransmissions", r.t.retransmissions}, {"responses_retransmitted", r.t.responses_retransmitted},
@@ -332,8 +334,9 @@ void print_summary(const options& o, const run_result& r) {
         if (!r.kept_up) s.put(" (behind schedule: the generator's limit)");
         s.put(", ").fixed(r.offer_s > 0 ? static_cast<double>(t.completed) / r.offer_s : 0.0, 0).put(" completed/s\n")
             .put("retransmissions: ").number(t.retransmissions).put(" sent, ").number(t.responses_retransmitted)
-            .put(" final responses received again; strays ").number(t.strays).put(", unparsable ").number(t.unparsable)
-            .put("\nlatency (us)      count      p50      p90      p99    p99.9      max\n");
+            .put(" final responses received again; strays ").number(t.strays).put(", unparsable ").number(t.unparsable);
+        if (t.challenges != 0) s.put("\nchallenges answered: ").number(t.challenges).put(" (INVITEs sent again with credentials)");
+        s.put("\nlatency (us)      count      p50      p90      p99    p99.9      max\n");
         const auto row = [&](std::string_view name, const latency_histogram& h) {
             const latency_summary l = latency_summary::of(h);
             char buf[160];
@@ -424,9 +427,10 @@ int main(int argc, char** argv) {
     app.add_option("--user", o.user, "the user called (Request-URI and To user)");
     app.add_option("--domain", o.domain, "host[:port] of the Request-URI and To (default: the target)");
     app.add_option("--users", o.users, "calls go to --user followed by 1..N in turn; with a callee (both, uas), it "
-                                       "registers them with --target first, its Contact their binding");
+                                       "registers them with --target first, its Contact their binding; with "
+                                       "--password, calls are between them and a challenged INVITE is answered");
     app.add_option("--first-user", o.first_user, "the number of the first of --users");
-    app.add_option("--password", o.password, "--users: every user's digest password, for a registrar that challenges");
+    app.add_option("--password", o.password, "--users: every user's digest password, for a registrar or proxy that challenges");
     app.add_option("--register-window", o.register_window, "--users: REGISTER transactions in flight at most");
     app.add_flag("--no-register", o.no_register, "--users: they are registered already (an earlier run): only call them");
     app.add_option("-r,--rate", o.rate, "calls per second offered (open loop)");

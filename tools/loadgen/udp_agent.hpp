@@ -29,6 +29,7 @@ struct agent_options {
     std::string user = "service";
     std::uint32_t users = 0;          ///< calls go to user+first_user ... in turn (0: to `user`)
     std::uint32_t first_user = 1;
+    std::string password;             ///< with users: calls between them, INVITEs answering a challenge
     std::uint64_t rate = 0;           ///< this thread's calls/s
     std::uint64_t calls = 0;          ///< this thread's calls (0: until the end set_start gives)
     std::uint64_t drain_ns = 0;       ///< how long calls in progress may finish after the last start
@@ -61,6 +62,7 @@ struct agent_stats {
     c.user = o.user;
     c.users = o.users;
     c.first_user = o.first_user;
+    c.password = o.password;
     c.hold_ns = o.hold_ns;
     c.t1_ns = o.t1_ns;
     c.t2_ns = o.t2_ns;

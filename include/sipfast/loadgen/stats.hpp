@@ -46,6 +46,7 @@ struct uac_stats {
     core::counter ended_by_peer;   ///< of which the far end hung up
     std::array<core::counter, failure_count> failed{};
     std::array<core::counter, 7> rejected_by_class{};  ///< invite_rejected by status / 100 (3..6)
+    core::counter challenges;      ///< 401s and 407s to an INVITE answered with credentials
     core::counter retransmissions; ///< INVITE, BYE and ACK sent again
     core::counter responses_retransmitted;  ///< a final response that came again (2xx: ACKed again)
     core::counter strays;          ///< messages for no call of ours (or of an old one)

@@ -28,6 +28,10 @@ struct uac_config {
     std::string_view user = "service";          ///< whom we call; with `users`, their common prefix
     std::uint32_t users = 0;                    ///< 0: `user` alone; else user+first_user ... in turn (registered users)
     std::uint32_t first_user = 1;
+    /// With `users`: each call is between two of them, from user+(n+1) to user+n (both of
+    /// `request_host`'s domain), and a 401 or 407 to its INVITE is answered once with digest
+    /// credentials for this password (RFC 3261 §22.2, RFC 7616), in a new INVITE (CSeq 2).
+    std::string_view password;
     std::string_view from_user = "loadgen";
     std::uint64_t hold_ns = 0;                  ///< from the 200 to our BYE
     std::uint64_t t1_ns = 500'000'000;          ///< RFC 3261 T1: first retransmission interval
@@ -78,6 +82,9 @@ private:
     void send_ack(std::uint32_t i, outbox& out) noexcept;
     void send_bye(std::uint32_t i, bool again, outbox& out) noexcept;
     void send_non2xx_ack(std::uint32_t i, const sip::message& m, outbox& out) noexcept;
+    bool answer_challenge(std::uint32_t i, const sip::message& m, std::uint64_t now_ns, outbox& out) noexcept;
+    void write_caller(core::text_writer& w, std::uint32_t i) const noexcept;
+    void write_dialog_ids(core::text_writer& w, std::uint32_t i) const noexcept;
     void on_response(std::uint32_t i, const sip::message& m, std::uint64_t now_ns, outbox& out) noexcept;
     void on_request(const sip::message& m, outbox& out) noexcept;
     bool keep_dialog(std::uint32_t i, const sip::message& m) noexcept;

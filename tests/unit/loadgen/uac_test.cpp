@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "loadgen_test_util.hpp"
+#include "sipfast/auth/digest.hpp"
 
 namespace sipfast::loadgen {
 namespace {
@@ -348,6 +349,75 @@ TEST_F(UacTest, OverTcpNothingIsSentAgainAndTheTimeoutStillRuns) {
     u.advance(t0 + 32'001 * ms, rec.out);
     EXPECT_EQ(stats.failed[static_cast<std::size_t>(failure::invite_timeout)].get(), 1u);
     EXPECT_EQ(stats.retransmissions.get(), 0u);
+}
+
+// Calls between registered users (--users with --password): from user n+1 to user n, and a 407
+// to the INVITE answered once, in a new transaction, with credentials the proxy would accept.
+TEST_F(UacTest, CallsBetweenRegisteredUsersAnswerAChallengeOnce) {
+    auto c = config();
+    c.user = "user";
+    c.users = 3;
+    c.password = "pw";
+    c.request_host = "example.com";
+    uac u(c, stats, t0);
+    ASSERT_TRUE(u.start_call(t0, rec.out));
+    const std::string inv = rec.drain().at(0).text;
+    EXPECT_EQ(start_line(inv), "INVITE sip:user1@example.com SIP/2.0");  // slot 0 calls user1 ...
+    EXPECT_EQ(header(inv, "From").rfind("<sip:user2@example.com>;tag=", 0), 0u);  // ... from user2
+    u.on_datagram(answer(inv, 407, "Proxy Authentication Required", "p1",
+                         "Proxy-Authenticate: Digest realm=\"example.com\", nonce=\"n0\", qop=\"auth\"\r\n"),
+                  t0 + ms, rec.out);
+    auto sent = rec.drain();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(start_line(sent[0].text), "ACK sip:user1@example.com SIP/2.0");  // §17.1.1.3: the 407's ACK
+    EXPECT_EQ(header(sent[0].text, "CSeq"), "1 ACK");
+    EXPECT_EQ(header(sent[0].text, "Via"), header(inv, "Via"));
+    const std::string again = sent[1].text;
+    EXPECT_EQ(header(again, "CSeq"), "2 INVITE");
+    EXPECT_NE(header(again, "Via"), header(inv, "Via"));  // a new transaction
+    EXPECT_EQ(header(again, "Call-ID"), header(inv, "Call-ID"));
+    auth::credentials cr;
+    ASSERT_EQ(auth::parse_credentials(header(again, "Proxy-Authorization"), cr), auth::credentials_fault::none) << again;
+    EXPECT_EQ(cr.username, "user2");
+    EXPECT_EQ(cr.uri, "sip:user1@example.com");
+    EXPECT_EQ(auth::response_for(cr, auth::ha1(cr.alg, "user2", "example.com", "pw").view(), "INVITE").view(), cr.response);
+    EXPECT_EQ(stats.challenges.get(), 1u);
+    u.advance(t0 + 501 * ms, rec.out);  // Timer A: the INVITE with its credentials again
+    sent = rec.drain();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].text, again);
+    u.on_datagram(answer(again, 200, "OK", "b1", "Contact: <sip:user1@198.18.0.20:5070>\r\n"), t0 + 600 * ms, rec.out);
+    sent = rec.drain();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(header(sent[0].text, "CSeq"), "2 ACK");
+    EXPECT_EQ(header(sent[1].text, "CSeq"), "3 BYE");
+    EXPECT_EQ(header(sent[1].text, "Proxy-Authorization"), "");
+    EXPECT_EQ(start_line(sent[1].text), "BYE sip:user1@198.18.0.20:5070 SIP/2.0");
+    u.on_datagram(answer(sent[1].text, 200, "OK"), t0 + 601 * ms, rec.out);
+    EXPECT_EQ(stats.completed.get(), 1u);
+    EXPECT_EQ(stats.invite_to_200.total(), 1u);
+}
+
+TEST_F(UacTest, ASecondChallengeOrNoPasswordFailsTheCall) {
+    auto c = config();
+    c.user = "user";
+    c.users = 2;
+    c.password = "wrong";
+    uac u(c, stats, t0);
+    ASSERT_TRUE(u.start_call(t0, rec.out));
+    const std::string inv = rec.drain().at(0).text;
+    const std::string challenge = "WWW-Authenticate: Digest realm=\"r\", nonce=\"n\"\r\n";
+    u.on_datagram(answer(inv, 401, "Unauthorized", "p1", challenge), t0 + ms, rec.out);
+    const std::string again = rec.drain().at(1).text;
+    EXPECT_FALSE(header(again, "Authorization").empty());
+    u.on_datagram(answer(again, 401, "Unauthorized", "p1", challenge), t0 + 2 * ms, rec.out);
+    EXPECT_EQ(rec.drain().size(), 1u);  // its ACK, no third INVITE
+    EXPECT_EQ(stats.failed[static_cast<std::size_t>(failure::invite_rejected)].get(), 1u);
+    EXPECT_EQ(stats.rejected_by_class[4].get(), 1u);
+    // The first 401 again, late: the call is over, a stray.
+    u.on_datagram(answer(inv, 401, "Unauthorized", "p1", challenge), t0 + 3 * ms, rec.out);
+    EXPECT_EQ(stats.strays.get(), 1u);
+    EXPECT_EQ(stats.failed[static_cast<std::size_t>(failure::invite_rejected)].get(), 1u);
 }
 
 } // namespace
