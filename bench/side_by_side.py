@@ -4,7 +4,8 @@
 configured for the same job (bench/peers/kamailio.cfg), driven by sipfast-loadgen, in one run; and,
 as targets sipfastd-registrar and kamailio-registrar (bench/peers/kamailio_registrar_lookup.cfg), the
 registrar's job: --users users registered with digest authentication (each REGISTER challenged
-once) before the calls, which are then to them in turn, found by the registrar's lookup:
+once) before the calls, which are then between them, each INVITE challenged 407 and sent again with
+credentials, and found by the registrar's lookup:
 1. after a 3 s warm-up, each target's highest clean rate (sipfast-loadgen --search: on schedule, < 0.1 % of calls failed,
    INVITE->200 p99 under --p99-bound-us);
 2. then --seconds at 25, 50, 75 and 90 % of that target's own maximum: CPU per call of the target's
@@ -88,7 +89,7 @@ def start_target(name, tmp, build, users):
     if not name.startswith("sipfastd"):
         return pc.start_target(name, tmp, build)
     mode = "stateless" if name.endswith("stateless") else "stateful"
-    job = (f'[auth]\nauthenticate = "register"\nusers_file = "{tmp}/users.htdigest"\n[registrar]\ndatabase = ""\n'
+    job = (f'[auth]\nauthenticate = "all"\nusers_file = "{tmp}/users.htdigest"\n[registrar]\ndatabase = ""\n'
            if registrar(name) else
            f'[[location]]\nuser = "bob"\ndomain = "127.0.0.1"\ncontact = "sip:bob@127.0.0.1:{pc.UAS}"\n')
     return pc.launch(name, pc.sipfastd_cmd(build, tmp, f'listen = ["udp:127.0.0.1:{pc.PROXY}"]\nmode = "{mode}"\n'
