@@ -18,7 +18,16 @@ namespace {
 using detail::next_param;
 using detail::trim;
 
-const EVP_MD* md_of(algorithm a) noexcept { return a == algorithm::sha256 ? EVP_sha256() : EVP_md5(); }
+// Fetched once. EVP_md5() and EVP_sha256() are legacy handles, from which OpenSSL 3 fetches the
+// implementation again at every EVP_DigestInit_ex (a name lookup under a lock, an engine check):
+// several times the cost of hashing a digest's few dozen bytes. A library without the algorithm
+// (MD5 in a FIPS provider) leaves the legacy handle, whose init then fails cleanly.
+const EVP_MD* md_of(algorithm a) noexcept {
+    static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    if (a == algorithm::sha256) return sha256 != nullptr ? sha256 : EVP_sha256();
+    return md5 != nullptr ? md5 : EVP_md5();
+}
 
 /// What follows "Digest " in `value`; false for another scheme.
 bool after_digest_scheme(std::string_view value, std::string_view& rest) noexcept {
@@ -98,7 +107,7 @@ hex_digest hash(algorithm a, std::initializer_list<std::string_view> parts) noex
     hex_digest out;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (ctx == nullptr || EVP_DigestInit_ex(ctx, md_of(a), nullptr) != 1) return out;
+    if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md_of(a), nullptr) != 1) return out;
     bool first = true;
     for (std::string_view p : parts) {
         if (!first) (void)EVP_DigestUpdate(ctx, ":", 1);

@@ -39,7 +39,7 @@ public:
     [[nodiscard]] static std::uint64_t made_at(std::string_view nonce) noexcept;
 
 private:
-    void mac(std::uint64_t made_ns, std::string_view realm, std::array<char, 32>& out) const noexcept;
+    [[nodiscard]] bool mac(std::uint64_t made_ns, std::string_view realm, std::array<char, 32>& out) const noexcept;
     std::array<std::uint8_t, secret_bytes> secret_{};
     mutable std::atomic<std::uint64_t> last_made_{0};
 };
