@@ -376,8 +376,9 @@ TEST_F(UacTest, CallsBetweenRegisteredUsersAnswerAChallengeOnce) {
     EXPECT_EQ(header(again, "CSeq"), "2 INVITE");
     EXPECT_NE(header(again, "Via"), header(inv, "Via"));  // a new transaction
     EXPECT_EQ(header(again, "Call-ID"), header(inv, "Call-ID"));
+    const std::string credentials = header(again, "Proxy-Authorization");  // cr views into it
     auth::credentials cr;
-    ASSERT_EQ(auth::parse_credentials(header(again, "Proxy-Authorization"), cr), auth::credentials_fault::none) << again;
+    ASSERT_EQ(auth::parse_credentials(credentials, cr), auth::credentials_fault::none) << again;
     EXPECT_EQ(cr.username, "user2");
     EXPECT_EQ(cr.uri, "sip:user1@example.com");
     EXPECT_EQ(auth::response_for(cr, auth::ha1(cr.alg, "user2", "example.com", "pw").view(), "INVITE").view(), cr.response);
