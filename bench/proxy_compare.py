@@ -13,6 +13,7 @@ compete; the target's own workers share CPU 1."""
 import argparse
 import csv
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -74,6 +75,17 @@ def sipfastd_cmd(build, tmp, config):
     with open(cfg, "w") as f:
         f.write(config)
     return [os.path.join(build, "src/daemon/sipfastd"), "--config", cfg]
+
+
+def write_digest_users(tmp, users, realm):
+    """Digest users [(name, password)] for both kinds of target: tmp/users.htdigest for sipfastd
+    (users_file), tmp/users, a db_text table of their HA1s, for Kamailio's htable."""
+    ha1 = [(name, hashlib.md5(f"{name}:{realm}:{password}".encode()).hexdigest()) for name, password in users]
+    with open(os.path.join(tmp, "users.htdigest"), "w") as f:
+        f.writelines(f"{name}:{realm}:{h}\n" for name, h in ha1)
+    with open(os.path.join(tmp, "users"), "w") as f:
+        f.write("id(int,auto) key_name(str) key_type(int) value_type(int) key_value(str) expires(int)\n")
+        f.writelines(f"{i}:{name}:0:0:{h}:0\n" for i, (name, h) in enumerate(ha1, 1))
 
 
 def kamailio_cmd(tmp, peer_cfg, **placeholders):

@@ -15,7 +15,6 @@ Kamailio / sipfastd.
 Cores, as bench/proxy_compare.py: the target on CPU 1 (SIPFAST_TARGET_CPUS; both its workers share
 it: sipfastd workers = SIPFAST_WORKERS, default 2; Kamailio children=2), SIPp on CPU 0."""
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -31,13 +30,8 @@ REALM = "127.0.0.1"
 
 
 def write_users(tmp, users):
-    """The users for both targets: an htdigest file for sipfastd, a db_text table for Kamailio's htable."""
-    ha1 = [hashlib.md5(f"u{i}:{REALM}:pw{i}".encode()).hexdigest() for i in range(users)]
-    with open(os.path.join(tmp, "users.htdigest"), "w") as f:
-        f.writelines(f"u{i}:{REALM}:{h}\n" for i, h in enumerate(ha1))
-    with open(os.path.join(tmp, "users"), "w") as f:
-        f.write("id(int,auto) key_name(str) key_type(int) value_type(int) key_value(str) expires(int)\n")
-        f.writelines(f"{i + 1}:u{i}:0:0:{h}:0\n" for i, h in enumerate(ha1))
+    """The users for both targets (u0 ... with password pw0 ...), and for SIPp's injection file."""
+    pc.write_digest_users(tmp, [(f"u{i}", f"pw{i}") for i in range(users)], REALM)
     with open(os.path.join(tmp, "users.csv"), "w") as f:  # SIPp -inf: field0 user, field1 password
         f.write("SEQUENTIAL\n")
         f.writelines(f"u{i};pw{i}\n" for i in range(users))

@@ -24,7 +24,6 @@ SIPFAST_TARGET_CPUS (default "1": a core of its own; "0,1" lets it use both, sha
 generator, as a proxy's users run it on a machine of its own). The arrangement is recorded with the
 results. A SIPp-driven variant of the same comparison stays: bench/proxy_compare.py."""
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -64,17 +63,6 @@ def loadgen(build, args, tmp, name, users=0, register=False):
     return j
 
 
-def write_users(tmp, users):
-    """The registrar targets' users, user1 ... userN with PASSWORD: an htdigest file for sipfastd, a
-    db_text table of their HA1s for Kamailio's htable (bench/peers/kamailio_registrar_lookup.cfg)."""
-    ha1 = [hashlib.md5(f"user{i}:127.0.0.1:{PASSWORD}".encode()).hexdigest() for i in range(1, users + 1)]
-    with open(os.path.join(tmp, "users.htdigest"), "w") as f:
-        f.writelines(f"user{i}:127.0.0.1:{h}\n" for i, h in enumerate(ha1, 1))
-    with open(os.path.join(tmp, "users"), "w") as f:
-        f.write("id(int,auto) key_name(str) key_type(int) value_type(int) key_value(str) expires(int)\n")
-        f.writelines(f"{i}:user{i}:0:0:{h}:0\n" for i, h in enumerate(ha1, 1))
-
-
 def start_target(name, tmp, build, users):
     """As proxy_compare's targets, but sipfastd with memory for its highest rate: stateful, a call
     holds a transaction slot for Timer J (32 s) after its BYE, and the search's steps follow one
@@ -82,8 +70,8 @@ def start_target(name, tmp, build, users):
     gives 560 000 each; 2 GiB would take seconds to touch at start, longer than a target is given).
     The registrar targets: the users' bindings in memory on both sides (Kamailio's usrloc db_mode 0,
     sipfastd's [registrar] database = "")."""
-    if registrar(name):
-        write_users(tmp, users)
+    if registrar(name):  # user1 ... userN, all with PASSWORD (bench/peers/kamailio_registrar_lookup.cfg reads them)
+        pc.write_digest_users(tmp, [(f"user{i}", PASSWORD) for i in range(1, users + 1)], "127.0.0.1")
     if name == "kamailio-registrar":
         return pc.launch(name, pc.kamailio_cmd(tmp, "kamailio_registrar_lookup.cfg", PROXY_PORT=pc.PROXY, USERS_DIR=tmp))
     if not name.startswith("sipfastd"):

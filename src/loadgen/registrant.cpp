@@ -173,7 +173,7 @@ void registrant::advance(std::uint64_t now_ns, outbox& out) noexcept {
         // Timer E: doubling up to T2 (RFC 3261 §17.1.2.2)
         ++k.retransmits;
         send(u, true, out);
-        arm(u, std::min(now_ns + std::min(c_.t1_ns << std::min<unsigned>(k.retransmits, 30), c_.t2_ns), k.deadline_ns));
+        arm(u, std::min(now_ns + detail::doubling_to_t2(c_.t1_ns, c_.t2_ns, k.retransmits), k.deadline_ns));
     });
     next(now_ns, out);
 }

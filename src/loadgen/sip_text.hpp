@@ -60,6 +60,13 @@ inline constexpr std::string_view ims_invite_headers =
     "Min-SE: 90\r\n"
     "User-Agent: sipfast-loadgen\r\n";
 
+/// The wait before resending a non-INVITE request, or a 2xx awaiting its ACK, the `retransmits`-th
+/// time: T1 doubling, capped at T2 (RFC 3261 §17.1.2.2 Timer E, §13.3.1.4 Timer G).
+[[nodiscard]] inline std::uint64_t doubling_to_t2(std::uint64_t t1_ns, std::uint64_t t2_ns, unsigned retransmits) noexcept {
+    const std::uint64_t doubled = t1_ns << (retransmits < 30 ? retransmits : 30);
+    return doubled < t2_ns ? doubled : t2_ns;
+}
+
 /// FNV-1a, 64 bits: the UAS's key of a Call-ID (never 0, which marks a free entry).
 [[nodiscard]] inline std::uint64_t hash_call_id(std::string_view s) noexcept {
     std::uint64_t h = 0xcbf29ce484222325ull;

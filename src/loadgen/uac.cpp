@@ -440,7 +440,7 @@ void uac::on_timer(std::uint32_t i, std::uint64_t now_ns, outbox& out) noexcept 
         // Timer E: doubling up to T2 (RFC 3261 §17.1.2.2)
         ++k.retransmits;
         send_bye(i, true, out);
-        arm(i, std::min(now_ns + std::min(c_.t1_ns << std::min<unsigned>(k.retransmits, 30), c_.t2_ns), k.deadline_ns));
+        arm(i, std::min(now_ns + detail::doubling_to_t2(c_.t1_ns, c_.t2_ns, k.retransmits), k.deadline_ns));
         return;
     }
 }

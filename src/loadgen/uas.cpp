@@ -150,7 +150,7 @@ void uas::advance(std::uint64_t now_ns, outbox& out) noexcept {
         w.put({texts_.get() + std::size_t{i} * text_bytes, e.len});
         if (out.finish(w, e.peer)) ++stats_.retransmissions;
         ++e.retransmits;
-        const std::uint64_t interval = std::min(c_.t1_ns << std::min<unsigned>(e.retransmits, 30), c_.t2_ns);
+        const std::uint64_t interval = detail::doubling_to_t2(c_.t1_ns, c_.t2_ns, e.retransmits);
         e.timer = timers_.schedule(std::min(now_ns + interval, e.sent_ns + 64 * c_.t1_ns), cookie);
     });
 }

@@ -71,10 +71,10 @@ public:
     /// Room for a message of up to n bytes, or an empty span when the arena or the slots are full
     /// and the drain cannot make room.
     [[nodiscard]] std::span<char> reserve(std::size_t n) noexcept {
-        if (count_ == max_messages_ || (n > arena_bytes_ - used_ && !fits_room(n))) {
+        if (full_for(n)) {
             if (drain_ == nullptr || count_ == 0) return {};
             drain_(drain_context_, *this);
-            if (count_ == max_messages_ || (n > arena_bytes_ - used_ && !fits_room(n))) return {};
+            if (full_for(n)) return {};
         }
         if (fits_room(n)) {
             if (pending_frame_ == nullptr) pending_room_ = room_(room_context_, pending_frame_);
@@ -129,6 +129,10 @@ private:
     bool in_room_ = false;           // the last reserve() gave the pending room
 
     [[nodiscard]] bool fits_room(std::size_t n) const noexcept { return room_ != nullptr && n <= room_bytes_; }
+    /// No slot, or no place for n bytes in the arena or a room: only a drain can help.
+    [[nodiscard]] bool full_for(std::size_t n) const noexcept {
+        return count_ == max_messages_ || (n > arena_bytes_ - used_ && !fits_room(n));
+    }
 };
 
 } // namespace sipfast::proxy
