@@ -18,6 +18,7 @@ next to the JSON.
 
   bench/side_by_side.py --build build-release [--seconds 10] [--targets sipfastd-stateless,sipfastd-stateful,kamailio]
   bench/side_by_side.py --build build-release --targets sipfastd-registrar,kamailio-registrar [--users 1000]
+  bench/side_by_side.py --build build-release --targets sipfastd-stateful,floor   # against the kernel floor
 
 Cores: the generator (caller and callee in one sipfast-loadgen process) on CPU 0, the target on
 SIPFAST_TARGET_CPUS (default "1": a core of its own; "0,1" lets it use both, sharing CPU 0 with the
@@ -52,8 +53,9 @@ def loadgen(build, args, tmp, name, users=0, register=False):
     # A registered user's domain is the registrar's, port and all: Kamailio takes a Request-URI
     # without its port for another host's (uri == myself compares ports).
     domain = f"127.0.0.1:{pc.PROXY}" if users else "127.0.0.1"
+    # The caller's port fixed: the floor sends what the callee says back to it.
     cmd = ["taskset", "-c", "0", os.path.join(build, "tools/loadgen/sipfast-loadgen"), "both",
-           "-t", f"127.0.0.1:{pc.PROXY}", *who, "--domain", domain, "--uas-port", str(pc.UAS),
+           "-t", f"127.0.0.1:{pc.PROXY}", *who, "--domain", domain, "--uas-port", str(pc.UAS), "--port", str(pc.UAC),
            "-q", "--json", out, *args]
     done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     with open(out) as f:
@@ -85,7 +87,9 @@ def start_target(name, tmp, build, users):
                                            f'[memory]\nper_worker_mb = 768\n' + job))
 
 
-def measure(name, build, seconds, p99_bound_us, start_rate, users):
+def measure(name, build, seconds, p99_bound_us, start_rate, users, rates=None):
+    """A target's search and its runs at SHARES of its maximum; with `rates`, runs at those rates and
+    no search (the floor, measured at the rates sipfastd was)."""
     tmp = tempfile.mkdtemp(prefix="sipfast-sbs-")
     users = users if registrar(name) else 0
     target = start_target(name, tmp, build, users)
@@ -94,12 +98,15 @@ def measure(name, build, seconds, p99_bound_us, start_rate, users):
         # messages first use, and a search that fails its first step never climbs again. The
         # registrar targets' users register in it, so what is measured after is the calls alone.
         loadgen(build, ["-r", str(start_rate), "-d", "3", "--timeout-s", "2"], tmp, "warmup", users, register=True)
-        search = loadgen(build, ["--search", "-r", str(start_rate), "--step-s", "3", "--timeout-s", "2",
-                                 "--p99-bound-us", str(p99_bound_us)], tmp, "search", users)
-        highest = int(search["highest_rate_held"])
+        if rates is None:
+            search = loadgen(build, ["--search", "-r", str(start_rate), "--step-s", "3", "--timeout-s", "2",
+                                     "--p99-bound-us", str(p99_bound_us)], tmp, "search", users)
+            highest = int(search["highest_rate_held"])
+            plan = [(share, max(1, int(highest * share))) for share in SHARES]
+        else:
+            search, highest, plan = None, None, [(None, r) for r in rates]
         rows = []
-        for share in SHARES:
-            rate = max(1, int(highest * share))
+        for share, rate in plan:
             before = pc.cpu_of_group(target.pid)
             r = loadgen(build, ["-r", str(rate), "-d", str(seconds), "--timeout-s", "5"], tmp, f"r{rate}", users)
             time.sleep(1.0)  # transactions retire before the CPU is read
@@ -141,6 +148,23 @@ def table(results):
     return "\n".join(lines)
 
 
+def floor_table(results, floor):
+    """Each sipfastd run's CPU per call against the kernel floor's at the same rate."""
+    by_rate = {r["rate"]: r for r in floor["runs"]}
+    lines = ["| target, share of its max | calls/s | CPU µs/call | floor's CPU µs/call (user+sys) | ÷ floor |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for t in results:
+        if not t["target"].startswith("sipfastd"):
+            continue
+        for r in t["runs"]:
+            f = by_rate.get(r["rate"])
+            if f is not None:
+                lines.append(f"| {t['target']}, {int(r['share'] * 100)} % | {r['rate']} | {r['total_us_per_call']:.1f} | "
+                             f"{f['total_us_per_call']:.1f} ({f['user_us_per_call']:.0f}+{f['system_us_per_call']:.0f}) | "
+                             f"{r['total_us_per_call'] / max(f['total_us_per_call'], 1e-9):.2f}× |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(pc.ROOT, "build-release"))
@@ -156,13 +180,21 @@ def main():
     pc.need_tools(sys.argv[0], ["kamailio"] if any(t.startswith("kamailio") for t in targets) else [])
     if not os.path.exists(os.path.join(a.build, "tools/loadgen/sipfast-loadgen")):
         sys.exit(f"{sys.argv[0]}: {a.build}/tools/loadgen/sipfast-loadgen is not built")
-    results = [measure(t, a.build, a.seconds, a.p99_bound_us, a.start_rate, a.users) for t in targets]
+    results = [measure(t, a.build, a.seconds, a.p99_bound_us, a.start_rate, a.users) for t in targets if t != "floor"]
+    # The kernel floor (bench/udp_forwarder.cpp: the same datagrams moved and nothing else) at the
+    # rates sipfastd ran: issue 19's "total <= 1.5x the floor at the same rate".
+    rates = sorted({r["rate"] for t in results if t["target"].startswith("sipfastd") and not registrar(t["target"])
+                    for r in t["runs"]})
+    floor = measure("floor", a.build, a.seconds, a.p99_bound_us, a.start_rate, 0, rates) \
+        if "floor" in targets and rates else None
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, "w") as f:
         json.dump({"target_cpus": pc.TARGET_CPUS, "generator_cpus": "0", "workers": pc.WORKERS, "seconds": a.seconds,
-                   "p99_bound_us": a.p99_bound_us, "results": results}, f, indent=2)
+                   "p99_bound_us": a.p99_bound_us, "results": results, "floor": floor}, f, indent=2)
     print(f"target on CPUs {pc.TARGET_CPUS}, sipfast-loadgen on CPU 0, sipfastd workers {pc.WORKERS}\n")
     print(table(results))
+    if floor is not None:
+        print("\n" + floor_table(results, floor))
     if a.plot:
         subprocess.run(["/usr/bin/python3", os.path.join(pc.HERE, "plot.py"), "--out", os.path.dirname(a.out),
                         "--side-by-side", a.out])

@@ -22,7 +22,9 @@ summary summarize(const sip::message& m) {
     const bool req = m.is_request();
     const sip::via& v = m.top_via;
     std::string contact;
-    if (m.has_contact) contact = m.first_contact.star ? "*" : std::string(m.first_contact.addr.address.text);
+    const sip::contact* c = m.has_contact ? m.first_contact.get() : nullptr;
+    if (c != nullptr) contact = c->star ? "*" : std::string(c->addr.address.text);
+    const auto uri_of = [](const sip::party& p) { return p.get() ? std::string(p.get()->address.text) : std::string{}; };
     return {
         {"type", req ? "request" : m.is_response() ? "response" : "keepalive"},
         {"method", std::string(m.method_text)},
@@ -38,9 +40,9 @@ summary summarize(const sip::message& m) {
         {"call_id", std::string(m.call_id)},
         {"cseq", m.cseq.method_text.empty() ? std::string{}
                                             : std::to_string(m.cseq.number) + " " + std::string(m.cseq.method_text)},
-        {"from_uri", std::string(m.from.address.text)},
+        {"from_uri", uri_of(m.from)},
         {"from_tag", std::string(m.from.tag)},
-        {"to_uri", std::string(m.to.address.text)},
+        {"to_uri", uri_of(m.to)},
         {"to_tag", std::string(m.to.tag)},
         {"contact_uri", contact},
         {"max_forwards", number(m.has_max_forwards, m.max_forwards)},

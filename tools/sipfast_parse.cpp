@@ -90,7 +90,7 @@ int run_corpus(const options& opt) {
         std::string first;
         std::getline(ein, first);
         const bool want_error = first.rfind("error:", 0) == 0;
-        const sip::parse_result r = sip::parse(data, msg, slots);
+        const sip::parse_result r = sip::parse_strict(data, msg, slots);
         const std::string name = fs::relative(f, opt.corpus).string();
         if (r.ok()) {
             std::cout << (want_error ? "FAIL " : "ok   ") << name << "  " << brief(msg) << '\n';
@@ -144,7 +144,7 @@ int run(const options& opt) {
     unsigned count = 0;
     do {
         const std::string_view rest(data.data() + at, data.size() - at);
-        const sip::parse_result r = sip::parse(rest, msg, slots, po);
+        const sip::parse_result r = sip::parse_strict(rest, msg, slots, po);
         if (r.status == sip::parse_status::incomplete) {
             std::cerr << "sipfast-parse: " << name << ": line " << line_of(data, at)
                       << ": incomplete message at end of stream (" << rest.size() << " bytes)\n";

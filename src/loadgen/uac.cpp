@@ -212,8 +212,8 @@ bool uac::keep_dialog(std::uint32_t i, const sip::message& m) noexcept {
         rr[n++] = v;
         return true;
     });
-    const std::string_view target = m.has_contact && !m.first_contact.star ? m.first_contact.addr.address.text
-                                                                           : std::string_view{};
+    const sip::contact* contact = m.has_contact ? m.first_contact.get() : nullptr;
+    const std::string_view target = contact != nullptr && !contact->star ? contact->addr.address.text : std::string_view{};
     core::text_writer w(k.dialog);
     w.put(m.to.tag);
     const std::size_t tag_end = w.size();

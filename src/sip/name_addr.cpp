@@ -62,11 +62,20 @@ parse_error take_params(std::string_view s, std::size_t& i, name_addr& out, bool
     return parse_error::none;
 }
 
-template <class F>
-parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest, F&& on_param) noexcept {
+// Where the parts of one value lie, found without decoding them.
+struct shape {
+    std::size_t begin = 0;          // the value's first byte
+    std::string_view display_name;  // as written, quotes kept
+    std::string_view address;       // the URI's text
+    bool angle_brackets = false;
+    std::size_t after = 0;          // just past the address (and its '>')
+};
+
+// Splits s into display name and address: the part of the value every reader needs first.
+parse_error locate(std::string_view s, bool list, shape& out) noexcept {
     std::size_t i = detail::skip_ws(s, 0);
-    if (i == s.size() || (rest && s[i] == ',')) return parse_error::empty_value;
-    const std::size_t begin = i;
+    if (i == s.size() || (list && s[i] == ',')) return parse_error::empty_value;
+    out.begin = i;
 
     std::size_t laquot = npos;
     if (s[i] == '"') {
@@ -82,29 +91,38 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
         if (j < s.size() && s[j] == '<') {
             laquot = j;
             out.display_name = lex::trim(lex::slice(s, i, j - i));
-            for (char c : out.display_name)
-                if (!lex::is(c, lex::c_token) && !lex::is_ws(c)) return parse_error::invalid_display_name;
         }
     }
 
     if (laquot != npos) {
-        std::size_t raquot = laquot + 1;
-        raquot = lex::find_either(s, raquot, '>', '>');
+        const std::size_t raquot = lex::find_either(s, laquot + 1, '>', '>');
         if (raquot == s.size()) return parse_error::unterminated_angle;
         out.angle_brackets = true;
-        if (const parse_error e = detail::decode_uri(lex::trim(lex::slice(s, laquot + 1, raquot - laquot - 1)), out.address);
-            e != parse_error::none)
-            return e;
-        i = raquot + 1;
+        out.address = lex::trim(lex::slice(s, laquot + 1, raquot - laquot - 1));
+        out.after = raquot + 1;
     } else {
         // addr-spec: the URI ends at the first ';' (header params follow), ',' or whitespace.
         std::size_t j = i;
         while (j < s.size() && s[j] != ';' && s[j] != ',' && !lex::is_ws(s[j])) ++j;
-        if (const parse_error e = detail::decode_uri(lex::slice(s, i, j - i), out.address); e != parse_error::none) return e;
-        i = j;
+        out.address = lex::slice(s, i, j - i);
+        out.after = j;
     }
+    return parse_error::none;
+}
+
+template <class F>
+parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest, F&& on_param) noexcept {
+    shape sh;
+    if (const parse_error e = locate(s, rest != nullptr, sh); e != parse_error::none) return e;
+    if (sh.display_name.empty() || sh.display_name[0] != '"')
+        for (char c : sh.display_name)
+            if (!lex::is(c, lex::c_token) && !lex::is_ws(c)) return parse_error::invalid_display_name;
+    out.display_name = sh.display_name;
+    out.angle_brackets = sh.angle_brackets;
+    if (const parse_error e = detail::decode_uri(sh.address, out.address); e != parse_error::none) return e;
+    std::size_t i = sh.after;
     if (const parse_error e = take_params(s, i, out, rest != nullptr, on_param); e != parse_error::none) return e;
-    out.text = lex::trim(lex::slice(s, begin, i - begin));
+    out.text = lex::trim(lex::slice(s, sh.begin, i - sh.begin));
     return finish(s, i, rest);
 }
 
@@ -141,6 +159,38 @@ parse_error detail::decode_contact(std::string_view text, contact& out, std::str
         }
     });
     return e != parse_error::none ? e : bad;
+}
+
+parse_error find_tag(std::string_view value, std::string_view& tag) noexcept {
+    tag = {};
+    shape sh;
+    if (const parse_error e = locate(value, false, sh); e != parse_error::none) return e;
+    // The header parameters, read only as far as the tag: take_params' grammar without its checks.
+    std::size_t i = sh.after;
+    for (;;) {
+        i = lex::find_either(value, i, ';', '"');
+        if (i == value.size()) return parse_error::none;
+        if (value[i] == '"') {  // a quoted parameter value, whose ';' is not ours
+            const std::size_t q = lex::quoted_end_fast(value, i);
+            if (q == npos) return parse_error::unterminated_quote;
+            i = q + 1;
+            continue;
+        }
+        i = detail::skip_ws(value, i + 1);
+        const std::size_t name_end = lex::span<lex::c_token>(value, i);
+        const bool is_tag = lex::iequal_letters(lex::slice(value, i, name_end - i), "tag");
+        i = detail::skip_ws(value, name_end);
+        if (!is_tag || i == value.size() || value[i] != '=') continue;
+        i = detail::skip_ws(value, i + 1);
+        std::size_t end = lex::span<lex::c_gen_value>(value, i);
+        if (i < value.size() && value[i] == '"') {
+            const std::size_t q = lex::quoted_end_fast(value, i);
+            if (q == npos) return parse_error::unterminated_quote;
+            end = q + 1;
+        }
+        tag = lex::slice(value, i, end - i);
+        if (!tag.empty()) return parse_error::none;  // as take_params: the first tag with a value
+    }
 }
 
 } // namespace sipfast::sip

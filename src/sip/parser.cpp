@@ -117,17 +117,17 @@ parse_error decode_header(const header& h, message& msg, seen_set& seen) noexcep
         return parse_cseq(h.value, msg.cseq);
     case header_id::from:
         if (!once) return parse_error::duplicate_header;
-        return detail::decode_name_addr(h.value, msg.from, nullptr);
+        msg.from.text = h.value;
+        return find_tag(h.value, msg.from.tag);
     case header_id::to:
         if (!once) return parse_error::duplicate_header;
-        return detail::decode_name_addr(h.value, msg.to, nullptr);
+        msg.to.text = h.value;
+        return find_tag(h.value, msg.to.tag);
     case header_id::contact:
         if (msg.has_contact) return parse_error::none;
-        {
-            std::string_view rest;
-            msg.has_contact = true;
-            return detail::decode_contact(h.value, msg.first_contact, &rest);
-        }
+        msg.has_contact = true;
+        msg.first_contact.text = h.value;
+        return parse_error::none;
     case header_id::route:
         if (msg.has_route) return parse_error::none;
         {
@@ -287,6 +287,19 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         msg.body = std::string_view(buf + msg.header_bytes, len - msg.header_bytes);
         r.consumed = len;
     }
+    return r;
+}
+
+parse_result parse_strict(std::string_view buffer, message& msg, std::span<header> slots,
+                          const parse_options& options) noexcept {
+    const parse_result r = parse(buffer, msg, slots, options);
+    if (!r.ok() || (!msg.is_request() && !msg.is_response())) return r;
+    const auto fault = [&](const auto& value, header_id id) {
+        return fail(value.error(), static_cast<std::size_t>(value.text.data() - buffer.data()), id);
+    };
+    if (!msg.from.get()) return fault(msg.from, header_id::from);
+    if (!msg.to.get()) return fault(msg.to, header_id::to);
+    if (msg.has_contact && !msg.first_contact.get()) return fault(msg.first_contact, header_id::contact);
     return r;
 }
 

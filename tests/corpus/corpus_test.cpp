@@ -49,7 +49,7 @@ std::string outcome(const std::string& input, const sip::implementation* isa, bo
     sip::parse_options opt;
     opt.isa = isa;
     opt.stream = stream;
-    r = sip::parse(input, msg, slots, opt);
+    r = sip::parse_strict(input, msg, slots, opt);
     if (r.status == sip::parse_status::error) {
         const std::string_view h = sip::header_name(r.header);
         return "error: " + std::string(sip::to_string(r.error)) + "\nheader: " +

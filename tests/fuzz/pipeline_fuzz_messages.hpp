@@ -291,8 +291,8 @@ inline message_text caller_follow_up(FuzzedDataProvider& in, std::string_view an
         return m;
     }
     const std::string target =
-        r.msg.has_contact && !r.msg.first_contact.star ? std::string(r.msg.first_contact.addr.address.text)
-                                                      : std::string(r.msg.to.address.text);
+        r.msg.has_contact && !r.msg.first_contact.get()->star ? std::string(r.msg.first_contact.get()->addr.address.text)
+                                                      : std::string(r.msg.to.get()->address.text);
     const std::uint32_t n = r.msg.cseq.number;
     const bool success = r.msg.status_code >= 200 && r.msg.status_code < 300;
     const std::string_view what = one_of<std::string_view>(in, {"ACK", "ACK", "BYE", "BYE", "CANCEL", "INFO", "INVITE", "UPDATE"});
@@ -304,7 +304,7 @@ inline message_text caller_follow_up(FuzzedDataProvider& in, std::string_view an
         m.add("Via", "SIP/2.0/UDP " + host_port(caller) + ";branch=z9hG4bKd" + std::to_string(in.ConsumeIntegral<std::uint8_t>()) +
                          ";rport");
     }
-    m.start = std::string(what) + " " + (same_transaction ? std::string(r.msg.to.address.text) : target) + " SIP/2.0";
+    m.start = std::string(what) + " " + (same_transaction ? std::string(r.msg.to.get()->address.text) : target) + " SIP/2.0";
     m.add("Max-Forwards", "70");
     if (!same_transaction) {
         // The route set is the Record-Route in reverse order (RFC 3261 §12.1.2).
@@ -348,12 +348,12 @@ inline bool credentials_for(FuzzedDataProvider& in, std::string_view answer, con
     auth::algorithm alg = alg_text == "SHA-256" ? auth::algorithm::sha256 : auth::algorithm::md5;
     if (in.ConsumeIntegralInRange<int>(0, 7) == 7) alg = alg == auth::algorithm::md5 ? auth::algorithm::sha256 : auth::algorithm::md5;
     const std::string_view method = r.msg.cseq.method_text.empty() ? std::string_view("REGISTER") : r.msg.cseq.method_text;
-    const std::string user = std::string(r.msg.from.address.user);
+    const std::string user = std::string(r.msg.from.get()->address.user);
     const std::string_view name = one_of<std::string_view>(in, {user, user, user, "bob", "alice", "mallory"});
     const std::string_view password = name == "bob" ? "secret" : name == "alice" ? "wonder" : "guess";
     const std::string_view typed = in.ConsumeIntegralInRange<int>(0, 7) == 7 ? std::string_view("wrong") : password;
-    const std::string uri = method == "REGISTER" ? "sip:" + std::string(r.msg.to.address.host)
-                                                 : std::string(r.msg.to.address.text);
+    const std::string uri = method == "REGISTER" ? "sip:" + std::string(r.msg.to.get()->address.host)
+                                                 : std::string(r.msg.to.get()->address.text);
     const std::string nc = one_of<std::string>(in, {"00000001", "00000001", "00000002", "0000000g"});
     const bool qop = in.ConsumeIntegralInRange<int>(0, 3) != 3;
     auth::credentials c;

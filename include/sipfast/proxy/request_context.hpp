@@ -104,6 +104,21 @@ struct request_context {
         if (e != sip::edit_error::none) err = e;
     }
     [[nodiscard]] bool in_dialog() const noexcept { return !m.to.tag.empty(); }
+
+    /// From, To or the first Contact (`which`) decoded, or nullptr with `refusal` set to the answer
+    /// naming its fault. The parser leaves them to first use (sip::on_demand), so a stage that
+    /// reads one answers for it; a request no stage reads them for is forwarded with them as they
+    /// came (RFC 3261 §16.3 step 1).
+    template <class T>
+    [[nodiscard]] const T* decoded(const sip::on_demand<T>& v, sip::header_id which, verdict& refusal) noexcept {
+        const T* d = v.get();
+        if (d == nullptr) refusal = refuse(v.error(), which);
+        return d;
+    }
+    /// The answer to a request whose header `which` is malformed.
+    [[nodiscard]] verdict refuse(sip::parse_error e, sip::header_id which) noexcept;
+
+    std::array<char, 96> reason_room;  ///< a refusal's reason phrase, written by refuse()
 };
 
 } // namespace sipfast::proxy

@@ -10,6 +10,7 @@
 #include "sipfast/sip/header_id.hpp"
 #include "sipfast/sip/method.hpp"
 #include "sipfast/sip/name_addr.hpp"
+#include "sipfast/sip/on_demand.hpp"
 #include "sipfast/sip/uri.hpp"
 #include "sipfast/sip/via.hpp"
 
@@ -32,8 +33,9 @@ enum class message_kind : std::uint8_t {
 };
 
 /// A parsed message. Every view points into the caller's buffer, which must outlive it; `headers`
-/// points into the caller's slots. Decoded fields are those the proxy reads on every message; the
-/// rest are indexed in `headers` and decoded on demand with the same functions (parse_via, ...).
+/// points into the caller's slots. Decoded fields are those the proxy reads on every message; From,
+/// To and the first Contact are decoded on first use (on_demand), the rest are indexed in `headers`
+/// and decoded on demand with the same functions (parse_via, ...).
 struct message {
     message_kind kind = message_kind::none;
 
@@ -52,10 +54,10 @@ struct message {
     via top_via;                ///< first value of the first Via
     std::string_view call_id;
     sip::cseq cseq;
-    name_addr from;
-    name_addr to;
+    party from;                 ///< tag found; address on first use (from.get())
+    party to;
     bool has_contact = false;
-    contact first_contact;      ///< first value of the first Contact
+    on_demand<contact> first_contact;  ///< first value of the first Contact, on first use
     bool has_route = false;
     name_addr top_route;        ///< first value of the first Route
     bool has_max_forwards = false;

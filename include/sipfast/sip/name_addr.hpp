@@ -27,6 +27,11 @@ struct name_addr {
 [[nodiscard]] parse_error parse_name_addr(std::string_view text, name_addr& out,
                                           std::string_view* rest = nullptr) noexcept;
 
+/// Finds the tag parameter of a From or To value without decoding its address, checking only what
+/// finding it needs: a display name's quotes closed, the address's angle brackets closed. On every
+/// value parse_name_addr accepts, agrees with parse_name_addr's tag.
+[[nodiscard]] parse_error find_tag(std::string_view value, std::string_view& tag) noexcept;
+
 /// One Contact value: a name_addr, or "*" (RFC 3261 §20.10), with expires and q decoded.
 struct contact {
     name_addr addr;

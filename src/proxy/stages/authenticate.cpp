@@ -95,8 +95,10 @@ verdict aka_challenge(const request_context& ctx, const auth_host& host, std::st
     return challenged(ctx, w, www);
 }
 
-/// Whether this request must prove who sent it, and as what: the address-of-record's URI.
-const sip::uri* who_must_prove(const request_context& ctx, const auth_config& a, const challenge_kind*& kind) noexcept {
+/// Whether this request must prove who sent it, and as what: the address-of-record's URI. Null
+/// with `refusal` answered when the header naming it is malformed.
+const sip::uri* who_must_prove(request_context& ctx, const auth_config& a, const challenge_kind*& kind,
+                               verdict& refusal) noexcept {
     const sip::message& m = ctx.m;
     if (m.method == sip::method::ack || m.method == sip::method::cancel) return nullptr;
     if (ctx.emergency) return nullptr;  // TS 24.229 §5.2.10: an emergency call is never challenged
@@ -105,12 +107,14 @@ const sip::uri* who_must_prove(const request_context& ctx, const auth_config& a,
     if (m.method == sip::method::register_) {
         if (!is_register_for_us(ctx)) return nullptr;
         kind = &www;
-        return &m.to.address;
+        const sip::name_addr* to = ctx.decoded(m.to, sip::header_id::to, refusal);
+        return to != nullptr ? &to->address : nullptr;
     }
-    if (a.mode != auth_mode::all || ctx.in_dialog() || our_domain(ctx.local.config(), m.from.address.host).empty())
-        return nullptr;
+    if (a.mode != auth_mode::all || ctx.in_dialog()) return nullptr;
+    const sip::name_addr* from = ctx.decoded(m.from, sip::header_id::from, refusal);
+    if (from == nullptr || our_domain(ctx.local.config(), from->address.host).empty()) return nullptr;
     kind = &proxy;
-    return &m.from.address;
+    return &from->address;
 }
 
 /// What a proved request becomes: our credentials are not forwarded, and our own 2xx carries
@@ -204,8 +208,9 @@ verdict authenticate(request_context& ctx, const auth_host& host) noexcept {
     const auth_config& a = ctx.local.config().auth;
     if (a.mode == auth_mode::none || (!a.users && !a.subscribers) || host.nonces == nullptr) return verdict::next();
     const challenge_kind* kind = nullptr;
-    const sip::uri* aor = who_must_prove(ctx, a, kind);
-    if (aor == nullptr) return verdict::next();
+    verdict refusal;
+    const sip::uri* aor = who_must_prove(ctx, a, kind, refusal);
+    if (aor == nullptr) return refusal;
     const std::string_view realm = our_domain(ctx.local.config(), aor->host);
     if (realm.empty()) return verdict::next();  // not a user of ours: the registrar answers 404
     if (kind == &www) {

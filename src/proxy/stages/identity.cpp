@@ -56,8 +56,10 @@ bool registered_from_here(const request_context& ctx, const registrar::location_
 std::string_view registered_identity(request_context& ctx, const registrar::location_store& bindings,
                                      std::uint64_t now_ns) noexcept {
     const sip::message& m = ctx.m;
+    const sip::name_addr* from_value = m.from.get();  // a malformed From asserts nothing
     core::text<256> from_key;
-    if (!aor_key_of(ctx, m.from.address, from_key) || !registered_from_here(ctx, bindings, now_ns, from_key.view()))
+    if (from_value == nullptr || !aor_key_of(ctx, from_value->address, from_key) ||
+        !registered_from_here(ctx, bindings, now_ns, from_key.view()))
         return {};
     if (const sip::header* ppi = m.find(sip::header_id::p_preferred_identity)) {
         sip::name_addr preferred;
@@ -66,7 +68,7 @@ std::string_view registered_identity(request_context& ctx, const registrar::loca
             aor_key_of(ctx, preferred.address, key) && key.view() == from_key.view())
             return ctx.editor.keep({"P-Asserted-Identity: <", preferred.address.text, ">\r\n"}, ctx.err);
     }
-    const sip::uri& from = m.from.address;
+    const sip::uri& from = from_value->address;
     if (from.scheme == sip::uri_scheme::tel) return ctx.editor.keep({"P-Asserted-Identity: <tel:", from.user, ">\r\n"}, ctx.err);
     return ctx.editor.keep({"P-Asserted-Identity: <sip:", from.user, "@", from.host, ">\r\n"}, ctx.err);
 }
@@ -78,11 +80,12 @@ verdict assert_identity(request_context& ctx, const registrar::location_store* b
     const sip::message& m = ctx.m;
     const bool from_trusted = policy.peer_of(ctx.in.source) != nullptr;
     const bool to_trusted = policy.peer_of(ctx.destination) != nullptr;
-    // The digest proved the From's user of this domain (authenticate refuses another username).
-    const sip::uri& aor = m.from.address;
+    // The digest proved the From's user of this domain (authenticate refuses another username, and
+    // decoded the From to compare).
+    const sip::name_addr* proved = ctx.authenticated_user.empty() ? nullptr : m.from.get();
     std::string_view line;
-    if (to_trusted && !ctx.authenticated_user.empty())
-        line = ctx.editor.keep({"P-Asserted-Identity: <sip:", aor.user, "@", aor.host, ">\r\n"}, ctx.err);
+    if (to_trusted && proved != nullptr)
+        line = ctx.editor.keep({"P-Asserted-Identity: <sip:", proved->address.user, "@", proved->address.host, ">\r\n"}, ctx.err);
     else if (to_trusted && !from_trusted && bindings != nullptr && !ctx.in_dialog())
         line = registered_identity(ctx, *bindings, now_ns);
     const bool asserting = !line.empty();

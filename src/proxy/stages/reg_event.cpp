@@ -54,8 +54,9 @@ bool may_watch(const request_context& ctx, std::string_view aor, const registrar
     if (a.mode == auth_mode::none || !a.users) return true;
     if (ctx.local.config().vouches_for(ctx.in.source)) return true;
     if (!ctx.authenticated_user.empty()) {
+        const sip::name_addr* from_value = ctx.m.from.get();  // decoded when the digest was checked
         core::text<256> from;
-        if (aor_key_of(ctx, ctx.m.from.address, from) && from.view() == aor) return true;
+        if (from_value != nullptr && aor_key_of(ctx, from_value->address, from) && from.view() == aor) return true;
     }
     if (ctx.m.has(sip::header_id::record_route) || !bindings) return false;
     for (const registrar::binding& b : *bindings)
@@ -96,6 +97,8 @@ verdict serve_reg_subscribe(request_context& ctx, reg_event_host& host) noexcept
     const std::string_view package = event_package(m);
     const bool reg = sip::iequals(package, "reg");
     registrar::reg_subscription* known = nullptr;
+    verdict refusal;
+    const sip::name_addr* to = nullptr;  // decoded once the SUBSCRIBE is known to be ours to serve
     if (ctx.in_dialog()) {
         try {
             known = host.subscriptions->find(m.call_id, m.from.tag);
@@ -110,7 +113,8 @@ verdict serve_reg_subscribe(request_context& ctx, reg_event_host& host) noexcept
         }
         if (!reg) return verdict::answer(489, "Bad Event", "Allow-Events: reg\r\n");
     } else {
-        const sip::uri& target = ctx.ruri_is_us ? m.to.address : ctx.target;
+        if (ctx.ruri_is_us && (to = ctx.decoded(m.to, sip::header_id::to, refusal)) == nullptr) return refusal;
+        const sip::uri& target = ctx.ruri_is_us ? to->address : ctx.target;
         if (!ctx.local.is_our_domain(target.host, target.port, target.has_port) && !is_alias(ctx, target)) {
             return ctx.ruri_is_us ? verdict::answer(404, "Not Found") : verdict::next();
         }
@@ -122,7 +126,11 @@ verdict serve_reg_subscribe(request_context& ctx, reg_event_host& host) noexcept
     if (const verdict v = refuse_unsupported(ctx, sip::header_id::require, {}); !v.go_on()) return v;
     if (!accepts_reginfo(m)) return verdict::answer(406, "Not Acceptable", "Accept: application/reginfo+xml\r\n");
 
-    const sip::uri& watched = known != nullptr ? m.to.address : ctx.ruri_is_us ? m.to.address : ctx.target;
+    if (to == nullptr && (to = ctx.decoded(m.to, sip::header_id::to, refusal)) == nullptr) return refusal;
+    const sip::contact* contact = nullptr;
+    if (m.has_contact && (contact = ctx.decoded(m.first_contact, sip::header_id::contact, refusal)) == nullptr)
+        return refusal;
+    const sip::uri& watched = known != nullptr || ctx.ruri_is_us ? to->address : ctx.target;
     core::text<256> aor;
     if (known != nullptr) aor.put(known->aor);
     else if (!aor_key_of(ctx, watched, aor)) return verdict::answer(404, "Not Found");
@@ -139,17 +147,15 @@ verdict serve_reg_subscribe(request_context& ctx, reg_event_host& host) noexcept
         // The identity as the subscriber named it: its To when that is the same one (the usual
         // case: To is the resource, without the Request-URI's port), else the Request-URI.
         core::text<256> to_key;
-        r.identity = aor_key_of(ctx, m.to.address, to_key) && to_key.view() == aor.view() ? m.to.address.text : watched.text;
+        r.identity = aor_key_of(ctx, to->address, to_key) && to_key.view() == aor.view() ? to->address.text : watched.text;
         r.call_id = m.call_id;
         r.from_tag = m.from.tag;
         r.to_tag = m.to.tag;
         const answer_tag local_tag(m.call_id);
         r.local_tag = local_tag.view();
-        const sip::header* to = m.find(sip::header_id::to);
-        const sip::header* from = m.find(sip::header_id::from);
-        r.local_uri = to != nullptr ? to->value : std::string_view{};
-        r.remote_uri = from != nullptr ? from->value : std::string_view{};
-        r.remote_target = m.has_contact ? m.first_contact.addr.address.text : std::string_view{};
+        r.local_uri = m.to.text;
+        r.remote_uri = m.from.text;
+        r.remote_target = contact != nullptr ? contact->addr.address.text : std::string_view{};
         m.for_each_value(sip::header_id::record_route, [&](std::string_view v) {
             r.route_set.emplace_back(v);
             return true;

@@ -53,7 +53,10 @@ verdict serve_register(request_context& ctx, const registrar_host& host) noexcep
     if (const verdict v = refuse_unsupported(ctx, sip::header_id::require, {"path"}); !v.go_on()) return v;
 
     // §10.3 step 5: the To URI is the address-of-record; it must be a user of a domain we serve.
-    const sip::uri& to = ctx.m.to.address;
+    verdict refusal;
+    const sip::name_addr* to_value = ctx.decoded(ctx.m.to, sip::header_id::to, refusal);
+    if (to_value == nullptr) return refusal;
+    const sip::uri& to = to_value->address;
     core::text<256> aor;
     if (!registrar::write_aor(to, aor) || !ctx.local.is_our_domain(to.host, to.port, to.has_port))
         return verdict::answer(404, "Not Found");

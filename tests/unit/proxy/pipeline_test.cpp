@@ -238,6 +238,19 @@ struct refusal {
     int status;
 };
 
+// RFC 3261 §16.3 step 1: what the proxy does not use need not be well-formed, and is forwarded as
+// it came. From and To are decoded only when a stage reads them (registrar, authentication).
+TEST(Pipeline, AFromAndContactItNeverReadsAreForwardedAsTheyCame) {
+    std::string text = invite("sip:bob@example.com");
+    text.replace(text.find("From: Alice <sip:alice@example.com>;tag=a1"), 42, "From: Alice <sip:alice@>;tag=a1");
+    text.replace(text.find("Contact: <sip:alice@198.18.0.9:5070>"), 36, "Contact: <sip:alice@198.18.0.9:99999>");
+    fixture f;
+    ASSERT_EQ(f.feed(text, f.uac), 1u);
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.20:5062"));
+    EXPECT_NE(f.sent().find("\r\nFrom: Alice <sip:alice@>;tag=a1\r\n"), std::string::npos) << f.sent();
+    EXPECT_NE(f.sent().find("\r\nContact: <sip:alice@198.18.0.9:99999>\r\n"), std::string::npos) << f.sent();
+}
+
 TEST(Pipeline, RefusesWithTheRightStatus) {
     std::string mf0 = invite("sip:bob@example.com");
     mf0.replace(mf0.find("Max-Forwards: 70"), 16, "Max-Forwards: 0");

@@ -77,7 +77,7 @@ TEST(TopologyAllocations, AHiddenCallAllocatesNothing) {
         const std::string ok = d.sent_to(uac);
         ASSERT_EQ(parsed(ok).msg.status_code, 200) << call;
         const parsed okp(ok);
-        const std::string contact(okp.msg.first_contact.addr.address.text);
+        const std::string contact(okp.msg.first_contact.get()->addr.address.text);
         const std::string route = "Route: " + first(okp.msg, sip::header_id::record_route) + "\n";
         d.feed(test::request_text({.method = "ACK", .ruri = contact, .via = "SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKa" + id,
                                    .to_tag = "b1", .extra = route, .call_id = id}),

@@ -134,9 +134,9 @@ TEST(TopologyHiding, TheInsideSeesOurViaRecordRouteAndContactAlone) {
     EXPECT_TRUE(rr[0].starts_with("<sip:198.18.0.1:5060;lr;sfd=")) << rr[0];
     EXPECT_NE(rr[0].find(";sfr="), std::string::npos) << "pa's Record-Route, sealed";
     ASSERT_TRUE(inv.msg.has_contact);
-    EXPECT_EQ(inv.msg.first_contact.addr.address.host, "198.18.0.1");
-    EXPECT_TRUE(inv.msg.first_contact.addr.address.user.starts_with("sfc."));
-    EXPECT_TRUE(inv.msg.first_contact.addr.params.has("+sip.instance"));  // the header's parameters stay
+    EXPECT_EQ(inv.msg.first_contact.get()->addr.address.host, "198.18.0.1");
+    EXPECT_TRUE(inv.msg.first_contact.get()->addr.address.user.starts_with("sfc."));
+    EXPECT_TRUE(inv.msg.first_contact.get()->addr.params.has("+sip.instance"));  // the header's parameters stay
     EXPECT_EQ(inv.msg.request_uri_text, "sip:bob@198.18.0.20:5062");       // where it goes is no secret to bob
     expect_none_of(std::string(c.invite_at_pb.substr(c.invite_at_pb.find('\n'))), inside_hosts, "the INVITE's headers");
     expect_none_of(c.invite_at_pb, outside_hosts, "the INVITE to the inside");
@@ -158,8 +158,8 @@ TEST(TopologyHiding, TheOutsideGetsItsViasBackExactlyAndOurRouteAndContact) {
     EXPECT_TRUE(rr[0].starts_with("<sip:198.18.0.1:5060;lr;sfd=")) << rr[0];
     EXPECT_NE(rr[0].find(";sfr="), std::string::npos);
     EXPECT_EQ(rr[1], "<sip:198.18.0.50;lr>");
-    EXPECT_EQ(ok.msg.first_contact.addr.address.host, "198.18.0.1");
-    EXPECT_TRUE(ok.msg.first_contact.addr.address.user.starts_with("sfc."));
+    EXPECT_EQ(ok.msg.first_contact.get()->addr.address.host, "198.18.0.1");
+    EXPECT_TRUE(ok.msg.first_contact.get()->addr.address.user.starts_with("sfc."));
     expect_none_of(c.ok_at_pa, inside_hosts, "the 200 to the outside");
     // Without hiding the inside shows (the test would prove nothing otherwise).
     EXPECT_NE(p.ok_at_pa.find("198.18.0.30"), std::string::npos);
@@ -170,7 +170,7 @@ TEST(TopologyHiding, ACallCompletesBothWays) {
     topo_fixture f;
     const call c = set_up(f);
     const parsed ok(c.ok_at_pa);
-    const std::string bob_contact(ok.msg.first_contact.addr.address.text);  // ours, standing for bob
+    const std::string bob_contact(ok.msg.first_contact.get()->addr.address.text);  // ours, standing for bob
     const std::string our_rr_for_alice = test::values(ok.msg, sip::header_id::record_route)[0];
 
     // alice's ACK, through pa (her route set: pa, us): to bob through pb, the real contact restored.
@@ -194,7 +194,7 @@ TEST(TopologyHiding, ACallCompletesBothWays) {
 
     // bob hangs up, through pb (his route set: pb, us): to alice through pa.
     const parsed inv(c.invite_at_pb);
-    const std::string alice_contact(inv.msg.first_contact.addr.address.text);  // ours, standing for alice
+    const std::string alice_contact(inv.msg.first_contact.get()->addr.address.text);  // ours, standing for alice
     const std::string our_rr_for_bob = test::values(inv.msg, sip::header_id::record_route)[0];
     const std::string bye = crlf("BYE " + alice_contact + " SIP/2.0\n"
                                  "Via: SIP/2.0/UDP 198.18.0.30:5060;branch=z9hG4bKpb2\n"
@@ -229,7 +229,7 @@ TEST(TopologyHiding, TheCallerHangsUpThroughTheInsideRouteSet) {
     topo_fixture f;
     const call c = set_up(f);
     const parsed ok(c.ok_at_pa);
-    const std::string bye = crlf("BYE " + std::string(ok.msg.first_contact.addr.address.text) + " SIP/2.0\n"
+    const std::string bye = crlf("BYE " + std::string(ok.msg.first_contact.get()->addr.address.text) + " SIP/2.0\n"
                                  "Via: SIP/2.0/UDP 198.18.0.50:5060;branch=z9hG4bKpa3\n"
                                  "Via: SIP/2.0/UDP 198.18.0.9:5070;branch=z9hG4bKbye2;rport\n"
                                  "Max-Forwards: 69\n"
@@ -259,7 +259,7 @@ TEST(TopologyHiding, AnAckReusingTheInvitesBranchStillGoesOn) {
     topo_fixture f;
     const call c = set_up(f);
     const parsed ok(c.ok_at_pa);
-    const std::string ack = crlf("ACK " + std::string(ok.msg.first_contact.addr.address.text) + " SIP/2.0\n"
+    const std::string ack = crlf("ACK " + std::string(ok.msg.first_contact.get()->addr.address.text) + " SIP/2.0\n"
                                  "Via: SIP/2.0/UDP 198.18.0.50:5060;branch=z9hG4bKpa1;rport\n"
                                  "Max-Forwards: 69\n"
                                  "Route: " + test::values(ok.msg, sip::header_id::record_route)[0] + "\n"
@@ -276,7 +276,7 @@ TEST(TopologyHiding, AForgedSealedRouteIsRefused) {
     std::string rr = test::values(ok.msg, sip::header_id::record_route)[0];
     const std::size_t at = rr.find(";sfr=") + 6;
     rr[at] = rr[at] == 'A' ? 'B' : 'A';
-    const std::string bye = crlf("BYE " + std::string(ok.msg.first_contact.addr.address.text) + " SIP/2.0\n"
+    const std::string bye = crlf("BYE " + std::string(ok.msg.first_contact.get()->addr.address.text) + " SIP/2.0\n"
                                  "Via: SIP/2.0/UDP 198.18.0.50:5060;branch=z9hG4bKpa4\n"
                                  "Max-Forwards: 69\nRoute: " + rr + "\n"
                                  "From: Alice <sip:alice@example.com>;tag=a1\nTo: Bob <sip:bob@example.com>;tag=b1\n"
@@ -390,7 +390,7 @@ TEST(TopologyHiding, ATcpCallerAndAUdpCalleeEachGetOurSideFacingThem) {
     ASSERT_EQ(rr.size(), 2u);
     EXPECT_TRUE(rr[0].starts_with("<sip:198.18.0.1:5060;lr;sfd=")) << rr[0];
     EXPECT_TRUE(rr[1].starts_with("<sip:198.18.0.1:5060;transport=tcp;lr;sfd=")) << rr[1];
-    EXPECT_EQ(i.msg.first_contact.addr.address.params.find("transport").name, "");  // bob reaches us over UDP
+    EXPECT_EQ(i.msg.first_contact.get()->addr.address.params.find("transport").name, "");  // bob reaches us over UDP
     expect_none_of(inv, outside_hosts, "the INVITE to the inside");
 
     const std::string extra = "Record-Route: " + rr[0] + ", " + rr[1] + "\nContact: <sip:bob@198.18.0.20:5062>\n";
@@ -399,12 +399,12 @@ TEST(TopologyHiding, ATcpCallerAndAUdpCalleeEachGetOurSideFacingThem) {
     EXPECT_EQ(f.out[0].destination, ue);
     const std::string ok = f.sent(0);
     EXPECT_EQ(via_values(ok), (std::vector<std::string>{"SIP/2.0/TCP 198.18.0.9:5060;branch=z9hG4bKt1;received=198.18.0.9;rport=40123"}));
-    EXPECT_EQ(parsed(ok).msg.first_contact.addr.address.params.find("transport").value, "tcp");
+    EXPECT_EQ(parsed(ok).msg.first_contact.get()->addr.address.params.find("transport").value, "tcp");
     EXPECT_EQ(test::values(parsed(ok).msg, sip::header_id::record_route).size(), 2u);
     expect_none_of(ok, inside_hosts, "the 200 to the outside");
 
     // bob hangs up along both of our Routes, to the caller's Contact of ours: it leaves by TCP.
-    const std::string bye = crlf("BYE " + std::string(i.msg.first_contact.addr.address.text) + " SIP/2.0\n"
+    const std::string bye = crlf("BYE " + std::string(i.msg.first_contact.get()->addr.address.text) + " SIP/2.0\n"
                                  "Via: SIP/2.0/UDP 198.18.0.20:5062;branch=z9hG4bKb9\n"
                                  "Max-Forwards: 70\nRoute: " + rr[0] + ", " + rr[1] + "\n"
                                  "From: <sip:bob@example.com>;tag=b1\nTo: <sip:alice@example.com>;tag=a1\n"

@@ -78,3 +78,45 @@ TEST(ContactParse, StarExpiresAndQ) {
 
 } // namespace
 } // namespace sipfast::sip
+
+namespace sipfast::sip {
+namespace {
+
+// find_tag reads what the transaction and dialog layers key on without decoding the address: on
+// every value parse_name_addr accepts, it finds the same tag.
+TEST(FindTag, AgreesWithTheFullDecodeOnEveryShape) {
+    const char* values[] = {
+        R"("Bob \"the\" <Builder>;tag=no" <sip:bob@biloxi.com;tag=no>;tag=a6c85cf)",
+        "Bob Smith<sip:bob@biloxi.com> ;TAG = 77",
+        "sip:alice@atlanta.com;tag=1928301774",
+        "sip:alice@atlanta.com ;tag=19",
+        R"(<sip:a@h>;x="q;tag=no";tag=yes)",
+        "<sip:a@h>;tagx=no;tag",
+        "<sip:a@h>;tag;tag=second",
+        R"(<sip:a@h>;tag="quoted")",
+        "<tel:+1-201-555-0123>",
+        "<sip:a@h>;xtag=no",
+    };
+    for (const char* v : values) {
+        name_addr full;
+        ASSERT_EQ(parse_name_addr(v, full), parse_error::none) << v;
+        std::string_view tag = "stale";
+        EXPECT_EQ(find_tag(v, tag), parse_error::none) << v;
+        EXPECT_EQ(tag, full.tag) << v;
+    }
+}
+
+TEST(FindTag, RefusesWhatHidesTheTag) {
+    std::string_view tag;
+    EXPECT_EQ(find_tag(R"("Alice <sip:a@h>;tag=1)", tag), parse_error::unterminated_quote);
+    EXPECT_EQ(find_tag("<sip:a@h;tag=1", tag), parse_error::unterminated_angle);
+    EXPECT_EQ(find_tag(R"("Alice" sip:a@h;tag=1)", tag), parse_error::invalid_display_name);
+    EXPECT_EQ(find_tag(R"(<sip:a@h>;x="open;tag=1)", tag), parse_error::unterminated_quote);
+    EXPECT_EQ(find_tag("", tag), parse_error::empty_value);
+    // What it need not read is left to the full decode.
+    EXPECT_EQ(find_tag("<sip:a@>;tag=1", tag), parse_error::none);
+    EXPECT_EQ(tag, "1");
+}
+
+} // namespace
+} // namespace sipfast::sip

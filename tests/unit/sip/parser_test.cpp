@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <random>
 #include <string>
@@ -47,13 +48,13 @@ TEST(Parse, DecodesTheHeadersEveryMessageNeeds) {
     EXPECT_EQ(m.top_via.branch, "z9hG4bK776asdhds");
     EXPECT_EQ(m.top_via.rport, rport_state::empty);
     EXPECT_EQ(m.max_forwards, 70u);
-    EXPECT_EQ(m.to.address.text, "sip:bob@biloxi.com");
+    EXPECT_EQ(m.to.get()->address.text, "sip:bob@biloxi.com");
     EXPECT_EQ(m.from.tag, "1928301774");
-    EXPECT_EQ(m.from.display_name, "\"Alice\"");
+    EXPECT_EQ(m.from.get()->display_name, "\"Alice\"");
     EXPECT_EQ(m.call_id, "a84b4c76e66710@pc33.atlanta.com");
     EXPECT_EQ(m.cseq.number, 314159u);
     EXPECT_EQ(m.cseq.method, method::invite);
-    EXPECT_EQ(m.first_contact.addr.address.host, "pc33.atlanta.com");
+    EXPECT_EQ(m.first_contact.get()->addr.address.host, "pc33.atlanta.com");
     EXPECT_EQ(m.top_route.address.text, "sip:p1.example.com;lr");
     EXPECT_EQ(m.content_type, "application/sdp");
     EXPECT_EQ(m.content_length, 5u);
@@ -140,7 +141,7 @@ TEST(Parse, ValuesSplitAtCommasOutsideQuotesAndAnglesAcrossHeaders) {
     });
     EXPECT_EQ(vias, (std::vector<std::string>{"p1.example.com", "p2.example.com", "ua.example.com"}));
     EXPECT_EQ(p.msg.top_via.host, "p1.example.com");
-    EXPECT_EQ(p.msg.from.display_name, "\"Smith, John\"");
+    EXPECT_EQ(p.msg.from.get()->display_name, "\"Smith, John\"");
     std::vector<std::string> contacts;
     p.msg.for_each_value(header_id::contact, [&](std::string_view v) {
         contacts.emplace_back(v);
@@ -173,7 +174,7 @@ TEST(Parse, Ipv6EverywhereAndEscapedRequestUri) {
     EXPECT_EQ(p.msg.top_via.host, "[2001:db8::9]");
     EXPECT_EQ(p.msg.top_via.port, 5070);
     EXPECT_EQ(p.msg.top_via.received, "[2001:db8::99]");
-    EXPECT_EQ(p.msg.first_contact.expires, 600u);
+    EXPECT_EQ(p.msg.first_contact.get()->expires, 600u);
 }
 
 TEST(Parse, UnknownMethodsAndExtensionHeaders) {
@@ -330,9 +331,40 @@ TEST(Parse, QuotedPairsMayEscapeControlCharacters) {
         opt.isa = isa;
         parsed p(m, opt);
         ASSERT_TRUE(p.result.ok()) << isa->name << ": " << to_string(p.result.error);
-        EXPECT_EQ(p.msg.from.display_name, "\"Al\\\x01ice \\\x7f\"") << isa->name;
-        EXPECT_EQ(p.msg.from.address.text, "sip:a@h") << isa->name;
+        EXPECT_EQ(p.msg.from.get()->display_name, "\"Al\\\x01ice \\\x7f\"") << isa->name;
+        EXPECT_EQ(p.msg.from.get()->address.text, "sip:a@h") << isa->name;
     }
+}
+
+// From, To and Contact are decoded on first use: parse finds the tags; a URI that does not decode
+// is the fault of whoever reads it, and parse_strict (sipfast-parse) reads them all.
+TEST(Parse, FromToAndContactAreDecodedOnFirstUse) {
+    std::string text = invite;
+    text.replace(text.find("<sip:alice@atlanta.com>"), 23, "<sip:alice@>");
+    text.replace(text.find("Contact: <sip:alice@pc33.atlanta.com>"), 37, "Contact: <sip:alice@pc33.atlanta.com:99999>");
+    parsed p(text);
+    ASSERT_TRUE(p.result.ok()) << to_string(p.result.error);
+    EXPECT_EQ(p.msg.from.tag, "1928301774");
+    EXPECT_EQ(p.msg.from.text, "\"Alice\" <sip:alice@>;tag=1928301774");
+    EXPECT_EQ(p.msg.from.get(), nullptr);
+    EXPECT_EQ(p.msg.from.error(), parse_error::invalid_host);
+    ASSERT_NE(p.msg.to.get(), nullptr);
+    EXPECT_EQ(p.msg.to.get()->address.host, "biloxi.com");
+    EXPECT_EQ(p.msg.to.get(), p.msg.to.get());  // decoded once, kept
+    ASSERT_TRUE(p.msg.has_contact);
+    EXPECT_EQ(p.msg.first_contact.get(), nullptr);
+
+    std::vector<header> slots(default_header_slots);
+    message m;
+    const parse_result strict = parse_strict(text, m, slots);
+    EXPECT_EQ(strict.error, parse_error::invalid_host);
+    EXPECT_EQ(strict.header, header_id::from);
+    EXPECT_EQ(strict.offset, text.find("\"Alice\""));
+    std::array<char, 96> reason{};
+    EXPECT_EQ(format_reason(strict, reason), "Invalid From header: malformed host");
+    text.replace(text.find("<sip:alice@>"), 12, "<sip:alice@atlanta.com>");
+    EXPECT_EQ(parse_strict(text, m, slots).header, header_id::contact);
+    EXPECT_EQ(parse_strict(invite, m, slots).status, parse_status::complete);
 }
 
 TEST(ParseMalformed, TooManyHeadersForTheSlots) {

@@ -185,6 +185,19 @@ TEST_F(auth_fixture, TrustedPeersAndOtherRequestsAreNotChallenged) {
     EXPECT_TRUE(run(off, 0).go_on());
 }
 
+// Whom an INVITE must prove to be is its From: one that does not decode is refused, not let by.
+TEST_F(auth_fixture, ModeAllRefusesAFromItCannotRead) {
+    config.auth.mode = auth_mode::all;
+    std::string text = test::request_text(request_spec{});
+    const std::size_t at = text.find("From: ");
+    const std::size_t end = text.find('\n', at);
+    text.replace(at, end - at, "From: Alice <sip:alice@exa mple.com>;tag=a1\r");
+    stage_run invite(config, text, test::addr("198.18.0.9:5070"));
+    const verdict v = run(invite, 0);
+    EXPECT_EQ(v.status, 400);
+    EXPECT_EQ(v.reason.substr(0, 21), "Invalid From header: ");
+}
+
 TEST_F(auth_fixture, ModeAllChallengesOurUsersInitialRequestsWith407) {
     config.auth.mode = auth_mode::all;
     stage_run invite(config, request_spec{});

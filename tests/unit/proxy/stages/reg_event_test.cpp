@@ -424,8 +424,8 @@ TEST(reg_event, TheSeed004SubscribeGetsTheNotifyItsSCscfSent) {
     EXPECT_EQ(f.out[1].destination, phone);
     EXPECT_EQ(n.msg.request_uri_text, "sip:+11234567890@10.133.202.46:50997");
     EXPECT_EQ(n.msg.call_id, "d57a0b04-785ba328-13a4d876@10.133.202.46");
-    EXPECT_EQ(n.msg.from.address.text, "sip:+11234567890@test.3gpp.com");
-    EXPECT_EQ(n.msg.to.address.text, "sip:+11234567890@test.3gpp.com");
+    EXPECT_EQ(n.msg.from.get()->address.text, "sip:+11234567890@test.3gpp.com");
+    EXPECT_EQ(n.msg.to.get()->address.text, "sip:+11234567890@test.3gpp.com");
     EXPECT_EQ(n.msg.to.tag, "210a54");
     EXPECT_FALSE(n.msg.from.tag.empty());
     EXPECT_EQ(header_of(text, sip::header_id::event), "reg");

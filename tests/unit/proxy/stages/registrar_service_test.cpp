@@ -109,6 +109,17 @@ TEST_F(registrar_fixture, AnAddressOfRecordOutsideOurDomainsIs404) {
     EXPECT_EQ(do_register(r, 0).status, 404);
 }
 
+// The parser leaves To's address to its first reader: the registrar answers for it.
+TEST_F(registrar_fixture, AMalformedToIs400NamingIt) {
+    std::string text = test::request_text(register_bob("<sip:bob@198.18.0.30:5080>"));
+    text.replace(text.find("To: Bob <sip:bob@example.com>"), 29, "To: Bob <sip:bob@>");
+    stage_run r(config, text, addr("198.18.0.30:5080"));
+    const verdict v = do_register(r, 0);
+    EXPECT_EQ(v.status, 400);
+    EXPECT_EQ(v.reason, "Invalid To header: malformed host");
+    EXPECT_FALSE(store->lookup("sip:bob@example.com"));
+}
+
 TEST_F(registrar_fixture, ARegisterForAnotherDomainOrWithoutAStoreGoesOn) {
     EXPECT_TRUE(do_register(request_spec{.method = "REGISTER", .ruri = "sip:elsewhere.example.org"}, 0).go_on());
     stage_run r(config, register_bob("<sip:bob@198.18.0.30:5080>"), addr("198.18.0.30:5080"));
