@@ -111,6 +111,7 @@ void generator_lcore::run() {
     flush();
     const std::uint64_t begin = now_ns();
     while (!s_.stop->load(std::memory_order_relaxed) && now_ns() - begin < 10'000'000) rte_pause();  // the ARPs land first
+    const std::uint64_t schedule = now_ns();
     while (!s_.stop->load(std::memory_order_relaxed)) {
         const std::uint64_t now = now_ns();
         for (rte_ring* r : from_port_) {
@@ -131,9 +132,17 @@ void generator_lcore::run() {
                     else if (f.dst.ip == c_.alice.ip) alice_->on_datagram(text, now, alice_out_);
                 }
                 rte_pktmbuf_free(in[i]);
+                // Open loop measures latency: what answers each frame leaves at once, as phones
+                // would answer, not batched with the answers to the rest of the burst.
+                if (c_.rate != 0) flush();
             }
         }
-        for (unsigned n = 0; n < starts_per_turn && alice_->in_progress() < c_.window; ++n) (void)alice_->start_call(now, alice_out_);
+        // Closed loop: as many as the window has room for. Open loop: those due by now since the
+        // first (the schedule is kept from the start, so a slow turn is caught up, starts_per_turn
+        // at a time).
+        const std::uint64_t due = c_.rate == 0 ? ~std::uint64_t{0} : (now - schedule) / 1000 * c_.rate / 1'000'000;
+        for (unsigned n = 0; n < starts_per_turn && alice_->in_progress() < c_.window && started_ < due; ++n)
+            if (alice_->start_call(now, alice_out_)) ++started_;
         alice_->advance(now, alice_out_);  // timeouts
         bob_->advance(now, bob_out_);
         flush();

@@ -29,6 +29,9 @@ struct generator_config {
     core::net_address bob;
     std::string_view domain;  ///< bob@domain must be in the proxy's location service
     unsigned window = 64;
+    /// Calls started per second, on schedule whatever the answers (open loop, for latency at a
+    /// chosen share of the worker's rate); `window` still caps those in flight. 0: closed loop.
+    std::uint32_t rate = 0;
     std::uint64_t timeout_ns = 2'000'000'000;  ///< of the INVITE, then of the BYE
     /// Alice's calls take these ports in turn, so RSS spreads her calls over the worker queues as it
     /// would the flows of many phones.
@@ -42,7 +45,8 @@ struct generator_config {
 /// generator makes; this lcore only frames their datagrams. Frames from an agent go to the queue its
 /// address hashes to, as RSS would spread them.
 ///
-/// Closed loop: a call starts whenever fewer than `window` are in flight. Nothing is sent again (a
+/// Closed loop by default: a call starts whenever fewer than `window` are in flight; with `rate`, on
+/// a schedule instead (a call that finds the window full is late, not lost: it starts when one ends). Nothing is sent again (a
 /// ring port loses nothing): both agents run with T1 equal to the timeout, so a call whose INVITE
 /// or BYE goes `timeout_ns` unanswered (alice's Timer B, Timer F) fails and frees its slot.
 class generator_lcore {
@@ -75,6 +79,7 @@ private:
     std::vector<rte_ring*> to_port_, from_port_;
     std::vector<std::vector<rte_mbuf*>> pending_;  // per queue, enqueued once a turn
     std::uint64_t dropped_ = 0;
+    std::uint64_t started_ = 0;  // calls started, against the open loop's schedule
     std::uint16_t ip_id_ = 1;
     std::array<char, 65536 + sip::padding_bytes> scratch_{};  // a datagram whose mbuf has too little tailroom
 };

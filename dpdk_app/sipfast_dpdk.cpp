@@ -201,8 +201,10 @@ int main(int argc, char** argv) {
     const daemon::dpdk_config& d = cfg.dpdk;
     const unsigned lcores = rte_lcore_count();
     generator_config gen_config;
+    if (o.generate_rate != 0 && o.generate == 0) return fail("--generate-rate needs --generate CALLS (the calls in flight at most)");
     if (o.generate != 0) {
         if (const std::string err = generator_setup(cfg, o.generate, gen_config); !err.empty()) return fail(err);
+        gen_config.rate = o.generate_rate;
         if (lcores < 2) return fail("--generate needs one lcore more than the workers (e.g. -l 0,1): the last one generates");
     }
     const unsigned worker_count = o.generate != 0 ? lcores - 1 : lcores;
