@@ -7,6 +7,7 @@
 
 #include "mbuf_frame.hpp"
 #include "sipfast/core/text_writer.hpp"
+#include "sipfast/loadgen/pacer.hpp"
 
 namespace sipfast::dpdk {
 
@@ -111,7 +112,7 @@ void generator_lcore::run() {
     flush();
     const std::uint64_t begin = now_ns();
     while (!s_.stop->load(std::memory_order_relaxed) && now_ns() - begin < 10'000'000) rte_pause();  // the ARPs land first
-    const std::uint64_t schedule = now_ns();
+    loadgen::pacer schedule(c_.rate, now_ns());
     while (!s_.stop->load(std::memory_order_relaxed)) {
         const std::uint64_t now = now_ns();
         for (rte_ring* r : from_port_) {
@@ -137,12 +138,12 @@ void generator_lcore::run() {
                 if (c_.rate != 0) flush();
             }
         }
-        // Closed loop: as many as the window has room for. Open loop: those due by now since the
-        // first (the schedule is kept from the start, so a slow turn is caught up, starts_per_turn
-        // at a time).
-        const std::uint64_t due = c_.rate == 0 ? ~std::uint64_t{0} : (now - schedule) / 1000 * c_.rate / 1'000'000;
-        for (unsigned n = 0; n < starts_per_turn && alice_->in_progress() < c_.window && started_ < due; ++n)
-            if (alice_->start_call(now, alice_out_)) ++started_;
+        // Closed loop: as many as the window has room for. Open loop: those the schedule has due
+        // (kept from the start, so a slow turn is caught up, starts_per_turn at a time).
+        const std::uint64_t due = c_.rate == 0 ? starts_per_turn : schedule.due(now, starts_per_turn);
+        std::uint64_t n = 0;
+        while (n < due && alice_->in_progress() < c_.window && alice_->start_call(now, alice_out_)) ++n;
+        schedule.take(n);
         alice_->advance(now, alice_out_);  // timeouts
         bob_->advance(now, bob_out_);
         flush();

@@ -79,7 +79,6 @@ private:
     std::vector<rte_ring*> to_port_, from_port_;
     std::vector<std::vector<rte_mbuf*>> pending_;  // per queue, enqueued once a turn
     std::uint64_t dropped_ = 0;
-    std::uint64_t started_ = 0;  // calls started, against the open loop's schedule
     std::uint16_t ip_id_ = 1;
     std::array<char, 65536 + sip::padding_bytes> scratch_{};  // a datagram whose mbuf has too little tailroom
 };
