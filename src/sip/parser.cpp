@@ -240,28 +240,35 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         return fail(sl, skip);
     }
 
-    // Header names first, all of them, so that a fault in one header leaves the others findable
-    // (a 400 echoes Via, From, To, Call-ID and CSeq); then the eager decoding.
-    const header* bad_name = nullptr;
+    // One pass: each header trimmed, classified, marked present and, until the first fault,
+    // decoded. After a fault the rest are still classified, so that it leaves them findable (a 400
+    // echoes Via, From, To, Call-ID and CSeq).
+    seen_set seen;
+    parse_result fault;
+    bool faulted = false;
     for (header& h : msg.headers) {
         std::size_t n = h.name.size();
         while (n > 0 && (h.name[n - 1] == ' ' || h.name[n - 1] == '\t')) --n;
         h.name = lex::slice(h.name, 0, n);
-        h.value = lex::trim(h.value);
+        // The usual "Name: value" has one space before the value and nothing after it.
+        std::string_view v = h.value;
+        if (!v.empty() && v.front() == ' ') v = lex::slice(v, 1);
+        if (!v.empty() && (lex::is_ws(v.front()) || lex::is_ws(v.back()))) v = lex::trim(v);
+        h.value = v;
         h.id = classify_header_name(h.name);
-        // A known name matched letter for letter, so only unknown names need the token check.
-        if (h.id == header_id::other && bad_name == nullptr && !lex::all_of(h.name, lex::c_token, false))
-            bad_name = &h;
         const auto i = static_cast<unsigned>(h.id);
         msg.present_[i >> 6] |= std::uint64_t{1} << (i & 63);
+        if (faulted) continue;
+        // A known name matched letter for letter, so only unknown names need the token check.
+        if (h.id == header_id::other && !lex::all_of(h.name, lex::c_token, false)) {
+            fault = fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
+            faulted = true;
+        } else if (const parse_error e = decode_header(h, msg, seen); e != parse_error::none) {
+            fault = fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
+            faulted = true;
+        }
     }
-    seen_set seen;
-    for (const header& h : msg.headers) {
-        if (&h == bad_name)
-            return fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
-        if (const parse_error e = decode_header(h, msg, seen); e != parse_error::none)
-            return fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
-    }
+    if (faulted) return fault;
     for (header_id id : mandatory)
         if (!msg.has(id)) return fail(parse_error::missing_header, skip, id);
     if (msg.is_request() && msg.cseq.method_text != msg.method_text)

@@ -85,16 +85,17 @@ inline std::size_t span_escaped(std::string_view s, std::size_t i) noexcept {
     }
 }
 
-/// Index of the first byte equal to a, b or c at or after s[i], or s.size().
-inline std::size_t find_any(std::string_view s, std::size_t i, char a, char b, char c) noexcept {
+/// Index of the first byte equal to a, b, c or d at or after s[i], or s.size().
+inline std::size_t find_any(std::string_view s, std::size_t i, char a, char b, char c, char d) noexcept {
 #if defined(__SSSE3__)
     const __m128i va = _mm_set1_epi8(a);
     const __m128i vb = _mm_set1_epi8(b);
     const __m128i vc = _mm_set1_epi8(c);
+    const __m128i vd = _mm_set1_epi8(d);
     const auto hits = [&](const char* p) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
-                                         _mm_cmpeq_epi8(v, vc));
+                                         _mm_or_si128(_mm_cmpeq_epi8(v, vc), _mm_cmpeq_epi8(v, vd)));
         return static_cast<unsigned>(_mm_movemask_epi8(hit));
     };
     const std::size_t n = s.size();
@@ -109,8 +110,13 @@ inline std::size_t find_any(std::string_view s, std::size_t i, char a, char b, c
         return m ? i + static_cast<std::size_t>(__builtin_ctz(m)) : n;
     }
 #endif
-    while (i < s.size() && s[i] != a && s[i] != b && s[i] != c) ++i;
+    while (i < s.size() && s[i] != a && s[i] != b && s[i] != c && s[i] != d) ++i;
     return i;
+}
+
+/// Index of the first byte equal to a, b or c at or after s[i], or s.size().
+inline std::size_t find_any(std::string_view s, std::size_t i, char a, char b, char c) noexcept {
+    return find_any(s, i, a, b, c, c);
 }
 
 /// Index of the first byte equal to a or b at or after s[i], or s.size().

@@ -367,6 +367,22 @@ TEST(Parse, FromToAndContactAreDecodedOnFirstUse) {
     EXPECT_EQ(parse_strict(invite, m, slots).status, parse_status::complete);
 }
 
+// next_value skips to quotes, angle brackets and commas sixteen bytes at a time: long values, an
+// escaped quote inside a display name, and commas inside brackets and quotes stay in their value.
+TEST(Parse, ValuesSplitAtTopLevelCommasOnly) {
+    const std::string text = request("OPTIONS sip:b@h SIP/2.0",
+                                     "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\n"
+                                     "Call-ID: x\nCSeq: 1 OPTIONS\n"
+                                     "X-List: \"A \\\"q, r\\\" B\" <sip:a@h>,<sip:b,c@h>;p=\"1,2\", "
+                                     "a-token-long-enough-to-need-two-vectors-of-sixteen ,last\n");
+    parsed p(text);
+    ASSERT_TRUE(p.result.ok()) << to_string(p.result.error);
+    std::vector<std::string> values;
+    for (std::string_view rest = p.msg.find("X-List")->value; !rest.empty();) values.emplace_back(next_value(rest));
+    EXPECT_EQ(values, (std::vector<std::string>{"\"A \\\"q, r\\\" B\" <sip:a@h>", "<sip:b,c@h>;p=\"1,2\"",
+                                                "a-token-long-enough-to-need-two-vectors-of-sixteen", "last"}));
+}
+
 TEST(ParseMalformed, TooManyHeadersForTheSlots) {
     std::vector<header> slots(4);
     message m;
