@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/sip/via.hpp"
 
+#include <cstring>
+
 #include "decode.hpp"
 #include "host_port.hpp"
 #include "span.hpp"
@@ -60,11 +62,18 @@ parse_error detail::decode_via(std::string_view text, via& out, std::string_view
     std::size_t i = detail::skip_ws(s, 0);
     if (i == s.size()) return parse_error::empty_value;
 
-    // sent-protocol = protocol-name SLASH protocol-version SLASH transport
-    out.protocol_name = take_token(s, i);
-    if (out.protocol_name.empty() || !take_slash(s, i)) return parse_error::invalid_sent_protocol;
-    out.protocol_version = take_token(s, i);
-    if (out.protocol_version.empty() || !take_slash(s, i)) return parse_error::invalid_sent_protocol;
+    // sent-protocol = protocol-name SLASH protocol-version SLASH transport. The field writes the
+    // first two "SIP/2.0/" without LWS: that shape is matched at once, the grammar reads the rest.
+    if (s.size() - i > 8 && std::memcmp(s.data() + i, "SIP/2.0/", 8) == 0) {
+        out.protocol_name = lex::slice(s, i, 3);
+        out.protocol_version = lex::slice(s, i + 4, 3);
+        i = detail::skip_ws(s, i + 8);
+    } else {
+        out.protocol_name = take_token(s, i);
+        if (out.protocol_name.empty() || !take_slash(s, i)) return parse_error::invalid_sent_protocol;
+        out.protocol_version = take_token(s, i);
+        if (out.protocol_version.empty() || !take_slash(s, i)) return parse_error::invalid_sent_protocol;
+    }
     const std::size_t transport_begin = i;
     out.transport_text = take_token(s, i);
     if (out.transport_text.empty() || i == transport_begin + out.transport_text.size())

@@ -88,7 +88,8 @@ struct reading {
     sip::message msg;
     bool ok = false;
 
-    explicit reading(std::string_view t) : text(t) { ok = sip::parse(text, msg, slots).ok(); }
+    // Strict: the agents read From, To and Contact, which the parser leaves to first use.
+    explicit reading(std::string_view t) : text(t) { ok = sip::parse_strict(text, msg, slots).ok(); }
     reading(const reading&) = delete;
     reading& operator=(const reading&) = delete;
 

@@ -58,6 +58,20 @@ TEST(ViaParse, AllowsLinearWhitespaceAroundSeparators) {
     EXPECT_EQ(v.branch, "z9hG4bK1");
 }
 
+// "SIP/2.0/" is matched at once; any other spelling takes the grammar, to the same fields.
+TEST(ViaParse, TheUsualShapeAndTheGrammarAgree) {
+    for (const char* text : {"SIP/2.0/TCP h:5061;branch=z9hG4bK2", "SIP/2.0/ TCP h:5061;branch=z9hG4bK2",
+                             "sip/2.0/tcp h:5061;branch=z9hG4bK2", "SIP /2.0/TCP h:5061;branch=z9hG4bK2"}) {
+        via v;
+        ASSERT_EQ(parse_via(text, v), parse_error::none) << text;
+        EXPECT_TRUE(iequals(v.protocol_name, "SIP")) << text;
+        EXPECT_EQ(v.protocol_version, "2.0") << text;
+        EXPECT_EQ(v.transport, transport::tcp) << text;
+        EXPECT_EQ(v.port, 5061) << text;
+        EXPECT_EQ(v.branch, "z9hG4bK2") << text;
+    }
+}
+
 TEST(ViaParse, RejectsMalformedParts) {
     via v;
     EXPECT_EQ(parse_via("", v), parse_error::empty_value);
