@@ -45,6 +45,15 @@ def at_half(t):
     return min(t["runs"], key=lambda r: abs(r["share"] - 0.5))
 
 
+def save_log_x(fig, ax, path):
+    """The latency plots' common end: x on a log scale, a grid, the legend, the file."""
+    ax.set_xscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
 def latency_vs_load(targets, path):
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for name, t in targets:
@@ -54,12 +63,8 @@ def latency_vs_load(targets, path):
                 label=f"{name} p99")
     ax.set_xlabel("offered calls/s (25, 50, 75, 90 % of each target's highest clean rate)")
     ax.set_ylabel("INVITE→200 (µs)")
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
+    save_log_x(fig, ax, path)
 
 
 def cpu_per_call(targets, path):
@@ -89,11 +94,7 @@ def latency_histogram(targets, path):
         ax.step([b for b, _ in bins], [n / total for _, n in bins], where="post", label=f"{name} at {r['rate']}/s")
     ax.set_xlabel("INVITE→200 (µs, bins 9 % wide)")
     ax.set_ylabel("share of calls")
-    ax.set_xscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
+    save_log_x(fig, ax, path)
 
 
 def dpdk_per_lcore(data, path):

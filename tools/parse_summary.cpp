@@ -24,7 +24,10 @@ summary summarize(const sip::message& m) {
     std::string contact;
     const sip::contact* c = m.has_contact ? m.first_contact.get() : nullptr;
     if (c != nullptr) contact = c->star ? "*" : std::string(c->addr.address.text);
-    const auto uri_of = [](const sip::party& p) { return p.get() ? std::string(p.get()->address.text) : std::string{}; };
+    const auto uri_of = [](const sip::party& p) {
+        const sip::name_addr* decoded = p.get();
+        return decoded != nullptr ? std::string(decoded->address.text) : std::string{};
+    };
     return {
         {"type", req ? "request" : m.is_response() ? "response" : "keepalive"},
         {"method", std::string(m.method_text)},

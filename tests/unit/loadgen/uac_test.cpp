@@ -33,6 +33,14 @@ struct UacTest : ::testing::Test {
         c.thread = 2;
         return c;
     }
+    /// Calls between `users` registered users user1..userN, answering challenges with `password`.
+    uac_config between_users(std::uint32_t users, std::string_view password) {
+        uac_config c = config();
+        c.user = "user";
+        c.users = users;
+        c.password = password;
+        return c;
+    }
     std::uint64_t t0 = 1'000 * ms;
 };
 
@@ -354,10 +362,7 @@ TEST_F(UacTest, OverTcpNothingIsSentAgainAndTheTimeoutStillRuns) {
 // Calls between registered users (--users with --password): from user n+1 to user n, and a 407
 // to the INVITE answered once, in a new transaction, with credentials the proxy would accept.
 TEST_F(UacTest, CallsBetweenRegisteredUsersAnswerAChallengeOnce) {
-    auto c = config();
-    c.user = "user";
-    c.users = 3;
-    c.password = "pw";
+    auto c = between_users(3, "pw");
     c.request_host = "example.com";
     uac u(c, stats, t0);
     ASSERT_TRUE(u.start_call(t0, rec.out));
@@ -400,10 +405,7 @@ TEST_F(UacTest, CallsBetweenRegisteredUsersAnswerAChallengeOnce) {
 }
 
 TEST_F(UacTest, ASecondChallengeOrNoPasswordFailsTheCall) {
-    auto c = config();
-    c.user = "user";
-    c.users = 2;
-    c.password = "wrong";
+    auto c = between_users(2, "wrong");
     uac u(c, stats, t0);
     ASSERT_TRUE(u.start_call(t0, rec.out));
     const std::string inv = rec.drain().at(0).text;
