@@ -50,7 +50,7 @@ summary summarize(const sip::message& m) {
         {"contact_uri", contact},
         {"max_forwards", number(m.has_max_forwards, m.max_forwards)},
         {"content_length", number(m.has_content_length, m.content_length)},
-        {"content_type", std::string(m.content_type)},
+        {"content_type", std::string(m.content_type())},
         {"expires", number(m.has_expires, m.expires)},
         {"route_uri", m.has_route ? std::string(m.top_route.address.text) : std::string{}},
         {"header_count", std::to_string(m.headers.size())},

@@ -144,19 +144,8 @@ parse_error decode_header(const header& h, message& msg, seen_set& seen) noexcep
         if (!once) return parse_error::duplicate_header;
         msg.has_content_length = true;
         return parse_uint(h.value, 0xffffffffu, msg.content_length);
-    case header_id::content_type:
-        if (!once) return parse_error::duplicate_header;
-        {
-            // media-type = m-type SLASH m-subtype *(SEMI m-parameter)
-            const std::string_view type = lex::trim(lex::slice(h.value, 0, h.value.find(';')));
-            const std::size_t slash = type.find('/');
-            if (slash == std::string_view::npos ||
-                !lex::all_of(lex::trim(lex::slice(type, 0, slash)), lex::c_token, false) ||
-                !lex::all_of(lex::trim(lex::slice(type, slash + 1)), lex::c_token, false))
-                return parse_error::invalid_token;
-            msg.content_type = type;
-            return parse_error::none;
-        }
+    case header_id::content_type:  // decoded on demand: content_type()
+        return once ? parse_error::none : parse_error::duplicate_header;
     case header_id::expires:
         if (!once) return parse_error::duplicate_header;
         msg.has_expires = true;
@@ -307,6 +296,11 @@ parse_result parse_strict(std::string_view buffer, message& msg, std::span<heade
     if (!msg.from.get()) return fault(msg.from, header_id::from);
     if (!msg.to.get()) return fault(msg.to, header_id::to);
     if (msg.has_contact && !msg.first_contact.get()) return fault(msg.first_contact, header_id::contact);
+    if (const header* h = msg.find(header_id::content_type)) {
+        std::string_view type;
+        if (const parse_error e = parse_media_type(h->value, type); e != parse_error::none)
+            return fail(e, static_cast<std::size_t>(h->value.data() - buffer.data()), header_id::content_type);
+    }
     return r;
 }
 

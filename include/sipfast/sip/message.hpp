@@ -54,17 +54,13 @@ struct message {
     via top_via;                ///< first value of the first Via
     std::string_view call_id;
     sip::cseq cseq;
-    party from;                 ///< tag found; address on first use (from.get())
-    party to;
     bool has_contact = false;
-    on_demand<contact> first_contact;  ///< first value of the first Contact, on first use
     bool has_route = false;
     name_addr top_route;        ///< first value of the first Route
     bool has_max_forwards = false;
     std::uint32_t max_forwards = 0;
     bool has_content_length = false;
     std::uint32_t content_length = 0;
-    std::string_view content_type;   ///< media type without parameters ("application/sdp")
     bool has_expires = false;
     std::uint32_t expires = 0;
 
@@ -83,6 +79,9 @@ struct message {
     [[nodiscard]] const header* find(std::string_view name) const noexcept;
     /// Number of header fields with this id.
     [[nodiscard]] std::size_t count(header_id id) const noexcept;
+    /// The media type of Content-Type without its parameters ("application/sdp"), decoded when
+    /// asked: the forwarding path never reads it. Empty when absent or malformed.
+    [[nodiscard]] std::string_view content_type() const noexcept;
 
     /// Calls f(std::string_view value) for every comma-separated value of every header with this id,
     /// in order (commas inside quotes and angle brackets do not split). Stops when f returns false.
@@ -90,10 +89,20 @@ struct message {
     void for_each_value(header_id id, F&& f) const;
 
     /// Resets to the state of a default-constructed message (called on entry to parse).
-    void clear() noexcept { *this = message{}; }
+    void clear() noexcept;
 
     std::uint64_t present_[2] = {0, 0};  ///< detail: which header ids occur; not API
+
+    // Last, so that clear() copies what comes before them and leaves their caches unformed.
+    party from;                 ///< tag found; address on first use (from.get())
+    party to;
+    on_demand<contact> first_contact;  ///< first value of the first Contact, on first use
 };
+
+/// Reads a Content-Type value: media-type = m-type SLASH m-subtype *(SEMI m-parameter) (RFC 3261
+/// §20.15). `type` is the media type without parameters; invalid_token when either part is not a
+/// token.
+[[nodiscard]] parse_error parse_media_type(std::string_view value, std::string_view& type) noexcept;
 
 /// Splits a header value at its first top-level comma (outside quotes and angle brackets).
 /// Returns the first value (trimmed) and advances `rest` past the comma; `rest` is empty after the

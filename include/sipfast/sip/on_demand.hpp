@@ -27,6 +27,12 @@ public:
         if (state_ == state::unknown) decode();
         return state_ == state::decoded ? &value_ : nullptr;
     }
+    /// Back to a default-constructed one's state; the cache stays unformed.
+    void reset() noexcept {
+        text = {};
+        error_ = parse_error::none;
+        state_ = state::unknown;
+    }
     /// parse_error::none, or why get() gives nullptr.
     [[nodiscard]] parse_error error() const noexcept {
         if (state_ == state::unknown) decode();
@@ -56,6 +62,11 @@ extern template class on_demand<contact>;
 struct party : on_demand<name_addr> {
     using on_demand<name_addr>::on_demand;
     std::string_view tag;  ///< the tag parameter, empty when absent
+
+    void reset() noexcept {
+        on_demand<name_addr>::reset();
+        tag = {};
+    }
 };
 
 } // namespace sipfast::sip

@@ -58,7 +58,8 @@ struct parse_result {
 [[nodiscard]] parse_result parse(std::string_view buffer, message& msg, std::span<header> slots,
                                  const parse_options& options = {}) noexcept;
 
-/// parse, then the decoding it leaves to first use (From, To, the first Contact: see on_demand),
+/// parse, then the decoding it leaves to first use (From, To, the first Contact: see on_demand;
+/// the media type of Content-Type),
 /// whose first fault it gives as parse gives its own: for those who judge a whole message rather
 /// than forward it (sipfast-parse, the corpus).
 [[nodiscard]] parse_result parse_strict(std::string_view buffer, message& msg, std::span<header> slots,

@@ -106,7 +106,7 @@ TEST(reg_event, A200ThenAFullNotifyInTheDialog) {
     EXPECT_EQ(n.msg.call_id, "sub-1@198.18.0.9");
     EXPECT_EQ(n.msg.from.tag, ok.msg.to.tag);  // our tag, as the 200 gave it
     EXPECT_EQ(n.msg.to.tag, "w1");
-    EXPECT_EQ(n.msg.content_type, "application/reginfo+xml");
+    EXPECT_EQ(n.msg.content_type(), "application/reginfo+xml");
     EXPECT_EQ(header_of(notify, sip::header_id::subscription_state), "active;expires=300");
     EXPECT_NE(n.msg.body.find("state=\"full\""), std::string_view::npos);
     EXPECT_NE(n.msg.body.find("<uri>sip:alice@198.18.0.9:5070</uri>"), std::string_view::npos);
@@ -430,7 +430,7 @@ TEST(reg_event, TheSeed004SubscribeGetsTheNotifyItsSCscfSent) {
     EXPECT_FALSE(n.msg.from.tag.empty());
     EXPECT_EQ(header_of(text, sip::header_id::event), "reg");
     EXPECT_EQ(header_of(text, sip::header_id::subscription_state), "active;expires=7200");
-    EXPECT_EQ(n.msg.content_type, "application/reginfo+xml");
+    EXPECT_EQ(n.msg.content_type(), "application/reginfo+xml");
     EXPECT_EQ(n.msg.content_length, n.msg.body.size());
     const std::string_view body = n.msg.body;
     EXPECT_NE(body.find("<reginfo xmlns=\"urn:ietf:params:xml:ns:reginfo\" version=\"0\" state=\"full\">"),
