@@ -26,6 +26,22 @@ void round(std::uint64_t& v0, std::uint64_t& v1, std::uint64_t& v2, std::uint64_
     v2 = std::rotl(v2, 32);
 }
 
+// The k <= 8 bytes at p as a little-endian word, reading no byte outside them: for 4..8 bytes two
+// overlapping 4-byte loads, for 1..3 three single bytes (the first, the middle and the last).
+std::uint64_t load_partial(const char* p, std::size_t k) noexcept {
+    const auto le = [](std::uint32_t v) { return std::endian::native == std::endian::big ? __builtin_bswap32(v) : v; };
+    if (k >= 4) {
+        std::uint32_t lo;
+        std::uint32_t hi;
+        std::memcpy(&lo, p, 4);
+        std::memcpy(&hi, p + k - 4, 4);
+        return le(lo) | (std::uint64_t{le(hi)} << (8 * (k - 4)));
+    }
+    if (k == 0) return 0;
+    const auto byte = [&](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i); };
+    return byte(0) | byte(k / 2) | byte(k - 1);
+}
+
 } // namespace
 
 siphash::siphash(const siphash_key& k) noexcept
@@ -43,24 +59,28 @@ siphash& siphash::update(std::string_view bytes) noexcept {
     const char* p = bytes.data();
     std::size_t n = bytes.size();
     total_ += n;
-    const auto take_byte = [&] {
-        tail_ |= std::uint64_t{static_cast<unsigned char>(*p++)} << (8 * tail_len_);
-        --n;
-        if (++tail_len_ == 8) {
-            compress(tail_);
-            tail_ = 0;
-            tail_len_ = 0;
-        }
-    };
-    while (tail_len_ != 0 && n != 0) take_byte();
-    // Whole words straight from the input: a byte at a time made a branch's MAC cost 300 ns.
+    // The marks hash many short pieces (a tag, a Call-ID, a length), so a piece rarely starts on
+    // a word: the bytes that complete the pending word are taken in one partial load, not one by
+    // one (a byte at a time, these updates were a tenth of the forwarding path).
+    if (tail_len_ != 0) {
+        const std::size_t take = n < 8 - tail_len_ ? n : 8 - tail_len_;
+        tail_ |= load_partial(p, take) << (8 * tail_len_);
+        tail_len_ += take;
+        p += take;
+        n -= take;
+        if (tail_len_ < 8) return *this;
+        compress(tail_);
+        tail_ = 0;
+        tail_len_ = 0;
+    }
     for (; n >= 8; p += 8, n -= 8) {
         std::uint64_t m;
         std::memcpy(&m, p, 8);
         if constexpr (std::endian::native == std::endian::big) m = __builtin_bswap64(m);
         compress(m);
     }
-    while (n != 0) take_byte();
+    tail_ = load_partial(p, n);
+    tail_len_ = n;
     return *this;
 }
 
