@@ -18,7 +18,8 @@ parse_error parse_uint(std::string_view text, std::uint32_t max, std::uint32_t& 
 }
 
 parse_error parse_cseq(std::string_view text, cseq& out) noexcept {
-    out = cseq{};
+    static constexpr cseq blank{};  // see decode.hpp: not a temporary
+    out = blank;
     const std::string_view t = lex::trim(text);
     if (t.empty()) return parse_error::empty_value;
     std::size_t i = 0;

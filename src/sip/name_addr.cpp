@@ -129,7 +129,8 @@ parse_error parse_one(std::string_view s, name_addr& out, std::string_view* rest
 } // namespace
 
 parse_error parse_name_addr(std::string_view text, name_addr& out, std::string_view* rest) noexcept {
-    out = name_addr{};
+    static constexpr name_addr blank{};  // see decode.hpp: not a temporary
+    out = blank;
     return detail::decode_name_addr(text, out, rest);
 }
 
@@ -138,7 +139,8 @@ parse_error detail::decode_name_addr(std::string_view text, name_addr& out, std:
 }
 
 parse_error parse_contact(std::string_view text, contact& out, std::string_view* rest) noexcept {
-    out = contact{};
+    static constexpr contact blank{};  // see decode.hpp: not a temporary
+    out = blank;
     return detail::decode_contact(text, out, rest);
 }
 

@@ -157,7 +157,8 @@ bool scheme_is(std::string_view scheme, char a, char b, char c, char d = 0) noex
 } // namespace
 
 parse_error parse_uri(std::string_view text, uri& out) noexcept {
-    out = uri{};
+    static constexpr uri blank{};  // see decode.hpp: not a temporary
+    out = blank;
     return detail::decode_uri(text, out);
 }
 

@@ -53,7 +53,8 @@ transport classify_transport(std::string_view token) noexcept {
 }
 
 parse_error parse_via(std::string_view text, via& out, std::string_view* rest) noexcept {
-    out = via{};
+    static constexpr via blank{};  // see decode.hpp: not a temporary
+    out = blank;
     return detail::decode_via(text, out, rest);
 }
 

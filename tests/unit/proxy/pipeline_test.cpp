@@ -127,6 +127,22 @@ TEST(Pipeline, ResponsesFollowTheNextVia) {
     EXPECT_EQ(back.msg.top_via.branch, "z9hG4bKuac1");
     EXPECT_EQ(f.p->stats().responses_forwarded(), 1u);
 
+    // The same Vias as one comma-separated line, with whitespace around the comma: the next Via
+    // is found after the top value the parser decoded.
+    std::vector<std::string> vias;
+    for (const sip::header& h : fwd.msg.headers)
+        if (h.id == sip::header_id::via) vias.emplace_back(h.value);
+    ASSERT_EQ(vias.size(), 2u);
+    std::string joined = ringing;
+    joined.erase(joined.find("Via: " + vias[1]), 5 + vias[1].size() + 2);
+    joined.replace(joined.find(vias[0]), vias[0].size(), vias[0] + " \t,\r\n  " + vias[1]);
+    ASSERT_EQ(f.feed(joined, addr("198.18.0.20:5062")), 1u) << joined;
+    EXPECT_EQ(f.out[0].destination, addr("198.18.0.9:5070"));
+    parsed back_joined(f.sent());
+    ASSERT_TRUE(back_joined.result.ok());
+    EXPECT_EQ(back_joined.msg.count(sip::header_id::via), 1u);
+    EXPECT_EQ(back_joined.msg.top_via.branch, "z9hG4bKuac1");
+
     // A response whose top Via is somebody else's is dropped.
     std::string stray = ringing;
     stray.replace(stray.find("198.18.0.1:5060;branch"), 15, "198.18.0.77:506");
