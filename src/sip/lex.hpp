@@ -120,32 +120,4 @@ constexpr bool all_of(std::string_view s, std::uint16_t bits, bool escapes) noex
     return true;
 }
 
-/// Index of the closing '"' of a quoted string whose opening quote is at s[open], honouring
-/// quoted-pair escapes (RFC 3261 §25.1); npos when unterminated.
-constexpr std::size_t quoted_end(std::string_view s, std::size_t open) noexcept {
-    for (std::size_t i = open + 1; i < s.size(); ++i) {
-        if (s[i] == '\\') {
-            ++i;
-            continue;
-        }
-        if (s[i] == '"') return i;
-    }
-    return std::string_view::npos;
-}
-
-/// Index of the first ';' outside quotes, or npos. An unterminated quote gives npos too; callers
-/// that must reject it check with quoted_end.
-constexpr std::size_t find_semicolon(std::string_view s) noexcept {
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '"') {
-            const std::size_t q = quoted_end(s, i);
-            if (q == std::string_view::npos) return std::string_view::npos;
-            i = q;
-        } else if (s[i] == ';') {
-            return i;
-        }
-    }
-    return std::string_view::npos;
-}
-
 } // namespace sipfast::sip::lex

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace sipfast::sip {
 namespace {
 
@@ -43,6 +45,27 @@ TEST(NameAddrParse, QuotedParamHoldingAngles) {
     EXPECT_TRUE(a.params.has("audio"));
     ASSERT_EQ(parse_name_addr(R"(sip:a@b;+sip.instance="<urn:x>")", a), parse_error::none);
     EXPECT_EQ(a.address.text, "sip:a@b");
+}
+
+// param_list skips to ';' and '"' sixteen bytes at a time: a ';' inside a quoted value (escaped
+// quotes and all) is not a boundary, on either side of a 16-byte step.
+TEST(NameAddrParse, ParamsSplitOnlyAtSemicolonsOutsideQuotes) {
+    for (std::size_t pad = 0; pad < 40; ++pad) {
+        const std::string value = "<sip:a@h>;x=" + std::string(pad + 1, 'p') + ";q=\"a;b \\\";c\";Tag = t1 ;lr;y=" +
+                                  std::string(pad + 1, 'y');
+        name_addr na;
+        ASSERT_EQ(parse_name_addr(value, na), parse_error::none) << value;
+        EXPECT_EQ(na.params.find("q").value, "\"a;b \\\";c\"") << pad;
+        EXPECT_EQ(na.params.find("tag").value, "t1") << pad;
+        EXPECT_TRUE(na.params.has("lr")) << pad;
+        EXPECT_FALSE(na.params.find("lr").has_value) << pad;
+        EXPECT_EQ(na.params.find("y").value, std::string(pad + 1, 'y')) << pad;
+        EXPECT_FALSE(na.params.has("c")) << pad;
+        std::size_t n = 0;
+        na.params.for_each([&](const param&) { return ++n, true; });
+        EXPECT_EQ(n, 5u) << pad;
+    }
+    EXPECT_FALSE(param_list("a=\"open;b").has("b"));  // an unterminated quote runs to the end
 }
 
 TEST(NameAddrParse, RejectsBrokenValues) {
