@@ -169,6 +169,15 @@ parse_error find_tag(std::string_view value, std::string_view& tag) noexcept {
     if (const parse_error e = locate(value, false, sh); e != parse_error::none) return e;
     // The header parameters, read only as far as the tag: take_params' grammar without its checks.
     std::size_t i = sh.after;
+    // Most often the tag comes first, written ";tag=" with a token value: that shape at once.
+    if (value.size() - i > 5 && value[i] == ';' && lex::iequal_letters(lex::slice(value, i + 1, 3), "tag") &&
+        value[i + 4] == '=') {
+        const std::size_t end = lex::span<lex::c_gen_value>(value, i + 5);
+        if (end > i + 5) {
+            tag = lex::slice(value, i + 5, end - i - 5);
+            return parse_error::none;
+        }
+    }
     for (;;) {
         i = lex::find_either(value, i, ';', '"');
         if (i == value.size()) return parse_error::none;

@@ -119,6 +119,9 @@ TEST(FindTag, AgreesWithTheFullDecodeOnEveryShape) {
         R"(<sip:a@h>;tag="quoted")",
         "<tel:+1-201-555-0123>",
         "<sip:a@h>;xtag=no",
+        "<sip:a@h>;Tag=abc-123.x!%*_+`'~;lr",                     // the usual shape, any token
+        "<sip:a@h>;tag=0123456789abcdef0123456789abcdef;tag=no",  // a tag longer than a 16-byte step
+        "<sip:a@h>;TAG=first;tag=second",
     };
     for (const char* v : values) {
         name_addr full;
