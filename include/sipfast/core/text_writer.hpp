@@ -13,6 +13,10 @@
 #include <span>
 #include <string_view>
 
+#if defined(__SSSE3__)
+#include <immintrin.h>
+#endif
+
 namespace sipfast::core {
 
 /// Appends into a caller's buffer. Once something does not fit, nothing more is written and
@@ -71,6 +75,20 @@ public:
             ok_ = false;
             return *this;
         }
+#if defined(__SSSE3__)
+        // Branches, dialog marks and sealed route sets are written as 8- and 16-digit words on
+        // every message: all sixteen nibbles at once through one table shuffle.
+        if (digits == 16 || digits == 8) {
+            const __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(__builtin_bswap64(v)));  // first digit first
+            const __m128i low4 = _mm_set1_epi8(0x0f);
+            const __m128i nibbles = _mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), low4), _mm_and_si128(bytes, low4));
+            const __m128i text = _mm_shuffle_epi8(_mm_setr_epi8('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'), nibbles);
+            if (digits == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(out_.data() + used_), text);
+            else _mm_storel_epi64(reinterpret_cast<__m128i*>(out_.data() + used_), _mm_srli_si128(text, 8));  // the low eight
+            used_ += digits;
+            return *this;
+        }
+#endif
         constexpr char alphabet[] = "0123456789abcdef";
         for (std::size_t i = digits; i-- > 0;) {
             out_[used_ + i] = alphabet[v & 15];

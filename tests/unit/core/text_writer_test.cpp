@@ -151,6 +151,22 @@ TEST(TextWriter, HexPadsAndKeepsTheLowDigits) {
     EXPECT_EQ(hex(std::numeric_limits<std::uint64_t>::max(), 16), "ffffffffffffffff");
     EXPECT_EQ(hex(1, 20), "00000000000000000001");
     EXPECT_EQ(hex(0xff, 0), "");
+    // Eight and sixteen digits take the vector path: every nibble value in every position, after
+    // text already written, and a buffer that ends right after the digits.
+    std::uint64_t v = 0x0123456789abcdefULL;
+    for (int i = 0; i < 200; ++i, v = v * 6364136223846793005ULL + 1442695040888963407ULL) {
+        char want[17];
+        std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(v));
+        EXPECT_EQ(hex(v, 16), want);
+        EXPECT_EQ(hex(v, 8), std::string_view(want + 8, 8));
+        text<10> at_end;
+        at_end.put("x;").hex(v, 8);
+        EXPECT_TRUE(at_end.ok());
+        EXPECT_EQ(at_end.view(), "x;" + std::string(want + 8, 8));
+        text<17> sixteen;
+        sixteen.put('.').hex(v, 16);
+        EXPECT_EQ(sixteen.view(), "." + std::string(want));
+    }
 }
 
 TEST(TextWriter, FixedRoundsAsPrintf) {
