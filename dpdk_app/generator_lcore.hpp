@@ -46,9 +46,10 @@ struct generator_config {
 /// address hashes to, as RSS would spread them.
 ///
 /// Closed loop by default: a call starts whenever fewer than `window` are in flight; with `rate`, on
-/// a schedule instead (a call that finds the window full is late, not lost: it starts when one ends). Nothing is sent again (a
-/// ring port loses nothing): both agents run with T1 equal to the timeout, so a call whose INVITE
-/// or BYE goes `timeout_ns` unanswered (alice's Timer B, Timer F) fails and frees its slot.
+/// a schedule instead (a call that finds the window full is late, not lost: it starts when one
+/// ends). Nothing is sent again (a ring port loses nothing): both agents run with T1 equal to the
+/// timeout, so a call whose INVITE or BYE goes `timeout_ns` unanswered (alice's Timer B, Timer F)
+/// fails and frees its slot.
 class generator_lcore {
 public:
     generator_lcore(const shared_state& s, const generator_config& c, std::vector<rte_ring*> to_port,

@@ -46,11 +46,12 @@ std::uint64_t make_cookie(std::uint32_t generation, std::uint32_t slot, timer_ow
 // starts where its text ends: it is not read twice.
 bool next_via(const sip::message& m, const sip::header& first, sip::via& next) noexcept {
     const char* const line_end = first.value.data() + first.value.size();
-    const char* after = m.top_via.text.data() + m.top_via.text.size();
+    const char* const after = m.top_via.text.data() + m.top_via.text.size();
     if (after < first.value.data() || after > line_end) return false;  // m.top_via is not from `first`
-    while (after < line_end && (*after == ' ' || *after == '\t' || *after == '\r' || *after == '\n')) ++after;
+    const std::string_view tail(after, static_cast<std::size_t>(line_end - after));
+    const std::size_t comma = tail.find_first_not_of(" \t\r\n");
     std::string_view rest;
-    if (after < line_end && *after == ',') rest = std::string_view(after + 1, static_cast<std::size_t>(line_end - after - 1));
+    if (comma != std::string_view::npos && tail[comma] == ',') rest = tail.substr(comma + 1);
     if (!rest.empty()) return sip::parse_via(rest, next, &rest) == sip::parse_error::none;
     for (const sip::header& h : m.headers)
         if (h.id == sip::header_id::via && &h != &first) return sip::parse_via(h.value, next, &rest) == sip::parse_error::none;

@@ -73,22 +73,9 @@ parse_error parse_request_line(std::string_view line, message& msg) noexcept {
     return parse_error::none;
 }
 
-// Which header ids the decode pass has met, apart from the message's presence bits (set for all
-// headers first, so that a request failing in one header still shows every other one).
-struct seen_set {
-    std::uint64_t bits[2] = {0, 0};
-    bool first(header_id id) noexcept {
-        const auto i = static_cast<unsigned>(id);
-        const std::uint64_t bit = std::uint64_t{1} << (i & 63);
-        const bool was = (bits[i >> 6] & bit) != 0;
-        bits[i >> 6] |= bit;
-        return !was;
-    }
-};
-
-// Decodes the headers every message needs. Returns none or the fault; `bad` names the header.
-parse_error decode_header(const header& h, message& msg, seen_set& seen) noexcept {
-    const bool once = seen.first(h.id);
+// Decodes the headers every message needs. `once`: no header with this id came before. Returns
+// none or the fault.
+parse_error decode_header(const header& h, message& msg, bool once) noexcept {
     switch (h.id) {
     case header_id::via:
         if (!once) return parse_error::none;  // later Vias on demand
@@ -232,7 +219,6 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
     // One pass: each header trimmed, classified, marked present and, until the first fault,
     // decoded. After a fault the rest are still classified, so that it leaves them findable (a 400
     // echoes Via, From, To, Call-ID and CSeq).
-    seen_set seen;
     parse_result fault;
     bool faulted = false;
     for (header& h : msg.headers) {
@@ -245,14 +231,17 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         if (!v.empty() && (lex::is_ws(v.front()) || lex::is_ws(v.back()))) v = lex::trim(v);
         h.value = v;
         h.id = classify_header_name(h.name);
+        // The presence bit, before it is set, says whether this is the first header of its kind.
         const auto i = static_cast<unsigned>(h.id);
-        msg.present_[i >> 6] |= std::uint64_t{1} << (i & 63);
+        const std::uint64_t bit = std::uint64_t{1} << (i & 63);
+        const bool once = (msg.present_[i >> 6] & bit) == 0;
+        msg.present_[i >> 6] |= bit;
         if (faulted) continue;
         // A known name matched letter for letter, so only unknown names need the token check.
         if (h.id == header_id::other && !lex::all_of(h.name, lex::c_token, false)) {
             fault = fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
             faulted = true;
-        } else if (const parse_error e = decode_header(h, msg, seen); e != parse_error::none) {
+        } else if (const parse_error e = decode_header(h, msg, once); e != parse_error::none) {
             fault = fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
             faulted = true;
         }
