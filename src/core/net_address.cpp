@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "sipfast/core/text_writer.hpp"
@@ -17,36 +18,64 @@ namespace {
 // Dotted-quad IPv4 as inet_pton takes it (four decimal octets, no leading zeros), without the
 // libc call and its copy: hosts are parsed on every message (Via received, is-it-us checks).
 bool parse_ipv4(std::string_view t, std::uint8_t* out) noexcept {
-    std::size_t at = 0;
+    const char* p = t.data();
+    const char* const end = p + t.size();
+    const auto digit = [&](unsigned& d) { return p < end && (d = static_cast<unsigned>(*p - '0')) <= 9; };
     for (int part = 0; part < 4; ++part) {
-        if (part > 0) {
-            if (at >= t.size() || t[at] != '.') return false;
-            ++at;
-        }
-        const std::size_t begin = at;
+        if (part > 0 && (p == end || *p++ != '.')) return false;
         unsigned v = 0;
-        while (at < t.size() && t[at] >= '0' && t[at] <= '9' && at - begin < 3) v = v * 10 + static_cast<unsigned>(t[at++] - '0');
-        const std::size_t len = at - begin;
-        if (len == 0 || v > 255 || (len > 1 && t[begin] == '0')) return false;
+        if (!digit(v)) return false;
+        ++p;
+        if (unsigned d = 0; digit(d)) {
+            if (v == 0) return false;  // a leading zero
+            v = v * 10 + d;
+            ++p;
+            if (digit(d)) {
+                v = v * 10 + d;
+                ++p;
+            }
+        }
+        if (v > 255) return false;
         out[part] = static_cast<std::uint8_t>(v);
     }
-    return at == t.size();
+    return p == end;
 }
+
+// Each octet's decimal text and a dot, in one word, and its length without the dot: Vias,
+// Record-Routes and received= name an IPv4 address on every message.
+struct octet_texts {
+    std::uint32_t text[256];
+    std::uint8_t digits[256];
+};
+constexpr octet_texts make_octet_texts() {
+    octet_texts t{};
+    for (unsigned v = 0; v < 256; ++v) {
+        char c[4] = {};
+        unsigned n = 0;
+        if (v >= 100) c[n++] = static_cast<char>('0' + v / 100);
+        if (v >= 10) c[n++] = static_cast<char>('0' + v / 10 % 10);
+        c[n++] = static_cast<char>('0' + v % 10);
+        c[n] = '.';
+        for (unsigned i = 0; i < 4; ++i) t.text[v] |= std::uint32_t{static_cast<unsigned char>(c[i])} << (8 * i);
+        t.digits[v] = static_cast<std::uint8_t>(n);
+    }
+    return t;
+}
+constexpr octet_texts octet_text = make_octet_texts();
+static_assert(std::endian::native == std::endian::little, "octet_texts are laid out little-endian");
 
 } // namespace
 
 bool parse_ip(std::string_view text, net_address& out) noexcept {
     if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
-    if (!text.empty() && text.find(':') == std::string_view::npos) {
-        std::uint8_t v4[4];
-        if (!parse_ipv4(text, v4)) return false;
-        net_address a = out;
-        a.ip = {};
-        std::memcpy(a.ip.data(), v4, 4);
-        a.family = 4;
-        out = a;
+    // An IPv4 address has no ':' and an IPv6 address has one: trying IPv4 first spares the search.
+    if (std::uint8_t v4[4]; parse_ipv4(text, v4)) {
+        out.ip = {};
+        std::memcpy(out.ip.data(), v4, 4);
+        out.family = 4;
         return true;
     }
+    if (text.find(':') == std::string_view::npos) return false;
     char buf[64];
     if (text.empty() || text.size() >= sizeof buf) return false;
     std::memcpy(buf, text.data(), text.size());
@@ -96,7 +125,17 @@ bool parse_ip_port(std::string_view text, std::uint16_t default_port, net_addres
 
 std::string_view format_host(const net_address& a, std::span<char> out) noexcept {
     text_writer w(out);
-    if (a.family == 4) {  // not inet_ntop: it goes through sprintf, and our Via is written per message
+    if (a.family == 4 && out.size() >= 16) {  // not inet_ntop: it goes through sprintf
+        // Four words of "ddd." stored one after another, each at the end of the last one's digits;
+        // the last one's dot lies past the text (16 bytes hold the longest, dot and all).
+        std::size_t n = 0;
+        for (const std::uint8_t octet : std::span(a.ip).first<4>()) {
+            std::memcpy(out.data() + n, &octet_text.text[octet], 4);
+            n += octet_text.digits[octet] + 1u;
+        }
+        return {out.data(), n - 1};
+    }
+    if (a.family == 4) {
         for (std::size_t i = 0; i < 4; ++i) {
             if (i > 0) w.put('.');
             w.number(a.ip[i]);

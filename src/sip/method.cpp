@@ -2,6 +2,8 @@
 #include "sipfast/sip/method.hpp"
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 namespace sipfast::sip {
 
@@ -10,6 +12,27 @@ constexpr std::array<std::string_view, 15> names = {
     "", "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "PRACK", "SUBSCRIBE",
     "NOTIFY", "UPDATE", "MESSAGE", "REFER", "PUBLISH",
 };
+template <class Word>
+Word load(const char* p) noexcept {
+    Word w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+
+// a[0..n) == b[0..n) for 2 <= n <= 16, as two overlapping words of the widest size that fits:
+// the method is compared on every request and again in its CSeq, and a libc memcmp call for a
+// few bytes costs more than the compare.
+template <class Word>
+bool same_words(const char* a, const char* b, std::size_t n) noexcept {
+    const std::size_t last = n - sizeof(Word);
+    return ((load<Word>(a) ^ load<Word>(b)) | (load<Word>(a + last) ^ load<Word>(b + last))) == 0;
+}
+bool same_short(const char* a, const char* b, std::size_t n) noexcept {
+    if (n >= 8) return same_words<std::uint64_t>(a, b, n);
+    if (n >= 4) return same_words<std::uint32_t>(a, b, n);
+    return same_words<std::uint16_t>(a, b, n);
+}
+
 } // namespace
 
 method classify_method(std::string_view token) noexcept {
@@ -30,7 +53,8 @@ method classify_method(std::string_view token) noexcept {
     case 'M': m = method::message; break;
     default: return method::other;
     }
-    return names[static_cast<std::size_t>(m)] == token ? m : method::other;
+    const std::string_view name = names[static_cast<std::size_t>(m)];
+    return name.size() == token.size() && same_short(name.data(), token.data(), token.size()) ? m : method::other;
 }
 
 std::string_view method_name(method m) noexcept { return names[static_cast<std::size_t>(m)]; }

@@ -44,6 +44,42 @@ TEST(NetAddress, Ipv4AgreesWithInetPtonAndNtop) {
     EXPECT_EQ(format_host(a, small), "") << "too small: nothing written";
 }
 
+// parse_ip tries IPv4 before it looks for a colon; on digits, dots, colons and letters in any
+// order it still says what inet_pton says.
+TEST(NetAddress, AgreesWithInetPtonOnNearAddresses) {
+    std::mt19937 rng(11);
+    const char* const octets[] = {"0", "00", "1", "9", "10", "99", "100", "199", "255", "256", "010", "1234", ""};
+    for (int i = 0; i < 50000; ++i) {
+        std::string text;
+        if (i % 2 == 0) {
+            for (int k = 0; k < 4; ++k) text += std::string(k ? "." : "") + octets[rng() % std::size(octets)];
+            if (rng() % 4 == 0) text += ".:5a"[rng() % 4];
+        } else {
+            for (std::size_t n = rng() % 18; n > 0; --n) text += "0123456789...::af"[rng() % 17];
+        }
+        std::array<std::uint8_t, 16> want{};
+        const bool v4 = inet_pton(AF_INET, text.c_str(), want.data()) == 1;
+        const bool v6 = !v4 && inet_pton(AF_INET6, text.c_str(), want.data()) == 1;
+        net_address a;
+        ASSERT_EQ(parse_ip(text, a), v4 || v6) << text;
+        if (!v4 && !v6) continue;
+        EXPECT_EQ(a.family, v4 ? 4 : 6) << text;
+        EXPECT_EQ(a.ip, want) << text;
+    }
+}
+
+// IPv4 is written a word per octet when 16 bytes are free, and byte by byte when fewer are.
+TEST(NetAddress, FormatHostFitsTheLongestIpv4InFifteenBytes) {
+    net_address a;
+    ASSERT_TRUE(parse_ip("255.255.255.255", a));
+    std::array<char, 16> wide{};
+    std::array<char, 15> exact{};
+    std::array<char, 14> short_by_one{};
+    EXPECT_EQ(format_host(a, wide), "255.255.255.255");
+    EXPECT_EQ(format_host(a, exact), "255.255.255.255");
+    EXPECT_EQ(format_host(a, short_by_one), "");
+}
+
 TEST(NetAddress, SameSubnet) {
     net_address a, b, c;
     ASSERT_TRUE(parse_ip("198.18.0.2", a));

@@ -50,5 +50,23 @@ TEST(Method, CaseSensitiveTokens) {
     EXPECT_EQ(method_name(method::subscribe), "SUBSCRIBE");
 }
 
+// Methods are compared a word at a time; each byte of every name still counts, and so does the length.
+TEST(Method, EveryByteOfTheNameCounts) {
+    for (std::size_t i = 1; i <= static_cast<std::size_t>(method::publish); ++i) {
+        const auto m = static_cast<method>(i);
+        const std::string name(method_name(m));
+        ASSERT_EQ(classify_method(name), m) << name;
+        for (std::size_t at = 0; at < name.size(); ++at)
+            for (int b = 0; b < 256; ++b) {
+                if (static_cast<char>(b) == name[at]) continue;
+                std::string changed = name;
+                changed[at] = static_cast<char>(b);
+                ASSERT_EQ(classify_method(changed), method::other) << name << " with byte " << at << " = " << b;
+            }
+        EXPECT_EQ(classify_method(name.substr(0, name.size() - 1)), method::other) << name;
+        EXPECT_EQ(classify_method(name + name.back()), method::other) << name;
+    }
+}
+
 } // namespace
 } // namespace sipfast::sip
