@@ -249,7 +249,9 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
     if (faulted) return fault;
     for (header_id id : mandatory)
         if (!msg.has(id)) return fail(parse_error::missing_header, skip, id);
-    if (msg.is_request() && msg.cseq.method_text != msg.method_text)
+    // A known method is its spelling, so the ids compare for the texts; other methods by text.
+    if (msg.is_request() && (msg.method != method::other ? msg.cseq.method != msg.method
+                                                         : msg.cseq.method_text != msg.method_text))
         return fail(parse_error::cseq_method_mismatch, skip, header_id::cseq);
 
     // Body (RFC 3261 §18.3).

@@ -278,6 +278,11 @@ std::vector<bad_case> bad_cases() {
         {"CSeq without method", request(s, "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 1\n"), parse_error::invalid_number, header_id::cseq},
         {"CSeq 2^31", request(s, "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 2147483648 INVITE\n"), parse_error::number_out_of_range, header_id::cseq},
         {"CSeq method mismatch", request(s, "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 1 BYE\n"), parse_error::cseq_method_mismatch, header_id::cseq},
+        // Known methods compare by id, others by their text: each way round, and one byte longer.
+        {"CSeq method longer", request(s, "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 1 INVITEX\n"), parse_error::cseq_method_mismatch, header_id::cseq},
+        {"CSeq method in lower case", request(s, "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 1 invite\n"), parse_error::cseq_method_mismatch, header_id::cseq},
+        {"CSeq known, method not", request("FOO sip:b@h SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 1 INVITE\n"), parse_error::cseq_method_mismatch, header_id::cseq},
+        {"CSeq other method differs", request("FOO sip:b@h SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 1 FOOX\n"), parse_error::cseq_method_mismatch, header_id::cseq},
         {"unterminated quote", request(s, "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: \"Alice <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: x\nCSeq: 1 INVITE\n"), parse_error::unterminated_quote, header_id::from},
         {"header without colon", request(s, h + "Content-Length 0\n"), parse_error::header_without_colon, header_id::other},
         {"header name with space", request(s, h + "Bad Name: x\n"), parse_error::invalid_header_name, header_id::other},
