@@ -111,6 +111,7 @@ struct message {
 
 template <class F>
 void message::for_each_value(header_id id, F&& f) const {
+    if (!has(id)) return;  // most ids a caller asks for are not in most messages
     for (const header& h : headers) {
         if (h.id != id) continue;
         std::string_view rest = h.value;

@@ -90,6 +90,9 @@ verdict assert_identity(request_context& ctx, const registrar::location_store* b
         line = registered_identity(ctx, *bindings, now_ns);
     const bool asserting = !line.empty();
     const bool withhold = !to_trusted && wants_id_privacy(m);
+    // Most requests carry neither identity header and assert none: nothing to remove or insert.
+    if (!asserting && !m.has(sip::header_id::p_asserted_identity) && !m.has(sip::header_id::p_preferred_identity))
+        return verdict::next();
     const sip::header* from = nullptr;
     for (const sip::header& h : m.headers) {
         if (h.id == sip::header_id::from && from == nullptr) from = &h;

@@ -80,6 +80,28 @@ TEST(NetAddress, FormatHostFitsTheLongestIpv4InFifteenBytes) {
     EXPECT_EQ(format_host(a, short_by_one), "");
 }
 
+// same_subnet masks whole words; bit by bit, as the prefix reads, it agrees at every length.
+TEST(NetAddress, SameSubnetAgreesBitByBitAtEveryPrefix) {
+    std::mt19937 rng(5);
+    const auto bit = [](const net_address& x, unsigned i) { return (x.ip[i / 8] >> (7 - i % 8)) & 1; };
+    for (int round = 0; round < 400; ++round) {
+        net_address a, b;
+        a.family = b.family = round % 2 == 0 ? 4 : 6;
+        const unsigned bits = a.family == 4 ? 32 : 128;
+        for (unsigned i = 0; i < bits / 8; ++i) a.ip[i] = static_cast<std::uint8_t>(rng());
+        b = a;
+        const unsigned flip = static_cast<unsigned>(rng() % bits);  // the first bit that differs
+        b.ip[flip / 8] = static_cast<std::uint8_t>(b.ip[flip / 8] ^ (0x80 >> (flip % 8)));
+        for (unsigned i = flip + 1; i < bits; ++i)
+            if (rng() % 2) b.ip[i / 8] = static_cast<std::uint8_t>(b.ip[i / 8] ^ (0x80 >> (i % 8)));
+        for (unsigned prefix = 0; prefix <= bits + 1; ++prefix) {
+            bool want = true;
+            for (unsigned i = 0; i < prefix && i < bits; ++i) want = want && bit(a, i) == bit(b, i);
+            ASSERT_EQ(same_subnet(a, b, prefix), want) << "family " << int{a.family} << " prefix " << prefix << " flip " << flip;
+        }
+    }
+}
+
 TEST(NetAddress, SameSubnet) {
     net_address a, b, c;
     ASSERT_TRUE(parse_ip("198.18.0.2", a));
