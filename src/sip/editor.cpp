@@ -15,21 +15,21 @@ edit_error message_editor::replace(std::string_view range, std::string_view text
     if (count_ == max_edits) return edit_error::too_many_edits;
     const auto begin = static_cast<std::uint32_t>(range.data() - base);
     const auto end = static_cast<std::uint32_t>(begin + range.size());
-    for (std::size_t i = 0; i < count_; ++i) {
-        const edit& e = edits_[i];
-        // Two ranges clash when they share a byte, or when one is an insert strictly inside the
-        // other's replaced bytes (there is no "inside" of bytes that are gone).
+    // Kept sorted by position; edits at the same position keep the order they were made in, and an
+    // insert goes before the bytes replaced from there.
+    std::size_t at = count_;
+    while (at > 0 && (edits_[at - 1].begin > begin || (edits_[at - 1].begin == begin && edits_[at - 1].end > begin))) --at;
+    // Two edits clash when they share a byte, or when one is an insert strictly inside the other's
+    // replaced bytes (there is no "inside" of bytes that are gone). Sorted edits that do not clash
+    // have their ends in order too, so an edit that clashes with any clashes with a neighbour.
+    const auto clash = [&](const edit& e) {
         const bool share = begin < e.end && e.begin < end;
         const bool insert_inside = (begin == end && e.begin < begin && begin < e.end) ||
                                    (e.begin == e.end && begin < e.begin && e.begin < end);
-        if (share || insert_inside) return edit_error::overlapping;
-    }
-    // Kept sorted by position; edits at the same position keep the order they were made in.
-    std::size_t at = count_;
-    while (at > 0 && (edits_[at - 1].begin > begin || (edits_[at - 1].begin == begin && edits_[at - 1].end > begin))) {
-        edits_[at] = edits_[at - 1];
-        --at;
-    }
+        return share || insert_inside;
+    };
+    if ((at > 0 && clash(edits_[at - 1])) || (at < count_ && clash(edits_[at]))) return edit_error::overlapping;
+    for (std::size_t i = count_; i > at; --i) edits_[i] = edits_[i - 1];
     edits_[at] = edit{begin, end, text, static_cast<std::uint32_t>(count_)};
     ++count_;
     return edit_error::none;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -137,6 +139,66 @@ TEST(MessageEditor, RewindUndoesOnlyWhatCameAfterTheCheckpoint) {
     }
     ed.rewind(shared);
     EXPECT_EQ(ed.edits(), 1u);
+}
+
+// The editor checks a new edit against its neighbours only. Against the rule itself, checked over
+// every edit made (two edits clash when they share a byte or one inserts strictly inside the
+// other's replaced bytes), random replaces, inserts, removes and rewinds get the same verdicts,
+// and the message it writes is the reference's edits applied in order.
+TEST(MessageEditor, VerdictsAndOutputAgreeWithTheRuleOverEveryEdit) {
+    struct ref_edit {
+        std::size_t begin, end;
+        std::string text;
+        std::size_t made;
+    };
+    const std::string text = "abcdefghijklmnopqrstuvwx";
+    const std::string_view s(text);
+    std::mt19937 rng(3);
+    for (int round = 0; round < 3000; ++round) {
+        message_editor ed(text);
+        std::vector<ref_edit> ref;
+        std::vector<std::pair<message_editor::mark, std::size_t>> marks;
+        std::size_t made = 0;
+        for (int step = 0; step < 12; ++step) {
+            const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+            if (pick(8) == 0 && !marks.empty()) {
+                const auto [m, kept] = marks[pick(marks.size())];
+                ed.rewind(m);
+                std::erase_if(ref, [&](const ref_edit& e) { return e.made >= kept; });
+                made = kept;
+                std::erase_if(marks, [&](const auto& k) { return k.second > kept; });
+                continue;
+            }
+            if (pick(4) == 0) marks.emplace_back(ed.checkpoint(), made);
+            const std::size_t b = pick(text.size() + 1);
+            const std::size_t e = pick(3) == 0 ? b : std::min(text.size(), b + 1 + pick(5));
+            const std::string with = pick(3) == 0 ? "" : std::string(1 + pick(3), static_cast<char>('0' + step));
+            bool clash = false;
+            for (const ref_edit& o : ref) {
+                const bool share = b < o.end && o.begin < e;
+                const bool inside = (b == e && o.begin < b && b < o.end) || (o.begin == o.end && b < o.begin && o.begin < e);
+                clash = clash || share || inside;
+            }
+            edit_error scratch = edit_error::none;
+            const edit_error got = ed.replace(s.substr(b, e - b), ed.keep({with}, scratch));
+            ASSERT_EQ(got, clash ? edit_error::overlapping : edit_error::none) << "round " << round << " step " << step;
+            if (!clash) ref.push_back({b, e, with, made++});
+        }
+        // Applied in position order; at one position inserts before replacements, else in the order made.
+        std::stable_sort(ref.begin(), ref.end(), [](const ref_edit& x, const ref_edit& y) {
+            if (x.begin != y.begin) return x.begin < y.begin;
+            return (x.end == x.begin) && (y.end != y.begin);
+        });
+        std::string want;
+        std::size_t from = 0;
+        for (const ref_edit& r : ref) {
+            want += text.substr(from, r.begin - from) + r.text;
+            from = r.end;
+        }
+        want += text.substr(from);
+        std::array<char, 256> out{};
+        ASSERT_EQ(std::string_view(out.data(), ed.serialize(out)), want) << "round " << round;
+    }
 }
 
 TEST(MessageEditor, RefusesWhatItCannotDo) {
