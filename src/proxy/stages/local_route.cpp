@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/stages/local_route.hpp"
 
+#include <algorithm>
+
 #include "sipfast/sip/params.hpp"
 #include "sipfast/txn/branch.hpp"
 
@@ -58,6 +60,7 @@ bool pop_strict_route(request_context& ctx) noexcept {
 // §16.4 with RFC 5658: every leading Route value that is ours goes; the transport of the last one
 // names the side to leave by.
 void pop_our_routes(request_context& ctx) noexcept {
+    const sip::name_addr& top = ctx.m.top_route;  // the first value, decoded by the parser
     for (const sip::header& h : ctx.m.headers) {
         if (h.id != sip::header_id::route) continue;
         std::string_view rest = h.value;
@@ -65,8 +68,18 @@ void pop_our_routes(request_context& ctx) noexcept {
             const std::size_t ws = rest.find_first_not_of(" \t\r\n");
             if (ws == std::string_view::npos) break;
             const char* value = rest.data() + ws;
-            sip::name_addr na;
-            if (sip::parse_name_addr(rest, na, &rest) != sip::parse_error::none) return;
+            sip::name_addr decoded;
+            const sip::name_addr* at = &decoded;
+            if (value == top.text.data()) {
+                // Not decoded twice: what follows it is blanks, then a comma or the end.
+                at = &top;
+                rest = rest.substr(static_cast<std::size_t>(top.text.data() + top.text.size() - rest.data()));
+                rest = rest.substr(std::min(rest.size(), rest.find_first_not_of(" \t\r\n")));
+                if (!rest.empty()) rest.remove_prefix(1);  // the comma
+            } else if (sip::parse_name_addr(rest, decoded, &rest) != sip::parse_error::none) {
+                return;
+            }
+            const sip::name_addr& na = *at;
             if (!ctx.local.is_us(na.address.host, na.address.port, na.address.has_port)) {
                 ctx.next_route = na;
                 ctx.have_next_route = true;

@@ -76,6 +76,13 @@ TEST(LocalRoute, LeadingRoutesOfOursArePopped) {
          sip::transport::udp},
         {"ours, then the next hop", "sip:bob@198.18.0.20:5062", "Route: <sip:198.18.0.1:5060;lr>, <sip:198.18.0.50;lr>\n",
          {"<sip:198.18.0.50;lr>"}, "sip:198.18.0.50;lr", sip::transport::udp},
+        // The parser's decode of the first value serves; blanks and a fold may stand before its comma.
+        {"ours, blanks and a fold before the comma", "sip:bob@198.18.0.20:5062",
+         "Route: <sip:198.18.0.1:5060;lr> \t\n ,<sip:198.18.0.50;lr>\n", {"<sip:198.18.0.50;lr>"},
+         "sip:198.18.0.50;lr", sip::transport::udp},
+        {"ours with header parameters, then the next hop", "sip:bob@198.18.0.20:5062",
+         "Route: <sip:198.18.0.1:5060;lr>;x=1 , <sip:198.18.0.1:5060;transport=tcp;lr>,<sip:198.18.0.50;lr>\n",
+         {"<sip:198.18.0.50;lr>"}, "sip:198.18.0.50;lr", sip::transport::tcp},
         {"ours, then the next hop on its own line", "sip:bob@198.18.0.20:5062",
          "Route: <sip:198.18.0.1:5060;lr>\nRoute: <sip:198.18.0.50;lr>, <sip:198.18.0.51;lr>\n",
          {"<sip:198.18.0.50;lr>", "<sip:198.18.0.51;lr>"}, "sip:198.18.0.50;lr", sip::transport::udp},
