@@ -162,7 +162,9 @@ TEST(MessageEditor, VerdictsAndOutputAgreeWithTheRuleOverEveryEdit) {
         for (int step = 0; step < 12; ++step) {
             const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
             if (pick(8) == 0 && !marks.empty()) {
-                const auto [m, kept] = marks[pick(marks.size())];
+                const auto& chosen = marks[pick(marks.size())];
+                const message_editor::mark m = chosen.first;
+                const std::size_t kept = chosen.second;
                 ed.rewind(m);
                 std::erase_if(ref, [&](const ref_edit& e) { return e.made >= kept; });
                 made = kept;
