@@ -71,7 +71,9 @@ struct shape {
     std::size_t after = 0;          // just past the address (and its '>')
 };
 
-// Splits s into display name and address: the part of the value every reader needs first.
+// Splits s into display name and address: the part of the value every reader needs first. With
+// `Parts` false only `after` is wanted (find_tag): the display name and address are not trimmed.
+template <bool Parts = true>
 parse_error locate(std::string_view s, bool list, shape& out) noexcept {
     std::size_t i = detail::skip_ws(s, 0);
     if (i == s.size() || (list && s[i] == ',')) return parse_error::empty_value;
@@ -90,7 +92,7 @@ parse_error locate(std::string_view s, bool list, shape& out) noexcept {
         const std::size_t j = lex::find_any(s, i, '<', ';', ',');
         if (j < s.size() && s[j] == '<') {
             laquot = j;
-            out.display_name = lex::trim(lex::slice(s, i, j - i));
+            if constexpr (Parts) out.display_name = lex::trim(lex::slice(s, i, j - i));
         }
     }
 
@@ -98,7 +100,7 @@ parse_error locate(std::string_view s, bool list, shape& out) noexcept {
         const std::size_t raquot = lex::find_either(s, laquot + 1, '>', '>');
         if (raquot == s.size()) return parse_error::unterminated_angle;
         out.angle_brackets = true;
-        out.address = lex::trim(lex::slice(s, laquot + 1, raquot - laquot - 1));
+        if constexpr (Parts) out.address = lex::trim(lex::slice(s, laquot + 1, raquot - laquot - 1));
         out.after = raquot + 1;
     } else {
         // addr-spec: the URI ends at the first ';' (header params follow), ',' or whitespace.
@@ -166,7 +168,7 @@ parse_error detail::decode_contact(std::string_view text, contact& out, std::str
 parse_error find_tag(std::string_view value, std::string_view& tag) noexcept {
     tag = {};
     shape sh;
-    if (const parse_error e = locate(value, false, sh); e != parse_error::none) return e;
+    if (const parse_error e = locate<false>(value, false, sh); e != parse_error::none) return e;
     // The header parameters, read only as far as the tag: take_params' grammar without its checks.
     std::size_t i = sh.after;
     // Most often the tag comes first, written ";tag=" with a token value: that shape at once.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/sip/uri.hpp"
 
+#include <algorithm>
+
 #include "lex.hpp"
 #include "decode.hpp"
 #include "host_port.hpp"
@@ -25,10 +27,12 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
     } else {
         // IPv4address first, as most hosts in the field are: four octets read in one pass.
         kind = host_kind::hostname;
-        if (lex::is_digit(s[i])) {
+        if (i < s.size() && lex::is_digit(s[i])) {
             // dec-octet "." dec-octet "." dec-octet "." dec-octet, one to three digits each.
+            // Sixteen bytes left hold any address and the byte after it: no end to check per digit.
+            const bool room = s.size() - i >= 16;
             const auto digit = [&](std::size_t k) {
-                return k < s.size() ? static_cast<unsigned>(static_cast<unsigned char>(s[k])) - '0' : 10u;
+                return room || k < s.size() ? static_cast<unsigned>(static_cast<unsigned char>(s[k])) - '0' : 10u;
             };
             std::size_t j = i;
             bool ok = true;
@@ -45,7 +49,7 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
                         ++j;
                     }
                 }
-                ok = v <= 255 && (octet == 3 || (j < s.size() && s[j++] == '.'));
+                ok = v <= 255 && (octet == 3 || ((room || j < s.size()) && s[j++] == '.'));
             }
             if (ok && (j == s.size() || !lex::is(s[j], lex::c_host))) {
                 kind = host_kind::ipv4;
@@ -66,8 +70,8 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
         ++i;
         std::uint32_t v = 0;
         const std::size_t digits_begin = i;
-        while (i < s.size() && lex::is_digit(s[i]) && i - digits_begin < 6)
-            v = v * 10 + static_cast<std::uint32_t>(s[i++] - '0');
+        const std::size_t stop = std::min(s.size(), i + 6);  // a sixth digit is already too many
+        while (i < stop && lex::is_digit(s[i])) v = v * 10 + static_cast<std::uint32_t>(s[i++] - '0');
         if (i == digits_begin || i - digits_begin > 5 || v > 65535) return parse_error::invalid_port;
         port = static_cast<std::uint16_t>(v);
         has_port = true;

@@ -76,10 +76,16 @@ parse_error detail::decode_via(std::string_view text, via& out, std::string_view
         if (out.protocol_version.empty() || !take_slash(s, i)) return parse_error::invalid_sent_protocol;
     }
     const std::size_t transport_begin = i;
-    out.transport_text = take_token(s, i);
-    if (out.transport_text.empty() || i == transport_begin + out.transport_text.size())
-        return parse_error::invalid_sent_protocol;  // LWS must separate it from sent-by
-    out.transport = classify_transport(out.transport_text);
+    if (s.size() - i > 4 && s[i + 3] == ' ' && (out.transport = classify_transport(lex::slice(s, i, 3))) != transport::unknown) {
+        // "UDP " and its kind: three letters and the one space that ends them, read at once.
+        out.transport_text = lex::slice(s, i, 3);
+        i = detail::skip_ws(s, i + 4);
+    } else {
+        out.transport_text = take_token(s, i);
+        if (out.transport_text.empty() || i == transport_begin + out.transport_text.size())
+            return parse_error::invalid_sent_protocol;  // LWS must separate it from sent-by
+        out.transport = classify_transport(out.transport_text);
+    }
 
     // sent-by = host [ COLON port ], COLON = SWS ":" SWS
     std::size_t end = 0;

@@ -115,10 +115,10 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
             lf &= lf - 1;
             const std::size_t pos = b + j;
             if (colon == ~std::size_t{0}) {
-                const std::uint64_t c = colons & bits_below(j);
+                const std::uint64_t c = colons & ((std::uint64_t{1} << j) - 1);  // j < 64
                 if (c) colon = b + static_cast<std::size_t>(__builtin_ctzll(c));
             }
-            colons &= bits_from(j + 1);
+            colons &= ~std::uint64_t{1} << j;  // the bits past the LF (none when j is 63)
             std::size_t end = pos;
             if (end > line_start && buf[end - 1] == '\r') --end;
 
@@ -159,8 +159,7 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
                 }
                 header& h = out.slots[out.count++];
                 h.name = std::string_view(buf + line_start, colon - line_start);
-                h.value = std::string_view(buf + colon + 1, end - colon - 1);
-                h.id = header_id::other;
+                h.value = std::string_view(buf + colon + 1, end - colon - 1);  // h.id is the parser's to set
             }
             line_start = pos + 1;
             colon = ~std::size_t{0};

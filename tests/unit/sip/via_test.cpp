@@ -72,6 +72,29 @@ TEST(ViaParse, TheUsualShapeAndTheGrammarAgree) {
     }
 }
 
+// "UDP " and the other three-letter transports followed by one space are read at once; every
+// other spelling of the transport and its LWS takes the grammar, to the same fields.
+TEST(ViaParse, TheUsualTransportAndTheGrammarAgree) {
+    struct row {
+        const char* text;
+        transport kind;
+        std::string_view spelled;
+    };
+    for (const row& r : {row{"SIP/2.0/UDP h:5060", transport::udp, "UDP"}, row{"SIP/2.0/udp  h:5060", transport::udp, "udp"},
+                         row{"SIP/2.0/UDP\th:5060", transport::udp, "UDP"}, row{"SIP/2.0/WSS h:5060", transport::wss, "WSS"},
+                         row{"SIP/2.0/UDPX h:5060", transport::unknown, "UDPX"}, row{"SIP/2.0/UD h:5060", transport::unknown, "UD"},
+                         row{"SIP/2.0/SCTP h:5060", transport::sctp, "SCTP"}, row{"SIP/2.0/U-P h:5060", transport::unknown, "U-P"}}) {
+        via v;
+        ASSERT_EQ(parse_via(r.text, v), parse_error::none) << r.text;
+        EXPECT_EQ(v.transport, r.kind) << r.text;
+        EXPECT_EQ(v.transport_text, r.spelled) << r.text;
+        EXPECT_EQ(v.host, "h") << r.text;
+        EXPECT_EQ(v.port, 5060) << r.text;
+    }
+    via v;
+    EXPECT_EQ(parse_via("SIP/2.0/UDP ", v), parse_error::invalid_host);  // nothing after the space
+}
+
 TEST(ViaParse, RejectsMalformedParts) {
     via v;
     EXPECT_EQ(parse_via("", v), parse_error::empty_value);
