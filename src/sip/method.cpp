@@ -12,6 +12,7 @@ constexpr std::array<std::string_view, 15> names = {
     "", "INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "PRACK", "SUBSCRIBE",
     "NOTIFY", "UPDATE", "MESSAGE", "REFER", "PUBLISH",
 };
+
 template <class Word>
 Word load(const char* p) noexcept {
     Word w;
