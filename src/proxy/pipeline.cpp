@@ -42,16 +42,10 @@ std::uint64_t make_cookie(std::uint32_t generation, std::uint32_t slot, timer_ow
 }
 
 // The Via after the top one (ours): in the same header line after a comma, or the next Via line.
-// The parser decoded the top value of the first Via line (m.top_via), so the rest of that line
-// starts where its text ends: it is not read twice.
+// The parser decoded the top value of the first Via line (m.top_via): the rest of that line is
+// read from where its text ends, not decoded twice.
 bool next_via(const sip::message& m, const sip::header& first, sip::via& next) noexcept {
-    const char* const line_end = first.value.data() + first.value.size();
-    const char* const after = m.top_via.text.data() + m.top_via.text.size();
-    if (after < first.value.data() || after > line_end) return false;  // m.top_via is not from `first`
-    const std::string_view tail(after, static_cast<std::size_t>(line_end - after));
-    const std::size_t comma = tail.find_first_not_of(" \t\r\n");
-    std::string_view rest;
-    if (comma != std::string_view::npos && tail[comma] == ',') rest = tail.substr(comma + 1);
+    std::string_view rest = sip::rest_after(first.value, m.top_via.text);
     if (!rest.empty()) return sip::parse_via(rest, next, &rest) == sip::parse_error::none;
     for (const sip::header& h : m.headers)
         if (h.id == sip::header_id::via && &h != &first) return sip::parse_via(h.value, next, &rest) == sip::parse_error::none;

@@ -2,6 +2,7 @@
 #include "sipfast/sip/message.hpp"
 
 #include <cstring>
+#include <functional>
 
 #include "lex.hpp"
 #include "span.hpp"
@@ -58,6 +59,16 @@ std::size_t message::count(header_id id) const noexcept {
     std::size_t n = 0;
     for (const header& h : headers) n += h.id == id;
     return n;
+}
+
+std::string_view rest_after(std::string_view list, std::string_view value) noexcept {
+    const char* const end = list.data() + list.size();
+    const char* const after = value.data() + value.size();
+    const std::less<const char*> before;  // total order, even for a value from another text
+    if (before(value.data(), list.data()) || before(end, after)) return {};
+    const std::string_view tail(after, static_cast<std::size_t>(end - after));
+    const std::size_t comma = tail.find_first_not_of(" \t\r\n");
+    return comma != std::string_view::npos && tail[comma] == ',' ? lex::slice(tail, comma + 1) : std::string_view{};
 }
 
 std::string_view next_value(std::string_view& rest) noexcept {

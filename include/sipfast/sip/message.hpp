@@ -109,6 +109,12 @@ struct message {
 /// last value. An unterminated quote or angle bracket makes the whole remainder one value.
 [[nodiscard]] std::string_view next_value(std::string_view& rest) noexcept;
 
+/// The rest of `list` after `value`, one of its values already decoded (a view into it): what
+/// follows the comma after it, as next_value would leave `rest`; empty when `value` is not in
+/// `list` or nothing follows it. Readers of a list whose first value the parser decoded (the top
+/// Via, the top Route) go on from there without decoding it again.
+[[nodiscard]] std::string_view rest_after(std::string_view list, std::string_view value) noexcept;
+
 template <class F>
 void message::for_each_value(header_id id, F&& f) const {
     if (!has(id)) return;  // most ids a caller asks for are not in most messages

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/stages/local_route.hpp"
 
-#include <algorithm>
-
 #include "sipfast/sip/params.hpp"
 #include "sipfast/txn/branch.hpp"
 
@@ -70,12 +68,9 @@ void pop_our_routes(request_context& ctx) noexcept {
             const char* value = rest.data() + ws;
             sip::name_addr decoded;
             const sip::name_addr* at = &decoded;
-            if (value == top.text.data()) {
-                // Not decoded twice: what follows it is blanks, then a comma or the end.
+            if (value == top.text.data()) {  // not decoded twice
                 at = &top;
-                rest = rest.substr(static_cast<std::size_t>(top.text.data() + top.text.size() - rest.data()));
-                rest = rest.substr(std::min(rest.size(), rest.find_first_not_of(" \t\r\n")));
-                if (!rest.empty()) rest.remove_prefix(1);  // the comma
+                rest = sip::rest_after(rest, top.text);
             } else if (sip::parse_name_addr(rest, decoded, &rest) != sip::parse_error::none) {
                 return;
             }

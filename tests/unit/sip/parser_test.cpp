@@ -452,6 +452,17 @@ TEST(Parse, ValuesSplitAtTopLevelCommasOnly) {
                                                 "a-token-long-enough-to-need-two-vectors-of-sixteen", "last"}));
 }
 
+// rest_after goes on from a value decoded out of a list as next_value would have.
+TEST(Parse, TheRestAfterADecodedValueIsWhatNextValueLeaves) {
+    const std::string_view list = "<sip:a@h>;lr \t\r\n , <sip:b@h>,<sip:c@h>";
+    std::string_view rest = list;
+    const std::string_view first = next_value(rest);
+    EXPECT_EQ(rest_after(list, first), rest);
+    EXPECT_EQ(rest_after(list, first), " <sip:b@h>,<sip:c@h>");
+    EXPECT_EQ(rest_after(list, list.substr(list.size() - 9)), "") << "the last value";
+    EXPECT_EQ(rest_after(list, std::string_view("<sip:a@h>")), "") << "a value from another text";
+}
+
 TEST(ParseMalformed, TooManyHeadersForTheSlots) {
     std::vector<header> slots(4);
     message m;
