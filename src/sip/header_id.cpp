@@ -3,7 +3,10 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+
+#include <emmintrin.h>
 
 namespace sipfast::sip {
 namespace {
@@ -215,15 +218,54 @@ bool equal_folded(std::string_view name, std::string_view lower) noexcept {
     return true;
 }
 
-} // namespace
+// Each known name as 16 bytes to compare a whole name of up to 16 bytes at once (all but ten are
+// that short; the rest compare word by word).
+struct wide_name {
+    alignas(16) char lower[16];
+    std::uint8_t size;
+    header_id id;
+};
 
-header_id classify_header_name(std::string_view name) noexcept {
-    if (name.empty()) return header_id::other;
+constexpr std::array<wide_name, std::size(known_names)> build_wide() {
+    std::array<wide_name, std::size(known_names)> w{};
+    for (std::size_t i = 0; i < std::size(known_names); ++i) {
+        const std::string_view s = known_names[i].lower;
+        for (std::size_t j = 0; j < s.size() && j < 16; ++j) w[i].lower[j] = s[j];
+        w[i].size = static_cast<std::uint8_t>(s.size());
+        w[i].id = known_names[i].id;
+    }
+    return w;
+}
+
+constexpr auto wide_names = build_wide();
+
+header_id classify(std::string_view name, std::size_t readable) noexcept {
+    const std::size_t n = name.size();
+    if (n == 0) return header_id::other;
     const slot s = table[hash(name)];
     if (s.entry == 0xff) return header_id::other;
-    const known_name& k = known_names[s.entry];
-    if (k.lower.size() != name.size() || !equal_folded(name, k.lower)) return header_id::other;
-    return k.id;
+    const wide_name& k = wide_names[s.entry];
+    if (k.size != n) return header_id::other;
+    if (n <= 16 && readable >= 16) {
+        // OR-ing 0x20 folds letters; a byte below 0x20 could fold onto '-' (0x0D | 0x20), so it
+        // fails on its own. Signed, bytes from 0x80 count as below too: no name has them.
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name.data()));
+        const __m128i same = _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
+                                            _mm_load_si128(reinterpret_cast<const __m128i*>(k.lower)));
+        const __m128i control = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        const auto ok = static_cast<unsigned>(_mm_movemask_epi8(_mm_andnot_si128(control, same)));
+        const unsigned want = (1u << n) - 1;
+        return (ok & want) == want ? k.id : header_id::other;
+    }
+    return equal_folded(name, known_names[s.entry].lower) ? k.id : header_id::other;
+}
+
+} // namespace
+
+header_id classify_header_name(std::string_view name) noexcept { return classify(name, name.size()); }
+
+header_id classify_header_name(std::string_view name, std::size_t readable) noexcept {
+    return classify(name, readable);
 }
 
 std::string_view header_name(header_id id) noexcept {

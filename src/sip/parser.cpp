@@ -245,7 +245,7 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         if (!v.empty() && v.front() == ' ') v = lex::slice(v, 1);
         if (!v.empty() && (lex::is_ws(v.front()) || lex::is_ws(v.back()))) v = lex::trim(v);
         h.value = v;
-        h.id = classify_header_name(h.name);
+        h.id = classify_header_name(h.name, static_cast<std::size_t>(buf + len - h.name.data()));
         // The presence bit, before it is set, says whether this is the first header of its kind.
         const auto i = static_cast<unsigned>(h.id);
         const std::uint64_t bit = std::uint64_t{1} << (i & 63);

@@ -31,6 +31,10 @@ inline constexpr std::size_t header_id_count = static_cast<std::size_t>(header_i
 /// A name that is not a known header gives header_id::other.
 [[nodiscard]] header_id classify_header_name(std::string_view name) noexcept;
 
+/// The same, for a name inside a larger buffer: `readable` bytes from name.data() may be read (at
+/// least name.size()), which lets a short name be compared in one 16-byte load.
+[[nodiscard]] header_id classify_header_name(std::string_view name, std::size_t readable) noexcept;
+
 /// The canonical full name of a known header ("Call-ID"); "" for other.
 [[nodiscard]] std::string_view header_name(header_id id) noexcept;
 
