@@ -25,10 +25,6 @@ struct block_masks {
 //     block_masks operator()(const char* p) const   // p[0..63] readable
 struct classifier;
 
-inline std::uint64_t bits_from(unsigned i) noexcept {  // bits i..63 set, i <= 64
-    return i >= 64 ? 0 : ~std::uint64_t{0} << i;
-}
-
 inline std::uint64_t bits_below(unsigned i) noexcept {  // bits 0..i-1 set, i <= 64
     return i >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << i) - 1;
 }
@@ -79,8 +75,8 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
     std::size_t line_start = 0;
     std::size_t colon = ~std::size_t{0};  // first ':' of the open line, if seen
     bool first_line = true;
-    std::size_t first_bad = ~std::size_t{0};
-    bool cr_at_block_end = false;
+    std::uint64_t cr_carry = 0;    // 1 when the previous block ended in CR
+    std::uint64_t bad_before = 0;  // nonzero when an earlier block held a forbidden byte or bare CR
 
     for (std::size_t b = 0; b < len; b += 64) {
         block_masks m;
@@ -99,16 +95,17 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
             m.colon &= valid;
             m.bad &= valid;
         }
-        // A CR must be followed by LF. The last bit of a block is settled by the next block.
-        if (cr_at_block_end && !(m.lf & 1) && first_bad == ~std::size_t{0}) first_bad = b - 1;
-        cr_at_block_end = (m.cr >> 63) != 0;
-        std::uint64_t bad = m.bad | (m.cr & ~(m.lf >> 1) & ~(std::uint64_t{1} << 63));
-        if (left < 64) bad &= ~(std::uint64_t{1} << (left - 1));  // a CR last: more may come
-        if (bad && first_bad == ~std::size_t{0}) first_bad = b + static_cast<std::size_t>(__builtin_ctzll(bad));
+        // Forbidden bytes, and bytes after a CR that are not LF (a CR must be followed by LF; one
+        // last in the block is settled by the next). Only whether there are any before the empty
+        // line matters here: first_bad_byte finds which, and lets quoted-pairs pass.
+        std::uint64_t bad = m.bad | (((m.cr << 1) | cr_carry) & ~m.lf);
+        cr_carry = m.cr >> 63;
+        if (left < 64) bad &= bits_below(static_cast<unsigned>(left));  // a CR last: more may come
 
-        // Colons of this block not yet passed by a line end; each LF clears the bits up to it, so
-        // the lowest bit left is the first colon of the line that follows.
-        std::uint64_t colons = m.colon & bits_from(line_start > b ? static_cast<unsigned>(line_start - b) : 0);
+        // Colons of this block not yet passed by a line end (a block starts at or after the open
+        // line's start); each LF clears the bits up to it, so the lowest bit left is the first
+        // colon of the line that follows.
+        std::uint64_t colons = m.colon;
         std::uint64_t lf = m.lf;
         while (lf) {
             const unsigned j = static_cast<unsigned>(__builtin_ctzll(lf));
@@ -124,7 +121,7 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
 
             if (end == line_start) {  // the empty line
                 out.headers_end = pos + 1;
-                if (first_bad < pos) {
+                if ((bad_before | (bad & ((std::uint64_t{1} << j) - 1))) != 0) {  // j < 64
                     std::size_t at = 0;
                     const parse_error e = first_bad_byte(buf, pos, at);
                     if (e != parse_error::none) {
@@ -165,6 +162,7 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
             colon = ~std::size_t{0};
         }
         if (colon == ~std::size_t{0} && colons) colon = b + static_cast<std::size_t>(__builtin_ctzll(colons));
+        bad_before |= bad;
     }
     // No empty line in the buffer.
     std::size_t bad_at = 0;

@@ -325,6 +325,40 @@ TEST(ParseMalformed, EachFaultIsNamed) {
     }
 }
 
+// The scanner reads 64 bytes at a time and settles a CR last in a block with the next one: a bare
+// CR or a control byte is named, at its offset, wherever it lands before the empty line (the
+// message has no quoted-pair to excuse one), and a CR before an LF is a line end anywhere.
+TEST(ParseMalformed, AForbiddenByteIsFoundAtEveryOffset) {
+    const std::size_t headers_end = invite.find("\r\n\r\n");
+    ASSERT_GT(headers_end, 3 * 64u);
+    ASSERT_EQ(invite.find('\\'), std::string::npos);
+    for (const sip::implementation* isa : test::supported_isas()) {
+        parse_options opt;
+        opt.isa = isa;
+        for (std::size_t at = 0; at < headers_end; ++at) {
+            std::string cr = invite;
+            cr.insert(at, 1, '\r');
+            const std::size_t bare = invite[at] == '\n' ? at - 1 : at;  // in "\r\r\n", the first CR
+            parsed p(cr, opt);
+            ASSERT_EQ(p.result.status, parse_status::error) << isa->name << " CR at " << at;
+            ASSERT_EQ(p.result.error, parse_error::bare_cr) << isa->name << " CR at " << at;
+            ASSERT_EQ(p.result.offset, bare) << isa->name << " CR at " << at;
+            std::string ctl = invite;
+            ctl.insert(at, 1, '\x01');
+            parsed q(ctl, opt);
+            ASSERT_EQ(q.result.status, parse_status::error) << isa->name << " 0x01 at " << at;
+            // Between a CR and its LF, the CR is the first fault.
+            ASSERT_EQ(q.result.error, invite[at] == '\n' ? parse_error::bare_cr : parse_error::control_character)
+                << isa->name << " 0x01 at " << at;
+            ASSERT_EQ(q.result.offset, bare) << isa->name << " 0x01 at " << at;
+        }
+        // The same bytes in the body are the body's business.
+        std::string body = invite;
+        body.replace(body.size() - 4, 2, "\r\x01");
+        EXPECT_TRUE(parsed(body, opt).result.ok()) << isa->name;
+    }
+}
+
 TEST(Parse, QuotedPairsMayEscapeControlCharacters) {
     // RFC 3261 §25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F), inside a quoted string.
     const std::string m = request("INVITE sip:b@h SIP/2.0",
