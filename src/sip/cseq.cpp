@@ -30,8 +30,9 @@ parse_error parse_cseq(std::string_view text, cseq& out) noexcept {
         e != parse_error::none)
         return e;
     out.method_text = lex::trim_left(lex::slice(t, i));
-    if (!lex::all_of(out.method_text, lex::c_token, false)) return parse_error::invalid_token;
-    out.method = classify_method(out.method_text);
+    out.method = classify_method(out.method_text);  // a known method is a token
+    if (out.method == method::other && !lex::all_of(out.method_text, lex::c_token, false))
+        return parse_error::invalid_token;
     return parse_error::none;
 }
 

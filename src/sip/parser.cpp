@@ -62,14 +62,17 @@ parse_error parse_request_line(std::string_view line, message& msg) noexcept {
     const std::size_t sp1 = line.find(' ');
     if (sp1 == std::string_view::npos || sp1 == 0) return parse_error::invalid_request_line;
     msg.method_text = lex::slice(line, 0, sp1);
-    if (!lex::all_of(msg.method_text, lex::c_token, false)) return parse_error::invalid_method;
+    // A known method matched letter for letter, so only other methods need the token check.
+    const method known = classify_method(msg.method_text);
+    if (known == method::other && !lex::all_of(msg.method_text, lex::c_token, false))
+        return parse_error::invalid_method;
     const std::size_t sp2 = line.find(' ', sp1 + 1);
     if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return parse_error::invalid_request_line;
     if (const parse_error e = check_version(lex::slice(line, sp2 + 1)); e != parse_error::none) return e;
     msg.request_uri_text = lex::slice(line, sp1 + 1, sp2 - sp1 - 1);
     if (detail::decode_uri(msg.request_uri_text, msg.request_uri) != parse_error::none)
         return parse_error::invalid_request_uri;
-    msg.method = classify_method(msg.method_text);
+    msg.method = known;
     msg.kind = message_kind::request;
     return parse_error::none;
 }
