@@ -2,6 +2,10 @@
 #include "sipfast/sip/uri.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
 
 #include "lex.hpp"
 #include "decode.hpp"
@@ -168,6 +172,20 @@ parse_error parse_uri(std::string_view text, uri& out) noexcept {
 
 parse_error detail::decode_uri(std::string_view text, uri& out) noexcept {
     out.text = text;
+    // Most URIs are sip: ones, read as one word: OR 0x20 folds the letters and leaves ':', and
+    // only 's'/'S', 'i'/'I' and 'p'/'P' fold onto those letters.
+    if (text.size() > 4) {
+        constexpr auto word = [](char a, char b, char c, char d) {
+            return std::bit_cast<std::uint32_t>(std::array<char, 4>{a, b, c, d});
+        };
+        std::uint32_t w = 0;
+        std::memcpy(&w, text.data(), 4);
+        if ((w | word(0x20, 0x20, 0x20, 0)) == word('s', 'i', 'p', ':')) {
+            out.scheme_text = lex::slice(text, 0, 3);
+            out.scheme = uri_scheme::sip;
+            return parse_sip_uri(text, 4, out);
+        }
+    }
     // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
     const std::size_t colon = lex::span<lex::c_scheme>(text, 0);
     if (colon == 0 || colon == text.size() || text[colon] != ':' || lex::is_digit(text[0]) ||

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace sipfast::sip {
 namespace {
 
@@ -129,6 +131,32 @@ TEST(UriParse, SchemeIsCaseInsensitive) {
     EXPECT_EQ(u.scheme, uri_scheme::sip);
     ASSERT_EQ(parse_uri("TEL:911", u), parse_error::none);
     EXPECT_EQ(u.scheme, uri_scheme::tel);
+}
+
+// "sip:" is read as one word; each of its bytes still counts, in either case for the letters.
+TEST(UriParse, EveryByteOfTheSipSchemeCounts) {
+    const std::string good = "sip:alice@example.com";
+    for (std::size_t at = 0; at < 4; ++at)
+        for (int b = 0; b < 256; ++b) {
+            std::string t = good;
+            t[at] = static_cast<char>(b);
+            const bool same = t[at] == good[at] || (at < 3 && b == (good[at] & ~0x20));
+            uri u;
+            const parse_error e = parse_uri(t, u);
+            if (same) {
+                ASSERT_EQ(e, parse_error::none) << t;
+                EXPECT_EQ(u.scheme, uri_scheme::sip) << t;
+                EXPECT_EQ(u.scheme_text, t.substr(0, 3));
+                EXPECT_EQ(u.user, "alice");
+                EXPECT_EQ(u.host, "example.com");
+            } else {
+                ASSERT_TRUE(e != parse_error::none || u.scheme != uri_scheme::sip) << "byte " << at << " = " << b;
+            }
+        }
+    uri u;
+    EXPECT_EQ(parse_uri("sip:", u), parse_error::invalid_uri);
+    ASSERT_EQ(parse_uri("SIPS:a@b", u), parse_error::none);
+    EXPECT_EQ(u.scheme, uri_scheme::sips);
 }
 
 } // namespace
