@@ -86,6 +86,9 @@ parse_error locate(std::string_view s, bool list, shape& out) noexcept {
         out.display_name = lex::slice(s, i, q + 1 - i);
         laquot = detail::skip_ws(s, q + 1);
         if (laquot == s.size() || s[laquot] != '<') return parse_error::invalid_display_name;
+    } else if (s[i] == '<') {  // no display name, the usual shape
+        laquot = i;
+        if constexpr (Parts) out.display_name = lex::slice(s, i, 0);
     } else {
         // A '<' before the first ';' or ',' opens a name-addr; what precedes it is the display
         // name, *(token LWS). (A '<' later belongs to a quoted parameter or to the next value.)
