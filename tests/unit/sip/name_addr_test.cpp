@@ -28,6 +28,20 @@ TEST(NameAddrParse, TokenDisplayNameAndNoSpaceBeforeAngle) {
     EXPECT_TRUE(a.tag.empty());
 }
 
+TEST(NameAddrParse, AngleBracketsWithoutADisplayName) {
+    name_addr a;
+    ASSERT_EQ(parse_name_addr(" <sip:bob@biloxi.com;transport=udp>;tag=9;lr", a), parse_error::none);
+    EXPECT_TRUE(a.display_name.empty());
+    EXPECT_TRUE(a.angle_brackets);
+    EXPECT_EQ(a.address.text, "sip:bob@biloxi.com;transport=udp");
+    EXPECT_EQ(a.address.params.find("transport").value, "udp");
+    EXPECT_EQ(a.tag, "9");
+    EXPECT_TRUE(a.params.has("lr"));
+    std::string_view tag;
+    ASSERT_EQ(find_tag("<sip:bob@biloxi.com;tag=x>;tag=9", tag), parse_error::none);
+    EXPECT_EQ(tag, "9");  // the URI's own tag parameter is not the header's
+}
+
 TEST(NameAddrParse, AddrSpecParamsBelongToTheHeader) {
     name_addr a;
     ASSERT_EQ(parse_name_addr("sip:alice@atlanta.com;tag=1928301774", a), parse_error::none);
