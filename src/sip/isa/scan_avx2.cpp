@@ -34,7 +34,7 @@ struct classifier {
     __m256i ctl_max;
 
     struct half {
-        std::uint32_t lf, cr, colon, bad;
+        std::uint32_t lf, cr, bad;
     };
 
     [[gnu::always_inline]] half run(const char* p) const noexcept {
@@ -46,7 +46,6 @@ struct classifier {
         const __m256i bad = _mm256_or_si256(_mm256_andnot_si256(allowed, ctl), _mm256_cmpeq_epi8(v, del_c));
         return half{static_cast<std::uint32_t>(_mm256_movemask_epi8(lf)),
                     static_cast<std::uint32_t>(_mm256_movemask_epi8(cr)),
-                    static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, colon_c))),
                     static_cast<std::uint32_t>(_mm256_movemask_epi8(bad))};
     }
 
@@ -54,7 +53,13 @@ struct classifier {
         const half lo = run(p);
         const half hi = run(p + 32);
         const auto join = [](std::uint32_t l, std::uint32_t h) { return l | (std::uint64_t{h} << 32); };
-        return block_masks{join(lo.lf, hi.lf), join(lo.cr, hi.cr), join(lo.colon, hi.colon), join(lo.bad, hi.bad)};
+        return block_masks{join(lo.lf, hi.lf), join(lo.cr, hi.cr), join(lo.bad, hi.bad)};
+    }
+
+    static constexpr std::size_t colon_width = 32;
+    [[gnu::always_inline]] std::uint64_t colons(const char* p) const noexcept {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+        return static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, colon_c)));
     }
 };
 

@@ -40,7 +40,12 @@ struct classifier {
         const std::uint64_t ht = _mm512_cmpeq_epi8_mask(v, ht_c);
         const std::uint64_t ctl = _mm512_cmple_epu8_mask(v, ctl_max);
         const std::uint64_t del = _mm512_cmpeq_epi8_mask(v, del_c);
-        return block_masks{lf, cr, _mm512_cmpeq_epi8_mask(v, colon_c), (ctl & ~(lf | cr | ht)) | del};
+        return block_masks{lf, cr, (ctl & ~(lf | cr | ht)) | del};
+    }
+
+    static constexpr std::size_t colon_width = 64;
+    [[gnu::always_inline]] std::uint64_t colons(const char* p) const noexcept {
+        return _mm512_cmpeq_epi8_mask(_mm512_loadu_si512(p), colon_c);
     }
 };
 

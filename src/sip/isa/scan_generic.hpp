@@ -4,25 +4,26 @@
 // Included by each scan_<isa>.cpp after it has opened namespace sipfast::sip::<isa> and enabled its
 // target. It must not define anything outside that namespace, and it calls nothing inline from
 // shared headers but compiler builtins, so no function compiled for a wider ISA can be picked by
-// the linker for a narrower one. The ISA supplies:
-//     block_masks classify(const char* p)   // p[0..63] readable
+// the linker for a narrower one. The ISA supplies a classifier (below).
 //
-// Stage 1 (classify) turns 64 bytes into bit masks of LF, CR, ':' and forbidden bytes. Stage 2 walks
-// the LF bits with count-trailing-zeros: each LF closes a line, the first ':' bit after the line's
-// start splits name from value, and a line that starts with SP/HT continues the previous header.
-// The walk runs block by block right after classification, so the header section is read once and
-// the scan stops at the empty line without touching the body.
+// Stage 1 (classify) turns 64 bytes into bit masks of LF, CR and forbidden bytes. Stage 2 walks
+// the LF bits with count-trailing-zeros: each LF closes a line, and a line that starts with SP/HT
+// continues the previous header. A header line's first ':' splits name from value; names are
+// short, so one load at the line's start finds it, and only header lines pay for it. The walk runs
+// block by block right after classification, so the header section is read once and the scan stops
+// at the empty line without touching the body.
 
 struct block_masks {
     std::uint64_t lf;
     std::uint64_t cr;
-    std::uint64_t colon;
     std::uint64_t bad;  // NUL, other controls except HT/CR/LF, DEL
 };
 
 // Defined by the ISA after this file (internal linkage, so it inlines into scan()): holds the
 // vector constants, built once per scan rather than once per block, and
 //     block_masks operator()(const char* p) const   // p[0..63] readable
+//     static constexpr std::size_t colon_width      // 0: no wide search for ':'
+//     std::uint64_t colons(const char* p) const     // bit i: p[i] is ':'; p[0..colon_width) readable
 struct classifier;
 
 inline std::uint64_t bits_below(unsigned i) noexcept {  // bits 0..i-1 set, i <= 64
@@ -68,12 +69,27 @@ inline void fail(detail::scan_output& out, const char* buf, parse_error e,
     out.error_offset = bad != parse_error::none ? bad_at : at;
 }
 
+// The first ':' at or after `from`, or a position at or past `end` (the line's end) when the line
+// has none. buf[0..len) is readable.
+template <class Classifier>
+inline std::size_t find_colon(const Classifier& classify, const char* buf, std::size_t len, std::size_t from,
+                              std::size_t end) noexcept {
+    std::size_t k = from;
+    if constexpr (Classifier::colon_width != 0) {
+        if (len - from >= Classifier::colon_width) {
+            if (const std::uint64_t c = classify.colons(buf + from)) return from + static_cast<std::size_t>(__builtin_ctzll(c));
+            k = from + Classifier::colon_width;
+        }
+    }
+    while (k < end && buf[k] != ':') ++k;  // a long name, the buffer's last bytes, or the reference
+    return k;
+}
+
 template <class Classifier>
 inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noexcept {
     const Classifier classify;
     out.count = 0;
     std::size_t line_start = 0;
-    std::size_t colon = ~std::size_t{0};  // first ':' of the open line, if seen
     bool first_line = true;
     std::uint64_t cr_carry = 0;    // 1 when the previous block ended in CR
     std::uint64_t bad_before = 0;  // nonzero when an earlier block held a forbidden byte or bare CR
@@ -92,7 +108,6 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
             const std::uint64_t valid = bits_below(static_cast<unsigned>(left));
             m.lf &= valid;
             m.cr &= valid;
-            m.colon &= valid;
             m.bad &= valid;
         }
         // Forbidden bytes, and bytes after a CR that are not LF (a CR must be followed by LF; one
@@ -102,20 +117,11 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
         cr_carry = m.cr >> 63;
         if (left < 64) bad &= bits_below(static_cast<unsigned>(left));  // a CR last: more may come
 
-        // Colons of this block not yet passed by a line end (a block starts at or after the open
-        // line's start); each LF clears the bits up to it, so the lowest bit left is the first
-        // colon of the line that follows.
-        std::uint64_t colons = m.colon;
         std::uint64_t lf = m.lf;
         while (lf) {
             const unsigned j = static_cast<unsigned>(__builtin_ctzll(lf));
             lf &= lf - 1;
             const std::size_t pos = b + j;
-            if (colon == ~std::size_t{0}) {
-                const std::uint64_t c = colons & ((std::uint64_t{1} << j) - 1);  // j < 64
-                if (c) colon = b + static_cast<std::size_t>(__builtin_ctzll(c));
-            }
-            colons &= ~std::uint64_t{1} << j;  // the bits past the LF (none when j is 63)
             std::size_t end = pos;
             if (end > line_start && buf[end - 1] == '\r') --end;
 
@@ -146,6 +152,7 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
                 h.value = std::string_view(h.value.data(),
                                            static_cast<std::size_t>(buf + end - h.value.data()));
             } else {
+                const std::size_t colon = find_colon(classify, buf, len, line_start, end);
                 if (colon >= end) {
                     fail(out, buf, parse_error::header_without_colon, line_start);
                     return;
@@ -159,9 +166,7 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
                 h.value = std::string_view(buf + colon + 1, end - colon - 1);  // h.id is the parser's to set
             }
             line_start = pos + 1;
-            colon = ~std::size_t{0};
         }
-        if (colon == ~std::size_t{0} && colons) colon = b + static_cast<std::size_t>(__builtin_ctzll(colons));
         bad_before |= bad;
     }
     // No empty line in the buffer.

@@ -34,7 +34,7 @@ struct classifier {
     __m128i ctl_max;
 
     [[gnu::always_inline]] block_masks operator()(const char* p) const noexcept {
-        block_masks m{0, 0, 0, 0};
+        block_masks m{0, 0, 0};
         for (unsigned i = 0; i < 4; ++i) {
             const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
             const __m128i lf = _mm_cmpeq_epi8(v, lf_c);
@@ -45,10 +45,15 @@ struct classifier {
             const auto mask = [](__m128i x) { return std::uint64_t{static_cast<std::uint16_t>(_mm_movemask_epi8(x))}; };
             m.lf |= mask(lf) << (16 * i);
             m.cr |= mask(cr) << (16 * i);
-            m.colon |= mask(_mm_cmpeq_epi8(v, colon_c)) << (16 * i);
             m.bad |= mask(bad) << (16 * i);
         }
         return m;
+    }
+
+    static constexpr std::size_t colon_width = 16;
+    [[gnu::always_inline]] std::uint64_t colons(const char* p) const noexcept {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        return static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, colon_c)));
     }
 };
 

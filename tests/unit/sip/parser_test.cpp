@@ -312,6 +312,32 @@ std::vector<bad_case> bad_cases() {
     };
 }
 
+// A header line's name ends at its first ':', found with one load at the line's start where the
+// buffer has room and byte by byte where it has not, or the name is longer than the load. Every
+// ISA splits the same, whatever the name's length and wherever the line lies.
+TEST(Parse, TheNameEndsAtTheLinesFirstColon) {
+    const std::string s = "INVITE sip:b@h SIP/2.0";
+    for (const sip::implementation* isa : test::supported_isas()) {
+        parse_options opt;
+        opt.isa = isa;
+        for (std::size_t n = 1; n <= 140; ++n) {
+            const std::string name = "X" + std::string(n - 1, 'n');
+            // Last in the message (no body), so short names lie in the buffer's last bytes.
+            const std::string m = request(s, ok_headers + name + ":: a:b\n");
+            parsed p(m, opt);
+            ASSERT_TRUE(p.result.ok()) << isa->name << " name of " << n << ": " << to_string(p.result.error);
+            const header& h = p.msg.headers.back();
+            ASSERT_EQ(h.name, name) << isa->name;
+            ASSERT_EQ(h.value, ": a:b") << isa->name;
+            // A line without one, before a line with one a few bytes on: no colon in this line.
+            const std::string bad = request(s, ok_headers + name + "\nTo: <sip:b@h>\n");
+            parsed q(bad, opt);
+            ASSERT_EQ(q.result.error, parse_error::header_without_colon) << isa->name << " name of " << n;
+            ASSERT_EQ(q.result.offset, bad.find(name + "\r\n")) << isa->name;
+        }
+    }
+}
+
 TEST(ParseMalformed, EachFaultIsNamed) {
     for (const bad_case& c : bad_cases()) {
         for (const sip::implementation* isa : test::supported_isas()) {
