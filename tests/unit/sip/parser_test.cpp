@@ -312,6 +312,29 @@ std::vector<bad_case> bad_cases() {
     };
 }
 
+// HCOLON = *( SP / HTAB ) ":" SWS (RFC 3261 §25.1): the name loses the blanks before the colon,
+// the value those after it and at its end, whatever mix of spaces and tabs they are.
+TEST(Parse, BlanksAroundTheColonAndAtTheEndAreNotTheNameOrValue) {
+    const struct {
+        const char* line;
+        const char* name;
+        const char* value;
+    } cases[] = {
+        {"Subject: a b", "Subject", "a b"},   {"Subject:a b", "Subject", "a b"},
+        {"Subject :a b ", "Subject", "a b"},  {"Subject\t \t:  \ta b\t", "Subject", "a b"},
+        {"Subject:", "Subject", ""},          {"Subject: ", "Subject", ""},
+        {"Subject:  \t ", "Subject", ""},     {"Subject: x", "Subject", "x"},
+        {"Subject:\tx", "Subject", "x"},      {"X-A \t:  x  y \t ", "X-A", "x  y"},
+    };
+    for (const auto& c : cases) {
+        parsed p(request("INVITE sip:b@h SIP/2.0", ok_headers + c.line + "\n"));
+        ASSERT_TRUE(p.result.ok()) << c.line << ": " << to_string(p.result.error);
+        const header& h = p.msg.headers.back();
+        EXPECT_EQ(h.name, c.name) << c.line;
+        EXPECT_EQ(h.value, c.value) << c.line;
+    }
+}
+
 // A header line's name ends at its first ':', found with one load at the line's start where the
 // buffer has room and byte by byte where it has not, or the name is longer than the load. Every
 // ISA splits the same, whatever the name's length and wherever the line lies.
