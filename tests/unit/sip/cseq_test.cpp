@@ -16,6 +16,8 @@ TEST(CSeqParse, NumberAndMethod) {
     EXPECT_EQ(c.method_text, "NEWMETHOD");
     ASSERT_EQ(parse_cseq("2147483647 ACK", c), parse_error::none);
     EXPECT_EQ(c.number, 2147483647u);
+    ASSERT_EQ(parse_cseq("000000000000000000000000000042 BYE", c), parse_error::none);  // 1*DIGIT
+    EXPECT_EQ(c.number, 42u);
 }
 
 TEST(CSeqParse, Faults) {
@@ -25,6 +27,9 @@ TEST(CSeqParse, Faults) {
     EXPECT_EQ(parse_cseq("12INVITE", c), parse_error::invalid_number);
     EXPECT_EQ(parse_cseq("-1 INVITE", c), parse_error::invalid_number);
     EXPECT_EQ(parse_cseq("2147483648 INVITE", c), parse_error::number_out_of_range);
+    EXPECT_EQ(parse_cseq("21474836470 INVITE", c), parse_error::number_out_of_range);
+    EXPECT_EQ(parse_cseq("99999999999999999999999999999 INVITE", c), parse_error::number_out_of_range);
+    EXPECT_EQ(parse_cseq("18446744073709551617 INVITE", c), parse_error::number_out_of_range);  // 2**64 + 1
     EXPECT_EQ(parse_cseq("1 IN VITE", c), parse_error::invalid_token);
     EXPECT_EQ(parse_cseq("1 INV@TE", c), parse_error::invalid_token);
 }
