@@ -218,8 +218,8 @@ bool equal_folded(std::string_view name, std::string_view lower) noexcept {
     return true;
 }
 
-// Each known name as 16 bytes to compare a whole name of up to 16 bytes at once (all but ten are
-// that short; the rest compare word by word).
+// Each known name as 16 bytes to compare a whole name of up to 16 bytes at once (all but 13 of the
+// 95 are that short; the longer ones compare word by word).
 struct wide_name {
     alignas(16) char lower[16];
     std::uint8_t size;
