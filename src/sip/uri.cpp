@@ -89,16 +89,17 @@ parse_error host_port_at(std::string_view s, std::size_t i, std::string_view& ho
 namespace {
 
 parse_error parse_sip_uri(std::string_view s, std::size_t i, uri& out) noexcept {
-    // userinfo: user [":" password] "@". One span over the characters userinfo may hold; if an '@'
-    // ends it, it was userinfo, else the host starts back at i.
-    const std::size_t span = lex::span_escaped<lex::c_userinfo>(s, i);
+    // userinfo: user [":" password] "@". A span over the user's characters, and on past a ':'
+    // over what userinfo may hold; if an '@' ends it, it was userinfo, else the host starts back
+    // at i.
+    const std::size_t user_end = lex::span_escaped<lex::c_user>(s, i);
+    const bool colon = user_end < s.size() && s[user_end] == ':';
+    const std::size_t span = colon ? lex::span_escaped<lex::c_userinfo>(s, user_end + 1) : user_end;
     if (span < s.size() && s[span] == '@') {
-        const std::string_view userinfo = lex::slice(s, i, span - i);
-        const std::size_t colon = lex::find_either(userinfo, 0, ':', ':');
-        out.user = lex::slice(userinfo, 0, colon);
+        out.user = lex::slice(s, i, user_end - i);
         if (out.user.empty()) return parse_error::invalid_uri;
-        if (colon != userinfo.size()) {
-            out.password = lex::slice(userinfo, colon + 1);
+        if (colon) {
+            out.password = lex::slice(s, user_end + 1, span - user_end - 1);
             if (!out.password.empty() && !lex::all_of(out.password, lex::c_password, true))
                 return parse_error::invalid_uri;
         }

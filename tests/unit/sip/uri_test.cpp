@@ -39,6 +39,27 @@ TEST(UriParse, UserMayHoldSemicolonsAndEscapes) {
     EXPECT_EQ(u.params.find("USER").value, "phone");  // names compare case-insensitively
 }
 
+// The user ends at the first ':', the password at the '@'; without an '@' there is no userinfo and
+// the colon is the port's.
+TEST(UriParse, UserinfoSplitsAtTheFirstColon) {
+    uri u;
+    ASSERT_EQ(parse_uri("sip:alice:@atlanta.com", u), parse_error::none);
+    EXPECT_EQ(u.user, "alice");
+    EXPECT_TRUE(u.password.empty());
+    ASSERT_EQ(parse_uri("sip:a%3Ab:p%40ss&=+$,@h", u), parse_error::none);
+    EXPECT_EQ(u.user, "a%3Ab");
+    EXPECT_EQ(u.password, "p%40ss&=+$,");
+    EXPECT_EQ(u.host, "h");
+    EXPECT_EQ(parse_uri("sip::secret@atlanta.com", u), parse_error::invalid_uri);     // no user
+    EXPECT_EQ(parse_uri("sip:alice:se:cret@atlanta.com", u), parse_error::invalid_uri);  // ':' in the password
+    EXPECT_EQ(parse_uri("sip:alice:se;cret@atlanta.com", u), parse_error::invalid_uri);  // ';' in the password
+    ASSERT_EQ(parse_uri("sip:atlanta.com:5060;lr", u), parse_error::none);
+    EXPECT_TRUE(u.user.empty());
+    EXPECT_EQ(u.host, "atlanta.com");
+    EXPECT_EQ(u.port, 5060);
+    EXPECT_EQ(parse_uri("sip:alice:secret", u), parse_error::invalid_port);  // no '@': a port, and not one
+}
+
 TEST(UriParse, RejectsBadEscapesAndHosts) {
     uri u;
     EXPECT_EQ(parse_uri("sip:al%6@atlanta.com", u), parse_error::invalid_uri);
