@@ -88,7 +88,15 @@ inline std::size_t find_colon(const Classifier& classify, const char* buf, std::
 template <class Classifier>
 inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noexcept {
     const Classifier classify;
-    out.count = 0;
+    // Kept in registers and written back on every return: through `out`, each store to a slot
+    // could be a store to out.count, and the compiler reloads them for every line.
+    header* const slots = out.slots;
+    const std::size_t capacity = out.capacity;
+    struct written_back {
+        detail::scan_output& out;
+        std::size_t n;
+        ~written_back() { out.count = n; }
+    } count{out, 0};
     std::size_t line_start = 0;
     bool first_line = true;
     std::uint64_t cr_carry = 0;    // 1 when the previous block ended in CR
@@ -144,11 +152,11 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
                 out.start_line_end = end;
                 first_line = false;
             } else if (buf[line_start] == ' ' || buf[line_start] == '\t') {
-                if (out.count == 0) {
+                if (count.n == 0) {
                     fail(out, buf, parse_error::continuation_before_header, line_start);
                     return;
                 }
-                header& h = out.slots[out.count - 1];
+                header& h = slots[count.n - 1];
                 h.value = std::string_view(h.value.data(),
                                            static_cast<std::size_t>(buf + end - h.value.data()));
             } else {
@@ -157,11 +165,11 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
                     fail(out, buf, parse_error::header_without_colon, line_start);
                     return;
                 }
-                if (out.count == out.capacity) {
+                if (count.n == capacity) {
                     fail(out, buf, parse_error::too_many_headers, line_start);
                     return;
                 }
-                header& h = out.slots[out.count++];
+                header& h = slots[count.n++];
                 h.name = std::string_view(buf + line_start, colon - line_start);
                 h.value = std::string_view(buf + colon + 1, end - colon - 1);  // h.id is the parser's to set
             }
