@@ -98,7 +98,6 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
         ~written_back() { out.count = n; }
     } count{out, 0};
     std::size_t line_start = 0;
-    bool first_line = true;
     std::uint64_t cr_carry = 0;    // 1 when the previous block ended in CR
     std::uint64_t bad_before = 0;  // nonzero when an earlier block held a forbidden byte or bare CR
 
@@ -148,9 +147,8 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
                 out.status = detail::scan_status::complete;
                 return;
             }
-            if (first_line) {
+            if (line_start == 0) {  // the start line: every later line starts past an LF
                 out.start_line_end = end;
-                first_line = false;
             } else if (buf[line_start] == ' ' || buf[line_start] == '\t') {
                 if (count.n == 0) {
                     fail(out, buf, parse_error::continuation_before_header, line_start);
