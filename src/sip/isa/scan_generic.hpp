@@ -77,7 +77,8 @@ inline std::size_t find_colon(const Classifier& classify, const char* buf, std::
     std::size_t k = from;
     if constexpr (Classifier::colon_width != 0) {
         if (len - from >= Classifier::colon_width) {
-            if (const std::uint64_t c = classify.colons(buf + from)) return from + static_cast<std::size_t>(__builtin_ctzll(c));
+            if (const std::uint64_t c = classify.colons(buf + from)) [[likely]]
+                return from + static_cast<std::size_t>(__builtin_ctzll(c));
             k = from + Classifier::colon_width;
         }
     }
