@@ -262,13 +262,13 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
         const std::uint64_t bit = std::uint64_t{1} << (i & 63);
         const bool once = (msg.present_[i >> 6] & bit) == 0;
         msg.present_[i >> 6] |= bit;
-        if (faulted) continue;
+        if (faulted) [[unlikely]] continue;
         // A known name matched letter for letter, so only unknown names need the token check.
-        if (h.id == header_id::other && !lex::all_of(h.name, lex::c_token, false)) {
+        if (h.id == header_id::other && !lex::all_of(h.name, lex::c_token, false)) [[unlikely]] {
             fault = fail(parse_error::invalid_header_name, static_cast<std::size_t>(h.name.data() - buf));
             faulted = true;
         } else if (const parse_error e = (decoded_ids[i >> 6] & bit) != 0 ? decode_header(h, msg, once) : parse_error::none;
-                   e != parse_error::none) {
+                   e != parse_error::none) [[unlikely]] {
             fault = fail(e, static_cast<std::size_t>(h.value.data() - buf), h.id);
             faulted = true;
         }
