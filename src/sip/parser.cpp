@@ -246,16 +246,10 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
             while (n != 0 && lex::is_ws(name[n - 1]));
             h.name = std::string_view(name, n);
         }
-        // The usual "Name: value" has one space before the value and nothing after it.
-        const char* const value = h.value.data();
-        std::size_t from = 0;
-        std::size_t to = h.value.size();
-        if (to != 0 && value[0] == ' ') from = 1;
-        if (from != to && (lex::is_ws(value[from]) || lex::is_ws(value[to - 1]))) [[unlikely]] {
-            while (from != to && lex::is_ws(value[from])) ++from;
-            while (to != from && lex::is_ws(value[to - 1])) --to;
-        }
-        h.value = std::string_view(value + from, to - from);
+        // The usual "Name: value" has one space before the value, which the scanner skipped, and
+        // nothing after it.
+        if (const std::string_view v = h.value; !v.empty() && (lex::is_ws(v.front()) || lex::is_ws(v.back())))
+            [[unlikely]] h.value = lex::trim(v);
         h.id = classify_header_name(h.name, static_cast<std::size_t>(buf + len - h.name.data()));
         // The presence bit, before it is set, says whether this is the first header of its kind.
         const auto i = static_cast<unsigned>(h.id);

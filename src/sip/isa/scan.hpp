@@ -25,10 +25,10 @@ namespace sipfast::sip::detail {
 
 enum class scan_status : std::uint8_t { complete, incomplete, error };
 
-/// Filled by a scanner: the start line, one slot per header line (raw name before the colon, raw
-/// value after it, folded continuation lines appended), and where the header section ends.
-/// Names and values are not trimmed or classified yet; that is the same for every ISA and done once
-/// by the parser.
+/// Filled by a scanner: the start line, one slot per header line (raw name before the colon, value
+/// after it and after the one space that usually follows the colon, folded continuation lines
+/// appended), and where the header section ends. Names and values are not trimmed further or
+/// classified yet; that is the same for every ISA and done once by the parser.
 struct scan_output {
     header* slots = nullptr;
     std::size_t capacity = 0;

@@ -170,7 +170,10 @@ inline void scan(const char* buf, std::size_t len, detail::scan_output& out) noe
                 }
                 header& h = slots[count.n++];
                 h.name = std::string_view(buf + line_start, colon - line_start);
-                h.value = std::string_view(buf + colon + 1, end - colon - 1);  // h.id is the parser's to set
+                // The usual one space after the colon is skipped here, where the byte is at hand
+                // (buf[end] is CR or LF, so an empty value stays empty). h.id is the parser's to set.
+                const std::size_t value = colon + 1 + (buf[colon + 1] == ' ' ? 1 : 0);
+                h.value = std::string_view(buf + value, end - value);
             }
             line_start = pos + 1;
         }
