@@ -240,12 +240,9 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
     parse_result fault;
     bool faulted = false;
     for (header& h : msg.headers) {
-        const char* const name = h.name.data();
-        if (std::size_t n = h.name.size(); n != 0 && lex::is_ws(name[n - 1])) [[unlikely]] {
-            do --n;
-            while (n != 0 && lex::is_ws(name[n - 1]));
-            h.name = std::string_view(name, n);
-        }
+        // A name never starts with a blank (that line would continue the last header), so
+        // trimming it is trimming its end.
+        if (!h.name.empty() && lex::is_ws(h.name.back())) [[unlikely]] h.name = lex::trim(h.name);
         // The usual "Name: value" has one space before the value, which the scanner skipped, and
         // nothing after it.
         if (const std::string_view v = h.value; !v.empty() && (lex::is_ws(v.front()) || lex::is_ws(v.back())))
