@@ -518,11 +518,7 @@ void pipeline::respond(transaction& t, const sip::message& request, bool our_via
                 ++stats_.replied[status_class(status)];
             }
         }
-        if (status >= 200) {
-            note_final(t, status);
-            t.server_done = true;
-            maybe_free(t);
-        }
+        if (status >= 200) end_unanswered(t, status);
         return;
     }
     ++stats_.replied[status_class(status)];
@@ -564,9 +560,10 @@ void pipeline::apply_client(transaction& t, const txn::actions& a, outbox& out) 
             t.client_done = true;
             return maybe_free(t);
         }
-        // §16.7 step 2 / §16.8: a branch that times out counts as a 408 in the response context.
+        // §16.7 step 2 / §16.8: a branch that times out counts as a 408 in the response context
+        // (487 once the caller cancelled it: what the caller waits to hear).
         const txn::transaction_ref self = transactions_->ref(t);
-        relay(t, 408, nullptr, nullptr, out);
+        relay(t, give_up_status(t), nullptr, nullptr, out);
         if (transaction* again = transactions_->at(self); again != nullptr && a.terminated) maybe_free(*again);
         return;
     }
@@ -602,9 +599,13 @@ void pipeline::on_timer_c(transaction& t, outbox& out) noexcept {
     t.client_done = true;
     ++stats_.transactions_timed_out;
     const txn::transaction_ref self = transactions_->ref(t);
-    transaction* h = head_of(t);
-    relay(t, h != nullptr && h->upstream_cancelled ? 487 : 408, nullptr, nullptr, out);
+    relay(t, give_up_status(t), nullptr, nullptr, out);
     if (transaction* again = transactions_->at(self)) maybe_free(*again);
+}
+
+int pipeline::give_up_status(transaction& t) noexcept {
+    const transaction* h = head_of(t);
+    return h != nullptr && h->upstream_cancelled ? 487 : 408;
 }
 
 // ---- the response context (§16.7) -------------------------------------------------------------
@@ -769,8 +770,9 @@ void pipeline::send_best(transaction& h, const inbound* in, outbox& out) noexcep
     // Step 6: a 503 would tell the caller that we are unavailable; it gets 500.
     if (status == 503) status = 500;
     if (h.best.empty() || status != h.best_status) {
-        // One we answer ourselves, read back from what we forwarded.
-        if (read_request(h)) respond(h, aux_, true, status, reason_of(status), {}, out);  // may free h
+        // One we answer ourselves, read back from what we forwarded (may free h).
+        if (read_request(h)) respond(h, aux_, true, status, reason_of(status), {}, out);
+        else end_unanswered(h, status);
         return;
     }
     txn::message_store& store = transactions_->store();
@@ -838,6 +840,12 @@ void pipeline::note_final(transaction& t, int status) noexcept {
     if (status < 200 || t.final_sent) return;
     t.final_sent = true;
     --stats_.transactions_pending;
+}
+
+void pipeline::end_unanswered(transaction& t, int status) noexcept {
+    note_final(t, status);
+    t.server_done = true;
+    maybe_free(t);
 }
 
 // A transaction keeps only the copies it may still send or read: the forwarded request until its

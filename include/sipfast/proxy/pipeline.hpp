@@ -150,6 +150,9 @@ private:
     void trim(transaction& t) noexcept;
     void maybe_free(transaction& t) noexcept;
     void note_final(transaction& t, int status) noexcept;
+    /// The caller's final answer `status` could not be sent: the server side ends all the same
+    /// rather than wait for ever with no timer to end it.
+    void end_unanswered(transaction& t, int status) noexcept;
     void on_timer(std::uint64_t cookie, outbox& out) noexcept;
     // Forking and the response context (§16.6, §16.7).
     void fork(request_context& ctx, transaction& head, const sip::message_editor::mark& before_forward) noexcept;
@@ -170,6 +173,9 @@ private:
     void end_search(transaction& h, const transaction* except, outbox& out) noexcept;
     void cancel_branch(transaction& b, const transaction* except, outbox& out) noexcept;
     void on_timer_c(transaction& t, outbox& out) noexcept;
+    /// What a branch that gets no final answer counts as (§16.7 step 2): 487 once the caller
+    /// cancelled, else 408.
+    [[nodiscard]] int give_up_status(transaction& t) noexcept;
     void track_dialog(const transaction& t, int status) noexcept;
     void refresh_dialog() noexcept;
     [[nodiscard]] transaction* from_branch(std::string_view branch) noexcept;

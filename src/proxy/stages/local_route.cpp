@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/proxy/stages/local_route.hpp"
 
+#include <cstdint>
+
 #include "sipfast/sip/params.hpp"
 #include "sipfast/txn/branch.hpp"
 
@@ -17,10 +19,16 @@ void note_our_mark(request_context& ctx, const sip::uri& ours) noexcept {
         ctx.sealed_route = sealed.value;
 }
 
+// What popping Route values found.
+enum class popped : std::uint8_t {
+    done,
+    not_strict,       ///< the last value does not parse: not a strict router's target
+    unreadable_next,  ///< the value that would lead the request on does not parse
+};
+
 // A strict router (RFC 2543) put our Record-Route URI in the Request-URI and the real target last
 // in Route: that value becomes the Request-URI and leaves the Route set.
-// False when the last value does not parse (the Route set is then processed as usual).
-bool pop_strict_route(request_context& ctx) noexcept {
+popped pop_strict_route(request_context& ctx) noexcept {
     const sip::message& m = ctx.m;
     const sip::header* last = nullptr;
     for (const sip::header& h : m.headers)
@@ -34,7 +42,7 @@ bool pop_strict_route(request_context& ctx) noexcept {
         }
     }
     sip::name_addr na;
-    if (value.empty() || sip::parse_name_addr(value, na) != sip::parse_error::none) return false;
+    if (value.empty() || sip::parse_name_addr(value, na) != sip::parse_error::none) return popped::not_strict;
     note_our_mark(ctx, ctx.m.request_uri);  // our Record-Route URI, put in the Request-URI
     ctx.target = na.address;
     ctx.new_ruri = na.address.text;
@@ -49,15 +57,15 @@ bool pop_strict_route(request_context& ctx) noexcept {
     // What is left of the Route set still leads: its first value is the next hop.
     std::string_view lead_rest = m.find(sip::header_id::route)->value;
     const std::string_view lead = sip::next_value(lead_rest);
-    if (lead.data() != value.data() && sip::parse_name_addr(lead, ctx.next_route) == sip::parse_error::none &&
-        !ctx.local.is_us(ctx.next_route.address.host, ctx.next_route.address.port, ctx.next_route.address.has_port))
-        ctx.have_next_route = true;
-    return true;
+    if (lead.data() == value.data()) return popped::done;
+    if (sip::parse_name_addr(lead, ctx.next_route) != sip::parse_error::none) return popped::unreadable_next;
+    ctx.have_next_route = !ctx.local.is_us(ctx.next_route.address.host, ctx.next_route.address.port, ctx.next_route.address.has_port);
+    return popped::done;
 }
 
 // §16.4 with RFC 5658: every leading Route value that is ours goes; the transport of the last one
 // names the side to leave by.
-void pop_our_routes(request_context& ctx) noexcept {
+popped pop_our_routes(request_context& ctx) noexcept {
     const sip::name_addr& top = ctx.m.top_route;  // the first value, decoded by the parser
     for (const sip::header& h : ctx.m.headers) {
         if (h.id != sip::header_id::route) continue;
@@ -72,7 +80,7 @@ void pop_our_routes(request_context& ctx) noexcept {
                 at = &top;
                 rest = sip::rest_after(rest, top.text);
             } else if (sip::parse_name_addr(rest, decoded, &rest) != sip::parse_error::none) {
-                return;
+                return popped::unreadable_next;
             }
             const sip::name_addr& na = *at;
             if (!ctx.local.is_us(na.address.host, na.address.port, na.address.has_port)) {
@@ -81,7 +89,7 @@ void pop_our_routes(request_context& ctx) noexcept {
                 // The values of ours before it in this header go, with their commas.
                 if (value != h.value.data())
                     ctx.note(ctx.editor.remove({h.value.data(), static_cast<std::size_t>(value - h.value.data())}));
-                return;
+                return popped::done;
             }
             note_our_mark(ctx, na.address);
             const sip::param tp = na.address.params.find("transport");
@@ -89,6 +97,7 @@ void pop_our_routes(request_context& ctx) noexcept {
         }
         ctx.note(ctx.editor.remove(sip::header_line(ctx.editor.original(), h)));  // every value was ours
     }
+    return popped::done;
 }
 
 } // namespace
@@ -96,7 +105,12 @@ void pop_our_routes(request_context& ctx) noexcept {
 verdict route_locally(request_context& ctx) noexcept {
     if (!ctx.m.has_route) return verdict::next();
     // A strict route popped leaves the rest of the set as it is.
-    if (!(ctx.ruri_is_us && ctx.m.request_uri.user.empty() && pop_strict_route(ctx))) pop_our_routes(ctx);
+    popped p = ctx.ruri_is_us && ctx.m.request_uri.user.empty() ? pop_strict_route(ctx) : popped::not_strict;
+    if (p == popped::not_strict) p = pop_our_routes(ctx);
+    // The parser decodes the first value only. One that would lead the request on and does not parse
+    // names no next hop; forwarded, it would be the first value of a request nobody can read, our
+    // own copy included.
+    if (p == popped::unreadable_next) return verdict::answer(400, "Bad Request (Malformed Route)", {}, drop_cause::malformed);
     return verdict::next();
 }
 

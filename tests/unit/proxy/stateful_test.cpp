@@ -316,6 +316,40 @@ TEST(Stateful, ACancelTheCalleeNeverAnswersEndsIn487) {
     EXPECT_EQ(f.p->stats().transactions_pending, 0u);
 }
 
+TEST(Stateful, ACancelBeforeAnyProvisionalEndsIn487WhenTheCalleeStaysSilent) {
+    // §9.1: the CANCEL waits for a provisional that never comes; Timer B ends the branch, and the
+    // caller, who cancelled, hears 487 as it would from a callee, not 408.
+    fixture f;
+    f.feed(invite(), f.uac);
+    ASSERT_EQ(f.feed(invite("CANCEL"), f.uac), 1u);
+    EXPECT_EQ(status_of(f.sent_to(f.uac)), 200);
+    f.tick(31'000 * ms);
+    EXPECT_FALSE(caller_heard(f, 487));
+    f.tick(33'000 * ms);
+    EXPECT_TRUE(caller_heard(f, 487));
+    EXPECT_FALSE(caller_heard(f, 408));
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
+    f.tick(80'000 * ms);
+    EXPECT_EQ(f.p->transactions(), 0u);
+}
+
+TEST(Stateful, ARouteAfterOursThatDoesNotParseIsAnswered400AndNothingIsKept) {
+    // Found by pipeline_fuzz: the Route after ours, unread by the parser, was forwarded as the top
+    // Route; our copy of the request no longer parsed, so when its branch timed out the caller's
+    // answer could not be written and the transaction waited for ever.
+    fixture f;
+    std::string inv = invite();
+    inv.insert(inv.find("From:"), "Route: <sip:198.18.0.1:5060;lr>\r\nRoute: <sip:198.18.0.50;lr\r\n");
+    ASSERT_EQ(f.feed(inv, f.uac), 1u);
+    parsed refused(f.sent());
+    EXPECT_EQ(refused.msg.status_code, 400);
+    EXPECT_EQ(refused.msg.reason, "Bad Request (Malformed Route)");
+    EXPECT_EQ(f.out[0].destination, f.uac);
+    EXPECT_EQ(f.p->stats().requests_forwarded(), 0u);
+    EXPECT_EQ(f.p->transactions(), 0u);
+    EXPECT_EQ(f.p->stats().transactions_pending, 0u);
+}
+
 TEST(Stateful, StoredCopiesAreSizedToTheMessage) {
     // A 20 kB answer is kept (and relayed) like a small one: copies are not capped at 4 kB.
     fixture f;

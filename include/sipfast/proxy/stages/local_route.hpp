@@ -9,7 +9,8 @@ namespace sipfast::proxy {
 /// router, so the last Route value becomes the target and leaves the set; otherwise every leading
 /// Route value of ours is removed (a double Record-Route comes back as two, RFC 5658) and the
 /// transport the last one named is the side to leave by. Sets ctx.target, new_ruri,
-/// have_next_route, next_route and left_by. Never refuses.
+/// have_next_route, next_route and left_by. Refuses (400) a request whose Route value after ours,
+/// the one that would lead it on, does not parse: the parser decodes the first value only.
 [[nodiscard]] verdict route_locally(request_context& ctx) noexcept;
 
 } // namespace sipfast::proxy

@@ -122,6 +122,34 @@ TEST(LocalRoute, LeadingRoutesOfOursArePopped) {
     }
 }
 
+// The parser decodes the first Route value only; once ours is popped the next one leads, and one
+// that does not parse would be forwarded as the top Route of a request nobody can read (our copy
+// for its CANCEL and our own answers included).
+TEST(LocalRoute, AnUnreadableRouteAfterOursIsRefused) {
+    const std::string_view routes[] = {
+        "Route: <sip:198.18.0.1:5060;lr>, <sip:198.18.0.50;lr\n",
+        "Route: <sip:198.18.0.1:5060;lr>\nRoute: <sip:198.18.0.1:5060;lr;sfd=54c73670\n",
+        "Route: <sip:198.18.0.1:5060;lr>, <sip:198.18.0.1:5060;transport=tcp;lr>, \"x <sip:198.18.0.50;lr>\n",
+    };
+    for (const std::string_view to_tag : {"", "b1"}) {
+        for (const std::string_view r : routes) {
+            SCOPED_TRACE(std::string(r) + (to_tag.empty() ? " (initial)" : " (in dialog)"));
+            stage_run s(two_sided(), request_spec{.ruri = "sip:bob@198.18.0.20:5062", .to_tag = to_tag, .extra = r});
+            ASSERT_TRUE(validate(s.ctx).go_on());
+            const verdict v = route_locally(s.ctx);
+            EXPECT_EQ(v.status, 400);
+            EXPECT_EQ(v.reason, "Bad Request (Malformed Route)");
+            EXPECT_EQ(v.drop, drop_cause::malformed);
+        }
+    }
+    // A value that does not parse after the next hop is the next hop's to read, not ours.
+    stage_run s(two_sided(), request_spec{.ruri = "sip:bob@198.18.0.20:5062",
+                                          .extra = "Route: <sip:198.18.0.1:5060;lr>, <sip:198.18.0.50;lr>, <sip:x\n"});
+    ASSERT_TRUE(validate(s.ctx).go_on());
+    ASSERT_TRUE(route_locally(s.ctx).go_on());
+    EXPECT_EQ(s.ctx.next_route.address.text, "sip:198.18.0.50;lr");
+}
+
 TEST(LocalRoute, NoRouteNoEdit) {
     stage_run s(stage_config(), request_spec{});
     s.validated_and_routed();
