@@ -55,6 +55,20 @@ bool next_via(const sip::message& m, const sip::header& first, sip::via& next) n
 // What our branch vouches for: every response, CANCEL and non-2xx ACK of the request repeats it.
 txn::branch_identity identity_of(const sip::message& m) noexcept { return {m.call_id, m.cseq.number}; }
 
+constexpr std::uint64_t wheel_tick_ns = 1'000'000;
+
+// Enough buckets that the longest transaction timer (64*T1, Timer D's 32 s at least) is within one
+// turn of the wheel: a bucket then holds the timers due at its tick and the few longer ones (Timer
+// C, a dialog's silence), so a tick walks what fires rather than every timer due in later turns.
+// With 4 096 buckets, at 48 000 calls/s a tick walked ~400 timers of Timer J's later turns, a cache
+// miss each: 34 µs a millisecond that every message of that turn waited (bench/RESULTS.md, "The
+// timer wheel's turn"). Capped for a T1 of minutes, where later turns come back.
+std::size_t wheel_slots(const proxy_config& c) noexcept {
+    if (c.mode != proxy_mode::stateful) return 1;
+    const std::uint64_t longest = std::max<std::uint64_t>(64 * c.t1_ns, 32'000'000'000);
+    return static_cast<std::size_t>(std::min<std::uint64_t>(longest / wheel_tick_ns + 2, std::uint64_t{1} << 18));
+}
+
 txn::table_sizing sizing(const proxy_config& c) noexcept {
     return txn::transaction_table::size_for(c.memory_per_shard, core::timer_wheel::bytes_per_timer(), c.transactions_per_shard);
 }
@@ -80,7 +94,7 @@ pipeline::pipeline(const proxy_config& config, std::uint32_t shard, std::uint64_
                          : nullptr),
       // Every timer a slot may hold, and one per dialog.
       wheel_(transactions_ ? transactions_->capacity() * txn::transaction_table::timers_per_slot + config.dialogs_per_shard : 1,
-             1'000'000, now_ns),
+             wheel_tick_ns, now_ns, wheel_slots(config)),
       aux_slots_(sip::default_header_slots),
       scratch_(new char[txn::message_store::max_message + txn::message_store::padding]),
       limiter_(config.limited_sources, config.limits) {
