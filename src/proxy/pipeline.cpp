@@ -543,13 +543,13 @@ void pipeline::respond(transaction& t, const sip::message& request, bool our_via
 void pipeline::arm(transaction& t, timer_owner owner, const txn::actions& a) noexcept {
     core::timer_handle& retransmit = t.timers.retransmit(owner);
     core::timer_handle& lifetime = t.timers.lifetime(owner);
-    if (a.stop_retransmit) wheel_.cancel(retransmit);
+    if (a.stop_retransmit) wheel_.stop(retransmit);
     if (a.retransmit != txn::timer::none) {
-        wheel_.cancel(retransmit);
+        wheel_.stop(retransmit);
         retransmit = wheel_.schedule(now_ns_ + a.retransmit_in_ns, cookie(t, owner, a.retransmit));
     }
     if (a.lifetime != txn::timer::none) {
-        wheel_.cancel(lifetime);
+        wheel_.stop(lifetime);
         lifetime = wheel_.schedule(now_ns_ + a.lifetime_in_ns, cookie(t, owner, a.lifetime));
     }
 }
@@ -593,7 +593,7 @@ void pipeline::apply_cancel(transaction& t, const txn::actions& a) noexcept {
 }
 
 void pipeline::arm_timer_c(transaction& t, std::uint64_t in_ns) noexcept {
-    wheel_.cancel(t.timers.timer_c);
+    wheel_.stop(t.timers.timer_c);
     t.timers.timer_c = wheel_.schedule(now_ns_ + in_ns, cookie(t, timer_owner::proxy, txn::timer::C));
 }
 
@@ -608,8 +608,8 @@ void pipeline::on_timer_c(transaction& t, outbox& out) noexcept {
     // The CANCEL brought no final answer either, or none could be sent, or a sequential branch
     // never rang: the branch is over (§9.1). It counts as 487 if the caller cancelled, else 408
     // (§16.7 step 2).
-    wheel_.cancel(t.timers.client_retransmit);
-    wheel_.cancel(t.timers.client_lifetime);
+    wheel_.stop(t.timers.client_retransmit);
+    wheel_.stop(t.timers.client_lifetime);
     t.client_done = true;
     ++stats_.transactions_timed_out;
     const txn::transaction_ref self = transactions_->ref(t);
@@ -662,7 +662,7 @@ void pipeline::relay(transaction& t, int status, const sip::header* our_via, con
             // Hiding: its retransmissions follow until Timer L (RFC 6026 §7.1), on the slot's Timer C
             // handle (C means nothing once a final answer came).
             t.accepted = true;
-            wheel_.cancel(t.timers.timer_c);
+            wheel_.stop(t.timers.timer_c);
             t.timers.timer_c = wheel_.schedule(now_ns_ + 64 * config_->t1_ns, cookie(t, timer_owner::proxy, txn::timer::L));
         }
         if (h != nullptr) end_search(*h, &t, out);  // step 10: the other branches are cancelled
@@ -834,7 +834,7 @@ void pipeline::track_dialog(const transaction& t, int status) noexcept {
     } else if (m.cseq.method == sip::method::bye && status >= 200) {
         const dialog_tracker::ref d = dialogs_->find(m.call_id, m.from.tag, m.to.tag);
         if (d.d == nullptr) return;
-        wheel_.cancel(d.d->timeout);
+        wheel_.stop(d.d->timeout);
         if (dialogs_->erase(d.slot, d.generation)) {
             --stats_.dialogs_active;
             ++stats_.dialogs_ended;
@@ -845,7 +845,7 @@ void pipeline::track_dialog(const transaction& t, int status) noexcept {
 void pipeline::refresh_dialog() noexcept {
     const dialog_tracker::ref d = dialogs_->find(msg_.call_id, msg_.from.tag, msg_.to.tag);
     if (d.d == nullptr) return;
-    wheel_.cancel(d.d->timeout);
+    wheel_.stop(d.d->timeout);
     d.d->timeout = wheel_.schedule(now_ns_ + config_->dialog_timeout_ns,
                                    make_cookie(d.generation, d.slot, timer_owner::proxy, txn::timer::dialog));
 }
@@ -882,13 +882,13 @@ void pipeline::maybe_free(transaction& t) noexcept {
         trim(t);
         return;
     }
-    wheel_.cancel(t.timers.server_retransmit);
-    wheel_.cancel(t.timers.server_lifetime);
-    wheel_.cancel(t.timers.client_retransmit);
-    wheel_.cancel(t.timers.client_lifetime);
-    wheel_.cancel(t.timers.cancel_retransmit);
-    wheel_.cancel(t.timers.cancel_lifetime);
-    wheel_.cancel(t.timers.timer_c);
+    wheel_.stop(t.timers.server_retransmit);
+    wheel_.stop(t.timers.server_lifetime);
+    wheel_.stop(t.timers.client_retransmit);
+    wheel_.stop(t.timers.client_lifetime);
+    wheel_.stop(t.timers.cancel_retransmit);
+    wheel_.stop(t.timers.cancel_lifetime);
+    wheel_.stop(t.timers.timer_c);
     --stats_.transactions_active;
     note_final(t, 200);  // one freed without a final answer (a timeout that could not be answered)
     transactions_->erase(t);
@@ -945,6 +945,9 @@ void pipeline::on_timer(std::uint64_t c, outbox& out) noexcept {
     }
     transaction* t = transactions_->at(slot, generation);
     if (t == nullptr) return;
+    // The handle of the timer that fired is forgotten while its node is in the cache: kept, it
+    // would be read again when the transaction is freed, seconds later, a cache miss then.
+    if (core::timer_handle& fired = t->timers.of(owner, which); !wheel_.pending(fired)) fired = {};
     switch (owner) {
     case timer_owner::server: apply_server(*t, t->server.on_timer(which), out); break;
     case timer_owner::client: {

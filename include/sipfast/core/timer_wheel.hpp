@@ -35,6 +35,16 @@ public:
 
     /// Cancels a pending timer; false when it already fired, was cancelled, or the handle is stale.
     bool cancel(timer_handle h) noexcept;
+    /// Cancels `h`'s timer if it is pending and forgets it: a handle kept after its timer ended
+    /// costs a read of the timer's node (a cache miss) at every later cancel, this one none.
+    void stop(timer_handle& h) noexcept {
+        if (h.valid()) (void)cancel(h);
+        h = {};
+    }
+    /// Whether `h`'s timer is still to fire.
+    [[nodiscard]] bool pending(timer_handle h) const noexcept {
+        return h.valid() && h.index < capacity_ && nodes_[h.index].pending && nodes_[h.index].generation == h.generation;
+    }
 
     /// Moves the clock to `now_ns` and calls on_expire(cookie) for every timer due by then, in
     /// deadline order. on_expire may schedule and cancel timers. Returns how many fired.

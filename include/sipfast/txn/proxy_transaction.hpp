@@ -43,6 +43,11 @@ struct proxy_timers {
     [[nodiscard]] core::timer_handle& lifetime(timer_owner o) noexcept {
         return o == timer_owner::server ? server_lifetime : o == timer_owner::client ? client_lifetime : cancel_lifetime;
     }
+    /// The handle that timer `which` of machine `o` is kept in.
+    [[nodiscard]] core::timer_handle& of(timer_owner o, timer which) noexcept {
+        if (o == timer_owner::proxy) return timer_c;  // C, and L once the INVITE is accepted
+        return which == timer::A || which == timer::E || which == timer::G ? retransmit(o) : lifetime(o);
+    }
 };
 
 /// One proxied request and its first branch: RFC 3261 §16.7's response context. The server

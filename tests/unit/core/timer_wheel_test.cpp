@@ -47,6 +47,32 @@ TEST(TimerWheel, CancelledAndStaleHandlesDoNothing) {
     EXPECT_FALSE(w.cancel(timer_handle{}));
 }
 
+TEST(TimerWheel, StopCancelsAndForgetsAndPendingTellsWhatIsLeft) {
+    timer_wheel w(4, 1 * ms, 0);
+    timer_handle a = w.schedule(10 * ms, 7);
+    const timer_handle b = w.schedule(10 * ms, 8);
+    EXPECT_TRUE(w.pending(a));
+    w.stop(a);
+    EXPECT_FALSE(a.valid());
+    EXPECT_FALSE(w.pending(a));
+    EXPECT_EQ(w.active(), 1u);
+    w.stop(a);  // a forgotten handle stops nothing
+    EXPECT_EQ(w.active(), 1u);
+    // A stale copy of a handle whose slot another timer took is not that timer.
+    timer_handle old = b;
+    std::vector<std::uint64_t> fired;
+    w.advance(10 * ms, [&](std::uint64_t c) { fired.push_back(c); });
+    EXPECT_EQ(fired, (std::vector<std::uint64_t>{8}));
+    EXPECT_FALSE(w.pending(b));
+    const timer_handle c = w.schedule(20 * ms, 9);
+    EXPECT_TRUE(w.pending(c));
+    EXPECT_FALSE(w.pending(old));
+    w.stop(old);
+    EXPECT_TRUE(w.pending(c));
+    EXPECT_EQ(w.active(), 1u);
+    EXPECT_FALSE(w.pending(timer_handle{}));
+}
+
 TEST(TimerWheel, FullSlabRefuses) {
     timer_wheel w(2, 1 * ms, 0);
     EXPECT_TRUE(w.schedule(5 * ms, 1).valid());
