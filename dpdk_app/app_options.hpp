@@ -15,7 +15,6 @@ struct app_options {
     bool framing_only = false;       // for benchmarks: L2-L4 only, each datagram echoed (the ceiling)
     unsigned generate = 0;           // for benchmarks: calls kept in flight by a generator lcore (0: none)
     unsigned generate_rate = 0;      // with it: calls started per second, open loop (0: whenever one ends)
-    unsigned generate_answer_delay_us = 0;  // open loop: the mean of the agents' random delay before they answer (0: at once)
     unsigned neighbour_reachable_ms = 30'000;  // how long a confirmed neighbour is used without asking again
     bool allow_remote_numa = false;  // run even with worker lcores on another NUMA node than the port
 };

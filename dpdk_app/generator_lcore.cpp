@@ -3,8 +3,6 @@
 
 #include <rte_lcore.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "mbuf_frame.hpp"
@@ -31,8 +29,6 @@ generator_lcore::generator_lcore(const shared_state& s, const generator_config& 
     // What one turn can queue for one queue: two answers to each frame taken from every ring (bob's
     // 180 and 200, alice's ACK and BYE) and the calls started; no growth on the way.
     for (auto& p : pending_) p.reserve(2 * from_port_.size() * burst + starts_per_turn + 64);
-    // Answers held at once: a delay's worth of the rate's frames, many times over.
-    if (c_.answer_delay_ns != 0) held_.reserve(65536);
     const std::uint64_t now = now_ns();
     loadgen::uac_config a;
     a.local_host = core::format_host(c_.alice, alice_host_);
@@ -85,38 +81,7 @@ void generator_lcore::send(const core::net_address& from, const core::net_addres
     }
     // As RSS would: one flow (source address and port) always to one queue.
     const std::uint32_t h = (static_cast<std::uint32_t>(from.port) ^ from.ip[3]) * 2654435761u;
-    const std::size_t queue = (h >> 16) % pending_.size();
-    if (hold_until_ == 0) {
-        pending_[queue].push_back(m);
-        return;
-    }
-    held_.push_back({hold_until_, held_order_++, queue, m});
-    std::push_heap(held_.begin(), held_.end(), later);
-}
-
-bool generator_lcore::later(const held_frame& a, const held_frame& b) noexcept {
-    return a.due_ns != b.due_ns ? a.due_ns > b.due_ns : a.order > b.order;
-}
-
-void generator_lcore::release_held(std::uint64_t now_ns) {
-    bool any = false;
-    while (!held_.empty() && held_.front().due_ns <= now_ns) {
-        std::pop_heap(held_.begin(), held_.end(), later);
-        pending_[held_.back().queue].push_back(held_.back().frame);
-        held_.pop_back();
-        any = true;
-    }
-    if (any) flush();
-}
-
-std::uint64_t generator_lcore::answer_delay() noexcept {
-    // xorshift64*, then the inverse of the exponential's distribution on a uniform (0, 1].
-    rng_ ^= rng_ >> 12;
-    rng_ ^= rng_ << 25;
-    rng_ ^= rng_ >> 27;
-    const double u = static_cast<double>((rng_ * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
-    const double d = -std::log1p(-u) * static_cast<double>(c_.answer_delay_ns);  // 1 - u in (0, 1]
-    return static_cast<std::uint64_t>(std::min(d, 10.0 * static_cast<double>(c_.answer_delay_ns))) + 1;
+    pending_[(h >> 16) % pending_.size()].push_back(m);
 }
 
 void generator_lcore::send_arp(const core::net_address& from, const net::mac_address& mac) {
@@ -164,9 +129,6 @@ void generator_lcore::run() {
                         std::memcpy(scratch_.data(), text.data(), text.size());  // a UDP payload fits
                         text = {scratch_.data(), text.size()};
                     }
-                    // What answers this frame goes when its delay is out (flushed below, so the
-                    // agents' outboxes hand it over while it is set).
-                    if (c_.answer_delay_ns != 0) hold_until_ = now_ns() + answer_delay();
                     if (f.dst.ip == c_.bob.ip && f.dst.port == c_.bob.port) bob_->on_datagram(text, f.src, now, bob_out_);
                     else if (f.dst.ip == c_.alice.ip) alice_->on_datagram(text, now, alice_out_);
                 }
@@ -174,11 +136,8 @@ void generator_lcore::run() {
                 // Open loop measures latency: what answers each frame leaves at once, as phones
                 // would answer, not batched with the answers to the rest of the burst.
                 if (c_.rate != 0) flush();
-                hold_until_ = 0;
-                if (c_.answer_delay_ns != 0) release_held(now_ns());
             }
         }
-        if (c_.answer_delay_ns != 0) release_held(now_ns());
         // Closed loop: as many as the window has room for. Open loop: those the schedule has due
         // (kept from the start, so a slow turn is caught up, starts_per_turn at a time).
         const std::uint64_t due = c_.rate == 0 ? starts_per_turn : schedule.due(now, starts_per_turn);
@@ -189,8 +148,6 @@ void generator_lcore::run() {
         bob_->advance(now, bob_out_);
         flush();
     }
-    for (const held_frame& h : held_) rte_pktmbuf_free(h.frame);  // answers the run ended before
-    held_.clear();
 }
 
 } // namespace sipfast::dpdk

@@ -32,12 +32,6 @@ struct generator_config {
     /// Calls started per second, on schedule whatever the answers (open loop, for latency at a
     /// chosen share of the worker's rate); `window` still caps those in flight. 0: closed loop.
     std::uint32_t rate = 0;
-    /// Open loop: what alice and bob send in answer to a frame goes after a delay of its own, drawn
-    /// from an exponential distribution of this mean (0: at once). Phones answer on their own time,
-    /// so their messages reach a proxy as independent arrivals; answering every frame at once
-    /// instead sends one worker turn's forwards back to it together, a clump that each of its
-    /// frames waits behind (bench/RESULTS.md, "The timer wheel's turn").
-    std::uint64_t answer_delay_ns = 0;
     std::uint64_t timeout_ns = 2'000'000'000;  ///< of the INVITE, then of the BYE
     /// Alice's calls take these ports in turn, so RSS spreads her calls over the worker queues as it
     /// would the flows of many phones.
@@ -73,12 +67,6 @@ private:
     void send(const core::net_address& from, const core::net_address& to, std::string_view text) noexcept;
     void send_arp(const core::net_address& from, const net::mac_address& mac);
     void flush();
-    /// Moves the held frames due by `now_ns` to their queues.
-    void release_held(std::uint64_t now_ns);
-    struct held_frame;
-    [[nodiscard]] static bool later(const held_frame& a, const held_frame& b) noexcept;
-    /// A draw of the answer delay (exponential, mean answer_delay_ns, at most ten times that).
-    [[nodiscard]] std::uint64_t answer_delay() noexcept;
     [[nodiscard]] net::mac_address mac_of(const core::net_address& a) const noexcept;
 
     const shared_state& s_;
@@ -91,18 +79,6 @@ private:
     loadgen::outbox alice_out_, bob_out_;
     std::vector<rte_ring*> to_port_, from_port_;
     std::vector<std::vector<rte_mbuf*>> pending_;  // per queue, enqueued once a turn
-    // Answers waiting out their delay: a min-heap by due time, then by the order they were made (an
-    // agent's answers to one frame, 180 and 200, share a due time and keep their order).
-    struct held_frame {
-        std::uint64_t due_ns;
-        std::uint64_t order;
-        std::size_t queue;
-        rte_mbuf* frame;
-    };
-    std::vector<held_frame> held_;
-    std::uint64_t hold_until_ = 0;  // nonzero while an answer is made: when what it sends may go
-    std::uint64_t held_order_ = 0;
-    std::uint64_t rng_ = 0x9e3779b97f4a7c15ull;
     std::uint64_t dropped_ = 0;
     std::uint16_t ip_id_ = 1;
     std::array<char, 65536 + sip::padding_bytes> scratch_{};  // a datagram whose mbuf has too little tailroom

@@ -202,12 +202,9 @@ int main(int argc, char** argv) {
     const unsigned lcores = rte_lcore_count();
     generator_config gen_config;
     if (o.generate_rate != 0 && o.generate == 0) return fail("--generate-rate needs --generate CALLS (the calls in flight at most)");
-    if (o.generate_answer_delay_us != 0 && o.generate_rate == 0)
-        return fail("--generate-answer-delay-us needs --generate-rate CALLS_PER_S (answers are delayed in open loop only)");
     if (o.generate != 0) {
         if (const std::string err = generator_setup(cfg, o.generate, gen_config); !err.empty()) return fail(err);
         gen_config.rate = o.generate_rate;
-        gen_config.answer_delay_ns = std::uint64_t{o.generate_answer_delay_us} * 1000;
         if (lcores < 2) return fail("--generate needs one lcore more than the workers (e.g. -l 0,1): the last one generates");
     }
     const unsigned worker_count = o.generate != 0 ? lcores - 1 : lcores;

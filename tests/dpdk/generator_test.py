@@ -145,29 +145,6 @@ class Generator(unittest.TestCase):
         self.assertEqual(failed, 0, err)
         self.assertLessEqual(started - completed, 64, err)
 
-    def test_answers_wait_their_delay(self):
-        # --generate-answer-delay-us: each answer of alice and bob (bob's 180 and 200, alice's ACK
-        # and BYE, bob's 200 to it) goes after an exponential delay of that mean, as phones answer
-        # on their own time. The caller then sees its calls set up after bob's delay: a median of
-        # ln 2 * 5 ms = 3.5 ms, where the proxy and this machine add well under a millisecond.
-        code, err = run(["--mode", "stateful", "--generate", "256", "--generate-rate", "2000",
-                         "--generate-answer-delay-us", "5000", "--seconds", "2"])
-        self.assertEqual(code, 0, err)
-        gen = re.search(r"generator: calls started (\d+), completed (\d+) \(\d+/s\), failed (\d+), frames dropped (\d+); "
-                        r"call setup as the caller sees it p50 ([\d.]+) µs", err)
-        self.assertIsNotNone(gen, err)
-        started, completed, failed, dropped = map(int, gen.groups()[:4])
-        self.assertEqual(failed, 0, err)
-        self.assertEqual(dropped, 0, err)
-        self.assertGreaterEqual(started, 2000 * 2 * 8 // 10, err)
-        self.assertLessEqual(started - completed, 256, err)
-        self.assertGreaterEqual(float(gen.group(5)), 2000.0, err)
-
-    def test_an_answer_delay_needs_a_rate(self):
-        code, err = run(["--generate", "16", "--generate-answer-delay-us", "100", "--seconds", "1"])
-        self.assertEqual(code, 2, err)
-        self.assertIn("sipfast-dpdk: error: --generate-answer-delay-us needs --generate-rate CALLS_PER_S", err)
-
     def test_a_rate_needs_the_generator(self):
         code, err = run(["--generate-rate", "2000", "--seconds", "1"])
         self.assertEqual(code, 2, err)
