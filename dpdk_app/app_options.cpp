@@ -43,6 +43,8 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
         else if (a == "--seconds") ok = count(o.seconds);
         else if (a == "--generate") ok = count(o.generate);
         else if (a == "--generate-rate") ok = count(o.generate_rate);
+        else if (a == "--replay") ok = value(o.replay);
+        else if (a == "--replay-rate") ok = count(o.replay_rate);
         else if (a == "--neighbour-reachable-ms") ok = count(o.neighbour_reachable_ms);
         else if (a == "--framing-only") o.framing_only = true;
         else if (a == "--allow-remote-numa") o.allow_remote_numa = true;
@@ -62,7 +64,7 @@ bool parse_options(int argc, char** argv, app_options& o, std::string& error) {
             error = "usage: sipfast-dpdk [EAL args] -- [--config FILE] [--port NAME] [--address IP/PREFIX]... "
                     "[--gateway IP]... [--exception-port NAME] [--listen URI]... [--workers N] "
                     "[--mode stateless|stateful] [--domain NAME]... [--record-route on|off] "
-                    "[--exit-when-idle MS] [--seconds S] [--framing-only] [--generate CALLS [--generate-rate CALLS_PER_S]] [--neighbour-reachable-ms MS] [--allow-remote-numa]";
+                    "[--exit-when-idle MS] [--seconds S] [--framing-only] [--generate CALLS [--generate-rate CALLS_PER_S]] [--replay PCAP --replay-rate FRAMES_PER_S] [--neighbour-reachable-ms MS] [--allow-remote-numa]";
             return false;
         } else {
             error = "unknown option " + a + " (--help lists them)";

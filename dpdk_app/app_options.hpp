@@ -15,6 +15,8 @@ struct app_options {
     bool framing_only = false;       // for benchmarks: L2-L4 only, each datagram echoed (the ceiling)
     unsigned generate = 0;           // for benchmarks: calls kept in flight by a generator lcore (0: none)
     unsigned generate_rate = 0;      // with it: calls started per second, open loop (0: whenever one ends)
+    std::string replay;              // for benchmarks: a pcap file an lcore sends in a loop ...
+    unsigned replay_rate = 0;        // ... at this many frames per second
     unsigned neighbour_reachable_ms = 30'000;  // how long a confirmed neighbour is used without asking again
     bool allow_remote_numa = false;  // run even with worker lcores on another NUMA node than the port
 };

@@ -24,6 +24,7 @@
 
 #include "app_options.hpp"
 #include "generator_lcore.hpp"
+#include "replay_lcore.hpp"
 #include "layout_check.hpp"
 #include "lcore_worker.hpp"
 #include "port_metrics.hpp"
@@ -207,14 +208,20 @@ int main(int argc, char** argv) {
         gen_config.rate = o.generate_rate;
         if (lcores < 2) return fail("--generate needs one lcore more than the workers (e.g. -l 0,1): the last one generates");
     }
-    const unsigned worker_count = o.generate != 0 ? lcores - 1 : lcores;
+    const bool replay = !o.replay.empty();
+    if (replay != (o.replay_rate != 0)) return fail("--replay PCAP and --replay-rate FRAMES_PER_S go together");
+    if (replay && o.generate != 0) return fail("--replay and --generate both make the traffic: one of them");
+    if (replay && lcores < 2) return fail("--replay needs one lcore more than the workers (e.g. -l 0,1): the last one sends");
+    // The last lcore makes the traffic and the port is its rings.
+    const bool traffic_lcore = o.generate != 0 || replay;
+    const unsigned worker_count = traffic_lcore ? lcores - 1 : lcores;
     if (o.cli.workers != 0 && o.cli.workers != worker_count)
         return fail("--workers " + std::to_string(o.cli.workers) + " but EAL gave " + std::to_string(worker_count) +
                     " lcores for workers: sipfast-dpdk runs one worker per lcore (-l)");
     // The generator's port: one pair of rings per queue, polled by the workers as a NIC's queues.
     std::vector<rte_ring*> to_port, from_port;
     int generator_port = -1;
-    if (o.generate != 0) {
+    if (traffic_lcore) {
         for (unsigned q = 0; q < worker_count; ++q) {
             const std::string n = std::to_string(q);
             to_port.push_back(rte_ring_create(("gen_rx" + n).c_str(), 8192, static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ));
@@ -285,7 +292,7 @@ int main(int argc, char** argv) {
                                                worker_lcores, worker_sockets, o.allow_remote_numa);
         if (!fault.empty()) return fail(fault, 1);
     }
-    const pool_budget budget = pool_budget_for(d, worker_count, lcores, have_tap, o.generate != 0);
+    const pool_budget budget = pool_budget_for(d, worker_count, lcores, have_tap, traffic_lcore);
     const std::uint64_t needed = budget.total();
     if (needed > std::numeric_limits<std::uint32_t>::max())
         return fail("the mbuf pool would need " + std::to_string(needed) + " mbufs (" + budget.text() +
@@ -348,6 +355,12 @@ int main(int argc, char** argv) {
         (void)rte_eth_dev_default_mac_addr_set(tap, &mac);
         if (rte_eth_dev_start(tap) != 0) return fail("exception port start failed", 1);
     }
+    std::unique_ptr<replay_lcore> replayer;
+    if (replay) {
+        std::string err;
+        replayer = std::make_unique<replay_lcore>(s, o.replay, o.replay_rate, to_port, from_port, err);
+        if (!err.empty()) return fail(err);
+    }
     std::unique_ptr<io::tcp_server> tcp;
     std::thread tcp_thread;
     if (have_tcp) {
@@ -366,7 +379,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sipfast-dpdk: info: config %s; port %s (%02x:%02x:%02x:%02x:%02x:%02x, MTU %u, checksums %s, %s on receive); %u worker lcores%s; mode %s; ready\n",
                  source.c_str(), name, s.our_mac[0], s.our_mac[1], s.our_mac[2], s.our_mac[3], s.our_mac[4],
                  s.our_mac[5], mtu, s.checksum_offload ? "offloaded" : "in software", rx_checksums ? "checked by the port" : "IPv4 header checked",
-                 worker_count, o.generate != 0 ? " and a generator" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
+                 worker_count, o.generate != 0 ? " and a generator" : replay ? " and a replay" : "", cfg.proxy.mode == proxy::proxy_mode::stateless ? "stateless" : "stateful");
 
     // Port, queue and lcore counters go out the same way as sipfastd's
     // (docs/architecture.md, "Operations"): Prometheus text from a thread of its own that reads the
@@ -389,6 +402,7 @@ int main(int argc, char** argv) {
     if (o.seconds != 0) s.deadline_ns = started + std::uint64_t{o.seconds} * 1'000'000'000;
     std::unique_ptr<generator_lcore> generator;
     if (o.generate != 0) generator = std::make_unique<generator_lcore>(s, gen_config, to_port, from_port);
+
     unsigned index = 1;
     unsigned lcore_id = 0;
     RTE_LCORE_FOREACH_WORKER(lcore_id) {
@@ -396,6 +410,8 @@ int main(int argc, char** argv) {
             rte_eal_remote_launch([](void* p) { static_cast<lcore_worker*>(p)->run(); return 0; }, workers[index++].get(), lcore_id);
         else if (generator)  // the last lcore
             rte_eal_remote_launch([](void* p) { static_cast<generator_lcore*>(p)->run(); return 0; }, generator.get(), lcore_id);
+        else if (replayer)
+            rte_eal_remote_launch([](void* p) { static_cast<replay_lcore*>(p)->run(); return 0; }, replayer.get(), lcore_id);
     }
     // Reload and drain, as sipfastd does: a reloaded configuration is swapped in through the
     // control (each lcore takes it at its next turn); every one loaded stays alive, since an lcore
@@ -453,6 +469,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "sipfast-dpdk: result: %s; %s\n", print_result(o, cfg, workers, elapsed).c_str(),
                      pipeline_latency(workers).c_str());
     }
+    if (replayer)
+        std::fprintf(stderr, "sipfast-dpdk: replay: frames sent %llu (%.0f/s), dropped %llu, skipped %llu\n",
+                     static_cast<unsigned long long>(replayer->sent()), static_cast<double>(replayer->sent()) / elapsed,
+                     static_cast<unsigned long long>(replayer->dropped()), static_cast<unsigned long long>(replayer->skipped()));
     if (generator) {
         const loadgen::uac_stats& g = generator->caller();
         const loadgen::latency_summary setup = loadgen::latency_summary::of(g.invite_to_200);

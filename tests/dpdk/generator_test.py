@@ -3,7 +3,8 @@
 """sipfast-dpdk's benchmark traffic (`--generate`): a generator lcore playing caller and callee on
 the far side of a port made of rte_rings drives calls through the workers, stateless and stateful;
 every call must complete (INVITE, 180, 200, ACK, BYE, 200 with the proxy's own branches answered),
-and the run reports messages per second and the delay through the pipeline.
+and the run reports messages per second and the delay through the pipeline. `--replay` sends a
+pcap's frames through the same port on a schedule instead.
 Usage: generator_test.py SIPFAST_DPDK"""
 import os
 import re
@@ -17,6 +18,9 @@ import unittest
 from packet import totals
 
 APP = sys.argv.pop(1)
+_argv, sys.argv = sys.argv, [sys.argv[0], APP]
+import replay_test  # noqa: E402 (the call it replays, as frames; it takes the app's path from argv)
+sys.argv = _argv
 EAL = ["--no-huge", "-m", "512", "--no-shconf", "--no-pci", "--log-level", "lib.eal:error"]
 
 
@@ -144,6 +148,49 @@ class Generator(unittest.TestCase):
         self.assertGreaterEqual(started, 2000 * 2 * 8 // 10, err)
         self.assertEqual(failed, 0, err)
         self.assertLessEqual(started - completed, 64, err)
+
+    def test_replay_sends_a_pcap_on_schedule(self):
+        # --replay: the frames of a pcap (replay_test's call: ARP, then INVITE to BYE between alice
+        # and bob) sent in a loop at a fixed rate, one at a time, through the generator's port; the
+        # stateless worker forwards the requests (the responses carry another process's branches
+        # and are dropped unverified). 20 000 frames/s is a twentieth of what the slowest machine
+        # here forwarded: the schedule sets the count.
+        with tempfile.TemporaryDirectory() as d:
+            pcap = os.path.join(d, "call.pcap")
+            frames = replay_test.call_frames()
+            replay_test.write_pcap(pcap, frames)
+            code, err = run(["--mode", "stateless", "--replay", pcap, "--replay-rate", "20000", "--seconds", "2"],
+                            extra='[[peer]]\naddress = "198.18.0.0/24"\n[[location]]\nuser = "bob"\n'
+                                  'domain = "example.com"\ncontact = "sip:bob@198.18.0.20:5062"\n')
+        self.assertEqual(code, 0, err)
+        self.assertIn("1 worker lcores and a replay", err)
+        sent = re.search(r"replay: frames sent (\d+) \(\d+/s\), dropped (\d+)", err)
+        self.assertIsNotNone(sent, err)
+        # The run ends when the worker's clock says 2 s, a little after the replay began.
+        elapsed = float(re.search(r"\(1 lcores, ([\d.]+) s\)", err).group(1))
+        self.assertLessEqual(int(sent.group(1)), 20000 * (elapsed + 0.01) + 1, err)
+        self.assertGreaterEqual(int(sent.group(1)), 20000 * 2 * 8 // 10, err)
+        self.assertEqual(int(sent.group(2)), 0, err)
+        t = totals(err)
+        self.assertEqual(t.get("malformed"), 0, err)
+        # Each pass over the file forwards its requests: alice's INVITE, ACK and BYE.
+        requests = sum(1 for who, text in replay_test.MESSAGES if not text.startswith("SIP/2.0"))
+        passes = int(sent.group(1)) // len(frames)
+        self.assertGreaterEqual(t["requests forwarded"], requests * passes, err)
+        result = re.search(r"through the pipeline p50 ([\d.]+) µs, p99 ([\d.]+) µs \((\d+) forwards", err)
+        self.assertIsNotNone(result, err)
+        self.assertEqual(int(result.group(3)), t["requests forwarded"] + t["responses forwarded"], err)
+
+    def test_replay_refusals(self):
+        code, err = run(["--replay", "/nonexistent/x.pcap", "--replay-rate", "1000", "--seconds", "1"])
+        self.assertEqual(code, 2, err)
+        self.assertIn("sipfast-dpdk: error: --replay /nonexistent/x.pcap: ", err)
+        code, err = run(["--replay", "/nonexistent/x.pcap", "--seconds", "1"])
+        self.assertEqual(code, 2, err)
+        self.assertIn("sipfast-dpdk: error: --replay PCAP and --replay-rate FRAMES_PER_S go together", err)
+        code, err = run(["--generate", "16", "--replay", "/nonexistent/x.pcap", "--replay-rate", "1000", "--seconds", "1"])
+        self.assertEqual(code, 2, err)
+        self.assertIn("sipfast-dpdk: error: --replay and --generate both make the traffic: one of them", err)
 
     def test_a_rate_needs_the_generator(self):
         code, err = run(["--generate-rate", "2000", "--seconds", "1"])
