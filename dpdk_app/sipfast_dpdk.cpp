@@ -24,10 +24,10 @@
 
 #include "app_options.hpp"
 #include "generator_lcore.hpp"
-#include "replay_lcore.hpp"
 #include "layout_check.hpp"
 #include "lcore_worker.hpp"
 #include "port_metrics.hpp"
+#include "replay_lcore.hpp"
 #include "sipfast/daemon/bindings_store.hpp"
 #include "sipfast/daemon/daemon_config.hpp"
 #include "sipfast/txn/branch.hpp"
@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
     if (o.cli.workers != 0 && o.cli.workers != worker_count)
         return fail("--workers " + std::to_string(o.cli.workers) + " but EAL gave " + std::to_string(worker_count) +
                     " lcores for workers: sipfast-dpdk runs one worker per lcore (-l)");
-    // The generator's port: one pair of rings per queue, polled by the workers as a NIC's queues.
+    // The traffic lcore's port: one pair of rings per queue, polled by the workers as a NIC's queues.
     std::vector<rte_ring*> to_port, from_port;
     int generator_port = -1;
     if (traffic_lcore) {
@@ -402,7 +402,6 @@ int main(int argc, char** argv) {
     if (o.seconds != 0) s.deadline_ns = started + std::uint64_t{o.seconds} * 1'000'000'000;
     std::unique_ptr<generator_lcore> generator;
     if (o.generate != 0) generator = std::make_unique<generator_lcore>(s, gen_config, to_port, from_port);
-
     unsigned index = 1;
     unsigned lcore_id = 0;
     RTE_LCORE_FOREACH_WORKER(lcore_id) {

@@ -61,7 +61,7 @@ constexpr std::uint64_t wheel_tick_ns = 1'000'000;
 // turn of the wheel: a bucket then holds the timers due at its tick and the few longer ones (Timer
 // C, a dialog's silence), so a tick walks what fires rather than every timer due in later turns.
 // With 4 096 buckets, at 48 000 calls/s a tick walked ~400 timers of Timer J's later turns, a cache
-// miss each: 34 µs a millisecond that every message of that turn waited (bench/RESULTS.md, "The
+// miss each: 22 µs a millisecond that every message of that turn waited (bench/RESULTS.md, "The
 // timer wheel's turn"). Capped for a T1 of minutes, where later turns come back.
 std::size_t wheel_slots(const proxy_config& c) noexcept {
     if (c.mode != proxy_mode::stateful) return 1;
