@@ -23,7 +23,7 @@ void note_our_mark(request_context& ctx, const sip::uri& ours) noexcept {
 enum class popped : std::uint8_t {
     done,
     not_strict,       ///< the last value does not parse: not a strict router's target
-    unreadable_next,  ///< the value that would lead the request on does not parse
+    unreadable_next,  ///< the value after ours, which would lead the request on, does not parse
 };
 
 // A strict router (RFC 2543) put our Record-Route URI in the Request-URI and the real target last
@@ -54,12 +54,12 @@ popped pop_strict_route(request_context& ctx) noexcept {
     }
     ctx.ruri_is_us = ctx.target.scheme != sip::uri_scheme::tel &&
                      ctx.local.is_us(ctx.target.host, ctx.target.port, ctx.target.has_port);
-    // What is left of the Route set still leads: its first value is the next hop.
-    std::string_view lead_rest = m.find(sip::header_id::route)->value;
-    const std::string_view lead = sip::next_value(lead_rest);
-    if (lead.data() == value.data()) return popped::done;
-    if (sip::parse_name_addr(lead, ctx.next_route) != sip::parse_error::none) return popped::unreadable_next;
-    ctx.have_next_route = !ctx.local.is_us(ctx.next_route.address.host, ctx.next_route.address.port, ctx.next_route.address.has_port);
+    // What is left of the Route set still leads: its first value, as the parser decoded it, is the
+    // next hop (none when that value was the one popped).
+    const sip::name_addr& lead = m.top_route;
+    if (lead.text.data() == value.data()) return popped::done;
+    ctx.next_route = lead;
+    ctx.have_next_route = !ctx.local.is_us(lead.address.host, lead.address.port, lead.address.has_port);
     return popped::done;
 }
 
