@@ -218,46 +218,130 @@ bool equal_folded(std::string_view name, std::string_view lower) noexcept {
     return true;
 }
 
-// Each known name as 16 bytes to compare a whole name of up to 16 bytes at once (all but 13 of the
-// 95 are that short; the longer ones compare word by word).
-struct wide_name {
-    alignas(16) char lower[16];
-    std::uint8_t size;
-    header_id id;
+// Names of up to sixteen bytes (all but 13 of the 95) are found from one 16-byte load at the name:
+// the bytes folded to lower case, those past the name set to '@', the two halves hashed by
+// multiplication into a table of 16-byte entries, and one compare of the whole load with the entry.
+// Only letters fold (bytes 0x40-0x7F get 0x20), so no other byte can pass for a letter or '-' (an
+// OR of 0x20 alone would take CR for '-'); and no byte folds onto '@', so a name shorter or longer
+// than the entry's, or holding a NUL, never matches its padding.
+constexpr std::size_t short_name_max = 16;
+constexpr std::size_t fast_bits = 9;
+constexpr std::size_t fast_size = std::size_t{1} << fast_bits;
+constexpr char pad_byte = '@';
+
+struct fast_name {
+    alignas(16) char folded[16];
 };
 
-constexpr std::array<wide_name, std::size(known_names)> build_wide() {
-    std::array<wide_name, std::size(known_names)> w{};
-    for (std::size_t i = 0; i < std::size(known_names); ++i) {
-        const std::string_view s = known_names[i].lower;
-        for (std::size_t j = 0; j < s.size() && j < 16; ++j) w[i].lower[j] = s[j];
-        w[i].size = static_cast<std::uint8_t>(s.size());
-        w[i].id = known_names[i].id;
+// The halves of a name's 16-byte image: its lower-case bytes, '@' past its length.
+struct halves {
+    std::uint64_t lo, hi;
+};
+
+constexpr halves image_of(std::string_view lower) {
+    halves h{0, 0};
+    for (std::size_t j = 0; j < 16; ++j) {
+        const std::uint64_t b = static_cast<unsigned char>(j < lower.size() ? lower[j] : pad_byte);
+        (j < 8 ? h.lo : h.hi) |= b << (8 * (j & 7));
     }
-    return w;
+    return h;
 }
 
-constexpr auto wide_names = build_wide();
+constexpr std::size_t fast_slot(halves h, std::uint64_t k1, std::uint64_t k2) noexcept {
+    return static_cast<std::size_t>(((h.lo * k1) ^ (h.hi * k2)) >> (64 - fast_bits));
+}
+
+// The multipliers: the first pair from a fixed sequence that gives every short name its own slot,
+// found at compile time so that adding a name never needs a constant chosen by hand.
+struct multipliers {
+    std::uint64_t k1, k2;
+};
+
+constexpr multipliers find_multipliers() {
+    std::uint64_t state = 0x9e3779b97f4a7c15ull;
+    const auto next = [&state] {  // splitmix64
+        std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return (z ^ (z >> 31)) | 1;
+    };
+    for (int attempt = 0; attempt < 100000; ++attempt) {
+        const multipliers m{next(), next()};
+        std::uint64_t used[fast_size / 64]{};
+        bool clash = false;
+        for (const auto& k : known_names) {
+            if (k.lower.size() > short_name_max) continue;
+            const std::size_t i = fast_slot(image_of(k.lower), m.k1, m.k2);
+            clash = (used[i / 64] >> (i % 64)) & 1;
+            if (clash) break;
+            used[i / 64] |= std::uint64_t{1} << (i % 64);
+        }
+        if (!clash) return m;
+    }
+    throw "no multipliers give every short header name its own slot";  // compile-time error
+}
+
+constexpr multipliers fast_k = find_multipliers();
+
+struct fast_table {
+    fast_name names[fast_size];
+    header_id ids[fast_size];
+};
+
+constexpr fast_table build_fast() {
+    fast_table t{};
+    for (auto& n : t.names)  // an empty slot matches no name: no byte folds onto '@'
+        for (char& c : n.folded) c = pad_byte;
+    for (const auto& k : known_names) {
+        if (k.lower.size() > short_name_max) continue;
+        const std::size_t i = fast_slot(image_of(k.lower), fast_k.k1, fast_k.k2);
+        for (std::size_t j = 0; j < k.lower.size(); ++j) t.names[i].folded[j] = k.lower[j];
+        t.ids[i] = k.id;
+    }
+    return t;
+}
+
+constexpr fast_table fast = build_fast();
+
+// Per length: which bytes of a 16-byte load belong to the name (0xff), and '@' for those past it.
+struct length_masks {
+    alignas(16) std::uint8_t keep[short_name_max + 1][16];
+    alignas(16) std::uint8_t pad[short_name_max + 1][16];
+};
+
+constexpr length_masks build_masks() {
+    length_masks m{};
+    for (std::size_t n = 0; n <= short_name_max; ++n)
+        for (std::size_t j = 0; j < 16; ++j) {
+            m.keep[n][j] = j < n ? 0xff : 0;
+            m.pad[n][j] = j < n ? 0 : static_cast<std::uint8_t>(pad_byte);
+        }
+    return m;
+}
+
+constexpr length_masks masks = build_masks();
 
 header_id classify(std::string_view name, std::size_t readable) noexcept {
     const std::size_t n = name.size();
+    if (n - 1 < short_name_max && readable >= 16) {  // n - 1 wraps for the empty name
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name.data()));
+        // Bytes 0x40-0x7F get 0x20 (a signed compare: bytes from 0x80 are below and stay).
+        const __m128i letters = _mm_cmpgt_epi8(v, _mm_set1_epi8(0x3f));
+        const __m128i lower = _mm_or_si128(v, _mm_and_si128(letters, _mm_set1_epi8(0x20)));
+        const __m128i image = _mm_or_si128(_mm_and_si128(lower, _mm_load_si128(reinterpret_cast<const __m128i*>(masks.keep[n]))),
+                                           _mm_load_si128(reinterpret_cast<const __m128i*>(masks.pad[n])));
+        const halves h{static_cast<std::uint64_t>(_mm_cvtsi128_si64(image)),
+                       static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(image, image)))};
+        const std::size_t i = fast_slot(h, fast_k.k1, fast_k.k2);
+        const __m128i want = _mm_load_si128(reinterpret_cast<const __m128i*>(fast.names[i].folded));
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(image, want)) == 0xffff ? fast.ids[i] : header_id::other;
+    }
+    // Long names and names at the end of what may be read: one probe of the three-character hash.
     if (n == 0) return header_id::other;
     const slot s = table[hash(name)];
     if (s.entry == 0xff) return header_id::other;
-    const wide_name& k = wide_names[s.entry];
-    if (k.size != n) return header_id::other;
-    if (n <= 16 && readable >= 16) {
-        // OR-ing 0x20 folds letters; a byte below 0x20 could fold onto '-' (0x0D | 0x20), so it
-        // fails on its own. Signed, bytes from 0x80 count as below too: no name has them.
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(name.data()));
-        const __m128i same = _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
-                                            _mm_load_si128(reinterpret_cast<const __m128i*>(k.lower)));
-        const __m128i control = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-        const auto ok = static_cast<unsigned>(_mm_movemask_epi8(_mm_andnot_si128(control, same)));
-        const unsigned want = (1u << n) - 1;
-        return (ok & want) == want ? k.id : header_id::other;
-    }
-    return equal_folded(name, known_names[s.entry].lower) ? k.id : header_id::other;
+    const known_name& k = known_names[s.entry];
+    return k.lower.size() == n && equal_folded(name, k.lower) ? k.id : header_id::other;
 }
 
 } // namespace

@@ -43,10 +43,12 @@ TEST(HeaderId, UnknownNamesAreOther) {
     EXPECT_EQ(header_name(header_id::other), "");
 }
 
-// Inside a buffer a name is compared sixteen bytes at a time with what follows it in the same load;
-// every byte of the name still counts (a letter's case excepted), whatever follows it does not, and
-// a control byte never passes for a letter or '-' (CR | 0x20 is '-'). Checked against a plain
-// reading of the table: every one-byte change of every name.
+// Inside a buffer a name of up to sixteen bytes is hashed and compared from one 16-byte load that
+// also holds what follows it; every byte of the name still counts (a letter's case excepted),
+// whatever follows it does not, a control byte never passes for a letter or '-' (CR | 0x20 is '-'),
+// and a byte more or less is another name. Checked against a plain reading of the table: every
+// one-byte change of every name, every byte appended to it, and the name one byte short, with
+// room for the wide load after it and without.
 TEST(HeaderId, InsideABufferEveryByteOfTheNameCountsAndNothingAfterIt) {
     std::vector<std::pair<std::string, header_id>> names;
     for (std::size_t i = 1; i < header_id_count; ++i)
@@ -75,6 +77,14 @@ TEST(HeaderId, InsideABufferEveryByteOfTheNameCountsAndNothingAfterIt) {
                     ASSERT_EQ(classify_header_name(in, buffer.size()), expected(in)) << name << " with byte " << at << " = " << b;
                     buffer[at] = was;
                 }
+            for (int b = 0; b < 256; ++b) {
+                std::string longer = name + static_cast<char>(b) + after;
+                const std::string_view in_longer(longer.data(), name.size() + 1);
+                ASSERT_EQ(classify_header_name(in_longer, longer.size()), expected(in_longer))
+                    << name << " and byte " << b;
+            }
+            const std::string_view shorter(buffer.data(), name.size() - 1);
+            ASSERT_EQ(classify_header_name(shorter, buffer.size()), expected(shorter)) << name << " but its last byte";
         }
     }
 }
