@@ -239,13 +239,16 @@ parse_result parse(std::string_view buffer, message& msg, std::span<header> slot
     // echoes Via, From, To, Call-ID and CSeq).
     parse_result fault;
     bool faulted = false;
+    // The bytes at or below ' ' a scanned header can hold are SP, HT and a folded line's CR and LF,
+    // all blanks to lex::trim: one compare a side says whether there is anything to trim.
+    const auto maybe_blank = [](char c) { return static_cast<unsigned char>(c) <= ' '; };
     for (header& h : msg.headers) {
         // A name never starts with a blank (that line would continue the last header), so
         // trimming it is trimming its end.
-        if (!h.name.empty() && lex::is_ws(h.name.back())) [[unlikely]] h.name = lex::trim(h.name);
+        if (!h.name.empty() && maybe_blank(h.name.back())) [[unlikely]] h.name = lex::trim(h.name);
         // The usual "Name: value" has one space before the value, which the scanner skipped, and
         // nothing after it.
-        if (const std::string_view v = h.value; !v.empty() && (lex::is_ws(v.front()) || lex::is_ws(v.back())))
+        if (const std::string_view v = h.value; !v.empty() && (maybe_blank(v.front()) || maybe_blank(v.back())))
             [[unlikely]] h.value = lex::trim(v);
         h.id = classify_header_name(h.name, static_cast<std::size_t>(buf + len - h.name.data()));
         // The presence bit, before it is set, says whether this is the first header of its kind.

@@ -5,8 +5,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -517,6 +519,40 @@ TEST(Parse, AReusedMessageKeepsNothingOfTheLast) {
     test::isa_run reused;
     reused.msg = m;
     EXPECT_EQ(test::compare_runs(reused, fresh), "");
+}
+
+// message::clear() stores zeros over every field before the on-demand caches, which is a default
+// message only while each of those fields is zero by default. Built over 0x00 and over 0xff, a byte
+// the two agree on is one the constructor set (padding keeps what was there): each must be zero.
+TEST(Parse, EveryFieldBeforeTheCachesIsZeroInADefaultMessage) {
+    alignas(message) unsigned char zeros[sizeof(message)];
+    alignas(message) unsigned char ones[sizeof(message)];
+    std::memset(zeros, 0x00, sizeof zeros);
+    std::memset(ones, 0xff, sizeof ones);
+    message* a = new (zeros) message;
+    message* b = new (ones) message;
+    const auto prefix = static_cast<std::size_t>(reinterpret_cast<const unsigned char*>(&a->from) - zeros);
+    ASSERT_GT(prefix, 600u);  // the decoded fields: request_uri, top_via, top_route and the rest
+    std::vector<bool> set(prefix);
+    for (std::size_t i = 0; i < prefix; ++i) {
+        set[i] = zeros[i] == ones[i];  // else padding
+        if (set[i]) {
+            EXPECT_EQ(zeros[i], 0) << "byte " << i << " of a default message";
+        }
+    }
+    EXPECT_GT(std::count(set.begin(), set.end(), true), static_cast<std::ptrdiff_t>(prefix / 2));
+    // And a message used and cleared is default again in each of those bytes.
+    std::vector<header> slots(default_header_slots);
+    ASSERT_TRUE(parse(request("INVITE sip:b@h:5 SIP/2.0", ok_headers + "Route: <sip:r@x;lr>\nMax-Forwards: 9\n"),
+                      *b, slots).ok());
+    ASSERT_TRUE(b->has_route);
+    b->clear();
+    for (std::size_t i = 0; i < prefix; ++i)
+        if (set[i]) {
+            EXPECT_EQ(ones[i], 0) << "byte " << i << " after clear()";
+        }
+    a->~message();
+    b->~message();
 }
 
 // next_value skips to quotes, angle brackets and commas sixteen bytes at a time: long values, an
