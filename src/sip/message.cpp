@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sipfast/sip/message.hpp"
 
-#include <cstring>
 #include <functional>
 
 #include <emmintrin.h>
